@@ -1,0 +1,40 @@
+# memstrain: `make demo` and `make test` are the two commands; both install what is missing (as root).
+BUILD     ?= build
+JOBS      ?= 2
+BUILD_TYPE ?= RelWithDebInfo
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build go demo test test-unit test-integration bench fuzz clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/CMakeCache.txt: | deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS)
+
+go: deps
+	@tests/go-build.sh
+
+demo: build go
+	@scripts/demo.sh $(BUILD)/memstrain
+
+test: build go
+	cd $(BUILD) && ctest --output-on-failure --timeout 600 -j2
+
+test-unit: build
+	cd $(BUILD) && ctest --output-on-failure -L unit
+
+test-integration: build go
+	cd $(BUILD) && ctest --output-on-failure -L integration
+
+bench: build go
+	@scripts/install-deps.sh stress-ng wrk
+	bench/run-all.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) out

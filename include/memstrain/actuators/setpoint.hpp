@@ -1,0 +1,41 @@
+#pragma once
+// Decides how many bytes the stressor should hold. Pure functions of plain inputs, so the control
+// law is tested against a simulated target without processes or cgroups.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+
+namespace memstrain {
+
+/// Where a stage wants the pressure at time `elapsed` into it.
+struct PressureGoal {
+  /// Closed loop: desired usage of the constraining cgroup (bytes), already ramped.
+  std::optional<std::uint64_t> usage_setpoint_bytes;
+  /// Open loop: desired stressor size (bytes), already ramped.
+  std::optional<std::uint64_t> stressor_bytes;
+};
+
+/// Linear ramp from `from` at 0 to `to` at `ramp` (a zero ramp jumps at once).
+std::uint64_t rampValue(std::uint64_t from, std::uint64_t to, std::chrono::nanoseconds elapsed, std::chrono::nanoseconds ramp);
+
+/// What the controller knows at one tick.
+struct ControlInput {
+  std::uint64_t usage_bytes = 0;            ///< constraining cgroup's usage now
+  std::uint64_t stressor_bytes = 0;         ///< what the stressor currently holds
+  std::uint64_t effective_limit_bytes = 0;  ///< of the constraining cgroup
+  std::uint64_t safety_margin_bytes = 0;    ///< usage may not exceed limit - margin ...
+  bool allow_oom = false;                   ///< ... unless this is set
+};
+
+struct ControlParams {
+  double gain = 0.8;                           ///< fraction of the error corrected per tick
+  std::uint64_t deadband_bytes = 1ULL << 20;   ///< errors below this are left alone
+};
+
+/// Next stressor size for `goal`. Closed loop: stressor + gain*(setpoint - usage), clamped at 0.
+/// Open loop: the requested size. Either way, unless allow_oom, capped so that usage would stay at
+/// or below limit - margin given everything else in the cgroup.
+std::uint64_t nextStressorBytes(const PressureGoal& goal, const ControlInput& in, const ControlParams& params = {});
+
+}  // namespace memstrain

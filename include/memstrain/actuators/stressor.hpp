@@ -1,0 +1,83 @@
+#pragma once
+// The stressor: a separate child process that holds a requested number of anonymous bytes resident
+// in its cgroup. It faults pages in with MADV_POPULATE_WRITE (falling back to touching each page),
+// shrinks with MADV_DONTNEED, and otherwise sleeps in poll(): holding costs no CPU.
+//
+// Protocol over two pipes, one line per message:
+//   controller -> stressor: "S <bytes>\n" (new target), "Q\n" (quit). EOF also means quit.
+//   stressor -> controller: "P <populated bytes>\n" after every step, "E <errno> <populated>\n" when
+//   the kernel refused to populate.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "memstrain/cgroup/cgroup.hpp"
+#include "memstrain/executor/process.hpp"
+#include "memstrain/util/result.hpp"
+
+namespace memstrain {
+
+/// Hidden subcommand that runs the stressor side: `memstrain __stressor ...`.
+inline constexpr const char* kStressorSubcommand = "__stressor";
+
+struct StressorChildOptions {
+  int command_fd = 3;
+  int report_fd = 4;
+  std::uint64_t reserve_bytes = 0;  ///< address space reserved up front; targets are capped to it
+  int oom_score_adj = 1000;
+  std::uint64_t step_bytes = 64ULL << 20;  ///< populate at most this much between command checks
+};
+
+/// Entry point of the stressor process. Returns the process exit code.
+int runStressorChild(const StressorChildOptions& options);
+
+/// Controller-side handle of a running stressor.
+class Stressor {
+ public:
+  struct Options {
+    std::string self_exe;              ///< the memstrain binary to re-exec
+    std::uint64_t reserve_bytes = 0;   ///< upper bound of what it may be asked to hold
+    int oom_score_adj = 1000;
+    std::optional<std::string> log_path;
+  };
+
+  /// Starts the stressor suspended, moves it into `cgroup_rel` with `editor`, then lets it run.
+  static Result<std::unique_ptr<Stressor>> spawn(const Options& options, CgroupEditor& editor,
+                                                 const std::string& cgroup_rel);
+  ~Stressor();
+  Stressor(const Stressor&) = delete;
+  Stressor& operator=(const Stressor&) = delete;
+
+  pid_t pid() const { return pid_; }
+  /// Asks the stressor to hold `bytes` (page-rounded down, capped at the reservation).
+  Status setTarget(std::uint64_t bytes);
+  std::uint64_t targetBytes() const { return target_bytes_; }
+  /// Reads pending reports without blocking; returns the stressor's last populated figure.
+  std::uint64_t pollPopulated();
+  std::uint64_t populatedBytes() const { return populated_bytes_; }
+  /// Last errno the stressor reported for a refused populate (0 when none).
+  int lastPopulateErrno() const { return last_errno_; }
+  /// The exit, once the stressor has ended (reaped here); nullopt while it runs.
+  std::optional<ExitInfo> checkExited();
+  /// Asks it to quit, waits up to `grace`, then kills it. Idempotent.
+  ExitInfo stop(std::chrono::milliseconds grace = std::chrono::milliseconds(2000));
+
+ private:
+  Stressor(pid_t pid, int cmd_fd, int report_fd) : pid_(pid), cmd_fd_(cmd_fd), report_fd_(report_fd) {}
+
+  pid_t pid_;
+  int cmd_fd_;
+  int report_fd_;
+  std::uint64_t target_bytes_ = 0;
+  std::uint64_t populated_bytes_ = 0;
+  int last_errno_ = 0;
+  std::string partial_;
+  std::optional<ExitInfo> exit_;
+};
+
+}  // namespace memstrain

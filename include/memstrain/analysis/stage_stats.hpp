@@ -1,0 +1,67 @@
+#pragma once
+// Per-stage statistics and the run's verdict: pure functions of a RunRecord.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "memstrain/executor/run_record.hpp"
+
+namespace memstrain {
+
+/// min / mean / max of a series; n == 0 means no data.
+struct Summary {
+  double min = 0, mean = 0, max = 0;
+  std::size_t n = 0;
+};
+Summary summarize(const std::vector<double>& values);
+
+struct StageStats {
+  std::string name;
+  double start_s = 0, end_s = 0;
+  bool completed = false;
+  std::size_t samples = 0;
+  std::optional<PressureSpec> pressure;
+  std::optional<std::uint64_t> requested_setpoint_bytes;  ///< closed loop
+  std::optional<std::uint64_t> requested_size_bytes;      ///< open loop
+  Summary usage;            ///< measured cgroup usage (bytes)
+  Summary stressor;         ///< bytes the stressor reported holding
+  /// Mean usage (closed loop) or stressor size (open loop) after the ramp and settling time.
+  std::optional<double> reached_bytes;
+  /// Closed loop: |usage - setpoint| over samples after settling, in bytes and as a fraction of
+  /// the effective limit.
+  std::optional<double> setpoint_error_mean_abs_bytes;
+  std::optional<double> setpoint_error_max_abs_bytes;
+  std::optional<double> setpoint_error_mean_abs_fraction;
+  Summary target_rss;       ///< bytes
+  std::uint32_t oom_kills_target = 0;
+  std::uint32_t oom_kills_stressor = 0;
+  std::optional<double> controller_cpu_s;   ///< see StageRecord
+  std::optional<double> stressor_cpu_s;
+  std::optional<double> target_cgroup_cpu_s;
+};
+
+/// Samples of a stage taken within this long of its start are left out of "reached" and of the
+/// setpoint error when the stage jumps to its level without a ramp: the stressor needs a moment
+/// to fault its pages in.
+inline constexpr double kSettleSeconds = 1.0;
+
+std::vector<StageStats> analyzeStages(const RunRecord& rec);
+
+enum class Verdict { kPass, kFail, kInconclusive };
+const char* toString(Verdict v);
+
+struct VerdictResult {
+  Verdict verdict = Verdict::kPass;
+  std::vector<std::string> reasons;  ///< why it failed or was inconclusive; empty on pass
+};
+
+/// Foundation rules: the target dying or being OOM-killed fails the run; a run that ended in an
+/// error or was interrupted before the stages finished is inconclusive.
+VerdictResult judge(const RunRecord& rec, const std::vector<StageStats>& stages);
+
+/// Process exit code for a run: 0 pass, 1 fail, 3 run error, 4 interrupted, 5 inconclusive.
+int exitCodeFor(const RunRecord& rec, const VerdictResult& v);
+
+}  // namespace memstrain

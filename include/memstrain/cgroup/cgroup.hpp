@@ -1,0 +1,126 @@
+#pragma once
+// The cgroup memory controller, v1 and v2, behind one interface. The hierarchy's mount point is a
+// parameter so tests can point it at a fixture tree. Paths called `rel` are relative to that mount
+// ("/memstrain/run-1/target"); they are validated (no "..", no symlink escape) before use.
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "memstrain/util/result.hpp"
+
+namespace memstrain {
+
+enum class CgroupVersion { kV1, kV2 };
+const char* toString(CgroupVersion v);  ///< "v1" / "v2"
+
+/// "No limit" as the kernel reports it (v1: a huge page-rounded number, v2: "max").
+inline constexpr std::uint64_t kUnlimited = std::numeric_limits<std::uint64_t>::max();
+
+/// memory.stat, normalised over both versions. Fields absent on a kernel are 0 unless optional.
+struct CgroupMemoryStat {
+  std::uint64_t anon_bytes = 0;           ///< v1 total_rss (hierarchical), v2 anon
+  std::uint64_t file_bytes = 0;           ///< v1 total_cache, v2 file
+  std::uint64_t active_file_bytes = 0;    ///< v1 total_active_file, v2 active_file
+  std::uint64_t inactive_file_bytes = 0;  ///< v1 total_inactive_file, v2 inactive_file (holds MADV_FREE pages)
+  std::uint64_t shmem_bytes = 0;          ///< v1 total_shmem, v2 shmem
+  std::optional<std::uint64_t> pglazyfree;   ///< v2 only: pages marked lazily free
+  std::optional<std::uint64_t> pglazyfreed;  ///< v2 only: lazily freed pages reclaimed
+  std::map<std::string, std::uint64_t> raw;  ///< every key as read
+};
+
+/// One line of a PSI file ("some avg10=0.00 avg60=0.00 avg300=0.00 total=0").
+struct PsiLine {
+  double avg10 = 0, avg60 = 0, avg300 = 0;
+  std::uint64_t total_us = 0;
+};
+struct Psi {
+  PsiLine some;
+  std::optional<PsiLine> full;
+};
+
+/// Everything sampled from one cgroup at one instant. Plain data.
+struct CgroupSample {
+  std::uint64_t usage_bytes = 0;             ///< v1 memory.usage_in_bytes, v2 memory.current
+  std::uint64_t limit_bytes = kUnlimited;    ///< this cgroup's own limit (v1 limit_in_bytes, v2 memory.max)
+  std::optional<std::uint64_t> peak_bytes;   ///< v1 max_usage_in_bytes, v2 memory.peak where present
+  std::uint64_t oom_kill_count = 0;          ///< v1 memory.oom_control oom_kill, v2 memory.events oom_kill
+  std::uint64_t oom_count = 0;               ///< v2 memory.events oom; v1 under_oom transitions are not counted (0)
+  CgroupMemoryStat stat;
+  std::optional<Psi> pressure;               ///< v2 memory.pressure when the kernel has PSI
+};
+
+/// One memory-controller hierarchy, mounted at `mount` (e.g. /sys/fs/cgroup/memory for v1,
+/// /sys/fs/cgroup for v2). Reads and writes control files directly.
+class CgroupFs {
+ public:
+  CgroupFs(std::string mount, CgroupVersion version);
+
+  /// Finds the memory hierarchy of this host from mountinfo text: a v1 mount with the memory
+  /// option, else a cgroup2 mount whose cgroup.controllers lists memory. Error when neither.
+  static Result<CgroupFs> detect(const std::string& mountinfo_path = "/proc/self/mountinfo");
+
+  const std::string& mount() const { return mount_; }
+  CgroupVersion version() const { return version_; }
+
+  /// mount + rel after validation. Error when rel contains "..", is not absolute, or resolves
+  /// (through symlinks) outside the mount.
+  Result<std::string> absPath(const std::string& rel) const;
+
+  /// The memory cgroup of `pid` from `proc_root`/PID/cgroup, as a path relative to the mount.
+  Result<std::string> cgroupOfPid(pid_t pid, const std::string& proc_root = "/proc") const;
+
+  Result<CgroupSample> sample(const std::string& rel) const;
+  Result<std::uint64_t> usage(const std::string& rel) const;
+  Result<std::uint64_t> limit(const std::string& rel) const;
+  /// The smallest limit on `rel` and its ancestors up to the mount; kUnlimited when none.
+  Result<std::uint64_t> effectiveLimit(const std::string& rel) const;
+  /// Ancestor (or `rel` itself) whose limit is the effective one; `rel` when unlimited.
+  Result<std::string> constrainingCgroup(const std::string& rel) const;
+  /// Member processes (cgroup.procs).
+  Result<std::vector<pid_t>> procs(const std::string& rel) const;
+  bool exists(const std::string& rel) const;
+
+ private:
+  std::string mount_;
+  CgroupVersion version_;
+};
+
+/// Changes to cgroups. Two implementations: one over libcgroup (used on the host's real v1
+/// hierarchy, where libcgroup 2.0.2 is sound) and one writing control files directly (v2, fixture
+/// trees, and the fallback). Both are exercised on real v1 cgroups in the tests.
+class CgroupEditor {
+ public:
+  virtual ~CgroupEditor() = default;
+  virtual const char* name() const = 0;  ///< "libcgroup" or "direct"
+  /// mkdir; on v2 also enables +memory in the parent's cgroup.subtree_control when needed.
+  virtual Status create(const std::string& rel) = 0;
+  /// Sets the memory limit; kUnlimited writes "-1" (v1) / "max" (v2).
+  virtual Status setLimit(const std::string& rel, std::uint64_t bytes) = 0;
+  /// Moves `pid` into the cgroup (cgroup.procs).
+  virtual Status attach(const std::string& rel, pid_t pid) = 0;
+  /// rmdir; the cgroup must have no members and no children.
+  virtual Status remove(const std::string& rel) = 0;
+};
+
+/// Writes control files under fs.mount() directly. Works on any root, including fixture trees.
+std::unique_ptr<CgroupEditor> makeDirectEditor(const CgroupFs& fs);
+
+/// libcgroup-backed editor. Error when libcgroup cannot initialise or does not see `fs.mount()` as
+/// its memory mount (e.g. a fixture root).
+Result<std::unique_ptr<CgroupEditor>> makeLibcgroupEditor(const CgroupFs& fs);
+
+/// libcgroup on a real v1 hierarchy, the direct editor otherwise.
+std::unique_ptr<CgroupEditor> makeDefaultEditor(const CgroupFs& fs);
+
+/// Sends SIGKILL to every member of the cgroup (v2: cgroup.kill when present) and waits up to
+/// `timeout_ms` for it to empty. Error when members remain.
+Status killAllMembers(const CgroupFs& fs, const std::string& rel, int timeout_ms = 2000);
+
+}  // namespace memstrain

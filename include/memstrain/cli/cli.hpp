@@ -1,0 +1,18 @@
+#pragma once
+
+namespace memstrain {
+
+/// Exit codes, documented in the README.
+enum ExitCode : int {
+  kExitPass = 0,
+  kExitFail = 1,
+  kExitUsage = 2,  ///< invalid plan or command line; nothing was changed
+  kExitRunError = 3,
+  kExitInterrupted = 4,
+  kExitInconclusive = 5,
+};
+
+/// The whole command line: parses argv and dispatches to a subcommand. Never throws.
+int cliMain(int argc, char** argv);
+
+}  // namespace memstrain

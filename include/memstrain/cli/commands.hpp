@@ -1,0 +1,13 @@
+#pragma once
+// One function per subcommand; `args` are the words after the subcommand's name.
+
+#include <string>
+#include <vector>
+
+namespace memstrain {
+
+int runRunCommand(const std::vector<std::string>& args);
+int runValidateCommand(const std::vector<std::string>& args);
+int runStressorCommand(const std::vector<std::string>& args);
+
+}  // namespace memstrain

@@ -1,0 +1,46 @@
+#pragma once
+// Runs a plan: sets up cgroups and processes, drives the stressor stage by stage, samples the
+// target, and always undoes what it did. The result is a RunRecord; judging it is analysis's job.
+
+#include <atomic>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "memstrain/cgroup/cgroup.hpp"
+#include "memstrain/executor/run_record.hpp"
+#include "memstrain/plan/plan.hpp"
+
+namespace memstrain {
+
+struct ExecutorOptions {
+  std::string out_dir;                       ///< created if missing; samples.jsonl and logs go here
+  std::string plan_path;                     ///< for the report
+  std::string cgroup_parent = "/memstrain";  ///< launch mode creates run cgroups below this
+  std::string proc_root = "/proc";
+  std::string self_exe;                      ///< memstrain binary for the stressor (default: /proc/self/exe)
+  /// Set (to the signal number) by a signal handler to stop the run; checked every tick.
+  const std::atomic<int>* stop_signal = nullptr;
+  /// Called about once a second with a one-line progress message (may be empty).
+  std::function<void(const std::string&)> progress;
+  std::chrono::milliseconds control_period{50};
+};
+
+class Executor {
+ public:
+  Executor(CgroupFs fs, std::unique_ptr<CgroupEditor> editor, ExecutorOptions options);
+
+  /// Runs `plan` as resolved in `resolution`. Never throws; failures end the run with status
+  /// kError and a message, after cleanup.
+  RunRecord run(const Plan& plan, const Resolution& resolution, const std::string& run_id);
+
+ private:
+  CgroupFs fs_;
+  std::unique_ptr<CgroupEditor> editor_;
+  ExecutorOptions options_;
+};
+
+/// A run id that names cgroups and files: "run-YYYYmmdd-HHMMSS-PID".
+std::string makeRunId();
+
+}  // namespace memstrain

@@ -1,0 +1,72 @@
+#pragma once
+// Starting and ending child processes that memstrain owns (the target in launch mode, the
+// stressor). A child is created suspended so that the parent can move it into its cgroup before it
+// runs a single instruction of the program; only then is it released to exec.
+
+#include <sys/types.h>
+
+#include <csignal>
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "memstrain/util/result.hpp"
+
+namespace memstrain {
+
+struct SpawnOptions {
+  std::vector<std::string> argv;                     ///< argv[0] is searched in PATH when it has no '/'
+  std::map<std::string, std::string> env_overrides;  ///< set on top of memstrain's environment
+  std::optional<std::string> workdir;
+  int parent_death_signal = SIGKILL;  ///< delivered to the child when memstrain dies (0: none)
+  bool new_process_group = true;      ///< keep the terminal's Ctrl-C away from the child
+  std::optional<std::string> output_path;  ///< stdout+stderr appended to this file; else inherited
+  std::vector<std::pair<int, int>> fds;    ///< (child fd, parent fd) pairs to pass through
+};
+
+/// How a child ended.
+struct ExitInfo {
+  bool signaled = false;
+  int code = 0;    ///< exit code when !signaled
+  int signal = 0;  ///< terminating signal when signaled
+  std::string describe() const;  ///< "exit code 0", "killed by SIGKILL"
+};
+
+/// A forked child waiting for release() before it execs.
+class SuspendedChild {
+ public:
+  SuspendedChild(pid_t pid, int go_fd, int err_fd) : pid_(pid), go_fd_(go_fd), err_fd_(err_fd) {}
+  SuspendedChild(SuspendedChild&& o) noexcept;
+  SuspendedChild& operator=(SuspendedChild&&) = delete;
+  ~SuspendedChild();
+
+  pid_t pid() const { return pid_; }
+  /// Lets the child exec. Returns an Error (with the child's errno) when exec failed; the child has
+  /// then exited and been reaped.
+  Status release();
+  /// Kills and reaps the child without letting it exec.
+  void abandon();
+
+ private:
+  pid_t pid_;
+  int go_fd_;
+  int err_fd_;
+};
+
+/// Forks a child that waits for release(). Error when the program cannot be found or fork fails.
+Result<SuspendedChild> spawnSuspended(const SpawnOptions& options);
+
+/// Non-blocking reap: the exit if `pid` has ended, nullopt while it runs. Errors (ECHILD) count
+/// as an exit with code -1.
+std::optional<ExitInfo> pollExit(pid_t pid);
+
+/// Sends `sig`, waits up to `grace` for the exit, then SIGKILLs and reaps. Returns how it ended.
+ExitInfo terminate(pid_t pid, int sig, std::chrono::milliseconds grace);
+
+/// Path of the running memstrain binary (/proc/self/exe resolved).
+Result<std::string> selfExePath();
+
+}  // namespace memstrain

@@ -1,0 +1,64 @@
+#pragma once
+// Everything a run produced, as plain data: the executor fills it, analysis and reports read it.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "memstrain/executor/process.hpp"
+#include "memstrain/executor/resolve.hpp"
+#include "memstrain/observers/sample.hpp"
+#include "memstrain/plan/plan.hpp"
+
+namespace memstrain {
+
+enum class RunStatus { kCompleted, kInterrupted, kError };
+const char* toString(RunStatus s);
+
+/// Something that happened at a point in time ("stressor_oom_kill", "target_exit", "interrupted").
+struct RunEvent {
+  double t_s = 0;
+  std::string kind;
+  std::string stage;
+  std::string detail;
+};
+
+/// What the executor saw of one stage.
+struct StageRecord {
+  std::string name;
+  double start_s = 0;
+  double end_s = 0;
+  bool completed = false;  ///< ran its full duration
+  std::uint32_t stressor_oom_kills = 0;
+  std::uint32_t target_oom_kills = 0;
+  /// CPU seconds spent during the stage by memstrain itself, by the stressor, and by all members
+  /// of the target's cgroup (which includes the stressor with inside placement). nullopt when a
+  /// process ended mid-stage and its time could not be read.
+  std::optional<double> controller_cpu_s;
+  std::optional<double> stressor_cpu_s;
+  std::optional<double> target_cgroup_cpu_s;
+};
+
+struct RunRecord {
+  Plan plan;
+  std::string plan_path;
+  Resolution resolution;
+  std::string run_id;
+  std::string out_dir;
+  std::string kernel;    ///< uname -r
+  std::string hostname;
+  std::int64_t started_wall_ms = 0;
+  std::int64_t ended_wall_ms = 0;
+  RunStatus status = RunStatus::kCompleted;
+  std::string error;  ///< why the run ended early, when it did
+  std::optional<pid_t> target_pid;
+  std::optional<ExitInfo> target_exit;  ///< a launched target that ended during the run
+  std::vector<StageRecord> stages;
+  std::vector<Sample> samples;
+  std::vector<RunEvent> events;
+  bool cleanup_ok = true;
+  std::vector<std::string> cleanup_errors;
+};
+
+}  // namespace memstrain

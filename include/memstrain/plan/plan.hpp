@@ -1,0 +1,90 @@
+#pragma once
+// The plan: what to run against which target, stage by stage. Plain data, produced by parsePlan()
+// after full validation; nothing downstream re-checks what the parser guarantees.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace memstrain {
+
+/// memstrain starts the target itself, in a cgroup it creates with `memory_limit_bytes`.
+struct LaunchSpec {
+  std::vector<std::string> command;          ///< argv; command[0] is resolved relative to the plan's cwd
+  std::map<std::string, std::string> env;    ///< added to (or overriding) memstrain's environment
+  std::uint64_t memory_limit_bytes = 0;      ///< limit of the cgroup memstrain creates
+  std::optional<std::string> ready_url;      ///< polled until HTTP 2xx before the first stage
+  std::chrono::nanoseconds ready_timeout{std::chrono::seconds(30)};
+  std::optional<std::string> workdir;
+};
+
+/// memstrain observes a running target it did not start.
+struct AttachSpec {
+  std::optional<std::string> cgroup;  ///< path relative to the memory controller's mount
+  std::optional<pid_t> pid;           ///< its cgroup is read from /proc/PID/cgroup
+};
+
+struct TargetSpec {
+  std::optional<LaunchSpec> launch;  ///< exactly one of launch / attach is set
+  std::optional<AttachSpec> attach;
+  std::optional<std::string> pprof_url;  ///< e.g. http://127.0.0.1:6060/debug/pprof
+};
+
+enum class Placement {
+  kInside,  ///< stressor joins the target's cgroup and shares its limit
+  kBeside,  ///< stressor in a sibling cgroup: both compete for the parent's limit
+};
+const char* toString(Placement p);
+
+struct PressureSpec {
+  Placement placement = Placement::kInside;
+  /// Closed loop: hold the constraining cgroup's usage at this fraction of its effective limit.
+  std::optional<double> level_fraction;
+  /// Open loop: a stressor of this fixed size. Exactly one of level_fraction / size_bytes is set.
+  std::optional<std::uint64_t> size_bytes;
+  /// Spread the growth linearly over this time (0 = at once).
+  std::chrono::nanoseconds ramp{0};
+  /// Allow pressure past the effective limit minus the safety margin (an OOM kill is then expected).
+  bool allow_oom = false;
+  int oom_score_adj = 1000;  ///< of the stressor; 1000 makes the kernel kill it before the target
+};
+
+struct StageSpec {
+  std::string name;
+  std::chrono::nanoseconds duration{0};
+  std::optional<PressureSpec> pressure;  ///< none: the stressor holds nothing in this stage
+};
+
+struct SamplingSpec {
+  std::chrono::nanoseconds interval{std::chrono::milliseconds(250)};
+  std::chrono::nanoseconds pprof_interval{std::chrono::seconds(2)};
+};
+
+struct SafetySpec {
+  /// Pressure never takes usage above effective limit minus this margin unless allow_oom.
+  double margin_fraction = 0.03;
+  std::uint64_t margin_min_bytes = 16ULL << 20;
+  /// A run that would last longer than this is refused.
+  std::chrono::nanoseconds max_duration{std::chrono::hours(6)};
+};
+
+struct Plan {
+  std::string name;
+  std::string description;
+  TargetSpec target;
+  SamplingSpec sampling;
+  SafetySpec safety;
+  std::vector<StageSpec> stages;
+  nlohmann::json source;  ///< the plan as given, copied into the report
+
+  std::chrono::nanoseconds totalDuration() const;
+};
+
+}  // namespace memstrain

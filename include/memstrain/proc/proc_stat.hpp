@@ -1,0 +1,31 @@
+#pragma once
+// CPU time of processes from /proc/PID/stat: what memstrain and its stressor cost while holding.
+
+#include <sys/types.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "memstrain/util/result.hpp"
+
+namespace memstrain {
+
+/// utime + stime of one process, in seconds.
+struct ProcessCpu {
+  double user_s = 0;
+  double system_s = 0;
+  double total() const { return user_s + system_s; }
+};
+
+/// Parses /proc/PID/stat text. The command name (field 2) may contain spaces and parentheses, so
+/// fields are counted from the last ')'. `ticks_per_s` is sysconf(_SC_CLK_TCK).
+Result<ProcessCpu> parseProcStat(std::string_view text, long ticks_per_s);
+
+/// Reads `proc_root`/PID/stat.
+Result<ProcessCpu> readProcessCpu(pid_t pid, const std::string& proc_root = "/proc");
+
+/// Sum over `pids` of their CPU time; processes that vanished meanwhile are skipped.
+double sumProcessCpuSeconds(const std::vector<pid_t>& pids, const std::string& proc_root = "/proc");
+
+}  // namespace memstrain

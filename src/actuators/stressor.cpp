@@ -1,0 +1,244 @@
+#include "memstrain/actuators/stressor.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+#include "memstrain/util/text.hpp"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+namespace memstrain {
+namespace {
+
+void writeAll(int fd, std::string_view s) {
+  while (!s.empty()) {
+    ssize_t n = ::write(fd, s.data(), s.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;  // the controller is gone or not reading; the command pipe's EOF will end us
+    }
+    s.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+void report(int fd, std::uint64_t populated) {
+  char buf[48];
+  int n = std::snprintf(buf, sizeof buf, "P %llu\n", static_cast<unsigned long long>(populated));
+  writeAll(fd, std::string_view(buf, static_cast<std::size_t>(n)));
+}
+
+// Touches one byte per page: the fallback for kernels without MADV_POPULATE_WRITE (< 5.14).
+void touchPages(char* begin, std::size_t len, std::size_t page) {
+  for (std::size_t off = 0; off < len; off += page) {
+    *static_cast<volatile char*>(begin + off) = 1;
+  }
+}
+
+}  // namespace
+
+int runStressorChild(const StressorChildOptions& o) {
+  if (::fcntl(o.command_fd, F_GETFD) < 0 || ::fcntl(o.report_fd, F_GETFD) < 0) {
+    std::fprintf(stderr, "memstrain: %s is internal: memstrain run starts it with its control pipes\n", kStressorSubcommand);
+    return 2;
+  }
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  ::signal(SIGINT, SIG_IGN);  // the controller decides when we stop
+  ::signal(SIGPIPE, SIG_IGN);
+  {
+    char buf[16];
+    int n = std::snprintf(buf, sizeof buf, "%d", o.oom_score_adj);
+    int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      writeAll(fd, std::string_view(buf, static_cast<std::size_t>(n)));
+      ::close(fd);
+    }
+  }
+  const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const std::uint64_t reserve = (o.reserve_bytes / page) * page;
+  char* base = nullptr;
+  if (reserve > 0) {
+    void* p = ::mmap(nullptr, reserve, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+      std::fprintf(stderr, "memstrain stressor: mmap %llu bytes: %s\n", static_cast<unsigned long long>(reserve),
+                   std::strerror(errno));
+      return 3;
+    }
+    base = static_cast<char*>(p);
+  }
+  int flags = ::fcntl(o.command_fd, F_GETFL);
+  ::fcntl(o.command_fd, F_SETFL, flags | O_NONBLOCK);
+
+  std::uint64_t populated = 0;
+  std::uint64_t target = 0;
+  bool populate_supported = true;
+  std::string pending;
+  for (;;) {
+    pollfd pfd{o.command_fd, POLLIN, 0};
+    int timeout = (populated == target) ? -1 : 0;  // idle: sleep until told otherwise
+    int pr = ::poll(&pfd, 1, timeout);
+    if (pr < 0 && errno != EINTR) return 4;
+    if (pr > 0) {
+      char buf[4096];
+      ssize_t n = ::read(o.command_fd, buf, sizeof buf);
+      if (n == 0) return 0;  // controller gone or done
+      if (n > 0) {
+        pending.append(buf, static_cast<std::size_t>(n));
+        std::size_t nl;
+        while ((nl = pending.find('\n')) != std::string::npos) {
+          std::string_view line(pending.data(), nl);
+          if (line == "Q") return 0;
+          if (line.size() > 2 && line[0] == 'S' && line[1] == ' ') {
+            if (auto v = parseUint64(line.substr(2))) target = std::min<std::uint64_t>((*v / page) * page, reserve);
+          }
+          pending.erase(0, nl + 1);
+        }
+        if (pending.size() > 4096) pending.clear();  // garbage; the controller never sends this
+      }
+    }
+    if (target > populated) {
+      std::uint64_t len = std::min<std::uint64_t>(target - populated, o.step_bytes);
+      char* start = base + populated;
+      int rc = -1;
+      if (populate_supported) {
+        rc = ::madvise(start, len, MADV_POPULATE_WRITE);
+        if (rc != 0 && errno == EINVAL) populate_supported = false;
+      }
+      if (!populate_supported) {
+        touchPages(start, len, page);
+        rc = 0;
+      }
+      if (rc != 0) {
+        int err = errno;
+        char buf[64];
+        int k = std::snprintf(buf, sizeof buf, "E %d %llu\n", err, static_cast<unsigned long long>(populated));
+        writeAll(o.report_fd, std::string_view(buf, static_cast<std::size_t>(k)));
+        target = populated;  // wait for the next command rather than spinning on the failure
+      } else {
+        populated += len;
+      }
+      report(o.report_fd, populated);
+    } else if (target < populated) {
+      ::madvise(base + target, populated - target, MADV_DONTNEED);
+      populated = target;
+      report(o.report_fd, populated);
+    }
+  }
+}
+
+Result<std::unique_ptr<Stressor>> Stressor::spawn(const Options& options, CgroupEditor& editor, const std::string& cgroup_rel) {
+  int cmd[2];
+  int rep[2];
+  if (::pipe2(cmd, O_CLOEXEC) != 0) return Error::fromErrno("stressor: pipe");
+  if (::pipe2(rep, O_CLOEXEC) != 0) {
+    ::close(cmd[0]);
+    ::close(cmd[1]);
+    return Error::fromErrno("stressor: pipe");
+  }
+  SpawnOptions so;
+  so.argv = {options.self_exe, kStressorSubcommand, "--reserve", std::to_string(options.reserve_bytes), "--oom-score-adj",
+             std::to_string(options.oom_score_adj)};
+  so.parent_death_signal = SIGKILL;
+  so.output_path = options.log_path;
+  so.fds = {{3, cmd[0]}, {4, rep[1]}};
+  auto child = spawnSuspended(so);
+  ::close(cmd[0]);
+  ::close(rep[1]);
+  if (!child) {
+    ::close(cmd[1]);
+    ::close(rep[0]);
+    return Error{"stressor: " + child.error().message};
+  }
+  if (auto st = editor.attach(cgroup_rel, child->pid()); !st) {
+    child->abandon();
+    ::close(cmd[1]);
+    ::close(rep[0]);
+    return Error{"stressor: move into " + cgroup_rel + ": " + st.error().message};
+  }
+  pid_t pid = child->pid();
+  if (auto st = child->release(); !st) {
+    ::close(cmd[1]);
+    ::close(rep[0]);
+    return Error{"stressor: " + st.error().message};
+  }
+  int fl = ::fcntl(rep[0], F_GETFL);
+  ::fcntl(rep[0], F_SETFL, fl | O_NONBLOCK);
+  return std::unique_ptr<Stressor>(new Stressor(pid, cmd[1], rep[0]));
+}
+
+Stressor::~Stressor() {
+  stop(std::chrono::milliseconds(500));
+  if (cmd_fd_ >= 0) ::close(cmd_fd_);
+  if (report_fd_ >= 0) ::close(report_fd_);
+}
+
+Status Stressor::setTarget(std::uint64_t bytes) {
+  if (exit_) return Error{"stressor " + std::to_string(pid_) + " has ended (" + exit_->describe() + ")"};
+  if (bytes == target_bytes_) return {};
+  char buf[48];
+  int n = std::snprintf(buf, sizeof buf, "S %llu\n", static_cast<unsigned long long>(bytes));
+  ssize_t w;
+  do {
+    w = ::write(cmd_fd_, buf, static_cast<std::size_t>(n));
+  } while (w < 0 && errno == EINTR);
+  if (w != n) return Error::fromErrno("stressor " + std::to_string(pid_) + ": send target", w < 0 ? errno : EIO);
+  target_bytes_ = bytes;
+  return {};
+}
+
+std::uint64_t Stressor::pollPopulated() {
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(report_fd_, buf, sizeof buf);
+    if (n <= 0) break;
+    partial_.append(buf, static_cast<std::size_t>(n));
+  }
+  std::size_t nl;
+  while ((nl = partial_.find('\n')) != std::string::npos) {
+    std::string_view line(partial_.data(), nl);
+    auto fields = splitFields(line);
+    if (fields.size() == 2 && fields[0] == "P") {
+      if (auto v = parseUint64(fields[1])) populated_bytes_ = *v;
+    } else if (fields.size() == 3 && fields[0] == "E") {
+      if (auto e = parseInt64(fields[1])) last_errno_ = static_cast<int>(*e);
+      if (auto v = parseUint64(fields[2])) populated_bytes_ = *v;
+    }
+    partial_.erase(0, nl + 1);
+  }
+  return populated_bytes_;
+}
+
+std::optional<ExitInfo> Stressor::checkExited() {
+  if (!exit_) exit_ = pollExit(pid_);
+  return exit_;
+}
+
+ExitInfo Stressor::stop(std::chrono::milliseconds grace) {
+  if (exit_) return *exit_;
+  if (cmd_fd_ >= 0) {
+    ssize_t ignored = ::write(cmd_fd_, "Q\n", 2);
+    (void)ignored;
+    ::close(cmd_fd_);
+    cmd_fd_ = -1;
+  }
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if ((exit_ = pollExit(pid_))) return *exit_;
+    ::usleep(2000);
+  }
+  exit_ = terminate(pid_, SIGKILL, std::chrono::milliseconds(2000));
+  return *exit_;
+}
+
+}  // namespace memstrain

@@ -1,0 +1,119 @@
+#include "memstrain/analysis/stage_stats.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace memstrain {
+
+Summary summarize(const std::vector<double>& values) {
+  Summary s;
+  if (values.empty()) return s;
+  s.min = std::numeric_limits<double>::infinity();
+  s.max = -std::numeric_limits<double>::infinity();
+  double sum = 0;
+  for (double v : values) {
+    s.min = std::min(s.min, v);
+    s.max = std::max(s.max, v);
+    sum += v;
+  }
+  s.n = values.size();
+  s.mean = sum / static_cast<double>(s.n);
+  return s;
+}
+
+std::vector<StageStats> analyzeStages(const RunRecord& rec) {
+  std::vector<StageStats> out;
+  const Resolution& res = rec.resolution;
+  for (std::size_t i = 0; i < rec.stages.size(); ++i) {
+    const StageRecord& sr = rec.stages[i];
+    StageStats st;
+    st.name = sr.name;
+    st.start_s = sr.start_s;
+    st.end_s = sr.end_s;
+    st.completed = sr.completed;
+    st.oom_kills_target = sr.target_oom_kills;
+    st.oom_kills_stressor = sr.stressor_oom_kills;
+    st.controller_cpu_s = sr.controller_cpu_s;
+    st.stressor_cpu_s = sr.stressor_cpu_s;
+    st.target_cgroup_cpu_s = sr.target_cgroup_cpu_s;
+    const ResolvedStage* rs = i < res.stages.size() ? &res.stages[i] : nullptr;
+    if (rs) {
+      st.pressure = rs->pressure;
+      st.requested_setpoint_bytes = rs->setpoint_bytes;
+      st.requested_size_bytes = rs->size_bytes;
+    }
+    const double ramp_s = rs && rs->pressure ? std::chrono::duration<double>(rs->pressure->ramp).count() : 0.0;
+    const double settled_after = sr.start_s + (ramp_s > 0 ? ramp_s : kSettleSeconds);
+    const double error_after = sr.start_s + (ramp_s > 0 ? 0.0 : kSettleSeconds);
+    std::vector<double> usage, stressor, rss, reached, err;
+    for (const Sample& s : rec.samples) {
+      if (s.stage != i) continue;
+      ++st.samples;
+      usage.push_back(static_cast<double>(s.measuredUsage()));
+      stressor.push_back(static_cast<double>(s.stressor_populated_bytes));
+      if (s.target_process) rss.push_back(static_cast<double>(s.target_process->rss_bytes));
+      if (s.t_s >= settled_after) {
+        if (st.requested_setpoint_bytes) reached.push_back(static_cast<double>(s.measuredUsage()));
+        if (st.requested_size_bytes) reached.push_back(static_cast<double>(s.stressor_populated_bytes));
+      }
+      if (s.setpoint_bytes && s.t_s >= error_after) {
+        err.push_back(std::fabs(static_cast<double>(s.measuredUsage()) - static_cast<double>(*s.setpoint_bytes)));
+      }
+    }
+    st.usage = summarize(usage);
+    st.stressor = summarize(stressor);
+    st.target_rss = summarize(rss);
+    if (!reached.empty()) st.reached_bytes = summarize(reached).mean;
+    if (!err.empty()) {
+      Summary e = summarize(err);
+      st.setpoint_error_mean_abs_bytes = e.mean;
+      st.setpoint_error_max_abs_bytes = e.max;
+      if (res.effective_limit_bytes != kUnlimited && res.effective_limit_bytes > 0) {
+        st.setpoint_error_mean_abs_fraction = e.mean / static_cast<double>(res.effective_limit_bytes);
+      }
+    }
+    out.push_back(std::move(st));
+  }
+  return out;
+}
+
+const char* toString(Verdict v) {
+  switch (v) {
+    case Verdict::kPass: return "pass";
+    case Verdict::kFail: return "fail";
+    case Verdict::kInconclusive: return "inconclusive";
+  }
+  return "inconclusive";
+}
+
+VerdictResult judge(const RunRecord& rec, const std::vector<StageStats>& stages) {
+  VerdictResult v;
+  for (const auto& s : stages) {
+    if (s.oom_kills_target > 0) {
+      v.verdict = Verdict::kFail;
+      v.reasons.push_back("target OOM-killed " + std::to_string(s.oom_kills_target) + " time(s) in stage " + s.name);
+    }
+  }
+  if (rec.target_exit) {
+    v.verdict = Verdict::kFail;
+    v.reasons.push_back("target ended during the run: " + rec.target_exit->describe());
+  } else if (rec.status == RunStatus::kError && v.verdict != Verdict::kFail) {
+    v.verdict = Verdict::kInconclusive;
+    v.reasons.push_back("run error: " + rec.error);
+  } else if (rec.status == RunStatus::kInterrupted && v.verdict != Verdict::kFail) {
+    v.verdict = Verdict::kInconclusive;
+    v.reasons.push_back(rec.error.empty() ? "interrupted" : rec.error);
+  }
+  return v;
+}
+
+int exitCodeFor(const RunRecord& rec, const VerdictResult& v) {
+  if (v.verdict == Verdict::kFail) return 1;
+  if (rec.status == RunStatus::kError) return 3;
+  if (rec.status == RunStatus::kInterrupted) return 4;
+  if (v.verdict == Verdict::kInconclusive) return 5;
+  return 0;
+}
+
+}  // namespace memstrain

@@ -1,0 +1,59 @@
+#include "memstrain/cli/cli.hpp"
+
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "memstrain/actuators/stressor.hpp"
+#include "memstrain/cli/commands.hpp"
+#include "memstrain/version.hpp"
+
+namespace memstrain {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: memstrain <command> [options]\n"
+    "\n"
+    "Memory-pressure chaos experiments for Go services in cgroups.\n"
+    "\n"
+    "commands:\n"
+    "  run PLAN [--out DIR] [--dry-run] [-v]   run a plan and judge the target\n"
+    "  validate PLAN                           check a plan without touching anything\n"
+    "  version                                 print the version\n"
+    "\n"
+    "Run `memstrain <command> --help` for the options of a command.\n"
+    "Exit codes: 0 pass, 1 fail, 2 invalid plan or usage, 3 run error, 4 interrupted, 5 inconclusive.\n";
+
+}  // namespace
+
+int cliMain(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    std::fputs(kUsage, stderr);
+    return kExitUsage;
+  }
+  const std::string cmd = args.front();
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  try {
+    if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+      std::fputs(kUsage, stdout);
+      return kExitPass;
+    }
+    if (cmd == "--version" || cmd == "version") {
+      std::printf("memstrain %s\n", kVersion);
+      return kExitPass;
+    }
+    if (cmd == "run") return runRunCommand(rest);
+    if (cmd == "validate") return runValidateCommand(rest);
+    if (cmd == kStressorSubcommand) return runStressorCommand(rest);
+  } catch (const std::exception& e) {
+    // The one place exceptions stop: anything that escaped a command becomes a message.
+    std::fprintf(stderr, "memstrain: %s\n", e.what());
+    return kExitRunError;
+  }
+  std::fprintf(stderr, "memstrain: unknown command \"%s\"\n\n%s", cmd.c_str(), kUsage);
+  return kExitUsage;
+}
+
+}  // namespace memstrain

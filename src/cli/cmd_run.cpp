@@ -1,0 +1,266 @@
+// `memstrain run`, `memstrain validate` and the hidden stressor entry point.
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+
+#include <boost/program_options.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "memstrain/actuators/stressor.hpp"
+#include "memstrain/analysis/stage_stats.hpp"
+#include "memstrain/cli/cli.hpp"
+#include "memstrain/cli/commands.hpp"
+#include "memstrain/executor/executor.hpp"
+#include "memstrain/executor/resolve.hpp"
+#include "memstrain/plan/plan_parse.hpp"
+#include "memstrain/proc/proc_memory.hpp"
+#include "memstrain/report/report.hpp"
+#include "memstrain/util/fs.hpp"
+#include "memstrain/util/text.hpp"
+#include "memstrain/util/units.hpp"
+
+namespace po = boost::program_options;
+
+namespace memstrain {
+namespace {
+
+std::atomic<int> g_stop_signal{0};
+char g_run_cgroup[512] = "";
+
+void onSignal(int sig) {
+  if (g_stop_signal.load() != 0) {
+    // Second signal: leave at once. Only async-signal-safe calls here.
+    const char msg[] = "\nmemstrain: second signal, exiting without cleanup; the stressor and a launched target die with us, "
+                       "but these cgroups may remain: ";
+    ssize_t ignored = ::write(2, msg, sizeof msg - 1);
+    ignored = ::write(2, g_run_cgroup, std::strlen(g_run_cgroup));
+    ignored = ::write(2, "\n", 1);
+    (void)ignored;
+    ::_exit(kExitInterrupted);
+  }
+  g_stop_signal.store(sig);
+}
+
+void installSignalHandlers() {
+  struct sigaction sa {};
+  sa.sa_handler = onSignal;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+}
+
+void setupLogging(bool verbose, bool quiet) {
+  auto logger = spdlog::stderr_color_mt("memstrain");
+  logger->set_pattern("%^%Y-%m-%dT%H:%M:%S.%e %l%$ %v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(verbose ? spdlog::level::debug : quiet ? spdlog::level::warn : spdlog::level::info);
+}
+
+Status makeDirs(const std::string& path) {
+  std::string cur;
+  std::size_t i = 0;
+  while (i <= path.size()) {
+    std::size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    cur = path.substr(0, j);
+    if (!cur.empty() && ::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) return Error::fromErrno("mkdir " + cur);
+    i = j + 1;
+  }
+  return {};
+}
+
+// Parses argv with one positional PLAN. Returns false (after printing) on --help or a usage error;
+// `exit_code` then holds what to return.
+bool parseArgs(const std::vector<std::string>& args, const po::options_description& desc, const char* usage,
+               po::variables_map& vm, int& exit_code) {
+  po::options_description all;
+  all.add(desc).add_options()("plan", po::value<std::string>(), "plan file");
+  po::positional_options_description pos;
+  pos.add("plan", 1);
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::fprintf(stderr, "memstrain: %s\n\n%s\n", e.what(), usage);
+    std::cerr << desc;
+    exit_code = kExitUsage;
+    return false;
+  }
+  if (vm.count("help")) {
+    std::printf("%s\n", usage);
+    std::cout << desc;
+    exit_code = kExitPass;
+    return false;
+  }
+  if (!vm.count("plan")) {
+    std::fprintf(stderr, "memstrain: missing PLAN\n\n%s\n", usage);
+    exit_code = kExitUsage;
+    return false;
+  }
+  return true;
+}
+
+Result<CgroupFs> cgroupFsFrom(const po::variables_map& vm) {
+  if (vm.count("cgroup-mount")) {
+    const std::string v = vm["cgroup-version"].as<std::string>();
+    if (v != "1" && v != "2") return Error{"--cgroup-version must be 1 or 2"};
+    return CgroupFs(vm["cgroup-mount"].as<std::string>(), v == "1" ? CgroupVersion::kV1 : CgroupVersion::kV2);
+  }
+  return CgroupFs::detect();
+}
+
+}  // namespace
+
+int runValidateCommand(const std::vector<std::string>& args) {
+  po::options_description desc("options");
+  desc.add_options()("help,h", "show this help");
+  po::variables_map vm;
+  int code = 0;
+  if (!parseArgs(args, desc, "usage: memstrain validate PLAN\n\nChecks a plan's syntax, keys, types and units. Changes nothing.", vm, code)) {
+    return code;
+  }
+  const std::string path = vm["plan"].as<std::string>();
+  auto plan = loadPlan(path);
+  if (!plan) {
+    std::fprintf(stderr, "%s\n", plan.error().message.c_str());
+    std::fprintf(stderr, "memstrain: %s: invalid plan\n", path.c_str());
+    return kExitUsage;
+  }
+  std::printf("%s: valid plan \"%s\" with %zu stage(s), %s in all\n", path.c_str(), plan->name.c_str(), plan->stages.size(),
+              formatDuration(plan->totalDuration()).c_str());
+  return kExitPass;
+}
+
+int runRunCommand(const std::vector<std::string>& args) {
+  po::options_description desc("options");
+  desc.add_options()                                                          //
+      ("help,h", "show this help")                                            //
+      ("out,o", po::value<std::string>(), "output directory (default: out/<plan name>-<run id>)")  //
+      ("dry-run,n", "resolve the plan and print what would be done; change nothing")  //
+      ("verbose,v", "debug logging")                                          //
+      ("quiet,q", "no progress lines, warnings and errors only")              //
+      ("cgroup-parent", po::value<std::string>()->default_value("/memstrain"),
+       "launch mode: parent cgroup (relative to the memory mount) for run cgroups; must be named for memstrain")  //
+      ("cgroup-mount", po::value<std::string>(), "memory controller mount (default: detected from /proc/self/mountinfo)")  //
+      ("cgroup-version", po::value<std::string>()->default_value("1"), "with --cgroup-mount: 1 or 2")  //
+      ("editor", po::value<std::string>()->default_value("auto"), "how cgroups are changed: auto, libcgroup or direct");
+  po::variables_map vm;
+  int code = 0;
+  const char* usage =
+      "usage: memstrain run PLAN [--out DIR] [--dry-run] [-v]\n\n"
+      "Runs PLAN's stages against its target, writes samples.jsonl and report.json to DIR, prints a\n"
+      "summary and a last line for machines. Exit: 0 pass, 1 fail, 2 invalid plan, 3 run error,\n"
+      "4 interrupted, 5 inconclusive.";
+  if (!parseArgs(args, desc, usage, vm, code)) return code;
+  setupLogging(vm.count("verbose") > 0, vm.count("quiet") > 0);
+
+  const std::string plan_path = vm["plan"].as<std::string>();
+  auto plan = loadPlan(plan_path);
+  if (!plan) {
+    std::fprintf(stderr, "%s\n", plan.error().message.c_str());
+    std::fprintf(stderr, "memstrain: %s: invalid plan; nothing was started or changed\n", plan_path.c_str());
+    return kExitUsage;
+  }
+  const std::string parent = vm["cgroup-parent"].as<std::string>();
+  {
+    const auto slash = parent.find_last_of('/');
+    const std::string leaf = slash == std::string::npos ? parent : parent.substr(slash + 1);
+    if (parent.empty() || parent.front() != '/' || parent.find("..") != std::string::npos || leaf.find("memstrain") == std::string::npos) {
+      std::fprintf(stderr, "memstrain: --cgroup-parent must be an absolute path whose last part names memstrain, got \"%s\"\n",
+                   parent.c_str());
+      return kExitUsage;
+    }
+  }
+  auto fs = cgroupFsFrom(vm);
+  if (!fs) {
+    std::fprintf(stderr, "memstrain: cgroup memory controller: %s\n", fs.error().message.c_str());
+    return kExitRunError;
+  }
+  ResolveContext ctx;
+  ctx.cgroup_parent = parent;
+  ctx.run_id = makeRunId();
+  if (auto nm = readNodeMemory()) ctx.node_memory_bytes = nm->total_bytes;
+  auto res = resolvePlan(*plan, *fs, ctx);
+  if (!res) {
+    std::fprintf(stderr, "%s: %s\nmemstrain: nothing was started or changed\n", plan_path.c_str(), res.error().message.c_str());
+    return kExitUsage;
+  }
+  if (vm.count("dry-run")) {
+    std::printf("%s", describeResolution(*plan, *res).c_str());
+    std::printf("dry run: nothing was started or changed\n");
+    return kExitPass;
+  }
+
+  std::unique_ptr<CgroupEditor> editor;
+  const std::string editor_kind = vm["editor"].as<std::string>();
+  if (editor_kind == "direct") {
+    editor = makeDirectEditor(*fs);
+  } else if (editor_kind == "libcgroup") {
+    auto e = makeLibcgroupEditor(*fs);
+    if (!e) {
+      std::fprintf(stderr, "memstrain: libcgroup: %s\n", e.error().message.c_str());
+      return kExitRunError;
+    }
+    editor = std::move(*e);
+  } else if (editor_kind == "auto") {
+    editor = makeDefaultEditor(*fs);
+  } else {
+    std::fprintf(stderr, "memstrain: --editor must be auto, libcgroup or direct\n");
+    return kExitUsage;
+  }
+
+  const std::string out_dir = vm.count("out") ? vm["out"].as<std::string>() : "out/" + plan->name + "-" + ctx.run_id;
+  if (auto st = makeDirs(out_dir); !st) {
+    std::fprintf(stderr, "memstrain: output directory: %s\n", st.error().message.c_str());
+    return kExitRunError;
+  }
+  std::snprintf(g_run_cgroup, sizeof g_run_cgroup, "%s",
+                res->launch ? res->run_cgroup.c_str() : (res->cgroups_to_create.empty() ? "(none)" : res->cgroups_to_create.front().c_str()));
+  installSignalHandlers();
+
+  ExecutorOptions eo;
+  eo.out_dir = out_dir;
+  eo.plan_path = plan_path;
+  eo.cgroup_parent = parent;
+  eo.stop_signal = &g_stop_signal;
+  if (!vm.count("quiet")) eo.progress = [](const std::string& line) { spdlog::info("{}", line); };
+  spdlog::info("run {} of plan \"{}\" ({} stages, {}), output in {}", ctx.run_id, plan->name, plan->stages.size(),
+               formatDuration(plan->totalDuration()), out_dir);
+  Executor ex(std::move(*fs), std::move(editor), eo);
+  RunRecord rec = ex.run(*plan, *res, ctx.run_id);
+
+  auto stages = analyzeStages(rec);
+  auto verdict = judge(rec, stages);
+  int exit_code = exitCodeFor(rec, verdict);
+  const std::string report_path = joinPath(out_dir, "report.json");
+  if (auto st = writeFileAtomic(report_path, buildReportJson(rec, stages, verdict).dump(2) + "\n"); !st) {
+    spdlog::error("write report: {}", st.error().message);
+    if (exit_code == kExitPass) exit_code = kExitRunError;
+  }
+  std::printf("%s", renderSummary(rec, stages, verdict).c_str());
+  std::printf("%s\n", machineLine(rec, verdict, exit_code, report_path).c_str());
+  std::fflush(stdout);
+  return exit_code;
+}
+
+int runStressorCommand(const std::vector<std::string>& args) {
+  StressorChildOptions o;
+  for (std::size_t i = 0; i + 1 < args.size(); i += 2) {
+    if (args[i] == "--reserve") {
+      if (auto v = parseUint64(args[i + 1])) o.reserve_bytes = *v;
+    } else if (args[i] == "--oom-score-adj") {
+      if (auto v = parseInt64(args[i + 1])) o.oom_score_adj = static_cast<int>(*v);
+    }
+  }
+  return runStressorChild(o);
+}
+
+}  // namespace memstrain

@@ -1,0 +1,449 @@
+#include "memstrain/executor/executor.hpp"
+
+#include <signal.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "memstrain/actuators/setpoint.hpp"
+#include "memstrain/actuators/stressor.hpp"
+#include "memstrain/executor/readiness.hpp"
+#include "memstrain/proc/proc_memory.hpp"
+#include "memstrain/proc/proc_stat.hpp"
+#include "memstrain/util/fs.hpp"
+#include "memstrain/util/units.hpp"
+
+namespace memstrain {
+
+const char* toString(RunStatus s) {
+  switch (s) {
+    case RunStatus::kCompleted: return "completed";
+    case RunStatus::kInterrupted: return "interrupted";
+    case RunStatus::kError: return "error";
+  }
+  return "error";
+}
+
+std::string makeRunId() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&now, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "run-%Y%m%d-%H%M%S", &tm);
+  return std::string(buf) + "-" + std::to_string(::getpid());
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::int64_t wallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+double secondsBetween(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+
+// Undo actions, run in reverse order of registration. Each records its own failure.
+class CleanupStack {
+ public:
+  void push(std::string what, std::function<Status()> undo) { steps_.push_back({std::move(what), std::move(undo)}); }
+  void runAll(RunRecord& rec) {
+    while (!steps_.empty()) {
+      auto step = std::move(steps_.back());
+      steps_.pop_back();
+      Status st = step.undo();
+      if (!st) {
+        rec.cleanup_ok = false;
+        rec.cleanup_errors.push_back(step.what + ": " + st.error().message);
+        spdlog::error("cleanup: {}: {}", step.what, st.error().message);
+      } else {
+        spdlog::debug("cleanup: {}", step.what);
+      }
+    }
+  }
+
+ private:
+  struct Step {
+    std::string what;
+    std::function<Status()> undo;
+  };
+  std::vector<Step> steps_;
+};
+
+bool stopRequested(const std::atomic<int>* flag) { return flag && flag->load() != 0; }
+
+}  // namespace
+
+Executor::Executor(CgroupFs fs, std::unique_ptr<CgroupEditor> editor, ExecutorOptions options)
+    : fs_(std::move(fs)), editor_(std::move(editor)), options_(std::move(options)) {}
+
+RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::string& run_id) {
+  RunRecord rec;
+  rec.plan = plan;
+  rec.plan_path = options_.plan_path;
+  rec.resolution = res;
+  rec.run_id = run_id;
+  rec.out_dir = options_.out_dir;
+  {
+    utsname u{};
+    if (::uname(&u) == 0) {
+      rec.kernel = u.release;
+      rec.hostname = u.nodename;
+    }
+  }
+  rec.started_wall_ms = wallMs();
+  CleanupStack cleanup;
+  auto fail = [&](const std::string& msg) {
+    if (rec.status == RunStatus::kCompleted) {
+      rec.status = RunStatus::kError;
+      rec.error = msg;
+    }
+    spdlog::error("{}", msg);
+  };
+  auto finish = [&]() -> RunRecord {
+    cleanup.runAll(rec);
+    rec.ended_wall_ms = wallMs();
+    return std::move(rec);
+  };
+
+  std::ofstream samples_out(joinPath(options_.out_dir, "samples.jsonl"), std::ios::trunc);
+  if (!samples_out) {
+    fail("cannot write " + joinPath(options_.out_dir, "samples.jsonl"));
+    return finish();
+  }
+
+  // 1. Cgroups, parents first; each removal is registered before anything is put inside it.
+  for (const auto& cg : res.cgroups_to_create) {
+    if (auto st = editor_->create(cg); !st) {
+      fail("create cgroup " + cg + ": " + st.error().message);
+      return finish();
+    }
+    const bool shared_parent = res.launch && cg == parentCgroup(res.run_cgroup);
+    cleanup.push("remove cgroup " + cg, [this, cg, shared_parent]() -> Status {
+      if (!fs_.exists(cg)) return {};
+      if (shared_parent) {
+        // Other runs may be using the memstrain parent: remove it only when it is empty.
+        Status st = editor_->remove(cg);
+        return st.ok() || st.error().sys_errno == EBUSY || st.error().sys_errno == ENOTEMPTY ? Status{} : st;
+      }
+      if (auto st = killAllMembers(fs_, cg); !st) return st;
+      return editor_->remove(cg);
+    });
+  }
+  if (res.launch) {
+    if (auto st = editor_->setLimit(res.run_cgroup, plan.target.launch->memory_limit_bytes); !st) {
+      fail("set memory limit of " + res.run_cgroup + ": " + st.error().message);
+      return finish();
+    }
+  }
+
+  // 2. The target (launch mode): started suspended, moved into its cgroup, then released.
+  if (res.launch) {
+    const LaunchSpec& l = *plan.target.launch;
+    SpawnOptions so;
+    so.argv = l.command;
+    so.env_overrides = l.env;
+    so.workdir = l.workdir;
+    so.parent_death_signal = SIGKILL;
+    so.output_path = joinPath(options_.out_dir, "target.log");
+    auto child = spawnSuspended(so);
+    if (!child) {
+      fail("start target: " + child.error().message);
+      return finish();
+    }
+    if (auto st = editor_->attach(res.target_cgroup, child->pid()); !st) {
+      child->abandon();
+      fail("move target into " + res.target_cgroup + ": " + st.error().message);
+      return finish();
+    }
+    const pid_t pid = child->pid();
+    if (auto st = child->release(); !st) {
+      fail("start target `" + l.command[0] + "`: " + st.error().message);
+      return finish();
+    }
+    rec.target_pid = pid;
+    cleanup.push("stop target " + std::to_string(pid), [pid, &rec]() -> Status {
+      ExitInfo e = terminate(pid, SIGTERM, std::chrono::milliseconds(3000));
+      if (!rec.target_exit) spdlog::debug("target {} stopped: {}", pid, e.describe());
+      return {};
+    });
+    spdlog::info("target started: pid {} in {}", pid, res.target_cgroup);
+    if (l.ready_url) {
+      if (auto st = waitForReady(*l.ready_url, l.ready_timeout, pid, options_.stop_signal); !st) {
+        if (stopRequested(options_.stop_signal)) {
+          rec.status = RunStatus::kInterrupted;
+          rec.error = "interrupted while waiting for the target";
+        } else {
+          fail("target not ready: " + st.error().message + " (see " + joinPath(options_.out_dir, "target.log") + ")");
+        }
+        return finish();
+      }
+      spdlog::info("target ready: {}", *l.ready_url);
+    }
+  } else {
+    const AttachSpec& a = *plan.target.attach;
+    if (a.pid) {
+      rec.target_pid = *a.pid;
+    } else if (auto procs = fs_.procs(res.target_cgroup); procs && !procs->empty()) {
+      rec.target_pid = *std::min_element(procs->begin(), procs->end());
+    }
+  }
+
+  // 3. The stressor, when any stage applies pressure.
+  std::string self = options_.self_exe;
+  if (self.empty()) {
+    auto s = selfExePath();
+    if (!s) {
+      fail(s.error().message);
+      return finish();
+    }
+    self = *s;
+  }
+  std::unique_ptr<Stressor> stressor;
+  std::uint32_t stressor_spawns = 0;
+  auto spawnStressor = [&]() -> bool {
+    Stressor::Options so;
+    so.self_exe = self;
+    so.reserve_bytes = res.stressor_reserve_bytes;
+    so.log_path = joinPath(options_.out_dir, "stressor.log");
+    for (const auto& s : plan.stages) {
+      if (s.pressure) {
+        so.oom_score_adj = s.pressure->oom_score_adj;
+        break;
+      }
+    }
+    auto st = Stressor::spawn(so, *editor_, res.stressor_cgroup);
+    if (!st) {
+      fail(st.error().message);
+      return false;
+    }
+    stressor = std::move(*st);
+    ++stressor_spawns;
+    spdlog::info("stressor started: pid {} in {}", stressor->pid(), res.stressor_cgroup);
+    return true;
+  };
+  cleanup.push("stop stressor", [&stressor]() -> Status {
+    if (stressor) stressor->stop();
+    return {};
+  });
+  if (res.placement && !spawnStressor()) return finish();
+
+  // 4. Stages.
+  const Clock::time_point t0 = Clock::now();
+  std::uint64_t last_target_oom = 0;
+  std::uint32_t stressor_kills_unattributed = 0;
+  bool have_oom_baseline = false;
+  const bool separate_measured = res.measured_cgroup != res.target_cgroup;
+  const bool separate_stressor_cg = res.stressor_cgroup != res.target_cgroup;
+
+  auto takeSample = [&](std::size_t stage_idx, std::optional<std::uint64_t> setpoint) -> bool {
+    Sample s;
+    s.t_s = secondsBetween(t0, Clock::now());
+    s.wall_ms = wallMs();
+    s.stage = stage_idx;
+    auto tc = fs_.sample(res.target_cgroup);
+    if (!tc) {
+      fail("sample " + res.target_cgroup + ": " + tc.error().message);
+      return false;
+    }
+    s.target_cgroup = std::move(*tc);
+    if (separate_measured) {
+      if (auto mc = fs_.sample(res.measured_cgroup)) s.measured_cgroup = std::move(*mc);
+    }
+    if (separate_stressor_cg) {
+      if (auto sc = fs_.sample(res.stressor_cgroup)) s.stressor_cgroup = std::move(*sc);
+    }
+    s.effective_limit_bytes = res.effective_limit_bytes;
+    s.setpoint_bytes = setpoint;
+    if (stressor) {
+      s.stressor_target_bytes = stressor->targetBytes();
+      s.stressor_populated_bytes = stressor->populatedBytes();
+      if (auto pm = readProcessMemory(stressor->pid(), options_.proc_root)) s.stressor_process = *pm;
+    }
+    if (rec.target_pid) {
+      if (auto pm = readProcessMemory(*rec.target_pid, options_.proc_root)) s.target_process = *pm;
+    }
+    // OOM kills since the last sample, split between target and stressor.
+    const std::uint64_t target_oom = s.target_cgroup.oom_kill_count;
+    if (have_oom_baseline && !rec.stages.empty()) {
+      std::uint64_t d = target_oom >= last_target_oom ? target_oom - last_target_oom : 0;
+      if (!separate_stressor_cg) {
+        // Inside: the target cgroup's counter also counts the stressor's kills.
+        const std::uint64_t mine = std::min<std::uint64_t>(d, stressor_kills_unattributed);
+        d -= mine;
+        stressor_kills_unattributed -= static_cast<std::uint32_t>(mine);
+      }
+      if (d > 0) {
+        rec.stages.back().target_oom_kills += static_cast<std::uint32_t>(d);
+        rec.events.push_back({s.t_s, "target_oom_kill", rec.stages.back().name,
+                              std::to_string(d) + " OOM kill(s) in the target's cgroup " + res.target_cgroup});
+        spdlog::warn("OOM kill in the target's cgroup {} ({} new)", res.target_cgroup, d);
+      }
+    }
+    last_target_oom = target_oom;
+    have_oom_baseline = true;
+    samples_out << sampleToJson(s, plan.stages[stage_idx].name).dump() << '\n';
+    samples_out.flush();
+    rec.samples.push_back(std::move(s));
+    return true;
+  };
+
+  bool stop_all = false;
+  auto checkProcesses = [&](std::size_t stage_idx) {
+    const double t = secondsBetween(t0, Clock::now());
+    if (stressor) {
+      stressor->pollPopulated();
+      if (auto e = stressor->checkExited()) {
+        const bool oom = e->signaled && e->signal == SIGKILL;
+        std::string detail = "stressor pid " + std::to_string(stressor->pid()) + " " + e->describe() +
+                             " while holding " + formatBytes(stressor->populatedBytes());
+        if (oom) {
+          detail += " (OOM killer)";
+          rec.stages.back().stressor_oom_kills += 1;
+          ++stressor_kills_unattributed;
+        }
+        rec.events.push_back({t, oom ? "stressor_oom_kill" : "stressor_exit", plan.stages[stage_idx].name, detail});
+        spdlog::warn("{}", detail);
+        stressor.reset();
+      }
+    }
+    if (res.launch && rec.target_pid && !rec.target_exit) {
+      if (auto e = pollExit(*rec.target_pid)) {
+        rec.target_exit = *e;
+        rec.events.push_back({t, "target_exit", plan.stages[stage_idx].name, "target pid " + std::to_string(*rec.target_pid) + " " + e->describe()});
+        fail("target exited during stage " + plan.stages[stage_idx].name + ": " + e->describe());
+        stop_all = true;
+      }
+    } else if (!res.launch && rec.target_pid && ::kill(*rec.target_pid, 0) != 0 && errno == ESRCH) {
+      rec.events.push_back({t, "target_exit", plan.stages[stage_idx].name, "target pid " + std::to_string(*rec.target_pid) + " is gone"});
+      fail("target pid " + std::to_string(*rec.target_pid) + " ended during stage " + plan.stages[stage_idx].name);
+      stop_all = true;
+    }
+  };
+
+  Clock::time_point last_progress = Clock::now();
+  for (std::size_t i = 0; i < res.stages.size() && !stop_all; ++i) {
+    const ResolvedStage& stage = res.stages[i];
+    const Clock::time_point stage_start = Clock::now();
+    const Clock::time_point stage_end = stage_start + stage.duration;
+    rec.stages.push_back({stage.name, secondsBetween(t0, stage_start), 0, false, 0, 0, std::nullopt, std::nullopt, std::nullopt});
+    spdlog::info("stage {}/{} {} ({})", i + 1, res.stages.size(), stage.name, formatDuration(stage.duration));
+    if (stage.pressure && !stressor) {
+      if (stressor_spawns >= 16) {
+        fail("stressor was killed " + std::to_string(stressor_spawns) + " times; giving up");
+        break;
+      }
+      if (!spawnStressor()) break;
+    }
+    // CPU accounting for the stage: read now, and again at its end.
+    auto cpuOf = [&](pid_t pid) -> std::optional<double> {
+      auto c = readProcessCpu(pid, options_.proc_root);
+      return c ? std::optional<double>(c->total()) : std::nullopt;
+    };
+    const std::optional<double> cpu_self0 = cpuOf(::getpid());
+    const pid_t stressor_pid0 = stressor ? stressor->pid() : -1;
+    const std::optional<double> cpu_stressor0 = stressor ? cpuOf(stressor_pid0) : std::nullopt;
+    auto cgroupCpu = [&]() -> std::optional<double> {
+      auto procs = fs_.procs(res.target_cgroup);
+      if (!procs) return std::nullopt;
+      return sumProcessCpuSeconds(*procs, options_.proc_root);
+    };
+    const std::optional<double> cpu_cgroup0 = cgroupCpu();
+    std::uint64_t start_usage = 0;
+    if (auto u = fs_.usage(res.measured_cgroup)) start_usage = *u;
+    const std::uint64_t start_stressor = stressor ? stressor->populatedBytes() : 0;
+    Clock::time_point next_sample = stage_start;
+    std::optional<std::uint64_t> setpoint;
+    for (;;) {
+      const Clock::time_point now = Clock::now();
+      if (stopRequested(options_.stop_signal)) {
+        rec.status = RunStatus::kInterrupted;
+        const char* sig_name = sigabbrev_np(options_.stop_signal->load());
+        rec.error = std::string("interrupted by SIG") + (sig_name ? sig_name : "?") + " during stage " + stage.name;
+        rec.events.push_back({secondsBetween(t0, now), "interrupted", stage.name, rec.error});
+        stop_all = true;
+        break;
+      }
+      checkProcesses(i);
+      if (stop_all) break;
+      if (now >= stage_end) break;
+      const auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(now - stage_start);
+      PressureGoal goal;
+      setpoint.reset();
+      if (stage.setpoint_bytes) {
+        setpoint = rampValue(start_usage, *stage.setpoint_bytes, elapsed, stage.pressure->ramp);
+        goal.usage_setpoint_bytes = setpoint;
+      } else if (stage.size_bytes) {
+        goal.stressor_bytes = rampValue(start_stressor, *stage.size_bytes, elapsed, stage.pressure->ramp);
+      }
+      if (stressor) {
+        auto usage = fs_.usage(res.measured_cgroup);
+        if (!usage) {
+          fail("read usage of " + res.measured_cgroup + ": " + usage.error().message);
+          stop_all = true;
+          break;
+        }
+        ControlInput in;
+        in.usage_bytes = *usage;
+        in.stressor_bytes = stressor->populatedBytes();
+        in.effective_limit_bytes = res.effective_limit_bytes == kUnlimited ? 0 : res.effective_limit_bytes;
+        in.safety_margin_bytes = res.safety_margin_bytes;
+        in.allow_oom = stage.pressure && stage.pressure->allow_oom;
+        const std::uint64_t want = nextStressorBytes(goal, in);
+        if (auto st = stressor->setTarget(want); !st) spdlog::debug("{}", st.error().message);
+      }
+      if (now >= next_sample) {
+        if (!takeSample(i, setpoint)) {
+          stop_all = true;
+          break;
+        }
+        next_sample += plan.sampling.interval;
+        if (next_sample < now) next_sample = now + plan.sampling.interval;
+      }
+      if (options_.progress && now - last_progress >= std::chrono::seconds(1)) {
+        last_progress = now;
+        const Sample& s = rec.samples.back();
+        char buf[256];
+        std::snprintf(buf, sizeof buf, "stage %s %.1f/%.0fs  stressor %s  usage %s%s", stage.name.c_str(),
+                      std::chrono::duration<double>(elapsed).count(), std::chrono::duration<double>(stage.duration).count(),
+                      formatBytes(s.stressor_populated_bytes).c_str(), formatBytes(s.measuredUsage()).c_str(),
+                      res.effective_limit_bytes == kUnlimited
+                          ? ""
+                          : (" (" + std::to_string(static_cast<int>(100.0 * static_cast<double>(s.measuredUsage()) /
+                                                                    static_cast<double>(res.effective_limit_bytes))) +
+                             "% of " + formatBytes(res.effective_limit_bytes) + ")")
+                                .c_str());
+        options_.progress(buf);
+      }
+      Clock::time_point wake = std::min({now + options_.control_period, stage_end, next_sample});
+      std::this_thread::sleep_until(wake);
+    }
+    StageRecord& done = rec.stages.back();
+    done.end_s = secondsBetween(t0, Clock::now());
+    done.completed = !stop_all;
+    if (auto c = cpuOf(::getpid()); c && cpu_self0) done.controller_cpu_s = *c - *cpu_self0;
+    if (stressor && stressor->pid() == stressor_pid0 && cpu_stressor0) {
+      if (auto c = cpuOf(stressor_pid0)) done.stressor_cpu_s = *c - *cpu_stressor0;
+    } else if (stressor_pid0 < 0 && !stressor) {
+      done.stressor_cpu_s = 0.0;
+    }
+    if (auto c = cgroupCpu(); c && cpu_cgroup0) done.target_cgroup_cpu_s = *c - *cpu_cgroup0;
+  }
+  // One last look so the final stage's end (and any late OOM kill) is on record.
+  if (!rec.stages.empty() && rec.status != RunStatus::kError) {
+    checkProcesses(rec.stages.size() - 1);
+    (void)takeSample(rec.stages.size() - 1, std::nullopt);
+  }
+  return finish();
+}
+
+}  // namespace memstrain

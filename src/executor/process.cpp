@@ -1,0 +1,229 @@
+#include "memstrain/executor/process.hpp"
+
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+extern char** environ;
+
+namespace memstrain {
+
+std::string ExitInfo::describe() const {
+  if (signaled) {
+    const char* name = sigabbrev_np(signal);
+    return std::string("killed by SIG") + (name ? name : std::to_string(signal).c_str());
+  }
+  return "exit code " + std::to_string(code);
+}
+
+SuspendedChild::SuspendedChild(SuspendedChild&& o) noexcept : pid_(o.pid_), go_fd_(o.go_fd_), err_fd_(o.err_fd_) {
+  o.pid_ = -1;
+  o.go_fd_ = -1;
+  o.err_fd_ = -1;
+}
+
+SuspendedChild::~SuspendedChild() {
+  if (go_fd_ >= 0) abandon();
+  if (err_fd_ >= 0) ::close(err_fd_);
+}
+
+Status SuspendedChild::release() {
+  char go = 'g';
+  ssize_t w;
+  do {
+    w = ::write(go_fd_, &go, 1);
+  } while (w < 0 && errno == EINTR);
+  ::close(go_fd_);
+  go_fd_ = -1;
+  // The error pipe is close-on-exec: EOF means exec succeeded, 4 bytes mean it failed with that errno.
+  int child_errno = 0;
+  ssize_t n;
+  do {
+    n = ::read(err_fd_, &child_errno, sizeof child_errno);
+  } while (n < 0 && errno == EINTR);
+  ::close(err_fd_);
+  err_fd_ = -1;
+  if (n == static_cast<ssize_t>(sizeof child_errno)) {
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    return Error::fromErrno("exec in child " + std::to_string(pid_), child_errno);
+  }
+  return {};
+}
+
+void SuspendedChild::abandon() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+  if (go_fd_ >= 0) ::close(go_fd_);
+  go_fd_ = -1;
+}
+
+namespace {
+
+Result<std::string> resolveProgram(const std::string& prog) {
+  if (prog.find('/') != std::string::npos) {
+    if (::access(prog.c_str(), X_OK) != 0) return Error::fromErrno("program " + prog);
+    return prog;
+  }
+  const char* path = std::getenv("PATH");
+  std::string p = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  std::size_t i = 0;
+  while (i <= p.size()) {
+    std::size_t j = p.find(':', i);
+    if (j == std::string::npos) j = p.size();
+    std::string dir = p.substr(i, j - i);
+    if (dir.empty()) dir = ".";
+    std::string candidate = dir + "/" + prog;
+    struct stat st;
+    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(candidate.c_str(), X_OK) == 0) {
+      return candidate;
+    }
+    i = j + 1;
+  }
+  return Error{"program \"" + prog + "\" not found in PATH"};
+}
+
+}  // namespace
+
+Result<SuspendedChild> spawnSuspended(const SpawnOptions& options) {
+  if (options.argv.empty()) return Error{"spawn: empty command"};
+  auto prog = resolveProgram(options.argv[0]);
+  if (!prog) return prog.error();
+
+  // Everything the child needs is prepared before fork: after fork only async-signal-safe calls.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) {
+    std::string_view kv(*e);
+    auto eq = kv.find('=');
+    std::string key(kv.substr(0, eq));
+    if (options.env_overrides.count(key)) continue;
+    env_strings.emplace_back(kv);
+  }
+  for (const auto& [k, v] : options.env_overrides) env_strings.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> argv_copy = options.argv;
+  std::vector<char*> argv;
+  for (auto& s : argv_copy) argv.push_back(s.data());
+  argv.push_back(nullptr);
+
+  int out_fd = -1;
+  if (options.output_path) {
+    out_fd = ::open(options.output_path->c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (out_fd < 0) return Error::fromErrno("open " + *options.output_path);
+  }
+  int go_pipe[2];
+  int err_pipe[2];
+  if (::pipe2(go_pipe, O_CLOEXEC) != 0) {
+    if (out_fd >= 0) ::close(out_fd);
+    return Error::fromErrno("pipe");
+  }
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
+    ::close(go_pipe[0]);
+    ::close(go_pipe[1]);
+    if (out_fd >= 0) ::close(out_fd);
+    return Error::fromErrno("pipe");
+  }
+  const pid_t parent = ::getpid();
+  const std::string& program = *prog;
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    Error e = Error::fromErrno("fork");
+    for (int fd : {go_pipe[0], go_pipe[1], err_pipe[0], err_pipe[1]}) ::close(fd);
+    if (out_fd >= 0) ::close(out_fd);
+    return e;
+  }
+  if (pid == 0) {
+    auto die = [&](int err) {
+      ssize_t ignored = ::write(err_pipe[1], &err, sizeof err);
+      (void)ignored;
+      ::_exit(127);
+    };
+    if (options.parent_death_signal != 0) {
+      ::prctl(PR_SET_PDEATHSIG, options.parent_death_signal);
+      if (::getppid() != parent) ::_exit(126);  // the parent died before prctl took effect
+    }
+    if (options.new_process_group) ::setpgid(0, 0);
+    // Restore default dispositions and an empty mask: the controller blocks signals in its threads.
+    sigset_t all;
+    sigemptyset(&all);
+    ::sigprocmask(SIG_SETMASK, &all, nullptr);
+    for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);
+    char go = 0;
+    ssize_t n;
+    do {
+      n = ::read(go_pipe[0], &go, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) ::_exit(125);  // parent abandoned us
+    if (out_fd >= 0) {
+      if (::dup2(out_fd, 1) < 0 || ::dup2(out_fd, 2) < 0) die(errno);
+    }
+    for (const auto& [child_fd, parent_fd] : options.fds) {
+      if (child_fd == parent_fd) {
+        int flags = ::fcntl(parent_fd, F_GETFD);
+        if (flags < 0 || ::fcntl(parent_fd, F_SETFD, flags & ~FD_CLOEXEC) < 0) die(errno);
+      } else if (::dup2(parent_fd, child_fd) < 0) {
+        die(errno);
+      }
+    }
+    if (options.workdir && ::chdir(options.workdir->c_str()) != 0) die(errno);
+    ::execve(program.c_str(), argv.data(), envp.data());
+    die(errno);
+  }
+  ::close(go_pipe[0]);
+  ::close(err_pipe[1]);
+  if (out_fd >= 0) ::close(out_fd);
+  return SuspendedChild(pid, go_pipe[1], err_pipe[0]);
+}
+
+std::optional<ExitInfo> pollExit(pid_t pid) {
+  int status = 0;
+  pid_t r;
+  do {
+    r = ::waitpid(pid, &status, WNOHANG);
+  } while (r < 0 && errno == EINTR);
+  if (r == 0) return std::nullopt;
+  if (r < 0) return ExitInfo{false, -1, 0};
+  if (WIFSIGNALED(status)) return ExitInfo{true, 0, WTERMSIG(status)};
+  return ExitInfo{false, WEXITSTATUS(status), 0};
+}
+
+ExitInfo terminate(pid_t pid, int sig, std::chrono::milliseconds grace) {
+  if (auto e = pollExit(pid)) return *e;
+  ::kill(pid, sig);
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (auto e = pollExit(pid)) return *e;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  pid_t r;
+  do {
+    r = ::waitpid(pid, &status, 0);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) return ExitInfo{false, -1, 0};
+  if (WIFSIGNALED(status)) return ExitInfo{true, 0, WTERMSIG(status)};
+  return ExitInfo{false, WEXITSTATUS(status), 0};
+}
+
+Result<std::string> selfExePath() {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n < 0) return Error::fromErrno("readlink /proc/self/exe");
+  buf[n] = 0;
+  return std::string(buf);
+}
+
+}  // namespace memstrain

@@ -1,0 +1,174 @@
+#include "memstrain/executor/resolve.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "memstrain/util/units.hpp"
+
+namespace memstrain {
+
+std::string parentCgroup(const std::string& rel) {
+  auto pos = rel.find_last_of('/');
+  if (pos == std::string::npos || pos == 0) return "/";
+  return rel.substr(0, pos);
+}
+
+namespace {
+
+std::string joinCgroup(const std::string& a, const std::string& b) { return a == "/" ? "/" + b : a + "/" + b; }
+
+// Effective limit of a path that may not exist yet: the limits of its existing ancestors.
+Result<std::uint64_t> limitOfNearestExisting(const CgroupFs& fs, std::string rel) {
+  while (rel != "/" && !fs.exists(rel)) rel = parentCgroup(rel);
+  return fs.effectiveLimit(rel);
+}
+
+}  // namespace
+
+Result<Resolution> resolvePlan(const Plan& plan, const CgroupFs& fs, const ResolveContext& ctx) {
+  Resolution r;
+  r.version = fs.version();
+  r.mount = fs.mount();
+  for (const auto& s : plan.stages) {
+    if (s.pressure) {
+      if (r.placement && *r.placement != s.pressure->placement) {
+        return Error{"/stages: every stage with pressure must use the same placement (found both inside and beside)"};
+      }
+      r.placement = s.pressure->placement;
+    }
+  }
+  const bool beside = r.placement == Placement::kBeside;
+
+  if (plan.target.launch) {
+    r.launch = true;
+    r.run_cgroup = joinCgroup(ctx.cgroup_parent, ctx.run_id);
+    r.target_cgroup = joinCgroup(r.run_cgroup, "target");
+    r.stressor_cgroup = beside ? joinCgroup(r.run_cgroup, "stressor") : r.target_cgroup;
+    r.measured_cgroup = beside ? r.run_cgroup : r.target_cgroup;
+    // Parents first; the memstrain parent may already exist (another run, or an earlier one).
+    if (!fs.exists(ctx.cgroup_parent)) r.cgroups_to_create.push_back(ctx.cgroup_parent);
+    r.cgroups_to_create.push_back(r.run_cgroup);
+    r.cgroups_to_create.push_back(r.target_cgroup);
+    if (beside) r.cgroups_to_create.push_back(r.stressor_cgroup);
+    auto above = limitOfNearestExisting(fs, ctx.cgroup_parent);
+    if (!above) return above.error();
+    r.effective_limit_bytes = std::min(*above, plan.target.launch->memory_limit_bytes);
+    r.target_limit_bytes = r.effective_limit_bytes;
+  } else {
+    const AttachSpec& a = *plan.target.attach;
+    if (a.cgroup) {
+      r.target_cgroup = *a.cgroup;
+    } else {
+      auto cg = fs.cgroupOfPid(*a.pid, ctx.proc_root);
+      if (!cg) return Error{"/target/attach/pid: " + cg.error().message};
+      r.target_cgroup = *cg;
+    }
+    if (r.target_cgroup == "/") return Error{"/target/attach: the target is in the root cgroup; memstrain will not pressure the whole host"};
+    if (!fs.exists(r.target_cgroup)) return Error{"/target/attach/cgroup: no cgroup " + r.target_cgroup + " under " + fs.mount()};
+    auto tl = fs.effectiveLimit(r.target_cgroup);
+    if (!tl) return tl.error();
+    r.target_limit_bytes = *tl;
+    if (beside) {
+      const std::string parent = parentCgroup(r.target_cgroup);
+      if (parent == "/") return Error{"/stages: beside placement needs the target below a parent cgroup other than the root"};
+      r.stressor_cgroup = joinCgroup(parent, "memstrain-stressor-" + ctx.run_id);
+      r.measured_cgroup = parent;
+      r.cgroups_to_create.push_back(r.stressor_cgroup);
+      auto pl = fs.effectiveLimit(parent);
+      if (!pl) return pl.error();
+      r.effective_limit_bytes = *pl;
+    } else {
+      r.stressor_cgroup = r.target_cgroup;
+      r.measured_cgroup = r.target_cgroup;
+      r.effective_limit_bytes = r.target_limit_bytes;
+    }
+  }
+
+  const bool limited = r.effective_limit_bytes != kUnlimited;
+  if (limited) {
+    r.safety_margin_bytes = std::max<std::uint64_t>(
+        plan.safety.margin_min_bytes,
+        static_cast<std::uint64_t>(plan.safety.margin_fraction * static_cast<double>(r.effective_limit_bytes)));
+  }
+  std::uint64_t reserve = 0;
+  for (std::size_t i = 0; i < plan.stages.size(); ++i) {
+    const StageSpec& s = plan.stages[i];
+    ResolvedStage rs{s.name, s.duration, s.pressure, std::nullopt, std::nullopt};
+    if (s.pressure) {
+      const std::string ptr = "/stages/" + std::to_string(i) + "/pressure";
+      if (s.pressure->level_fraction) {
+        if (!limited) {
+          return Error{ptr + "/level: " + r.measured_cgroup + " has no memory limit on it or its parents; a level needs one (use \"size\")"};
+        }
+        rs.setpoint_bytes = static_cast<std::uint64_t>(*s.pressure->level_fraction * static_cast<double>(r.effective_limit_bytes));
+        reserve = std::max(reserve, r.effective_limit_bytes);
+      } else {
+        const std::uint64_t size = *s.pressure->size_bytes;
+        if (!s.pressure->allow_oom) {
+          const std::uint64_t ceiling = limited ? r.effective_limit_bytes - std::min(r.effective_limit_bytes, r.safety_margin_bytes)
+                                                : ctx.node_memory_bytes;
+          if (ceiling > 0 && size > ceiling) {
+            return Error{ptr + "/size: " + formatBytes(size) + " is above the effective limit minus the safety margin (" +
+                         formatBytes(ceiling) + "); lower it or set \"allow_oom\": true"};
+          }
+        }
+        rs.size_bytes = size;
+        reserve = std::max(reserve, size);
+      }
+    }
+    r.stages.push_back(std::move(rs));
+  }
+  if (ctx.node_memory_bytes > 0) reserve = std::min(reserve, ctx.node_memory_bytes);
+  r.stressor_reserve_bytes = reserve;
+  return r;
+}
+
+std::string describeResolution(const Plan& plan, const Resolution& r) {
+  std::ostringstream o;
+  auto lim = [](std::uint64_t v) { return v == kUnlimited ? std::string("unlimited") : formatBytes(v); };
+  o << "plan:             " << plan.name << "\n";
+  o << "cgroup:           " << toString(r.version) << " at " << r.mount << "\n";
+  if (r.launch) {
+    o << "target:           launch `";
+    for (std::size_t i = 0; i < plan.target.launch->command.size(); ++i) o << (i ? " " : "") << plan.target.launch->command[i];
+    o << "`\n";
+    o << "run cgroup:       " << r.run_cgroup << " (limit " << formatBytes(plan.target.launch->memory_limit_bytes) << ")\n";
+  }
+  o << "target cgroup:    " << r.target_cgroup << " (effective limit " << lim(r.target_limit_bytes) << ")\n";
+  if (r.placement) {
+    o << "placement:        " << toString(*r.placement) << "; stressor cgroup " << r.stressor_cgroup << "\n";
+    o << "measured cgroup:  " << r.measured_cgroup << " (effective limit " << lim(r.effective_limit_bytes) << ", safety margin "
+      << formatBytes(r.safety_margin_bytes) << ")\n";
+  }
+  if (!r.cgroups_to_create.empty()) {
+    o << "will create:      ";
+    for (std::size_t i = 0; i < r.cgroups_to_create.size(); ++i) o << (i ? ", " : "") << r.cgroups_to_create[i];
+    o << "\n";
+  }
+  o << "\n  # stage            duration  pressure\n";
+  for (std::size_t i = 0; i < r.stages.size(); ++i) {
+    const auto& s = r.stages[i];
+    char head[64];
+    std::snprintf(head, sizeof head, "%3zu %-16s %8s  ", i, s.name.c_str(), formatDuration(s.duration).c_str());
+    o << head;
+    if (!s.pressure) {
+      o << "none (stressor holds 0 B)";
+    } else if (s.setpoint_bytes) {
+      char buf[96];
+      std::snprintf(buf, sizeof buf, "%s usage at %.1f%% = %s", toString(s.pressure->placement),
+                    *s.pressure->level_fraction * 100, formatBytes(*s.setpoint_bytes).c_str());
+      o << buf;
+    } else {
+      o << toString(s.pressure->placement) << " stressor of " << formatBytes(*s.size_bytes);
+    }
+    if (s.pressure && s.pressure->ramp.count() > 0) o << ", ramp " << formatDuration(s.pressure->ramp);
+    if (s.pressure && s.pressure->allow_oom) o << ", OOM allowed";
+    o << "\n";
+  }
+  o << "total duration:   " << formatDuration(plan.totalDuration()) << "\n";
+  return o.str();
+}
+
+}  // namespace memstrain

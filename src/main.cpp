@@ -1,0 +1,3 @@
+#include "memstrain/cli/cli.hpp"
+
+int main(int argc, char** argv) { return memstrain::cliMain(argc, argv); }

@@ -1,0 +1,539 @@
+#include "memstrain/plan/plan_parse.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <set>
+#include <sstream>
+
+#include "memstrain/util/fs.hpp"
+#include "memstrain/util/text.hpp"
+#include "memstrain/util/units.hpp"
+
+namespace memstrain {
+
+using nlohmann::json;
+using std::chrono::nanoseconds;
+
+const char* toString(Placement p) { return p == Placement::kInside ? "inside" : "beside"; }
+
+nanoseconds Plan::totalDuration() const {
+  nanoseconds total{0};
+  for (const auto& s : stages) total += s.duration;
+  return total;
+}
+
+namespace {
+
+constexpr int kMaxDepth = 32;
+constexpr std::size_t kMaxStages = 256;
+constexpr std::size_t kMaxStringBytes = 4096;
+
+std::string typeName(const json& j) {
+  switch (j.type()) {
+    case json::value_t::null: return "null";
+    case json::value_t::boolean: return "a boolean";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned: return "an integer";
+    case json::value_t::number_float: return "a number";
+    case json::value_t::string: return "a string";
+    case json::value_t::array: return "an array";
+    case json::value_t::object: return "an object";
+    default: return "an unsupported value";
+  }
+}
+
+std::string escapePointerToken(const std::string& key) {
+  std::string out;
+  for (char c : key) {
+    if (c == '~') out += "~0";
+    else if (c == '/') out += "~1";
+    else out += c;
+  }
+  return out;
+}
+
+// Walks the document, recording issues with JSON pointers. Methods return nullopt (after recording
+// an issue) when a value is missing or malformed; callers keep going so that all issues surface.
+class Checker {
+ public:
+  explicit Checker(std::vector<PlanIssue>& issues) : issues_(issues) {}
+
+  void issue(const std::string& ptr, std::string msg) { issues_.push_back({ptr.empty() ? "/" : ptr, std::move(msg)}); }
+
+  // Records unknown keys of an object; `known` is the allowed set.
+  bool checkObject(const json& j, const std::string& ptr, std::initializer_list<const char*> known) {
+    if (!j.is_object()) {
+      issue(ptr, "expected an object, got " + typeName(j));
+      return false;
+    }
+    for (const auto& [key, value] : j.items()) {
+      bool ok = std::any_of(known.begin(), known.end(), [&](const char* k) { return key == k; });
+      if (!ok) {
+        std::string list;
+        for (const char* k : known) list += std::string(list.empty() ? "" : ", ") + k;
+        issue(ptr + "/" + escapePointerToken(key), "unknown key (allowed here: " + list + ")");
+      }
+    }
+    return true;
+  }
+
+  std::optional<std::string> str(const json& j, const std::string& ptr, std::size_t max_len = kMaxStringBytes) {
+    if (!j.is_string()) {
+      issue(ptr, "expected a string, got " + typeName(j));
+      return std::nullopt;
+    }
+    const auto& s = j.get_ref<const std::string&>();
+    if (s.size() > max_len) {
+      issue(ptr, "string is longer than " + std::to_string(max_len) + " bytes");
+      return std::nullopt;
+    }
+    if (s.find('\0') != std::string::npos) {
+      issue(ptr, "string contains a NUL character");
+      return std::nullopt;
+    }
+    return s;
+  }
+
+  std::optional<bool> boolean(const json& j, const std::string& ptr) {
+    if (!j.is_boolean()) {
+      issue(ptr, "expected true or false, got " + typeName(j));
+      return std::nullopt;
+    }
+    return j.get<bool>();
+  }
+
+  std::optional<nanoseconds> duration(const json& j, const std::string& ptr, nanoseconds min, nanoseconds max) {
+    auto s = str(j, ptr);
+    if (!s) return std::nullopt;
+    auto d = parseDuration(*s);
+    if (!d) {
+      issue(ptr, d.error().message);
+      return std::nullopt;
+    }
+    if (*d < min || *d > max) {
+      issue(ptr, "duration " + *s + " is out of range (" + formatDuration(min) + " to " + formatDuration(max) + ")");
+      return std::nullopt;
+    }
+    return *d;
+  }
+
+  std::optional<std::uint64_t> size(const json& j, const std::string& ptr, std::uint64_t min, std::uint64_t max) {
+    std::uint64_t v = 0;
+    if (j.is_number_unsigned()) {
+      v = j.get<std::uint64_t>();
+    } else if (j.is_string()) {
+      auto r = parseSize(j.get_ref<const std::string&>());
+      if (!r) {
+        issue(ptr, r.error().message);
+        return std::nullopt;
+      }
+      v = *r;
+    } else {
+      issue(ptr, "expected a size like \"512MiB\", got " + typeName(j));
+      return std::nullopt;
+    }
+    if (v < min || v > max) {
+      issue(ptr, "size " + formatBytes(v) + " is out of range (" + formatBytes(min) + " to " + formatBytes(max) + ")");
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  std::optional<std::int64_t> integer(const json& j, const std::string& ptr, std::int64_t min, std::int64_t max) {
+    if (!j.is_number_integer()) {
+      issue(ptr, "expected an integer, got " + typeName(j));
+      return std::nullopt;
+    }
+    if (j.is_number_unsigned() && j.get<std::uint64_t>() > static_cast<std::uint64_t>(max)) {
+      issue(ptr, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+      return std::nullopt;
+    }
+    auto v = j.get<std::int64_t>();
+    if (v < min || v > max) {
+      issue(ptr, "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " + std::to_string(v));
+      return std::nullopt;
+    }
+    return v;
+  }
+
+ private:
+  std::vector<PlanIssue>& issues_;
+};
+
+bool validStageName(const std::string& n) {
+  if (n.empty() || n.size() > 64) return false;
+  if (n == "." || n == "..") return false;
+  return std::all_of(n.begin(), n.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+  });
+}
+
+bool validCgroupPath(const std::string& p) {
+  if (p.empty() || p.front() != '/') return false;
+  std::size_t i = 0;
+  while (i <= p.size()) {
+    std::size_t j = p.find('/', i);
+    if (j == std::string::npos) j = p.size();
+    std::string_view part(p.data() + i, j - i);
+    if (part == "..") return false;
+    i = j + 1;
+  }
+  return true;
+}
+
+void parseLaunch(Checker& c, const json& j, const std::string& ptr, LaunchSpec& out) {
+  if (!c.checkObject(j, ptr, {"command", "env", "memory_limit", "ready_url", "ready_timeout", "workdir"})) return;
+  if (!j.contains("command")) {
+    c.issue(ptr + "/command", "required: the target's argv as an array of strings");
+  } else if (!j["command"].is_array() || j["command"].empty()) {
+    c.issue(ptr + "/command", "expected a non-empty array of strings, got " + typeName(j["command"]));
+  } else {
+    for (std::size_t i = 0; i < j["command"].size(); ++i) {
+      if (auto s = c.str(j["command"][i], ptr + "/command/" + std::to_string(i))) out.command.push_back(*s);
+    }
+    if (!out.command.empty() && out.command[0].empty()) c.issue(ptr + "/command/0", "the program must not be empty");
+  }
+  if (j.contains("env")) {
+    const json& env = j["env"];
+    if (!env.is_object()) {
+      c.issue(ptr + "/env", "expected an object of string values, got " + typeName(env));
+    } else {
+      for (const auto& [k, v] : env.items()) {
+        std::string p = ptr + "/env/" + escapePointerToken(k);
+        if (k.empty() || k.find('=') != std::string::npos) {
+          c.issue(p, "environment variable names must be non-empty and contain no '='");
+          continue;
+        }
+        if (auto s = c.str(v, p)) out.env[k] = *s;
+      }
+    }
+  }
+  if (!j.contains("memory_limit")) {
+    c.issue(ptr + "/memory_limit", "required: the limit of the cgroup memstrain creates, e.g. \"512MiB\"");
+  } else if (auto v = c.size(j["memory_limit"], ptr + "/memory_limit", 16ULL << 20, 1ULL << 50)) {
+    out.memory_limit_bytes = *v;
+  }
+  if (j.contains("ready_url")) {
+    if (auto s = c.str(j["ready_url"], ptr + "/ready_url")) {
+      if (!startsWith(*s, "http://") && !startsWith(*s, "https://")) {
+        c.issue(ptr + "/ready_url", "expected an http:// or https:// URL");
+      } else {
+        out.ready_url = *s;
+      }
+    }
+  }
+  if (j.contains("ready_timeout")) {
+    if (auto d = c.duration(j["ready_timeout"], ptr + "/ready_timeout", std::chrono::milliseconds(100), std::chrono::minutes(10))) {
+      out.ready_timeout = *d;
+    }
+  }
+  if (j.contains("workdir")) {
+    if (auto s = c.str(j["workdir"], ptr + "/workdir")) out.workdir = *s;
+  }
+}
+
+void parseAttach(Checker& c, const json& j, const std::string& ptr, AttachSpec& out) {
+  if (!c.checkObject(j, ptr, {"cgroup", "pid"})) return;
+  if (j.contains("cgroup") == j.contains("pid")) {
+    c.issue(ptr, "give exactly one of \"cgroup\" (a path under the cgroup mount) or \"pid\"");
+    return;
+  }
+  if (j.contains("cgroup")) {
+    if (auto s = c.str(j["cgroup"], ptr + "/cgroup")) {
+      if (!validCgroupPath(*s)) {
+        c.issue(ptr + "/cgroup", "expected an absolute path under the cgroup mount without \"..\", got \"" + *s + "\"");
+      } else if (*s == "/") {
+        c.issue(ptr + "/cgroup", "the root cgroup cannot be a target");
+      } else {
+        out.cgroup = *s;
+      }
+    }
+  } else if (auto v = c.integer(j["pid"], ptr + "/pid", 2, 4194304)) {
+    out.pid = static_cast<pid_t>(*v);
+  }
+}
+
+void parseTarget(Checker& c, const json& j, const std::string& ptr, TargetSpec& out) {
+  if (!c.checkObject(j, ptr, {"launch", "attach", "pprof_url"})) return;
+  if (j.contains("launch") == j.contains("attach")) {
+    c.issue(ptr, "give exactly one of \"launch\" (memstrain starts the target) or \"attach\" (an existing cgroup or pid)");
+  }
+  if (j.contains("launch")) {
+    out.launch.emplace();
+    parseLaunch(c, j["launch"], ptr + "/launch", *out.launch);
+  }
+  if (j.contains("attach")) {
+    out.attach.emplace();
+    parseAttach(c, j["attach"], ptr + "/attach", *out.attach);
+  }
+  if (j.contains("pprof_url")) {
+    if (auto s = c.str(j["pprof_url"], ptr + "/pprof_url")) {
+      if (!startsWith(*s, "http://") && !startsWith(*s, "https://")) {
+        c.issue(ptr + "/pprof_url", "expected an http:// URL such as http://127.0.0.1:6060/debug/pprof");
+      } else {
+        out.pprof_url = *s;
+      }
+    }
+  }
+}
+
+void parsePressure(Checker& c, const json& j, const std::string& ptr, nanoseconds stage_duration,
+                   const SafetySpec& safety, PressureSpec& out) {
+  if (!c.checkObject(j, ptr, {"placement", "level", "size", "ramp", "allow_oom", "oom_score_adj"})) return;
+  if (j.contains("placement")) {
+    if (auto s = c.str(j["placement"], ptr + "/placement")) {
+      if (*s == "inside") out.placement = Placement::kInside;
+      else if (*s == "beside") out.placement = Placement::kBeside;
+      else c.issue(ptr + "/placement", "expected \"inside\" or \"beside\", got \"" + *s + "\"");
+    }
+  }
+  if (j.contains("allow_oom")) {
+    if (auto b = c.boolean(j["allow_oom"], ptr + "/allow_oom")) out.allow_oom = *b;
+  }
+  if (j.contains("level") == j.contains("size")) {
+    c.issue(ptr, "give exactly one of \"level\" (a percent of the effective limit, closed loop) or \"size\" (fixed bytes)");
+  }
+  if (j.contains("level")) {
+    const json& l = j["level"];
+    if (!l.is_string() || !looksLikePercent(l.get_ref<const std::string&>())) {
+      c.issue(ptr + "/level", "expected a percent of the effective limit like \"80%\", got " +
+                                  (l.is_string() ? "\"" + l.get<std::string>() + "\"" : typeName(l)));
+    } else if (auto p = parsePercent(l.get_ref<const std::string&>()); !p) {
+      c.issue(ptr + "/level", p.error().message);
+    } else if (*p <= 0.0 || *p > 1.0) {
+      c.issue(ptr + "/level", "must be above 0% and at most 100%");
+    } else if (*p > 1.0 - safety.margin_fraction && !out.allow_oom) {
+      char buf[160];
+      std::snprintf(buf, sizeof buf,
+                    "%.1f%% is inside the %.1f%% safety margin below the limit; lower it or set \"allow_oom\": true",
+                    *p * 100, safety.margin_fraction * 100);
+      c.issue(ptr + "/level", buf);
+    } else {
+      out.level_fraction = *p;
+    }
+  }
+  if (j.contains("size")) {
+    if (auto v = c.size(j["size"], ptr + "/size", 1ULL << 20, 1ULL << 50)) out.size_bytes = *v;
+  }
+  if (j.contains("ramp")) {
+    if (auto d = c.duration(j["ramp"], ptr + "/ramp", nanoseconds(0), std::chrono::hours(24))) {
+      if (*d > stage_duration && stage_duration.count() > 0) {
+        c.issue(ptr + "/ramp", "ramp " + formatDuration(*d) + " is longer than its stage (" + formatDuration(stage_duration) + ")");
+      } else {
+        out.ramp = *d;
+      }
+    }
+  }
+  if (j.contains("oom_score_adj")) {
+    if (auto v = c.integer(j["oom_score_adj"], ptr + "/oom_score_adj", -1000, 1000)) out.oom_score_adj = static_cast<int>(*v);
+  }
+}
+
+void parseStages(Checker& c, const json& j, const std::string& ptr, const SafetySpec& safety, std::vector<StageSpec>& out) {
+  if (!j.is_array()) {
+    c.issue(ptr, "expected an array of stages, got " + typeName(j));
+    return;
+  }
+  if (j.empty()) {
+    c.issue(ptr, "a plan needs at least one stage");
+    return;
+  }
+  if (j.size() > kMaxStages) {
+    c.issue(ptr, "at most " + std::to_string(kMaxStages) + " stages are allowed, got " + std::to_string(j.size()));
+    return;
+  }
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < j.size(); ++i) {
+    const std::string sp = ptr + "/" + std::to_string(i);
+    const json& s = j[i];
+    if (!c.checkObject(s, sp, {"name", "duration", "pressure", "description"})) continue;
+    StageSpec st;
+    if (!s.contains("name")) {
+      c.issue(sp + "/name", "required: a stage name such as \"baseline\"");
+    } else if (auto n = c.str(s["name"], sp + "/name")) {
+      if (!validStageName(*n)) {
+        c.issue(sp + "/name", "stage names use 1-64 of [A-Za-z0-9._-] (they name files), got \"" + *n + "\"");
+      } else if (!names.insert(*n).second) {
+        c.issue(sp + "/name", "duplicate stage name \"" + *n + "\"");
+      } else {
+        st.name = *n;
+      }
+    }
+    if (!s.contains("duration")) {
+      c.issue(sp + "/duration", "required: how long the stage lasts, e.g. \"30s\"");
+    } else if (auto d = c.duration(s["duration"], sp + "/duration", std::chrono::milliseconds(100), std::chrono::hours(24))) {
+      st.duration = *d;
+    }
+    if (s.contains("description")) (void)c.str(s["description"], sp + "/description");
+    if (s.contains("pressure")) {
+      st.pressure.emplace();
+      parsePressure(c, s["pressure"], sp + "/pressure", st.duration, safety, *st.pressure);
+    }
+    out.push_back(std::move(st));
+  }
+}
+
+// Rejects duplicate keys and excessive nesting while parsing; nlohmann would silently keep the last
+// duplicate, which hides typos such as two "level" keys.
+struct ParseGuard {
+  struct Frame {
+    bool is_object = false;
+    std::set<std::string> keys;
+  };
+  std::vector<Frame> stack;
+  std::vector<std::string> problems;
+  bool too_deep = false;
+};
+
+struct TooDeep {};
+
+}  // namespace
+
+Result<Plan> parsePlan(std::string_view text, std::vector<PlanIssue>* issues_out) {
+  std::vector<PlanIssue> issues;
+  auto fail = [&]() -> Result<Plan> {
+    std::string msg;
+    for (const auto& i : issues) msg += (msg.empty() ? "" : "\n") + i.pointer + ": " + i.message;
+    if (issues_out) *issues_out = issues;
+    return Error{msg};
+  };
+  if (text.size() > kMaxPlanBytes) {
+    issues.push_back({"/", "plan is larger than " + std::to_string(kMaxPlanBytes) + " bytes"});
+    return fail();
+  }
+
+  ParseGuard guard;
+  json doc;
+  try {
+    json::parser_callback_t cb = [&guard](int depth, json::parse_event_t event, json& parsed) {
+      switch (event) {
+        case json::parse_event_t::object_start:
+        case json::parse_event_t::array_start:
+          if (depth >= kMaxDepth) throw TooDeep{};
+          guard.stack.push_back({event == json::parse_event_t::object_start, {}});
+          break;
+        case json::parse_event_t::object_end:
+        case json::parse_event_t::array_end:
+          if (!guard.stack.empty()) guard.stack.pop_back();
+          break;
+        case json::parse_event_t::key:
+          if (!guard.stack.empty() && guard.stack.back().is_object) {
+            const auto& k = parsed.get_ref<const std::string&>();
+            if (!guard.stack.back().keys.insert(k).second) guard.problems.push_back(k);
+          }
+          break;
+        default:
+          break;
+      }
+      return true;
+    };
+    doc = json::parse(text.begin(), text.end(), cb, /*allow_exceptions=*/true, /*ignore_comments=*/false);
+  } catch (const TooDeep&) {
+    issues.push_back({"/", "nesting deeper than " + std::to_string(kMaxDepth) + " levels"});
+    return fail();
+  } catch (const json::parse_error& e) {
+    // e.byte is the 1-based offset where parsing stopped; give line and column too.
+    std::size_t line = 1, col = 1;
+    for (std::size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        col = 1;
+      } else {
+        ++col;
+      }
+    }
+    std::string what = e.what();
+    auto pos = what.find("syntax error");
+    if (pos == std::string::npos) pos = what.find("parse error");
+    issues.push_back({"/", "not valid JSON at line " + std::to_string(line) + ", column " + std::to_string(col) + ": " +
+                               (pos == std::string::npos ? what : what.substr(pos))});
+    return fail();
+  }
+  for (const auto& k : guard.problems) issues.push_back({"/", "duplicate key \"" + k + "\" (each key may appear once per object)"});
+
+  Checker c(issues);
+  Plan plan;
+  plan.source = doc;
+  if (c.checkObject(doc, "", {"name", "description", "target", "sampling", "safety", "stages", "$schema"})) {
+    if (!doc.contains("name")) {
+      c.issue("/name", "required: a name for the plan");
+    } else if (auto n = c.str(doc["name"], "/name", 128)) {
+      if (n->empty()) c.issue("/name", "must not be empty");
+      plan.name = *n;
+    }
+    if (doc.contains("description")) {
+      if (auto d = c.str(doc["description"], "/description")) plan.description = *d;
+    }
+    if (doc.contains("safety")) {
+      const json& s = doc["safety"];
+      if (c.checkObject(s, "/safety", {"margin", "max_duration"})) {
+        if (s.contains("margin")) {
+          const json& m = s["margin"];
+          if (m.is_string() && looksLikePercent(m.get_ref<const std::string&>())) {
+            auto p = parsePercent(m.get_ref<const std::string&>());
+            if (!p || *p > 0.5) c.issue("/safety/margin", "expected a percent between 0% and 50%");
+            else plan.safety.margin_fraction = *p;
+          } else {
+            c.issue("/safety/margin", "expected a percent of the effective limit like \"3%\"");
+          }
+        }
+        if (s.contains("max_duration")) {
+          if (auto d = c.duration(s["max_duration"], "/safety/max_duration", std::chrono::seconds(1), std::chrono::hours(24 * 7))) {
+            plan.safety.max_duration = *d;
+          }
+        }
+      }
+    }
+    if (doc.contains("sampling")) {
+      const json& s = doc["sampling"];
+      if (c.checkObject(s, "/sampling", {"interval", "pprof_interval"})) {
+        if (s.contains("interval")) {
+          if (auto d = c.duration(s["interval"], "/sampling/interval", std::chrono::milliseconds(10), std::chrono::minutes(1))) {
+            plan.sampling.interval = *d;
+          }
+        }
+        if (s.contains("pprof_interval")) {
+          if (auto d = c.duration(s["pprof_interval"], "/sampling/pprof_interval", std::chrono::milliseconds(100), std::chrono::minutes(10))) {
+            plan.sampling.pprof_interval = *d;
+          }
+        }
+      }
+    }
+    if (!doc.contains("target")) {
+      c.issue("/target", "required: what to put under pressure (\"launch\" or \"attach\")");
+    } else {
+      parseTarget(c, doc["target"], "/target", plan.target);
+    }
+    if (!doc.contains("stages")) {
+      c.issue("/stages", "required: the list of stages");
+    } else {
+      parseStages(c, doc["stages"], "/stages", plan.safety, plan.stages);
+    }
+    if (issues.empty() && plan.totalDuration() > plan.safety.max_duration) {
+      c.issue("/stages", "the stages add up to " + formatDuration(plan.totalDuration()) + ", more than /safety/max_duration (" +
+                             formatDuration(plan.safety.max_duration) + ")");
+    }
+  }
+  if (!issues.empty()) return fail();
+  if (issues_out) issues_out->clear();
+  return plan;
+}
+
+Result<Plan> loadPlan(const std::string& path, std::vector<PlanIssue>* issues) {
+  auto text = readFile(path, kMaxPlanBytes);
+  if (!text) {
+    if (issues) *issues = {{"/", text.error().message}};
+    return Error{text.error().message};
+  }
+  auto plan = parsePlan(*text, issues);
+  if (!plan) {
+    std::string msg;
+    std::istringstream lines(plan.error().message);
+    for (std::string line; std::getline(lines, line);) msg += (msg.empty() ? "" : "\n") + path + ": " + line;
+    return Error{msg};
+  }
+  return plan;
+}
+
+}  // namespace memstrain

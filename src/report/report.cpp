@@ -1,0 +1,176 @@
+#include "memstrain/report/report.hpp"
+
+#include <cstdio>
+#include <ctime>
+#include <sstream>
+
+#include "memstrain/util/units.hpp"
+#include "memstrain/version.hpp"
+
+namespace memstrain {
+namespace {
+
+using nlohmann::json;
+
+json optBytes(std::uint64_t v) { return v == kUnlimited ? json(nullptr) : json(v); }
+
+template <class T>
+json opt(const std::optional<T>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+json summaryJson(const Summary& s) {
+  if (s.n == 0) return nullptr;
+  return {{"min", s.min}, {"mean", s.mean}, {"max", s.max}, {"n", s.n}};
+}
+
+std::string isoTime(std::int64_t wall_ms) {
+  std::time_t t = static_cast<std::time_t>(wall_ms / 1000);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(wall_ms % 1000));
+  return out;
+}
+
+}  // namespace
+
+json buildReportJson(const RunRecord& rec, const std::vector<StageStats>& stages, const VerdictResult& verdict) {
+  const Resolution& r = rec.resolution;
+  json j;
+  j["schema_version"] = kReportSchemaVersion;
+  j["tool"] = {{"name", "memstrain"}, {"version", kVersion}};
+  j["plan"] = {{"name", rec.plan.name}, {"path", rec.plan_path}, {"source", rec.plan.source}};
+  j["host"] = {{"kernel", rec.kernel}, {"hostname", rec.hostname}};
+  j["run"] = {{"id", rec.run_id},
+              {"started_at", isoTime(rec.started_wall_ms)},
+              {"ended_at", isoTime(rec.ended_wall_ms)},
+              {"duration_s", static_cast<double>(rec.ended_wall_ms - rec.started_wall_ms) / 1000.0},
+              {"status", toString(rec.status)},
+              {"error", rec.error.empty() ? json(nullptr) : json(rec.error)},
+              {"out_dir", rec.out_dir}};
+  j["cgroup"] = {{"version", toString(r.version)},
+                 {"mount", r.mount},
+                 {"target", r.target_cgroup},
+                 {"target_effective_limit_bytes", optBytes(r.target_limit_bytes)},
+                 {"measured", r.measured_cgroup},
+                 {"effective_limit_bytes", optBytes(r.effective_limit_bytes)},
+                 {"safety_margin_bytes", r.safety_margin_bytes},
+                 {"stressor", r.placement ? json(r.stressor_cgroup) : json(nullptr)},
+                 {"placement", r.placement ? json(toString(*r.placement)) : json(nullptr)},
+                 {"created", r.cgroups_to_create}};
+  json target = {{"mode", r.launch ? "launch" : "attach"}, {"pid", opt(rec.target_pid)}};
+  if (r.launch) {
+    target["command"] = rec.plan.target.launch->command;
+    target["env"] = rec.plan.target.launch->env;
+    target["memory_limit_bytes"] = rec.plan.target.launch->memory_limit_bytes;
+  }
+  target["exit"] = rec.target_exit ? json(rec.target_exit->describe()) : json(nullptr);
+  j["target"] = target;
+
+  json st = json::array();
+  for (const auto& s : stages) {
+    json p = nullptr;
+    if (s.pressure) {
+      p = {{"placement", toString(s.pressure->placement)},
+           {"mode", s.pressure->level_fraction ? "level" : "size"},
+           {"level_fraction", opt(s.pressure->level_fraction)},
+           {"requested_bytes", s.requested_setpoint_bytes ? json(*s.requested_setpoint_bytes) : opt(s.requested_size_bytes)},
+           {"reached_bytes", opt(s.reached_bytes)},
+           {"ramp_s", std::chrono::duration<double>(s.pressure->ramp).count()},
+           {"allow_oom", s.pressure->allow_oom}};
+    }
+    json e = nullptr;
+    if (s.setpoint_error_mean_abs_bytes) {
+      e = {{"mean_abs_bytes", *s.setpoint_error_mean_abs_bytes},
+           {"max_abs_bytes", opt(s.setpoint_error_max_abs_bytes)},
+           {"mean_abs_fraction_of_limit", opt(s.setpoint_error_mean_abs_fraction)}};
+    }
+    st.push_back({{"name", s.name},
+                  {"start_s", s.start_s},
+                  {"end_s", s.end_s},
+                  {"completed", s.completed},
+                  {"samples", s.samples},
+                  {"pressure", p},
+                  {"usage_bytes", summaryJson(s.usage)},
+                  {"stressor_bytes", summaryJson(s.stressor)},
+                  {"setpoint_error", e},
+                  {"target_rss_bytes", summaryJson(s.target_rss)},
+                  {"oom_kills", {{"target", s.oom_kills_target}, {"stressor", s.oom_kills_stressor}}},
+                  {"cpu_s", {{"controller", opt(s.controller_cpu_s)}, {"stressor", opt(s.stressor_cpu_s)},
+                             {"target_cgroup", opt(s.target_cgroup_cpu_s)}}}});
+  }
+  j["stages"] = st;
+  json ev = json::array();
+  for (const auto& e : rec.events) ev.push_back({{"t_s", e.t_s}, {"kind", e.kind}, {"stage", e.stage}, {"detail", e.detail}});
+  j["events"] = ev;
+  j["verdict"] = toString(verdict.verdict);
+  j["verdict_reasons"] = verdict.reasons;
+  j["cleanup"] = {{"status", rec.cleanup_ok ? "ok" : "failed"}, {"errors", rec.cleanup_errors}};
+  return j;
+}
+
+std::string renderSummary(const RunRecord& rec, const std::vector<StageStats>& stages, const VerdictResult& verdict) {
+  std::ostringstream o;
+  const Resolution& r = rec.resolution;
+  o << "memstrain " << kVersion << " — plan \"" << rec.plan.name << "\", " << toString(r.version) << " cgroup " << r.measured_cgroup;
+  if (r.effective_limit_bytes != kUnlimited) o << ", limit " << formatBytes(r.effective_limit_bytes);
+  o << "\n\n";
+  char line[512];
+  std::snprintf(line, sizeof line, "%-14s %8s %-22s %10s %10s %10s %10s %9s %9s\n", "stage", "time s", "pressure", "usage min",
+                "usage mean", "usage max", "reached", "sp.err %", "OOM t/s");
+  o << line;
+  for (const auto& s : stages) {
+    std::string pressure = "-";
+    if (s.requested_setpoint_bytes) {
+      char b[64];
+      std::snprintf(b, sizeof b, "%s %.0f%% (%s)", toString(s.pressure->placement), *s.pressure->level_fraction * 100,
+                    formatBytes(*s.requested_setpoint_bytes).c_str());
+      pressure = b;
+    } else if (s.requested_size_bytes) {
+      pressure = std::string(toString(s.pressure->placement)) + " " + formatBytes(*s.requested_size_bytes);
+    }
+    auto mib = [](double v) { return formatMiB(v) + "M"; };
+    std::string err = "-";
+    if (s.setpoint_error_mean_abs_fraction) {
+      char b[32];
+      std::snprintf(b, sizeof b, "%.2f", *s.setpoint_error_mean_abs_fraction * 100);
+      err = b;
+    }
+    char oom[32];
+    std::snprintf(oom, sizeof oom, "%u/%u", s.oom_kills_target, s.oom_kills_stressor);
+    std::snprintf(line, sizeof line, "%-14s %8.1f %-22s %10s %10s %10s %10s %9s %9s\n", s.name.c_str(), s.end_s - s.start_s,
+                  pressure.c_str(), s.usage.n ? mib(s.usage.min).c_str() : "-", s.usage.n ? mib(s.usage.mean).c_str() : "-",
+                  s.usage.n ? mib(s.usage.max).c_str() : "-", s.reached_bytes ? mib(*s.reached_bytes).c_str() : "-", err.c_str(), oom);
+    o << line;
+  }
+  if (!rec.events.empty()) {
+    o << "\nevents:\n";
+    for (const auto& e : rec.events) {
+      std::snprintf(line, sizeof line, "  %7.2fs  %-18s %s\n", e.t_s, e.kind.c_str(), e.detail.c_str());
+      o << line;
+    }
+  }
+  o << "\nverdict: " << toString(verdict.verdict) << " (run " << toString(rec.status) << ", cleanup "
+    << (rec.cleanup_ok ? "ok" : "FAILED") << ")\n";
+  for (const auto& reason : verdict.reasons) o << "  - " << reason << "\n";
+  for (const auto& e : rec.cleanup_errors) o << "  - cleanup: " << e << "\n";
+  return o.str();
+}
+
+std::string machineLine(const RunRecord& rec, const VerdictResult& verdict, int exit_code, const std::string& report_path) {
+  std::string s = std::string("memstrain: verdict=") + toString(verdict.verdict) + " status=" + toString(rec.status) +
+                  " cleanup=" + (rec.cleanup_ok ? "ok" : "failed") + " exit=" + std::to_string(exit_code);
+  std::uint32_t target_oom = 0, stressor_oom = 0;
+  for (const auto& st : rec.stages) {
+    target_oom += st.target_oom_kills;
+    stressor_oom += st.stressor_oom_kills;
+  }
+  s += " target_oom_kills=" + std::to_string(target_oom) + " stressor_oom_kills=" + std::to_string(stressor_oom);
+  s += " report=" + report_path;
+  return s;
+}
+
+}  // namespace memstrain

@@ -1,0 +1,3 @@
+module memstrain.dev/goprof
+
+go 1.19

@@ -1,0 +1,278 @@
+// End to end on real cgroups with the real Go demo target: `memstrain run` as a user runs it.
+// Needs root, a cgroup v1 or v2 memory controller, and tests/target/bin/demo-target (make go).
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "memstrain/cgroup/cgroup.hpp"
+
+namespace memstrain {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+constexpr std::uint64_t MiB = 1ULL << 20;
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// Processes whose command line mentions the stressor subcommand and this test's run directory.
+std::vector<pid_t> strayStressors() {
+  std::vector<pid_t> out;
+  DIR* d = ::opendir("/proc");
+  if (!d) return out;
+  while (dirent* e = ::readdir(d)) {
+    char* end = nullptr;
+    long pid = std::strtol(e->d_name, &end, 10);
+    if (*end != 0 || pid <= 0 || pid == ::getpid()) continue;
+    std::string cmd = slurp(fs::path("/proc") / e->d_name / "cmdline");
+    if (cmd.find("__stressor") != std::string::npos) out.push_back(static_cast<pid_t>(pid));
+  }
+  ::closedir(d);
+  return out;
+}
+
+class RunTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to create cgroups";
+    auto cg = CgroupFs::detect();
+    if (!cg.ok()) GTEST_SKIP() << "no cgroup memory controller: " << cg.error().message;
+    fs_.emplace(*cg);
+    target_ = fs::path(MEMSTRAIN_SOURCE_DIR) / "tests/target/bin/demo-target";
+    if (!fs::exists(target_)) GTEST_SKIP() << target_ << " missing: run `make go` (tests/go-build.sh)";
+    parent_ = "/memstrain-test-" + std::to_string(::getpid());
+    dir_ = fs::path(::testing::TempDir()) / ("memstrain-run-" + std::to_string(::getpid()) + "-" +
+                                             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+
+  void TearDown() override {
+    if (!fs_) return;
+    // Whatever a failed test left behind is removed here, so that one failure does not leak.
+    const std::string mount = fs_->mount();
+    if (fs::exists(mount + parent_)) {
+      std::vector<fs::path> dirs;
+      for (auto& e : fs::recursive_directory_iterator(mount + parent_)) {
+        if (e.is_directory()) dirs.push_back(e.path());
+      }
+      std::sort(dirs.rbegin(), dirs.rend());
+      for (auto& d : dirs) {
+        (void)killAllMembers(*fs_, d.string().substr(mount.size()));
+        ::rmdir(d.c_str());
+      }
+      ::rmdir((mount + parent_).c_str());
+    }
+  }
+
+  fs::path writePlan(const std::string& name, const json& plan) {
+    fs::path p = dir_ / (name + ".json");
+    std::ofstream(p) << plan.dump(2);
+    return p;
+  }
+
+  json launch(int port, const std::string& limit) {
+    const std::string addr = "127.0.0.1:" + std::to_string(port);
+    return {{"launch",
+             {{"command", {target_.string(), "-addr", addr}},
+              {"memory_limit", limit},
+              {"ready_url", "http://" + addr + "/healthz"}}}};
+  }
+
+  // Runs memstrain to completion; returns its exit code; stdout+stderr in dir_/NAME.log.
+  int run(const fs::path& plan, const fs::path& out, const std::string& log_name) {
+    std::string cmd = std::string(MEMSTRAIN_BINARY) + " run " + plan.string() + " --out " + out.string() +
+                      " --cgroup-parent " + parent_ + " > " + (dir_ / log_name).string() + " 2>&1";
+    int status = std::system(cmd.c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  void expectNothingLeft(const json& report) {
+    EXPECT_EQ(report["cleanup"]["status"], "ok") << report["cleanup"].dump();
+    EXPECT_FALSE(fs::exists(fs_->mount() + parent_ + "/" + report["run"]["id"].get<std::string>()))
+        << "run cgroup left behind";
+    EXPECT_TRUE(strayStressors().empty()) << "a stressor process is still running";
+    if (report["target"]["pid"].is_number()) {
+      const pid_t pid = report["target"]["pid"].get<pid_t>();
+      EXPECT_NE(::kill(pid, 0), 0) << "target " << pid << " is still running";
+    }
+  }
+
+  std::optional<CgroupFs> fs_;
+  fs::path target_;
+  std::string parent_;
+  fs::path dir_;
+};
+
+TEST_F(RunTest, RampInsideReachesEightyPercentAndFollowsTheRampLine) {
+  json plan = {{"name", "ramp-inside"},
+               {"target", launch(16061, "512MiB")},
+               {"sampling", {{"interval", "100ms"}}},
+               {"stages",
+                {{{"name", "baseline"}, {"duration", "2s"}},
+                 {{"name", "ramp"}, {"duration", "7s"}, {"pressure", {{"level", "80%"}, {"ramp", "6s"}}}},
+                 {{"name", "hold"}, {"duration", "6s"}, {"pressure", {{"level", "80%"}}}},
+                 {{"name", "release"}, {"duration", "2s"}}}}};
+  const fs::path out = dir_ / "out";
+  ASSERT_EQ(run(writePlan("ramp", plan), out, "ramp.log"), 0) << slurp(dir_ / "ramp.log");
+  json report = json::parse(slurp(out / "report.json"));
+  const double limit = 512.0 * MiB;
+  ASSERT_EQ(report["cgroup"]["effective_limit_bytes"], 512 * MiB);
+  const json& ramp = report["stages"][1];
+  const json& hold = report["stages"][2];
+  const json& release = report["stages"][3];
+  // Reached within ±2% of the limit of the 80% setpoint.
+  const double reached = hold["pressure"]["reached_bytes"].get<double>();
+  EXPECT_NEAR(reached, 0.8 * limit, 0.02 * limit) << "hold reached " << reached / MiB << " MiB";
+  EXPECT_LT(hold["setpoint_error"]["mean_abs_fraction_of_limit"].get<double>(), 0.02);
+  // The ramp follows its line: usage tracks the moving setpoint.
+  EXPECT_LT(ramp["setpoint_error"]["mean_abs_fraction_of_limit"].get<double>(), 0.02) << ramp.dump();
+  // Halfway through the ramp, usage is about halfway between start and level.
+  const double ramp_start = ramp["start_s"].get<double>();
+  double start_usage = -1, mid_usage = -1;
+  std::ifstream samples(out / "samples.jsonl");
+  for (std::string line; std::getline(samples, line);) {
+    json s = json::parse(line);
+    if (s["stage"] != "ramp") continue;
+    const double t = s["t"].get<double>() - ramp_start;
+    if (start_usage < 0) start_usage = s["measured_usage_bytes"].get<double>();
+    if (mid_usage < 0 && t >= 3.0) mid_usage = s["measured_usage_bytes"].get<double>();
+  }
+  ASSERT_GT(mid_usage, 0);
+  const double expect_mid = start_usage + (0.8 * limit - start_usage) * 0.5;
+  EXPECT_NEAR(mid_usage, expect_mid, 0.05 * limit) << "start " << start_usage / MiB << " mid " << mid_usage / MiB;
+  // Release: the stressor lets go and usage falls back near the baseline.
+  EXPECT_LT(release["usage_bytes"]["min"].get<double>(), report["stages"][0]["usage_bytes"]["max"].get<double>() + 16.0 * MiB);
+  EXPECT_EQ(report["verdict"], "pass");
+  EXPECT_EQ(hold["oom_kills"]["target"], 0);
+  expectNothingLeft(report);
+}
+
+TEST_F(RunTest, BesidePlacementPressesThroughTheParent) {
+  json plan = {{"name", "beside"},
+               {"target", launch(16062, "512MiB")},
+               {"sampling", {{"interval", "100ms"}}},
+               {"stages",
+                {{{"name", "baseline"}, {"duration", "1s"}},
+                 {{"name", "hold"}, {"duration", "5s"}, {"pressure", {{"placement", "beside"}, {"level", "75%"}}}}}}};
+  const fs::path out = dir_ / "out";
+  ASSERT_EQ(run(writePlan("beside", plan), out, "beside.log"), 0) << slurp(dir_ / "beside.log");
+  json report = json::parse(slurp(out / "report.json"));
+  const std::string run_cg = parent_ + "/" + report["run"]["id"].get<std::string>();
+  EXPECT_EQ(report["cgroup"]["measured"], run_cg);
+  EXPECT_EQ(report["cgroup"]["stressor"], run_cg + "/stressor");
+  EXPECT_NEAR(report["stages"][1]["pressure"]["reached_bytes"].get<double>(), 0.75 * 512 * MiB, 0.02 * 512 * MiB);
+  // The stressor's bytes are charged to its own cgroup, not the target's.
+  std::ifstream samples(out / "samples.jsonl");
+  json last;
+  for (std::string line; std::getline(samples, line);) {
+    json s = json::parse(line);
+    if (s["stage"] == "hold") last = s;
+  }
+  ASSERT_FALSE(last.is_null());
+  EXPECT_GT(last["stressor_cgroup"]["usage_bytes"].get<double>(), 250.0 * MiB);
+  EXPECT_LT(last["target_cgroup"]["usage_bytes"].get<double>(), 150.0 * MiB);
+  expectNothingLeft(report);
+}
+
+TEST_F(RunTest, OverTheLimitKillsTheStressorAndTheTargetSurvives) {
+  json plan = {{"name", "overfill"},
+               {"target", launch(16063, "256MiB")},
+               {"sampling", {{"interval", "100ms"}}},
+               {"stages",
+                {{{"name", "baseline"}, {"duration", "1s"}},
+                 {{"name", "overfill"}, {"duration", "4s"}, {"pressure", {{"size", "400MiB"}, {"allow_oom", true}}}},
+                 {{"name", "after"}, {"duration", "2s"}}}}};
+  const fs::path out = dir_ / "out";
+  const int code = run(writePlan("oom", plan), out, "oom.log");
+  const std::string log = slurp(dir_ / "oom.log");
+  json report = json::parse(slurp(out / "report.json"));
+  EXPECT_EQ(code, 0) << log;
+  EXPECT_GE(report["stages"][1]["oom_kills"]["stressor"].get<int>(), 1) << report["events"].dump(2);
+  EXPECT_EQ(report["stages"][1]["oom_kills"]["target"], 0);
+  EXPECT_TRUE(report["target"]["exit"].is_null()) << "the target died: " << report["target"]["exit"];
+  bool event = false;
+  for (const auto& e : report["events"]) event |= e["kind"] == "stressor_oom_kill";
+  EXPECT_TRUE(event);
+  EXPECT_NE(log.find("stressor_oom_kills="), std::string::npos);
+  EXPECT_EQ(report["verdict"], "pass");
+  expectNothingLeft(report);
+}
+
+TEST_F(RunTest, WithoutAllowOomAnOversizedPlanChangesNothing) {
+  json plan = {{"name", "refused"},
+               {"target", launch(16064, "256MiB")},
+               {"stages", {{{"name", "overfill"}, {"duration", "2s"}, {"pressure", {{"size", "400MiB"}}}}}}};
+  const fs::path out = dir_ / "out";
+  EXPECT_EQ(run(writePlan("refused", plan), out, "refused.log"), 2);
+  const std::string log = slurp(dir_ / "refused.log");
+  EXPECT_NE(log.find("/stages/0/pressure/size"), std::string::npos) << log;
+  EXPECT_NE(log.find("nothing was started or changed"), std::string::npos) << log;
+  EXPECT_FALSE(fs::exists(fs_->mount() + parent_)) << "a cgroup was created for a refused plan";
+  EXPECT_FALSE(fs::exists(out / "report.json"));
+}
+
+TEST_F(RunTest, SigtermMidRunLeavesNothingBehind) {
+  json plan = {{"name", "sigterm"},
+               {"target", launch(16065, "512MiB")},
+               {"sampling", {{"interval", "100ms"}}},
+               {"stages",
+                {{{"name", "baseline"}, {"duration", "1s"}},
+                 {{"name", "hold"}, {"duration", "60s"}, {"pressure", {{"level", "70%"}}}}}}};
+  const fs::path plan_path = writePlan("sigterm", plan);
+  const fs::path out = dir_ / "out";
+  const std::string log = (dir_ / "sigterm.log").string();
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    ::execl(MEMSTRAIN_BINARY, MEMSTRAIN_BINARY, "run", plan_path.c_str(), "--out", out.c_str(), "--cgroup-parent",
+            parent_.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // Wait until the hold stage is under way with pressure applied.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  bool holding = false;
+  while (!holding && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    std::ifstream samples(out / "samples.jsonl");
+    for (std::string line; std::getline(samples, line);) {
+      json s = json::parse(line, nullptr, false);
+      if (!s.is_discarded() && s["stage"] == "hold" && s["stressor"]["populated_bytes"].get<double>() > 100.0 * MiB) holding = true;
+    }
+  }
+  ASSERT_TRUE(holding) << slurp(log);
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 4) << slurp(log);
+  json report = json::parse(slurp(out / "report.json"));
+  EXPECT_EQ(report["run"]["status"], "interrupted");
+  EXPECT_NE(report["run"]["error"].get<std::string>().find("SIGTERM"), std::string::npos);
+  expectNothingLeft(report);
+}
+
+}  // namespace
+}  // namespace memstrain

@@ -1,0 +1,3 @@
+module memstrain.dev/demo-target
+
+go 1.19

@@ -1,0 +1,120 @@
+#include "memstrain/analysis/stage_stats.hpp"
+
+#include <gtest/gtest.h>
+
+#include "memstrain/report/report.hpp"
+
+namespace memstrain {
+namespace {
+
+constexpr std::uint64_t MiB = 1ULL << 20;
+
+// Two stages: baseline (0-2 s, no pressure) and hold (2-6 s, 80% of 100 MiB, no ramp).
+RunRecord makeRecord() {
+  RunRecord rec;
+  rec.plan.name = "t";
+  rec.resolution.effective_limit_bytes = 100 * MiB;
+  PressureSpec p;
+  p.level_fraction = 0.8;
+  rec.resolution.stages = {{"baseline", std::chrono::seconds(2), std::nullopt, std::nullopt, std::nullopt},
+                           {"hold", std::chrono::seconds(4), p, 80 * MiB, std::nullopt}};
+  rec.stages = {{"baseline", 0.0, 2.0, true, 0, 0, std::nullopt, std::nullopt, std::nullopt},
+                {"hold", 2.0, 6.0, true, 1, 0, 0.01, 0.0, 0.5}};
+  auto add = [&](double t, std::size_t stage, std::uint64_t usage, std::optional<std::uint64_t> sp, std::uint64_t stressor) {
+    Sample s;
+    s.t_s = t;
+    s.stage = stage;
+    s.target_cgroup.usage_bytes = usage;
+    s.setpoint_bytes = sp;
+    s.stressor_populated_bytes = stressor;
+    s.target_process = ProcessMemory{20 * MiB, 18 * MiB, std::nullopt, 0};
+    rec.samples.push_back(s);
+  };
+  add(0.0, 0, 20 * MiB, std::nullopt, 0);
+  add(1.0, 0, 22 * MiB, std::nullopt, 0);
+  add(2.0, 1, 22 * MiB, 80 * MiB, 0);          // inside the settling second: left out of the error
+  add(2.5, 1, 60 * MiB, 80 * MiB, 40 * MiB);   // also settling
+  add(3.0, 1, 79 * MiB, 80 * MiB, 58 * MiB);   // |err| 1 MiB
+  add(4.0, 1, 81 * MiB, 80 * MiB, 60 * MiB);   // 1 MiB
+  add(5.0, 1, 82 * MiB, 80 * MiB, 60 * MiB);   // 2 MiB
+  return rec;
+}
+
+TEST(StageStats, UsageReachedAndSetpointError) {
+  RunRecord rec = makeRecord();
+  auto stats = analyzeStages(rec);
+  ASSERT_EQ(stats.size(), 2U);
+  EXPECT_EQ(stats[0].samples, 2U);
+  EXPECT_DOUBLE_EQ(stats[0].usage.min, 20.0 * MiB);
+  EXPECT_DOUBLE_EQ(stats[0].usage.max, 22.0 * MiB);
+  EXPECT_FALSE(stats[0].setpoint_error_mean_abs_bytes.has_value());
+  EXPECT_EQ(stats[1].samples, 5U);
+  ASSERT_TRUE(stats[1].setpoint_error_mean_abs_bytes.has_value());
+  EXPECT_DOUBLE_EQ(*stats[1].setpoint_error_mean_abs_bytes, 4.0 * MiB / 3);
+  EXPECT_DOUBLE_EQ(*stats[1].setpoint_error_max_abs_bytes, 2.0 * MiB);
+  EXPECT_NEAR(*stats[1].setpoint_error_mean_abs_fraction, (4.0 / 3) / 100, 1e-12);
+  ASSERT_TRUE(stats[1].reached_bytes.has_value());
+  EXPECT_DOUBLE_EQ(*stats[1].reached_bytes, (79.0 + 81.0 + 82.0) / 3 * MiB);  // samples after the settling second
+  EXPECT_EQ(stats[1].oom_kills_stressor, 1U);
+  EXPECT_DOUBLE_EQ(stats[1].stressor.max, 60.0 * MiB);
+}
+
+TEST(StageStats, VerdictAndExitCodes) {
+  RunRecord rec = makeRecord();
+  auto stats = analyzeStages(rec);
+  auto v = judge(rec, stats);
+  EXPECT_EQ(v.verdict, Verdict::kPass);  // a stressor OOM kill is what pressure is for
+  EXPECT_EQ(exitCodeFor(rec, v), 0);
+
+  RunRecord oom = makeRecord();
+  oom.stages[1].target_oom_kills = 1;
+  auto vo = judge(oom, analyzeStages(oom));
+  EXPECT_EQ(vo.verdict, Verdict::kFail);
+  EXPECT_EQ(exitCodeFor(oom, vo), 1);
+  ASSERT_EQ(vo.reasons.size(), 1U);
+  EXPECT_NE(vo.reasons[0].find("hold"), std::string::npos);
+
+  RunRecord died = makeRecord();
+  died.status = RunStatus::kError;
+  died.target_exit = ExitInfo{true, 0, 9};
+  auto vd = judge(died, analyzeStages(died));
+  EXPECT_EQ(vd.verdict, Verdict::kFail);
+  EXPECT_NE(vd.reasons[0].find("SIGKILL"), std::string::npos) << vd.reasons[0];
+
+  RunRecord err = makeRecord();
+  err.status = RunStatus::kError;
+  err.error = "boom";
+  auto ve = judge(err, analyzeStages(err));
+  EXPECT_EQ(ve.verdict, Verdict::kInconclusive);
+  EXPECT_EQ(exitCodeFor(err, ve), 3);
+
+  RunRecord intr = makeRecord();
+  intr.status = RunStatus::kInterrupted;
+  auto vi = judge(intr, analyzeStages(intr));
+  EXPECT_EQ(exitCodeFor(intr, vi), 4);
+}
+
+TEST(Report, JsonCarriesStagesVerdictAndPlan) {
+  RunRecord rec = makeRecord();
+  rec.plan.source = {{"name", "t"}};
+  auto stats = analyzeStages(rec);
+  auto v = judge(rec, stats);
+  auto j = buildReportJson(rec, stats, v);
+  EXPECT_EQ(j["schema_version"], kReportSchemaVersion);
+  EXPECT_EQ(j["verdict"], "pass");
+  EXPECT_EQ(j["plan"]["source"]["name"], "t");
+  ASSERT_EQ(j["stages"].size(), 2U);
+  EXPECT_EQ(j["stages"][1]["name"], "hold");
+  EXPECT_EQ(j["stages"][1]["pressure"]["requested_bytes"], 80 * MiB);
+  EXPECT_EQ(j["stages"][1]["oom_kills"]["stressor"], 1);
+  EXPECT_EQ(j["stages"][0]["pressure"], nullptr);
+  EXPECT_EQ(j["cleanup"]["status"], "ok");
+  const std::string line = machineLine(rec, v, 0, "out/report.json");
+  EXPECT_EQ(line, "memstrain: verdict=pass status=completed cleanup=ok exit=0 target_oom_kills=0 stressor_oom_kills=1 report=out/report.json");
+  const std::string summary = renderSummary(rec, stats, v);
+  EXPECT_NE(summary.find("hold"), std::string::npos);
+  EXPECT_NE(summary.find("verdict: pass"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace memstrain
