@@ -75,7 +75,25 @@ std::vector<StageStats> analyzeStages(const RunRecord& rec) {
     }
     out.push_back(std::move(st));
   }
+  if (rec.plan.target.pprof_url) {
+    auto heap = analyzeHeap(rec.memstats, rec.pprof_failures, out.size());
+    for (std::size_t i = 0; i < out.size(); ++i) out[i].heap = heap[i];
+  }
   return out;
+}
+
+RunAnalysis analyzeRun(const RunRecord& rec) {
+  RunAnalysis a;
+  a.stages = analyzeStages(rec);
+  if (rec.plan.target.pprof_url) {
+    std::vector<std::string> names;
+    for (const auto& s : rec.stages) names.push_back(s.name);
+    auto d = diffBaselineToLargest(rec.profiles, names, rec.plan.pprof.diff_top);
+    if (d) a.heap_diff = std::move(*d);
+    else a.heap_diff_error = d.error().message;
+  }
+  a.verdict = judge(rec, a.stages);
+  return a;
 }
 
 const char* toString(Verdict v) {

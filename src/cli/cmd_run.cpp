@@ -237,16 +237,15 @@ int runRunCommand(const std::vector<std::string>& args) {
   Executor ex(std::move(*fs), std::move(editor), eo);
   RunRecord rec = ex.run(*plan, *res, ctx.run_id);
 
-  auto stages = analyzeStages(rec);
-  auto verdict = judge(rec, stages);
-  int exit_code = exitCodeFor(rec, verdict);
+  RunAnalysis analysis = analyzeRun(rec);
+  int exit_code = exitCodeFor(rec, analysis.verdict);
   const std::string report_path = joinPath(out_dir, "report.json");
-  if (auto st = writeFileAtomic(report_path, buildReportJson(rec, stages, verdict).dump(2) + "\n"); !st) {
+  if (auto st = writeFileAtomic(report_path, buildReportJson(rec, analysis).dump(2) + "\n"); !st) {
     spdlog::error("write report: {}", st.error().message);
     if (exit_code == kExitPass) exit_code = kExitRunError;
   }
-  std::printf("%s", renderSummary(rec, stages, verdict).c_str());
-  std::printf("%s\n", machineLine(rec, verdict, exit_code, report_path).c_str());
+  std::printf("%s", renderSummary(rec, analysis).c_str());
+  std::printf("%s\n", machineLine(rec, analysis.verdict, exit_code, report_path).c_str());
   std::fflush(stdout);
   return exit_code;
 }

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -17,6 +18,7 @@
 #include "memstrain/actuators/setpoint.hpp"
 #include "memstrain/actuators/stressor.hpp"
 #include "memstrain/executor/readiness.hpp"
+#include "memstrain/observers/pprof_observer.hpp"
 #include "memstrain/proc/proc_memory.hpp"
 #include "memstrain/proc/proc_stat.hpp"
 #include "memstrain/util/fs.hpp"
@@ -120,6 +122,13 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     fail("cannot write " + joinPath(options_.out_dir, "samples.jsonl"));
     return finish();
   }
+  // samples.jsonl is written by this thread (cgroup samples) and the pprof observer's.
+  std::mutex samples_mu;
+  auto writeSample = [&samples_out, &samples_mu](const nlohmann::json& j) {
+    std::lock_guard<std::mutex> lock(samples_mu);
+    samples_out << j.dump() << '\n';
+    samples_out.flush();
+  };
 
   // 1. Cgroups, parents first; each removal is registered before anything is put inside it.
   for (const auto& cg : res.cgroups_to_create) {
@@ -239,6 +248,24 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
 
   // 4. Stages.
   const Clock::time_point t0 = Clock::now();
+  std::unique_ptr<PprofObserver> pprof;
+  if (plan.target.pprof_url) {
+    PprofObserver::Options po;
+    po.base_url = *plan.target.pprof_url;
+    po.interval = plan.sampling.pprof_interval;
+    po.client.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(plan.pprof.timeout);
+    po.client.connect_timeout = std::min(po.client.connect_timeout, po.client.timeout);
+    po.client.limits.max_compressed_bytes = plan.pprof.max_body_bytes;
+    po.client.limits.max_decompressed_bytes = plan.pprof.max_decompressed_bytes;
+    po.client.gc_before_heap = plan.pprof.gc_before_heap;
+    po.profiles_dir = joinPath(options_.out_dir, "profiles");
+    if (plan.pprof.growth_objects || plan.pprof.growth_fraction) {
+      po.trigger = GrowthTrigger{plan.pprof.growth_objects, plan.pprof.growth_fraction, plan.pprof.growth_window, 5};
+    }
+    pprof = std::make_unique<PprofObserver>(std::move(po), t0, writeSample);
+    pprof->setStage(0, plan.stages.front().name);
+    pprof->start();
+  }
   std::uint64_t last_target_oom = 0;
   std::uint32_t stressor_kills_unattributed = 0;
   bool have_oom_baseline = false;
@@ -291,8 +318,7 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     }
     last_target_oom = target_oom;
     have_oom_baseline = true;
-    samples_out << sampleToJson(s, plan.stages[stage_idx].name).dump() << '\n';
-    samples_out.flush();
+    writeSample(sampleToJson(s, plan.stages[stage_idx].name));
     rec.samples.push_back(std::move(s));
     return true;
   };
@@ -337,6 +363,7 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     const Clock::time_point stage_end = stage_start + stage.duration;
     rec.stages.push_back({stage.name, secondsBetween(t0, stage_start), 0, false, 0, 0, std::nullopt, std::nullopt, std::nullopt});
     spdlog::info("stage {}/{} {} ({})", i + 1, res.stages.size(), stage.name, formatDuration(stage.duration));
+    if (pprof) pprof->setStage(i, stage.name);
     if (stage.pressure && !stressor) {
       if (stressor_spawns >= 16) {
         fail("stressor was killed " + std::to_string(stressor_spawns) + " times; giving up");
@@ -437,11 +464,19 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
       done.stressor_cpu_s = 0.0;
     }
     if (auto c = cgroupCpu(); c && cpu_cgroup0) done.target_cgroup_cpu_s = *c - *cpu_cgroup0;
+    if (pprof && !(rec.target_exit)) pprof->requestStageSnapshot(i, stage.name);
   }
   // One last look so the final stage's end (and any late OOM kill) is on record.
   if (!rec.stages.empty() && rec.status != RunStatus::kError) {
     checkProcesses(rec.stages.size() - 1);
     (void)takeSample(rec.stages.size() - 1, std::nullopt);
+  }
+  // The observer finishes its queued snapshots before cleanup stops the target.
+  if (pprof) {
+    pprof->stop();
+    rec.memstats = pprof->memstats();
+    rec.pprof_failures = pprof->failures();
+    rec.profiles = pprof->snapshots();
   }
   return finish();
 }

@@ -374,6 +374,43 @@ void parseStages(Checker& c, const json& j, const std::string& ptr, const Safety
   }
 }
 
+void parsePprof(Checker& c, const json& j, const std::string& ptr, PprofSpec& out) {
+  if (!c.checkObject(j, ptr, {"gc", "timeout", "max_body", "max_decompressed", "snapshot_on_growth", "diff_top"})) return;
+  if (j.contains("gc")) {
+    if (auto b = c.boolean(j["gc"], ptr + "/gc")) out.gc_before_heap = *b;
+  }
+  if (j.contains("timeout")) {
+    if (auto d = c.duration(j["timeout"], ptr + "/timeout", std::chrono::milliseconds(50), std::chrono::minutes(1))) out.timeout = *d;
+  }
+  if (j.contains("max_body")) {
+    if (auto v = c.size(j["max_body"], ptr + "/max_body", 1ULL << 16, 1ULL << 32)) out.max_body_bytes = *v;
+  }
+  if (j.contains("max_decompressed")) {
+    if (auto v = c.size(j["max_decompressed"], ptr + "/max_decompressed", 1ULL << 16, 4ULL << 30)) out.max_decompressed_bytes = *v;
+  }
+  if (j.contains("diff_top")) {
+    if (auto v = c.integer(j["diff_top"], ptr + "/diff_top", 1, 1000)) out.diff_top = static_cast<std::size_t>(*v);
+  }
+  if (j.contains("snapshot_on_growth")) {
+    const std::string gp = ptr + "/snapshot_on_growth";
+    const json& g = j["snapshot_on_growth"];
+    if (!c.checkObject(g, gp, {"objects", "percent", "window"})) return;
+    if (!g.contains("objects") && !g.contains("percent")) c.issue(gp, "give \"objects\" (a count) and/or \"percent\" (like \"50%\")");
+    if (g.contains("objects")) {
+      if (auto v = c.integer(g["objects"], gp + "/objects", 1, std::int64_t{1} << 50)) out.growth_objects = static_cast<std::uint64_t>(*v);
+    }
+    if (g.contains("percent")) {
+      const json& pc = g["percent"];
+      auto p = pc.is_string() ? parsePercent(pc.get_ref<const std::string&>()) : Result<double>(Error{"expected a percent like \"50%\""});
+      if (!p || *p <= 0) c.issue(gp + "/percent", p ? "must be above 0%" : p.error().message);
+      else out.growth_fraction = *p;
+    }
+    if (g.contains("window")) {
+      if (auto d = c.duration(g["window"], gp + "/window", std::chrono::milliseconds(100), std::chrono::hours(1))) out.growth_window = *d;
+    }
+  }
+}
+
 // Rejects duplicate keys and excessive nesting while parsing; nlohmann would silently keep the last
 // duplicate, which hides typos such as two "level" keys.
 struct ParseGuard {
@@ -455,7 +492,8 @@ Result<Plan> parsePlan(std::string_view text, std::vector<PlanIssue>* issues_out
   Checker c(issues);
   Plan plan;
   plan.source = doc;
-  if (c.checkObject(doc, "", {"name", "description", "target", "sampling", "safety", "stages", "$schema"})) {
+  if (c.checkObject(doc, "", {"name", "description", "target", "sampling", "safety", "pprof", "stages", "$schema"})) {
+    if (doc.contains("pprof")) parsePprof(c, doc["pprof"], "/pprof", plan.pprof);
     if (!doc.contains("name")) {
       c.issue("/name", "required: a name for the plan");
     } else if (auto n = c.str(doc["name"], "/name", 128)) {
@@ -510,6 +548,7 @@ Result<Plan> parsePlan(std::string_view text, std::vector<PlanIssue>* issues_out
     } else {
       parseStages(c, doc["stages"], "/stages", plan.safety, plan.stages);
     }
+    if (doc.contains("pprof") && !plan.target.pprof_url) c.issue("/pprof", "pprof settings need /target/pprof_url");
     if (issues.empty() && plan.totalDuration() > plan.safety.max_duration) {
       c.issue("/stages", "the stages add up to " + formatDuration(plan.totalDuration()) + ", more than /safety/max_duration (" +
                              formatDuration(plan.safety.max_duration) + ")");

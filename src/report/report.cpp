@@ -1,5 +1,6 @@
 #include "memstrain/report/report.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <sstream>
@@ -35,9 +36,33 @@ std::string isoTime(std::int64_t wall_ms) {
   return out;
 }
 
+json heapJson(const StageHeapStats& h) {
+  return {{"samples", h.samples},
+          {"objects_start", opt(h.objects_start)},
+          {"objects_end", opt(h.objects_end)},
+          {"objects_delta", opt(h.objects_delta)},
+          {"objects_slope_per_s", opt(h.objects_slope_per_s)},
+          {"heap_inuse_start_bytes", opt(h.heap_inuse_start)},
+          {"heap_inuse_end_bytes", opt(h.heap_inuse_end)},
+          {"heap_released_start_bytes", opt(h.heap_released_start)},
+          {"heap_released_end_bytes", opt(h.heap_released_end)},
+          {"gc_cycles", opt(h.gc_cycles)},
+          {"goroutines_start", opt(h.goroutines_start)},
+          {"goroutines_end", opt(h.goroutines_end)},
+          {"pprof_errors", h.pprof_errors}};
+}
+
+json topJson(const TopReport& t) {
+  json rows = json::array();
+  for (const auto& r : t.rows) rows.push_back({{"function", r.name}, {"flat", r.flat}, {"cum", r.cum}});
+  return {{"sample_type", t.sample_type}, {"unit", t.unit}, {"total", t.total}, {"rows", rows}};
+}
+
 }  // namespace
 
-json buildReportJson(const RunRecord& rec, const std::vector<StageStats>& stages, const VerdictResult& verdict) {
+json buildReportJson(const RunRecord& rec, const RunAnalysis& analysis) {
+  const std::vector<StageStats>& stages = analysis.stages;
+  const VerdictResult& verdict = analysis.verdict;
   const Resolution& r = rec.resolution;
   json j;
   j["schema_version"] = kReportSchemaVersion;
@@ -100,19 +125,42 @@ json buildReportJson(const RunRecord& rec, const std::vector<StageStats>& stages
                   {"target_rss_bytes", summaryJson(s.target_rss)},
                   {"oom_kills", {{"target", s.oom_kills_target}, {"stressor", s.oom_kills_stressor}}},
                   {"cpu_s", {{"controller", opt(s.controller_cpu_s)}, {"stressor", opt(s.stressor_cpu_s)},
-                             {"target_cgroup", opt(s.target_cgroup_cpu_s)}}}});
+                             {"target_cgroup", opt(s.target_cgroup_cpu_s)}}},
+                  {"heap", s.heap ? heapJson(*s.heap) : json(nullptr)}});
   }
   j["stages"] = st;
   json ev = json::array();
   for (const auto& e : rec.events) ev.push_back({{"t_s", e.t_s}, {"kind", e.kind}, {"stage", e.stage}, {"detail", e.detail}});
   j["events"] = ev;
+  if (rec.plan.target.pprof_url) {
+    json profiles = json::array();
+    for (const auto& p : rec.profiles) {
+      profiles.push_back({{"t_s", p.t_s}, {"stage", p.stage < rec.stages.size() ? rec.stages[p.stage].name : ""},
+                          {"reason", p.reason}, {"path", p.path}});
+    }
+    json pprof = {{"url", *rec.plan.target.pprof_url},
+                  {"memstats_samples", rec.memstats.size()},
+                  {"errors", rec.pprof_failures.size()},
+                  {"profiles", profiles}};
+    if (analysis.heap_diff) {
+      const HeapDiff& d = *analysis.heap_diff;
+      pprof["diff"] = {{"base_stage", d.base_stage}, {"stage", d.stage}, {"base_profile", d.base_path}, {"profile", d.path},
+                       {"inuse_objects", topJson(d.inuse_objects)}, {"inuse_space", topJson(d.inuse_space)}};
+    } else {
+      pprof["diff"] = nullptr;
+      pprof["diff_error"] = analysis.heap_diff_error;
+    }
+    j["pprof"] = pprof;
+  }
   j["verdict"] = toString(verdict.verdict);
   j["verdict_reasons"] = verdict.reasons;
   j["cleanup"] = {{"status", rec.cleanup_ok ? "ok" : "failed"}, {"errors", rec.cleanup_errors}};
   return j;
 }
 
-std::string renderSummary(const RunRecord& rec, const std::vector<StageStats>& stages, const VerdictResult& verdict) {
+std::string renderSummary(const RunRecord& rec, const RunAnalysis& analysis) {
+  const std::vector<StageStats>& stages = analysis.stages;
+  const VerdictResult& verdict = analysis.verdict;
   std::ostringstream o;
   const Resolution& r = rec.resolution;
   o << "memstrain " << kVersion << " — plan \"" << rec.plan.name << "\", " << toString(r.version) << " cgroup " << r.measured_cgroup;
@@ -145,6 +193,38 @@ std::string renderSummary(const RunRecord& rec, const std::vector<StageStats>& s
                   pressure.c_str(), s.usage.n ? mib(s.usage.min).c_str() : "-", s.usage.n ? mib(s.usage.mean).c_str() : "-",
                   s.usage.n ? mib(s.usage.max).c_str() : "-", s.reached_bytes ? mib(*s.reached_bytes).c_str() : "-", err.c_str(), oom);
     o << line;
+  }
+  const bool any_heap = std::any_of(stages.begin(), stages.end(), [](const StageStats& s) { return s.heap && s.heap->samples > 0; });
+  if (any_heap) {
+    std::snprintf(line, sizeof line, "\n%-14s %12s %12s %12s %10s %12s %12s\n", "go runtime", "objects start", "objects end",
+                  "slope /s", "GC cycles", "HeapInuse end", "goroutines");
+    o << line;
+    for (const auto& s : stages) {
+      if (!s.heap || s.heap->samples == 0) {
+        std::snprintf(line, sizeof line, "%-14s %12s\n", s.name.c_str(), "-");
+        o << line;
+        continue;
+      }
+      const StageHeapStats& h = *s.heap;
+      std::snprintf(line, sizeof line, "%-14s %12llu %12llu %12.0f %10llu %12s %12s\n", s.name.c_str(),
+                    static_cast<unsigned long long>(h.objects_start.value_or(0)), static_cast<unsigned long long>(h.objects_end.value_or(0)),
+                    h.objects_slope_per_s.value_or(0.0), static_cast<unsigned long long>(h.gc_cycles.value_or(0)),
+                    (formatMiB(static_cast<double>(h.heap_inuse_end.value_or(0))) + "M").c_str(),
+                    h.goroutines_end ? std::to_string(*h.goroutines_end).c_str() : "-");
+      o << line;
+    }
+  }
+  if (analysis.heap_diff) {
+    const HeapDiff& d = *analysis.heap_diff;
+    o << "\nheap growth " << d.base_stage << " -> " << d.stage << " (inuse_objects, top " << d.inuse_objects.rows.size() << "):\n";
+    if (d.inuse_objects.rows.empty()) o << "  no function's in-use objects changed between the two profiles\n";
+    for (const auto& row : d.inuse_objects.rows) {
+      std::snprintf(line, sizeof line, "  %+12lld flat %+12lld cum  %s\n", static_cast<long long>(row.flat), static_cast<long long>(row.cum),
+                    row.name.c_str());
+      o << line;
+    }
+  } else if (!analysis.heap_diff_error.empty()) {
+    o << "\nheap growth diff: " << analysis.heap_diff_error << "\n";
   }
   if (!rec.events.empty()) {
     o << "\nevents:\n";

@@ -66,6 +66,9 @@ Result<std::uint64_t> scale(const Decimal& d, std::uint64_t mult) {
   return total;
 }
 
+// " (number is too large)" for errors worth naming, "" for plain syntax errors.
+std::string detail(const Error& e) { return e.message == "expected a number" ? "" : " (" + e.message + ")"; }
+
 std::string quoted(std::string_view text) {
   std::string out = "\"";
   for (char c : text) {
@@ -103,7 +106,7 @@ Result<std::uint64_t> parseSize(std::string_view text) {
   const std::string expected = "expected a size like \"512MiB\", \"2GiB\" or \"4096B\", got " + quoted(text);
   std::string_view rest;
   auto dec = parseDecimal(text, rest);
-  if (!dec) return Error{expected};
+  if (!dec) return Error{expected + detail(dec.error())};
   for (const auto& [unit, mult] : kUnits) {
     if (rest == unit) {
       if (mult == 1 && dec->fraction != 0) return Error{expected + " (bytes must be whole)"};
@@ -127,7 +130,7 @@ Result<std::chrono::nanoseconds> parseDuration(std::string_view text) {
   const std::string expected = "expected a duration like \"250ms\", \"10s\", \"2m\" or \"1h\", got " + quoted(text);
   std::string_view rest;
   auto dec = parseDecimal(text, rest);
-  if (!dec) return Error{expected};
+  if (!dec) return Error{expected + detail(dec.error())};
   for (const auto& [unit, mult] : kUnits) {
     if (rest == unit) {
       auto v = scale(*dec, mult);

@@ -133,8 +133,8 @@ const BadCase kBadCases[] = {
     {"top level not object", [](json& j) { j = json::array({1, 2}); }, "/", "expected an object"},
 };
 
-INSTANTIATE_TEST_SUITE_P(Cases, PlanParseBad, ::testing::ValuesIn(kBadCases), [](const auto& info) {
-  std::string n = info.param.what;
+INSTANTIATE_TEST_SUITE_P(Cases, PlanParseBad, ::testing::ValuesIn(kBadCases), [](const auto& param_info) {
+  std::string n = param_info.param.what;
   for (auto& ch : n) {
     if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
   }

@@ -97,9 +97,9 @@ TEST(StageStats, VerdictAndExitCodes) {
 TEST(Report, JsonCarriesStagesVerdictAndPlan) {
   RunRecord rec = makeRecord();
   rec.plan.source = {{"name", "t"}};
-  auto stats = analyzeStages(rec);
-  auto v = judge(rec, stats);
-  auto j = buildReportJson(rec, stats, v);
+  RunAnalysis a = analyzeRun(rec);
+  const auto& v = a.verdict;
+  auto j = buildReportJson(rec, a);
   EXPECT_EQ(j["schema_version"], kReportSchemaVersion);
   EXPECT_EQ(j["verdict"], "pass");
   EXPECT_EQ(j["plan"]["source"]["name"], "t");
@@ -111,7 +111,7 @@ TEST(Report, JsonCarriesStagesVerdictAndPlan) {
   EXPECT_EQ(j["cleanup"]["status"], "ok");
   const std::string line = machineLine(rec, v, 0, "out/report.json");
   EXPECT_EQ(line, "memstrain: verdict=pass status=completed cleanup=ok exit=0 target_oom_kills=0 stressor_oom_kills=1 report=out/report.json");
-  const std::string summary = renderSummary(rec, stats, v);
+  const std::string summary = renderSummary(rec, a);
   EXPECT_NE(summary.find("hold"), std::string::npos);
   EXPECT_NE(summary.find("verdict: pass"), std::string::npos);
 }

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "memstrain/analysis/heap_stats.hpp"
 #include "memstrain/executor/run_record.hpp"
 
 namespace memstrain {
@@ -40,6 +41,7 @@ struct StageStats {
   std::optional<double> controller_cpu_s;   ///< see StageRecord
   std::optional<double> stressor_cpu_s;
   std::optional<double> target_cgroup_cpu_s;
+  std::optional<StageHeapStats> heap;  ///< when the plan reads pprof
 };
 
 /// Samples of a stage taken within this long of its start are left out of "reached" and of the
@@ -60,6 +62,15 @@ struct VerdictResult {
 /// Foundation rules: the target dying or being OOM-killed fails the run; a run that ended in an
 /// error or was interrupted before the stages finished is inconclusive.
 VerdictResult judge(const RunRecord& rec, const std::vector<StageStats>& stages);
+
+/// Everything judged about a run: per-stage statistics, the heap-growth diff, the verdict.
+struct RunAnalysis {
+  std::vector<StageStats> stages;
+  std::optional<HeapDiff> heap_diff;
+  std::string heap_diff_error;  ///< why there is no diff, when pprof was on
+  VerdictResult verdict;
+};
+RunAnalysis analyzeRun(const RunRecord& rec);
 
 /// Process exit code for a run: 0 pass, 1 fail, 3 run error, 4 interrupted, 5 inconclusive.
 int exitCodeFor(const RunRecord& rec, const VerdictResult& v);

@@ -23,6 +23,25 @@ const char* toString(CgroupVersion v);  ///< "v1" / "v2"
 /// "No limit" as the kernel reports it (v1: a huge page-rounded number, v2: "max").
 inline constexpr std::uint64_t kUnlimited = std::numeric_limits<std::uint64_t>::max();
 
+/// Control-file names, in one place. v1 and v2 name the same quantity differently.
+namespace cgroup_file {
+inline constexpr const char* kProcs = "cgroup.procs";
+inline constexpr const char* kKill = "cgroup.kill";                       ///< v2, Linux 5.14+
+inline constexpr const char* kControllers = "cgroup.controllers";         ///< v2
+inline constexpr const char* kSubtreeControl = "cgroup.subtree_control";  ///< v2
+inline constexpr const char* kMemoryStat = "memory.stat";
+inline constexpr const char* kV1Usage = "memory.usage_in_bytes";
+inline constexpr const char* kV1Limit = "memory.limit_in_bytes";
+inline constexpr const char* kV1MaxUsage = "memory.max_usage_in_bytes";
+inline constexpr const char* kV1OomControl = "memory.oom_control";
+inline constexpr const char* kV1UseHierarchy = "memory.use_hierarchy";
+inline constexpr const char* kV2Current = "memory.current";
+inline constexpr const char* kV2Max = "memory.max";
+inline constexpr const char* kV2Peak = "memory.peak";  ///< Linux 5.19+
+inline constexpr const char* kV2Events = "memory.events";
+inline constexpr const char* kV2Pressure = "memory.pressure";  ///< only with PSI
+}  // namespace cgroup_file
+
 /// memory.stat, normalised over both versions. Fields absent on a kernel are 0 unless optional.
 struct CgroupMemoryStat {
   std::uint64_t anon_bytes = 0;           ///< v1 total_rss (hierarchical), v2 anon
@@ -60,36 +79,48 @@ struct CgroupSample {
 /// /sys/fs/cgroup for v2). Reads and writes control files directly.
 class CgroupFs {
  public:
-  CgroupFs(std::string mount, CgroupVersion version);
+  /// `hierarchy_root` is the cgroup the mount shows as its root (mountinfo field 4): "/" for a
+  /// normal host mount, "/docker/abc" for a bind mount of a sub-tree. Only cgroupOfPid uses it.
+  CgroupFs(std::string mount, CgroupVersion version, std::string hierarchy_root = "/");
 
   /// Finds the memory hierarchy of this host from mountinfo text: a v1 mount with the memory
   /// option, else a cgroup2 mount whose cgroup.controllers lists memory. Error when neither.
+  /// (On hybrid hosts the cgroup2 mount usually has no memory controller, so v1 wins.)
   static Result<CgroupFs> detect(const std::string& mountinfo_path = "/proc/self/mountinfo");
 
   const std::string& mount() const { return mount_; }
   CgroupVersion version() const { return version_; }
+  const std::string& hierarchyRoot() const { return hierarchy_root_; }
 
   /// mount + rel after validation. Error when rel contains "..", is not absolute, or resolves
   /// (through symlinks) outside the mount.
   Result<std::string> absPath(const std::string& rel) const;
 
-  /// The memory cgroup of `pid` from `proc_root`/PID/cgroup, as a path relative to the mount.
+  /// The memory cgroup of `pid` from `proc_root`/PID/cgroup, as a path relative to the mount
+  /// (the mount's hierarchyRoot() is stripped). Error when the pid is gone, has no line for this
+  /// version, or sits outside what the mount shows.
   Result<std::string> cgroupOfPid(pid_t pid, const std::string& proc_root = "/proc") const;
 
   Result<CgroupSample> sample(const std::string& rel) const;
   Result<std::uint64_t> usage(const std::string& rel) const;
   Result<std::uint64_t> limit(const std::string& rel) const;
-  /// The smallest limit on `rel` and its ancestors up to the mount; kUnlimited when none.
+  /// The smallest limit on `rel` and its ancestors up to the mount; kUnlimited when none. A level
+  /// without a limit file (v2 root, v2 cgroup without +memory) has no limit. On v1 the walk stops
+  /// below a parent whose memory.use_hierarchy is 0, as the kernel does not charge such a parent.
+  /// Error when `rel` does not exist or a limit file cannot be read.
   Result<std::uint64_t> effectiveLimit(const std::string& rel) const;
-  /// Ancestor (or `rel` itself) whose limit is the effective one; `rel` when unlimited.
+  /// Ancestor (or `rel` itself) whose limit is the effective one; `rel` when unlimited. On a tie
+  /// the level nearest `rel` wins.
   Result<std::string> constrainingCgroup(const std::string& rel) const;
   /// Member processes (cgroup.procs).
   Result<std::vector<pid_t>> procs(const std::string& rel) const;
+  /// True when `rel` is valid and its directory exists.
   bool exists(const std::string& rel) const;
 
  private:
   std::string mount_;
   CgroupVersion version_;
+  std::string hierarchy_root_;
 };
 
 /// Changes to cgroups. Two implementations: one over libcgroup (used on the host's real v1
@@ -99,13 +130,15 @@ class CgroupEditor {
  public:
   virtual ~CgroupEditor() = default;
   virtual const char* name() const = 0;  ///< "libcgroup" or "direct"
-  /// mkdir; on v2 also enables +memory in the parent's cgroup.subtree_control when needed.
+  /// mkdir, creating missing ancestors too (libcgroup does); success when `rel` already exists.
+  /// On v2 also enables +memory in each ancestor's cgroup.subtree_control when needed.
   virtual Status create(const std::string& rel) = 0;
   /// Sets the memory limit; kUnlimited writes "-1" (v1) / "max" (v2).
   virtual Status setLimit(const std::string& rel, std::uint64_t bytes) = 0;
   /// Moves `pid` into the cgroup (cgroup.procs).
   virtual Status attach(const std::string& rel, pid_t pid) = 0;
-  /// rmdir; the cgroup must have no members and no children.
+  /// rmdir; the cgroup must have no members and no children. When it has either, returns an
+  /// Error with sys_errno EBUSY (members) or EBUSY/ENOTEMPTY (children) and leaves it in place.
   virtual Status remove(const std::string& rel) = 0;
 };
 
@@ -113,14 +146,17 @@ class CgroupEditor {
 std::unique_ptr<CgroupEditor> makeDirectEditor(const CgroupFs& fs);
 
 /// libcgroup-backed editor. Error when libcgroup cannot initialise or does not see `fs.mount()` as
-/// its memory mount (e.g. a fixture root).
+/// its memory mount (e.g. a fixture root), or when `fs` is v2 (only v1 is supported through it).
+/// attach() writes cgroup.procs itself: libcgroup 2.0.2 moves only the one thread named.
 Result<std::unique_ptr<CgroupEditor>> makeLibcgroupEditor(const CgroupFs& fs);
 
 /// libcgroup on a real v1 hierarchy, the direct editor otherwise.
 std::unique_ptr<CgroupEditor> makeDefaultEditor(const CgroupFs& fs);
 
-/// Sends SIGKILL to every member of the cgroup (v2: cgroup.kill when present) and waits up to
-/// `timeout_ms` for it to empty. Error when members remain.
+/// Sends SIGKILL to every member of the cgroup and of its descendants (v2: cgroup.kill when
+/// present, which does the same) and waits up to `timeout_ms` for them to empty. A pid is
+/// signalled only while it is still listed in the cgroup (pidfds guard against pid reuse).
+/// Success when `rel` has no members (or no longer exists); Error naming the pids that remain.
 Status killAllMembers(const CgroupFs& fs, const std::string& rel, int timeout_ms = 2000);
 
 }  // namespace memstrain

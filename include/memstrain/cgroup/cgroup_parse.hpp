@@ -1,6 +1,8 @@
 #pragma once
 // Pure parsers for cgroup and proc text. Each takes the file's text and never touches the disk.
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -21,6 +23,15 @@ Status parseMemoryEvents(std::string_view text, CgroupSample& out);
 Result<Psi> parsePsi(std::string_view text);
 /// A limit file: a number, or "max" (v2) -> kUnlimited. v1's page-rounded LONG_MAX also maps to kUnlimited.
 Result<std::uint64_t> parseLimit(std::string_view text);
+/// Values at or above this are "no limit" (v1 prints LONG_MAX rounded down to a page multiple).
+inline constexpr std::uint64_t kUnlimitedThreshold = 1ULL << 62;
+/// A cgroup path relative to the mount in canonical form: "/a//b/./c/" -> "/a/b/c", "" is refused,
+/// "/" stays "/". Error when it is not absolute, has a ".." component or a NUL byte.
+Result<std::string> normalizeCgroupRel(std::string_view rel);
+/// cgroup.procs / tasks: one pid a line. Error on anything that is not a positive pid.
+Result<std::vector<pid_t>> parsePidList(std::string_view text);
+/// v2 cgroup.controllers / cgroup.subtree_control: true when `controller` is listed.
+bool listsController(std::string_view text, std::string_view controller);
 
 /// One line of /proc/PID/cgroup.
 struct ProcCgroupEntry {

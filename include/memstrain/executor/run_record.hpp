@@ -8,6 +8,7 @@
 
 #include "memstrain/executor/process.hpp"
 #include "memstrain/executor/resolve.hpp"
+#include "memstrain/observers/pprof_observer.hpp"
 #include "memstrain/observers/sample.hpp"
 #include "memstrain/plan/plan.hpp"
 
@@ -57,6 +58,10 @@ struct RunRecord {
   std::vector<StageRecord> stages;
   std::vector<Sample> samples;
   std::vector<RunEvent> events;
+  // From the pprof observer, when the plan names target.pprof_url.
+  std::vector<MemStatsSample> memstats;
+  std::vector<PprofFailure> pprof_failures;
+  std::vector<ProfileSnapshot> profiles;
   bool cleanup_ok = true;
   std::vector<std::string> cleanup_errors;
 };

@@ -67,6 +67,20 @@ struct SamplingSpec {
   std::chrono::nanoseconds pprof_interval{std::chrono::seconds(2)};
 };
 
+/// How the Go runtime is read through target.pprof_url.
+struct PprofSpec {
+  bool gc_before_heap = false;  ///< heap profiles with ?gc=1 (a GC in the target per profile)
+  std::chrono::nanoseconds timeout{std::chrono::seconds(2)};
+  std::uint64_t max_body_bytes = 64ULL << 20;
+  std::uint64_t max_decompressed_bytes = 512ULL << 20;
+  /// Save an extra heap profile when heap objects grow by more than this many objects or this
+  /// fraction within `growth_window` (unset: no growth-triggered snapshots).
+  std::optional<std::uint64_t> growth_objects;
+  std::optional<double> growth_fraction;
+  std::chrono::nanoseconds growth_window{std::chrono::seconds(10)};
+  std::size_t diff_top = 10;  ///< rows of the heap-growth diff in the report
+};
+
 struct SafetySpec {
   /// Pressure never takes usage above effective limit minus this margin unless allow_oom.
   double margin_fraction = 0.03;
@@ -81,6 +95,7 @@ struct Plan {
   TargetSpec target;
   SamplingSpec sampling;
   SafetySpec safety;
+  PprofSpec pprof;
   std::vector<StageSpec> stages;
   nlohmann::json source;  ///< the plan as given, copied into the report
 

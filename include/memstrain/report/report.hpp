@@ -15,10 +15,10 @@ namespace memstrain {
 /// Version of the report.json layout; bumped on incompatible changes.
 inline constexpr int kReportSchemaVersion = 1;
 
-nlohmann::json buildReportJson(const RunRecord& rec, const std::vector<StageStats>& stages, const VerdictResult& verdict);
+nlohmann::json buildReportJson(const RunRecord& rec, const RunAnalysis& analysis);
 
 /// A table, one row per stage, plus events and the verdict, for a terminal.
-std::string renderSummary(const RunRecord& rec, const std::vector<StageStats>& stages, const VerdictResult& verdict);
+std::string renderSummary(const RunRecord& rec, const RunAnalysis& analysis);
 
 /// The last stdout line, for machines (Chaos Mesh conditionalBranches, CI greps):
 /// "memstrain: verdict=pass status=completed exit=0 report=OUT/report.json".

@@ -1,0 +1,52 @@
+#pragma once
+// What the Go runtime did in each stage, from the MemStats series, and which functions grew the
+// heap: pure functions over observer data and saved profiles.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "memstrain/analysis/pprof_top.hpp"
+#include "memstrain/observers/pprof_observer.hpp"
+#include "memstrain/util/result.hpp"
+
+namespace memstrain {
+
+/// Slope of the least-squares line through (x, y) points; nullopt with fewer than two distinct x.
+std::optional<double> leastSquaresSlope(const std::vector<std::pair<double, double>>& points);
+
+struct StageHeapStats {
+  std::size_t samples = 0;
+  std::optional<std::uint64_t> objects_start, objects_end;
+  std::optional<std::int64_t> objects_delta;
+  std::optional<double> objects_slope_per_s;  ///< least squares over the stage's readings
+  std::optional<std::uint64_t> heap_inuse_start, heap_inuse_end;
+  std::optional<std::uint64_t> heap_released_start, heap_released_end;
+  /// GC cycles completed during the stage: NumGC at its last reading minus NumGC at the last
+  /// reading before it (or its own first reading for the first stage).
+  std::optional<std::uint64_t> gc_cycles;
+  std::optional<std::uint64_t> goroutines_start, goroutines_end;
+  std::size_t pprof_errors = 0;
+};
+
+/// One entry per stage (`stage_count` of them), from readings tagged with their stage index.
+std::vector<StageHeapStats> analyzeHeap(const std::vector<MemStatsSample>& readings, const std::vector<PprofFailure>& failures,
+                                        std::size_t stage_count);
+
+/// Top heap-growth functions between two saved profiles, like `go tool pprof -diff_base`.
+struct HeapDiff {
+  std::string base_stage, stage;
+  std::string base_path, path;
+  TopReport inuse_objects;  ///< rows cut to the top N
+  TopReport inuse_space;
+};
+
+/// Compares the end-of-stage snapshot of the baseline (the stage named "baseline", else the first
+/// with a snapshot) with the stage-end snapshot holding the most inuse_space. Error when fewer
+/// than two stage-end snapshots exist or one does not decode.
+Result<HeapDiff> diffBaselineToLargest(const std::vector<ProfileSnapshot>& snapshots, const std::vector<std::string>& stage_names,
+                                       std::size_t top_n);
+
+}  // namespace memstrain

@@ -1,0 +1,123 @@
+#pragma once
+// Watches the Go runtime through pprof on its own thread, at its own interval, so that a slow or
+// broken endpoint never delays stage timing. Records MemStats and goroutine counts, saves heap
+// profiles at the end of each stage and when heap objects grow fast, and reports every failure
+// as a pprof_error sample while the run goes on.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "memstrain/observers/memstats_parse.hpp"
+#include "memstrain/observers/pprof_client.hpp"
+
+namespace memstrain {
+
+/// One MemStats reading, on the same clock as the cgroup samples.
+struct MemStatsSample {
+  double t_s = 0;
+  std::int64_t wall_ms = 0;
+  std::size_t stage = 0;
+  GoMemStats stats;
+  std::optional<std::uint64_t> goroutines;
+};
+
+/// A failed pprof request: reported, never fatal.
+struct PprofFailure {
+  double t_s = 0;
+  std::size_t stage = 0;
+  std::string endpoint;  ///< "memstats", "goroutine", "heap"
+  std::string kind;      ///< pprofErrorKindName()
+  std::string message;
+};
+
+/// A heap profile saved to disk.
+struct ProfileSnapshot {
+  double t_s = 0;
+  std::size_t stage = 0;
+  std::string reason;  ///< "stage_end" or "growth"
+  std::string path;
+};
+
+/// Save an extra profile when heap objects grow by more than `objects` or `fraction` within
+/// `window` (whichever is set; both may be).
+struct GrowthTrigger {
+  std::optional<std::uint64_t> objects;
+  std::optional<double> fraction;
+  std::chrono::nanoseconds window{std::chrono::seconds(10)};
+  std::uint32_t max_snapshots = 5;  ///< per run
+};
+
+class PprofObserver {
+ public:
+  using Clock = std::chrono::steady_clock;
+  struct Options {
+    std::string base_url;
+    std::chrono::nanoseconds interval{std::chrono::seconds(2)};
+    PprofClientOptions client;
+    std::string profiles_dir;  ///< OUT/profiles; created on the first snapshot
+    std::optional<GrowthTrigger> trigger;
+  };
+  /// `write_line` receives each samples.jsonl object; it is called from the observer's thread and
+  /// must be thread-safe.
+  PprofObserver(Options options, Clock::time_point t0, std::function<void(const nlohmann::json&)> write_line);
+  ~PprofObserver();
+  PprofObserver(const PprofObserver&) = delete;
+  PprofObserver& operator=(const PprofObserver&) = delete;
+
+  void start();
+  /// The executor entered stage `index`: later readings are attributed to it.
+  void setStage(std::size_t index, const std::string& name);
+  /// Queue a heap snapshot of stage `index` named `name` (saved as profiles/<name>.pb.gz).
+  void requestStageSnapshot(std::size_t index, const std::string& name);
+  /// Finishes queued snapshots (each bounded by the request timeout) and joins the thread.
+  void stop();
+
+  // Valid after stop().
+  const std::vector<MemStatsSample>& memstats() const { return memstats_; }
+  const std::vector<PprofFailure>& failures() const { return failures_; }
+  const std::vector<ProfileSnapshot>& snapshots() const { return snapshots_; }
+
+ private:
+  void loop();
+  void poll();
+  void snapshot(std::size_t stage, const std::string& file_stem, const std::string& reason);
+  void maybeTrigger(const MemStatsSample& s);
+  /// Records a failure; `kind` defaults to the client's last error kind.
+  void fail(const std::string& endpoint, const Error& e, const char* kind = nullptr);
+  double now_s() const;
+
+  Options options_;
+  Clock::time_point t0_;
+  std::function<void(const nlohmann::json&)> write_line_;
+  PprofClient client_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::size_t stage_ = 0;
+  std::string stage_name_;
+  std::deque<std::pair<std::size_t, std::string>> pending_snapshots_;
+  // Owned by the observer thread until stop().
+  std::vector<MemStatsSample> memstats_;
+  std::vector<PprofFailure> failures_;
+  std::vector<ProfileSnapshot> snapshots_;
+  std::uint32_t growth_snapshots_ = 0;
+  double last_trigger_t_ = -1e300;
+  std::size_t logged_failures_ = 0;
+};
+
+/// samples.jsonl objects for the two kinds of reading.
+nlohmann::json memStatsToJson(const MemStatsSample& s, const std::string& stage_name);
+nlohmann::json pprofFailureToJson(const PprofFailure& f, const std::string& stage_name);
+
+}  // namespace memstrain

@@ -1,0 +1,202 @@
+#include "memstrain/observers/pprof_observer.hpp"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+
+#include <spdlog/spdlog.h>
+
+#include "memstrain/util/fs.hpp"
+
+namespace memstrain {
+
+namespace {
+std::int64_t wallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+nlohmann::json memStatsToJson(const MemStatsSample& s, const std::string& stage_name) {
+  const GoMemStats& m = s.stats;
+  nlohmann::json j = {{"kind", "memstats"},
+                      {"t", s.t_s},
+                      {"wall_ms", s.wall_ms},
+                      {"stage", stage_name},
+                      {"heap_objects", m.heap_objects},
+                      {"heap_alloc_bytes", m.heap_alloc_bytes},
+                      {"heap_inuse_bytes", m.heap_inuse_bytes},
+                      {"heap_idle_bytes", m.heap_idle_bytes},
+                      {"heap_released_bytes", m.heap_released_bytes},
+                      {"heap_sys_bytes", m.heap_sys_bytes},
+                      {"sys_bytes", m.sys_bytes},
+                      {"next_gc_bytes", m.next_gc_bytes},
+                      {"num_gc", m.num_gc},
+                      {"pause_total_ns", m.pause_total_ns},
+                      {"gc_cpu_fraction", m.gc_cpu_fraction}};
+  if (m.max_rss_bytes) j["max_rss_bytes"] = *m.max_rss_bytes;
+  if (s.goroutines) j["goroutines"] = *s.goroutines;
+  return j;
+}
+
+nlohmann::json pprofFailureToJson(const PprofFailure& f, const std::string& stage_name) {
+  return {{"kind", "pprof_error"}, {"t", f.t_s},           {"stage", stage_name},
+          {"endpoint", f.endpoint}, {"error_kind", f.kind}, {"message", f.message}};
+}
+
+PprofObserver::PprofObserver(Options options, Clock::time_point t0, std::function<void(const nlohmann::json&)> write_line)
+    : options_(std::move(options)),
+      t0_(t0),
+      write_line_(std::move(write_line)),
+      client_(options_.base_url, options_.client) {}
+
+PprofObserver::~PprofObserver() { stop(); }
+
+double PprofObserver::now_s() const { return std::chrono::duration<double>(Clock::now() - t0_).count(); }
+
+void PprofObserver::start() {
+  if (thread_.joinable()) return;
+  thread_ = std::thread([this] { loop(); });
+}
+
+void PprofObserver::setStage(std::size_t index, const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  stage_ = index;
+  stage_name_ = name;
+}
+
+void PprofObserver::requestStageSnapshot(std::size_t index, const std::string& name) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_snapshots_.emplace_back(index, name);
+  }
+  cv_.notify_one();
+}
+
+void PprofObserver::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void PprofObserver::loop() {
+  auto next_poll = Clock::now();
+  for (;;) {
+    std::optional<std::pair<std::size_t, std::string>> snap;
+    bool do_poll = false;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_until(lock, next_poll, [&] { return stopping_ || !pending_snapshots_.empty(); });
+      if (!pending_snapshots_.empty()) {
+        snap = pending_snapshots_.front();
+        pending_snapshots_.pop_front();
+      } else if (stopping_) {
+        return;
+      } else if (Clock::now() >= next_poll) {
+        do_poll = true;
+      }
+    }
+    if (snap) {
+      snapshot(snap->first, snap->second, "stage_end");
+      continue;
+    }
+    if (do_poll) {
+      poll();
+      next_poll += options_.interval;
+      if (next_poll < Clock::now()) next_poll = Clock::now() + options_.interval;  // a slow request: skip, don't burst
+    }
+  }
+}
+
+void PprofObserver::fail(const std::string& endpoint, const Error& e, const char* kind) {
+  std::size_t stage;
+  std::string name;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stage = stage_;
+    name = stage_name_;
+  }
+  PprofFailure f{now_s(), stage, endpoint, kind ? kind : pprofErrorKindName(client_.lastErrorKind()), e.message};
+  // The first failures are logged in full; after that every 20th, so a dead endpoint does not
+  // flood the log. Every failure still goes to samples.jsonl.
+  if (logged_failures_ < 3 || logged_failures_ % 20 == 0) spdlog::warn("pprof {}: {} ({})", endpoint, e.message, f.kind);
+  ++logged_failures_;
+  write_line_(pprofFailureToJson(f, name));
+  failures_.push_back(std::move(f));
+}
+
+void PprofObserver::poll() {
+  MemStatsSample s;
+  std::string name;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    s.stage = stage_;
+    name = stage_name_;
+  }
+  s.t_s = now_s();
+  s.wall_ms = wallMs();
+  auto ms = client_.fetchMemStats();
+  if (!ms) {
+    fail("memstats", ms.error());
+    return;
+  }
+  s.stats = *ms;
+  auto g = client_.fetchGoroutineCount();
+  if (g) {
+    s.goroutines = *g;
+  } else {
+    fail("goroutine", g.error());
+  }
+  write_line_(memStatsToJson(s, name));
+  memstats_.push_back(s);
+  maybeTrigger(s);
+}
+
+void PprofObserver::maybeTrigger(const MemStatsSample& s) {
+  if (!options_.trigger || growth_snapshots_ >= options_.trigger->max_snapshots) return;
+  const double window_s = std::chrono::duration<double>(options_.trigger->window).count();
+  // The lowest heap-object count within the window before this reading.
+  std::optional<std::uint64_t> low;
+  for (auto it = memstats_.rbegin(); it != memstats_.rend(); ++it) {
+    if (s.t_s - it->t_s > window_s || it->t_s < last_trigger_t_) break;
+    if (!low || it->stats.heap_objects < *low) low = it->stats.heap_objects;
+  }
+  if (!low || s.stats.heap_objects <= *low) return;
+  const std::uint64_t grown = s.stats.heap_objects - *low;
+  bool fire = options_.trigger->objects && grown > *options_.trigger->objects;
+  if (options_.trigger->fraction && *low > 0) {
+    fire = fire || static_cast<double>(grown) / static_cast<double>(*low) > *options_.trigger->fraction;
+  }
+  if (!fire) return;
+  ++growth_snapshots_;
+  std::string name;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    name = stage_name_;
+  }
+  spdlog::info("heap objects grew by {} within {:.0f}s: saving a heap profile", grown, window_s);
+  snapshot(s.stage, name + "-growth-" + std::to_string(growth_snapshots_), "growth");
+  last_trigger_t_ = s.t_s;  // the next window starts here, so one burst saves one profile
+}
+
+void PprofObserver::snapshot(std::size_t stage, const std::string& file_stem, const std::string& reason) {
+  if (::mkdir(options_.profiles_dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    fail("heap", Error::fromErrno("mkdir " + options_.profiles_dir), "io");
+    return;
+  }
+  auto snap = client_.fetchHeapProfileRaw();
+  if (!snap) {
+    fail("heap", snap.error());
+    return;
+  }
+  const std::string path = joinPath(options_.profiles_dir, file_stem + ".pb.gz");
+  if (auto st = writeFileAtomic(path, snap->raw); !st) {
+    fail("heap", st.error(), "io");
+    return;
+  }
+  snapshots_.push_back({now_s(), stage, reason, path});
+}
+
+}  // namespace memstrain
