@@ -113,6 +113,7 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
   };
   auto finish = [&]() -> RunRecord {
     cleanup.runAll(rec);
+    std::stable_sort(rec.events.begin(), rec.events.end(), [](const RunEvent& a, const RunEvent& b) { return a.t_s < b.t_s; });
     rec.ended_wall_ms = wallMs();
     return std::move(rec);
   };
@@ -272,7 +273,11 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
   const bool separate_measured = res.measured_cgroup != res.target_cgroup;
   const bool separate_stressor_cg = res.stressor_cgroup != res.target_cgroup;
 
-  auto takeSample = [&](std::size_t stage_idx, std::optional<std::uint64_t> setpoint) -> bool {
+  std::uint64_t pending_kills = 0;
+  double pending_since_s = 0;
+  std::size_t pending_stage = 0;
+  constexpr double kOomGraceS = 0.5;
+  auto takeSample = [&](std::size_t stage_idx, std::optional<std::uint64_t> setpoint, bool final_sample = false) -> bool {
     Sample s;
     s.t_s = secondsBetween(t0, Clock::now());
     s.wall_ms = wallMs();
@@ -299,21 +304,30 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     if (rec.target_pid) {
       if (auto pm = readProcessMemory(*rec.target_pid, options_.proc_root)) s.target_process = *pm;
     }
-    // OOM kills since the last sample, split between target and stressor.
+    // OOM kills since the last sample, split between target and stressor. The kernel bumps the
+    // counter before we can reap a killed stressor, so new kills wait up to kOomGraceS for a
+    // stressor death to explain them before they are counted against the target.
     const std::uint64_t target_oom = s.target_cgroup.oom_kill_count;
     if (have_oom_baseline && !rec.stages.empty()) {
-      std::uint64_t d = target_oom >= last_target_oom ? target_oom - last_target_oom : 0;
+      const std::uint64_t d = target_oom >= last_target_oom ? target_oom - last_target_oom : 0;
+      if (d > 0 && pending_kills == 0) {
+        pending_since_s = s.t_s;
+        pending_stage = rec.stages.size() - 1;
+      }
+      pending_kills += d;
       if (!separate_stressor_cg) {
         // Inside: the target cgroup's counter also counts the stressor's kills.
-        const std::uint64_t mine = std::min<std::uint64_t>(d, stressor_kills_unattributed);
-        d -= mine;
+        const std::uint64_t mine = std::min<std::uint64_t>(pending_kills, stressor_kills_unattributed);
+        pending_kills -= mine;
         stressor_kills_unattributed -= static_cast<std::uint32_t>(mine);
       }
-      if (d > 0) {
-        rec.stages.back().target_oom_kills += static_cast<std::uint32_t>(d);
-        rec.events.push_back({s.t_s, "target_oom_kill", rec.stages.back().name,
-                              std::to_string(d) + " OOM kill(s) in the target's cgroup " + res.target_cgroup});
-        spdlog::warn("OOM kill in the target's cgroup {} ({} new)", res.target_cgroup, d);
+      if (pending_kills > 0 && (final_sample || s.t_s - pending_since_s >= kOomGraceS)) {
+        StageRecord& st = rec.stages[pending_stage];
+        st.target_oom_kills += static_cast<std::uint32_t>(pending_kills);
+        rec.events.push_back({pending_since_s, "target_oom_kill", st.name,
+                              std::to_string(pending_kills) + " OOM kill(s) of target processes in " + res.target_cgroup});
+        spdlog::warn("OOM kill in the target's cgroup {} ({} new)", res.target_cgroup, pending_kills);
+        pending_kills = 0;
       }
     }
     last_target_oom = target_oom;
@@ -469,7 +483,7 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
   // One last look so the final stage's end (and any late OOM kill) is on record.
   if (!rec.stages.empty() && rec.status != RunStatus::kError) {
     checkProcesses(rec.stages.size() - 1);
-    (void)takeSample(rec.stages.size() - 1, std::nullopt);
+    (void)takeSample(rec.stages.size() - 1, std::nullopt, /*final_sample=*/true);
   }
   // The observer finishes its queued snapshots before cleanup stops the target.
   if (pprof) {
