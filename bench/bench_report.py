@@ -38,6 +38,16 @@ def precision(report_path, samples_path, stage):
                      f"{max(usage) / 2**20:.1f}", f"{(limit - margin) / 2**20:.1f}"])
 
 
+def median(*values):
+    nums = sorted(float(v) for v in values if v != "not reached")
+    missed = sum(1 for v in values if v == "not reached")
+    if not nums:
+        return "not reached"
+    mid = nums[len(nums) // 2] if len(nums) % 2 else (nums[len(nums) // 2 - 1] + nums[len(nums) // 2]) / 2
+    text = f"{mid:.2f} ({nums[0]:.2f}–{nums[-1]:.2f})"
+    return text + (f", {missed} not reached" if missed else "")
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
-    print({"fill": fill, "field": field, "precision": precision}[cmd](*args))
+    print({"fill": fill, "field": field, "precision": precision, "median": median}[cmd](*args))

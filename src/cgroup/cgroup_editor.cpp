@@ -2,9 +2,11 @@
 
 #include <dirent.h>
 #include <libcgroup.h>
+#include <linux/magic.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -106,13 +108,22 @@ std::string pidListText(const std::set<pid_t>& pids) {
 // pidfd_open(2) and pidfd_send_signal(2) by syscall number: glibc 2.36's <sys/pidfd.h> lacks
 // extern "C", so its declarations do not link from C++.
 int pidfdOpen(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0U)); }
-int pidfdSendSignal(int fd, int sig) { return static_cast<int>(::syscall(SYS_pidfd_send_signal, fd, sig, nullptr, 0U)); }
+int pidfdSendSignal(int fd, int sig) {
+  return static_cast<int>(::syscall(SYS_pidfd_send_signal, fd, sig, nullptr, 0U));
+}
 
 // True when `pid` (per /proc/PID/cgroup) is in `rel` or below it.
 bool livesIn(const CgroupFs& fs, pid_t pid, const std::string& rel) {
   auto cg = fs.cgroupOfPid(pid);
   if (!cg) return false;
-  return rel == "/" || *cg == rel || (cg->size() > rel.size() && startsWith(*cg, rel) && (*cg)[rel.size()] == '/');
+  return *cg == rel || (cg->size() > rel.size() && startsWith(*cg, rel) && (*cg)[rel.size()] == '/');
+}
+
+// True when `mount` is a cgroup file system, i.e. its cgroup.procs lists real processes.
+bool isCgroupFs(const std::string& mount) {
+  struct statfs sfs;
+  if (::statfs(mount.c_str(), &sfs) != 0) return false;
+  return sfs.f_type == CGROUP_SUPER_MAGIC || sfs.f_type == CGROUP2_SUPER_MAGIC;
 }
 
 // Signals each pid of `candidates` that the kernel still places in `rel` (per /proc/PID/cgroup)
@@ -319,7 +330,9 @@ class LibcgroupEditor final : public CgroupEditor {
     if (!dir) return dir.error();
     auto kids = childDirs(*dir);
     if (!kids) return kids.error();
-    if (!kids->empty()) return Error{"remove cgroup " + *norm + ": it still has child cgroups (" + kids->front() + ")", EBUSY};
+    if (!kids->empty()) {
+      return Error{"remove cgroup " + *norm + ": it still has child cgroups (" + kids->front() + ")", EBUSY};
+    }
     {
       std::lock_guard<std::mutex> lock(libcgroupMutex());
       auto cg = newGroup(*norm);
@@ -401,12 +414,16 @@ Status killAllMembers(const CgroupFs& fs, const std::string& rel_in, int timeout
   auto norm = normalizeCgroupRel(rel_in);
   if (!norm) return norm.error();
   const std::string& rel = *norm;
+  if (rel == "/") return Error{"refusing to kill every process in the root cgroup of " + fs.mount(), EINVAL};
   auto dir = fs.absPath(rel);
   if (!dir) return dir.error();
   if (!fs.exists(rel)) return {};
+  // Pids named by a tree that is not cgroupfs (a test fixture) are not members of anything: wait
+  // for the tree to empty, but signal nobody.
+  const bool may_signal = isCgroupFs(fs.mount());
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(timeout_ms, 0));
 
-  if (fs.version() == CgroupVersion::kV2) {
+  if (fs.version() == CgroupVersion::kV2 && may_signal) {
     // cgroup.kill (5.14+) kills the whole subtree and races no fork; the loop below then only waits.
     // When it is missing or refused, the loop does the killing.
     const std::string kill_path = joinPath(*dir, cgroup_file::kKill);
@@ -421,7 +438,9 @@ Status killAllMembers(const CgroupFs& fs, const std::string& rel_in, int timeout
                        std::to_string(timeout_ms) + " ms: " + pidListText(*members),
                    ETIMEDOUT};
     }
-    if (auto st = killPinned(fs, rel, *members); !st) return st;
+    if (may_signal) {
+      if (auto st = killPinned(fs, rel, *members); !st) return st;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
 }

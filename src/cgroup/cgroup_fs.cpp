@@ -3,8 +3,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
-#include <climits>
 #include <cstdlib>
 #include <memory>
 
@@ -124,7 +124,7 @@ Result<std::string> CgroupFs::absPath(const std::string& rel) const {
     if (::lstat(existing.c_str(), &st) == 0) break;
     if (errno != ENOENT) return Error::fromErrno("lstat " + existing);
     if (existing.size() <= mount_.size()) return Error::fromErrno("lstat " + mount_, ENOENT);
-    existing.resize(existing.find_last_of('/'));
+    existing.resize(std::max<std::size_t>(existing.find_last_of('/'), 1));
   }
   auto existing_real = realPath(existing);
   if (!existing_real) {
@@ -236,7 +236,8 @@ Result<CgroupSample> CgroupFs::sample(const std::string& rel) const {
 Result<std::uint64_t> CgroupFs::usage(const std::string& rel) const {
   auto dir = absPath(rel);
   if (!dir) return dir.error();
-  return readUint64File(joinPath(*dir, version_ == CgroupVersion::kV1 ? cgroup_file::kV1Usage : cgroup_file::kV2Current));
+  const char* name = version_ == CgroupVersion::kV1 ? cgroup_file::kV1Usage : cgroup_file::kV2Current;
+  return readUint64File(joinPath(*dir, name));
 }
 
 Result<std::uint64_t> CgroupFs::limit(const std::string& rel) const {

@@ -221,7 +221,9 @@ Result<std::string> normalizeCgroupRel(std::string_view rel) {
   if (rel.empty() || rel.front() != '/') {
     return Error{"cgroup path " + excerpt(rel) + " must start with '/' (it is relative to the cgroup mount)", EINVAL};
   }
-  if (rel.find('\0') != std::string_view::npos) return Error{"cgroup path " + excerpt(rel) + " contains a NUL byte", EINVAL};
+  if (rel.find('\0') != std::string_view::npos) {
+    return Error{"cgroup path " + excerpt(rel) + " contains a NUL byte", EINVAL};
+  }
   std::string out;
   for (std::string_view part : splitOn(rel.substr(1), '/')) {
     if (part.empty() || part == ".") continue;
@@ -287,7 +289,8 @@ Result<std::vector<ProcCgroupEntry>> parseProcCgroup(std::string_view text) {
 Result<std::vector<CgroupMount>> parseCgroupMounts(std::string_view text) {
   std::vector<CgroupMount> out;
   const auto lines = splitLines(text);
-  const char* expected = "a mountinfo line (\"ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS\")";
+  const char* expected =
+      "a mountinfo line (\"ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS\")";
   for (std::size_t i = 0; i < lines.size(); ++i) {
     const std::string_view line = trim(lines[i]);
     if (line.empty()) continue;

@@ -17,6 +17,7 @@
 
 #include "memstrain/actuators/setpoint.hpp"
 #include "memstrain/actuators/stressor.hpp"
+#include "memstrain/executor/actions.hpp"
 #include "memstrain/executor/readiness.hpp"
 #include "memstrain/observers/pprof_observer.hpp"
 #include "memstrain/proc/proc_memory.hpp"
@@ -249,6 +250,7 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
 
   // 4. Stages.
   const Clock::time_point t0 = Clock::now();
+  ActionRunner actions;
   std::unique_ptr<PprofObserver> pprof;
   if (plan.target.pprof_url) {
     PprofObserver::Options po;
@@ -299,7 +301,8 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     if (stressor) {
       s.stressor_target_bytes = stressor->targetBytes();
       s.stressor_populated_bytes = stressor->populatedBytes();
-      if (auto pm = readProcessMemory(stressor->pid(), options_.proc_root)) s.stressor_process = *pm;
+      // status, not smaps_rollup: walking the page tables of gigabytes every sample costs a core.
+      if (auto pm = readProcessMemoryCheap(stressor->pid(), options_.proc_root)) s.stressor_process = *pm;
     }
     if (rec.target_pid) {
       if (auto pm = readProcessMemory(*rec.target_pid, options_.proc_root)) s.target_process = *pm;
@@ -403,6 +406,8 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     if (auto u = fs_.usage(res.measured_cgroup)) start_usage = *u;
     const std::uint64_t start_stressor = stressor ? stressor->populatedBytes() : 0;
     Clock::time_point next_sample = stage_start;
+    const std::vector<StageAction>& stage_actions = plan.stages[i].actions;
+    std::size_t next_action = 0;
     std::optional<std::uint64_t> setpoint;
     for (;;) {
       const Clock::time_point now = Clock::now();
@@ -418,6 +423,9 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
       if (stop_all) break;
       if (now >= stage_end) break;
       const auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(now - stage_start);
+      while (next_action < stage_actions.size() && elapsed >= stage_actions[next_action].at) {
+        actions.submit(stage_actions[next_action++], stage.name, secondsBetween(t0, now));
+      }
       PressureGoal goal;
       setpoint.reset();
       if (stage.setpoint_bytes) {
@@ -465,7 +473,9 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
                                 .c_str());
         options_.progress(buf);
       }
+      for (auto& e : actions.drain()) rec.events.push_back(std::move(e));
       Clock::time_point wake = std::min({now + options_.control_period, stage_end, next_sample});
+      if (next_action < stage_actions.size()) wake = std::min(wake, stage_start + stage_actions[next_action].at);
       std::this_thread::sleep_until(wake);
     }
     StageRecord& done = rec.stages.back();
@@ -485,6 +495,8 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     checkProcesses(rec.stages.size() - 1);
     (void)takeSample(rec.stages.size() - 1, std::nullopt, /*final_sample=*/true);
   }
+  actions.stop();
+  for (auto& e : actions.drain()) rec.events.push_back(std::move(e));
   // The observer finishes its queued snapshots before cleanup stops the target.
   if (pprof) {
     pprof->stop();

@@ -330,6 +330,51 @@ void parsePressure(Checker& c, const json& j, const std::string& ptr, nanosecond
   }
 }
 
+void parseActions(Checker& c, const json& j, const std::string& ptr, nanoseconds stage_duration, std::vector<StageAction>& out) {
+  if (!j.is_array()) {
+    c.issue(ptr, "expected an array of actions, got " + typeName(j));
+    return;
+  }
+  if (j.size() > 64) {
+    c.issue(ptr, "at most 64 actions per stage");
+    return;
+  }
+  for (std::size_t i = 0; i < j.size(); ++i) {
+    const std::string ap = ptr + "/" + std::to_string(i);
+    const json& a = j[i];
+    if (!c.checkObject(a, ap, {"at", "method", "url", "body", "timeout"})) continue;
+    StageAction act;
+    if (a.contains("at")) {
+      if (auto d = c.duration(a["at"], ap + "/at", nanoseconds(0), std::chrono::hours(24))) {
+        if (stage_duration.count() > 0 && *d >= stage_duration) {
+          c.issue(ap + "/at", "must be before the end of its stage (" + formatDuration(stage_duration) + ")");
+        }
+        act.at = *d;
+      }
+    }
+    if (a.contains("method")) {
+      if (auto m = c.str(a["method"], ap + "/method")) {
+        if (*m != "GET" && *m != "POST") c.issue(ap + "/method", "expected \"GET\" or \"POST\", got \"" + *m + "\"");
+        act.method = *m;
+      }
+    }
+    if (!a.contains("url")) {
+      c.issue(ap + "/url", "required: the URL to request");
+    } else if (auto u = c.str(a["url"], ap + "/url")) {
+      if (!startsWith(*u, "http://") && !startsWith(*u, "https://")) c.issue(ap + "/url", "expected an http:// URL");
+      act.url = *u;
+    }
+    if (a.contains("body")) {
+      if (auto b = c.str(a["body"], ap + "/body", 1 << 16)) act.body = *b;
+    }
+    if (a.contains("timeout")) {
+      if (auto d = c.duration(a["timeout"], ap + "/timeout", std::chrono::milliseconds(10), std::chrono::minutes(5))) act.timeout = *d;
+    }
+    out.push_back(std::move(act));
+  }
+  std::stable_sort(out.begin(), out.end(), [](const StageAction& x, const StageAction& y) { return x.at < y.at; });
+}
+
 void parseStages(Checker& c, const json& j, const std::string& ptr, const SafetySpec& safety, std::vector<StageSpec>& out) {
   if (!j.is_array()) {
     c.issue(ptr, "expected an array of stages, got " + typeName(j));
@@ -347,7 +392,7 @@ void parseStages(Checker& c, const json& j, const std::string& ptr, const Safety
   for (std::size_t i = 0; i < j.size(); ++i) {
     const std::string sp = ptr + "/" + std::to_string(i);
     const json& s = j[i];
-    if (!c.checkObject(s, sp, {"name", "duration", "pressure", "description"})) continue;
+    if (!c.checkObject(s, sp, {"name", "duration", "pressure", "description", "actions"})) continue;
     StageSpec st;
     if (!s.contains("name")) {
       c.issue(sp + "/name", "required: a stage name such as \"baseline\"");
@@ -370,6 +415,7 @@ void parseStages(Checker& c, const json& j, const std::string& ptr, const Safety
       st.pressure.emplace();
       parsePressure(c, s["pressure"], sp + "/pressure", st.duration, safety, *st.pressure);
     }
+    if (s.contains("actions")) parseActions(c, s["actions"], sp + "/actions", st.duration, st.actions);
     out.push_back(std::move(st));
   }
 }

@@ -117,6 +117,15 @@ Result<ProcessMemory> readProcessMemory(pid_t pid, const std::string& proc_root)
   return m;
 }
 
+Result<ProcessMemory> readProcessMemoryCheap(pid_t pid, const std::string& proc_root) {
+  const std::string status_path = joinPath(joinPath(proc_root, std::to_string(pid)), "status");
+  auto status = readFile(status_path);
+  if (!status) return status.error();
+  auto m = parseProcStatus(*status);
+  if (!m) return Error{status_path + ": " + m.error().message};
+  return m;
+}
+
 Result<NodeMemory> readNodeMemory(const std::string& proc_root) {
   const std::string path = joinPath(proc_root, "meminfo");
   auto text = readFile(path);

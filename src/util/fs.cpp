@@ -36,7 +36,8 @@ Result<std::string> readFile(const std::string& path, std::size_t max_bytes) {
 }
 
 Status writeFile(const std::string& path, std::string_view content) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  // O_TRUNC is a no-op on cgroupfs and keeps fixture files from keeping an old tail.
+  int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
   if (fd < 0) return Error::fromErrno("open " + path + " for writing");
   ssize_t n;
   do {

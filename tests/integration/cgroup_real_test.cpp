@@ -87,7 +87,9 @@ class CgroupRealTest : public ::testing::TestWithParam<std::string> {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root to create cgroups";
     auto fs = CgroupFs::detect();
     if (!fs.ok()) GTEST_SKIP() << "no cgroup memory controller: " << fs.error().message;
-    if (fs->version() != CgroupVersion::kV1) GTEST_SKIP() << "these tests are for cgroup v1; " << fs->mount() << " is v2";
+    if (fs->version() != CgroupVersion::kV1) {
+      GTEST_SKIP() << "these tests are for cgroup v1; " << fs->mount() << " is v2";
+    }
     fs_.emplace(*fs);
     base_ = "/memstrain-test-" + std::to_string(::getpid());
     if (GetParam() == "libcgroup") {
@@ -157,7 +159,9 @@ class CgroupRealTest : public ::testing::TestWithParam<std::string> {
     ::close(ack[1]);
     children_.push_back(Child{pid, cmd[1], ack[0]});
     // Wait until the child's second thread exists, so that attach has two threads to move.
-    for (int i = 0; i < 200 && threadsOf(pid).size() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    for (int i = 0; i < 200 && threadsOf(pid).size() < 2; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
     return children_.back();
   }
 

@@ -241,7 +241,8 @@ class CgroupAbsPathTest : public ::testing::Test {
  protected:
   CgroupAbsPathTest()
       : fx_({dir("outside", {file("memory.max", "1\n")}),
-             dir("cg", {dir("a", {dir("b")}), symlink("escape_abs", "replaced-in-SetUp"), symlink("escape_rel", "../outside"),
+             dir("cg", {dir("a", {dir("b")}), symlink("escape_abs", "replaced-in-SetUp"),
+                        symlink("escape_rel", "../outside"),
                         symlink("inside", "a"), symlink("dangling", "nowhere"), file("memory.max", "max\n")})}),
         fs_(fx_.path("cg"), CgroupVersion::kV2) {}
   void SetUp() override {
@@ -483,7 +484,8 @@ TEST(CgroupDirectEditorFixture, V2CreateEnablesMemoryInEachParent) {
 }
 
 TEST(CgroupDirectEditorFixture, SetLimitWritesTheVersionsSpelling) {
-  FsFixture fx({dir("v1", {dir("a", {file("memory.limit_in_bytes", "")}), dir("b", {file("memory.limit_in_bytes", "")})}),
+  FsFixture fx({dir("v1", {dir("a", {file("memory.limit_in_bytes", "")}),
+                           dir("b", {file("memory.limit_in_bytes", "")})}),
                 dir("v2", {dir("a", {file("memory.max", "")}), dir("b", {file("memory.max", "")})})});
   ASSERT_TRUE(fx.ok()) << fx.error();
   auto v1 = makeDirectEditor(CgroupFs(fx.path("v1"), CgroupVersion::kV1));
@@ -562,6 +564,8 @@ TEST(CgroupKillAllMembersFixture, EmptyOrMissingCgroupIsDone) {
   EXPECT_TRUE(killAllMembers(fs, "/a", 100).ok());
   EXPECT_TRUE(killAllMembers(fs, "/gone", 100).ok());
   EXPECT_EQ(killAllMembers(fs, "/../x", 100).error().sys_errno, EINVAL);
+  EXPECT_EQ(killAllMembers(fs, "/", 100).error().sys_errno, EINVAL);  // never the whole hierarchy
+  EXPECT_EQ(killAllMembers(fs, "//", 100).error().sys_errno, EINVAL);
 }
 
 // A child that pause()s until killed; the destructor kills and reaps it whatever the test did.
@@ -591,7 +595,8 @@ TEST(CgroupKillAllMembersFixture, NeverKillsAPidTheKernelPlacesElsewhere) {
   PausedChild kid;
   const pid_t child = kid.pid();
   ASSERT_GT(child, 0);
-  // The fixture's cgroup.procs names the child, but the kernel has it in our own cgroup.
+  // The fixture's cgroup.procs names the child, but the kernel has it in our own cgroup; and the
+  // fixture is not cgroupfs at all.
   FsFixture fx({dir("cg", {dir("a", {dir("b", {file("cgroup.procs", std::to_string(child) + "\n")})})})});
   ASSERT_TRUE(fx.ok()) << fx.error();
   for (auto v : {CgroupVersion::kV1, CgroupVersion::kV2}) {

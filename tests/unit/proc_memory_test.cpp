@@ -144,6 +144,20 @@ TEST(ProcRead, FallsBackToStatusWithoutSmapsRollup) {
   EXPECT_FALSE(m->lazyfree_bytes.has_value());
 }
 
+TEST(ProcRead, CheapReadUsesStatusEvenWhenSmapsRollupExists) {
+  FsFixture fx({dir("proc", {dir("42", {file("smaps_rollup", kRollup), file("status", kStatus)}),
+                             dir("43", {file("smaps_rollup", kRollup)})})});
+  ASSERT_TRUE(fx.ok()) << fx.error();
+  auto m = readProcessMemoryCheap(42, fx.path("proc"));
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  EXPECT_EQ(m->rss_bytes, 20480 * KiB);
+  EXPECT_FALSE(m->lazyfree_bytes.has_value());
+  auto no_status = readProcessMemoryCheap(43, fx.path("proc"));
+  ASSERT_FALSE(no_status.ok());
+  EXPECT_EQ(no_status.error().sys_errno, ENOENT);
+  EXPECT_NE(no_status.error().message.find(fx.path("proc/43/status")), std::string::npos);
+}
+
 TEST(ProcRead, ErrorsNameTheFile) {
   FsFixture fx({dir("proc", {dir("43", {file("smaps_rollup", "Rss: x kB\n")}), file("meminfo", "nothing\n")})});
   ASSERT_TRUE(fx.ok()) << fx.error();

@@ -92,8 +92,9 @@ class CgroupFs {
   CgroupVersion version() const { return version_; }
   const std::string& hierarchyRoot() const { return hierarchy_root_; }
 
-  /// mount + rel after validation. Error when rel contains "..", is not absolute, or resolves
-  /// (through symlinks) outside the mount.
+  /// mount + rel after validation (rel normalised: "/a//b/" -> "/a/b"). Error when rel contains
+  /// "..", is not absolute, or resolves (through symlinks) outside the mount. A path that does not
+  /// exist yet is judged by its deepest existing ancestor, so a cgroup about to be created passes.
   Result<std::string> absPath(const std::string& rel) const;
 
   /// The memory cgroup of `pid` from `proc_root`/PID/cgroup, as a path relative to the mount
@@ -101,8 +102,12 @@ class CgroupFs {
   /// version, or sits outside what the mount shows.
   Result<std::string> cgroupOfPid(pid_t pid, const std::string& proc_root = "/proc") const;
 
+  /// Reads every memory file of `rel` once. Optional files (peak, PSI) that the kernel lacks are
+  /// left empty; any other missing or malformed file is an Error naming it.
   Result<CgroupSample> sample(const std::string& rel) const;
+  /// Current usage in bytes (v1 memory.usage_in_bytes, v2 memory.current).
   Result<std::uint64_t> usage(const std::string& rel) const;
+  /// This cgroup's own limit in bytes; kUnlimited for "max" or v1's huge value.
   Result<std::uint64_t> limit(const std::string& rel) const;
   /// The smallest limit on `rel` and its ancestors up to the mount; kUnlimited when none. A level
   /// without a limit file (v2 root, v2 cgroup without +memory) has no limit. On v1 the walk stops
@@ -124,8 +129,9 @@ class CgroupFs {
 };
 
 /// Changes to cgroups. Two implementations: one over libcgroup (used on the host's real v1
-/// hierarchy, where libcgroup 2.0.2 is sound) and one writing control files directly (v2, fixture
-/// trees, and the fallback). Both are exercised on real v1 cgroups in the tests.
+/// hierarchy; libcgroup 2.0.2's quirks there are worked around, see cgroup_editor.cpp) and one
+/// writing control files directly (v2, fixture trees, and the fallback). Both are exercised on
+/// real v1 cgroups in the tests. Every `rel` is validated with CgroupFs::absPath first.
 class CgroupEditor {
  public:
   virtual ~CgroupEditor() = default;
@@ -155,8 +161,10 @@ std::unique_ptr<CgroupEditor> makeDefaultEditor(const CgroupFs& fs);
 
 /// Sends SIGKILL to every member of the cgroup and of its descendants (v2: cgroup.kill when
 /// present, which does the same) and waits up to `timeout_ms` for them to empty. A pid is
-/// signalled only while it is still listed in the cgroup (pidfds guard against pid reuse).
-/// Success when `rel` has no members (or no longer exists); Error naming the pids that remain.
+/// signalled only while /proc/PID/cgroup still places it there (pidfds guard against pid reuse),
+/// and only when fs.mount() is a cgroup file system (on a fixture tree nothing is signalled).
+/// Success when `rel` has no members (or does not exist); Error naming the pids that remain, and
+/// Error (EINVAL) for the root cgroup.
 Status killAllMembers(const CgroupFs& fs, const std::string& rel, int timeout_ms = 2000);
 
 }  // namespace memstrain

@@ -56,10 +56,21 @@ struct PressureSpec {
   int oom_score_adj = 1000;  ///< of the stressor; 1000 makes the kernel kill it before the target
 };
 
+/// An HTTP request memstrain sends to the target during a stage, e.g. to make it allocate
+/// (POST /grow) or release memory (POST /debug/free). Its outcome is recorded as an event.
+struct StageAction {
+  std::chrono::nanoseconds at{0};  ///< offset from the stage's start
+  std::string method = "POST";     ///< GET or POST
+  std::string url;
+  std::string body;
+  std::chrono::nanoseconds timeout{std::chrono::seconds(10)};
+};
+
 struct StageSpec {
   std::string name;
   std::chrono::nanoseconds duration{0};
   std::optional<PressureSpec> pressure;  ///< none: the stressor holds nothing in this stage
+  std::vector<StageAction> actions;      ///< in order of `at`
 };
 
 struct SamplingSpec {

@@ -36,6 +36,9 @@ Result<NodeMemory> parseMeminfo(std::string_view text);
 
 /// Reads `proc_root`/PID/smaps_rollup, or status as a fallback.
 Result<ProcessMemory> readProcessMemory(pid_t pid, const std::string& proc_root = "/proc");
+/// Reads only `proc_root`/PID/status: O(1) in the process's size, where smaps_rollup walks every
+/// page table (tens of milliseconds for a process holding gigabytes). No LazyFree figure.
+Result<ProcessMemory> readProcessMemoryCheap(pid_t pid, const std::string& proc_root = "/proc");
 /// Reads `proc_root`/meminfo.
 Result<NodeMemory> readNodeMemory(const std::string& proc_root = "/proc");
 

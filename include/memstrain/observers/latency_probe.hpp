@@ -1,0 +1,169 @@
+#pragma once
+// An open-loop HTTP latency probe: one thread, libcurl multi driven by epoll (epoll_pwait2 with
+// nanosecond timeouts for the send schedule).
+//
+// Requests are scheduled at a constant rate, request i at t0 + i/rate, whatever the target does:
+// a slow response never delays the next send (that is what makes the probe "open loop", and what
+// closed-loop tools such as wrk or hey get wrong under a stall). Each response is timed twice:
+//   corrected   = completion - intended send time  (coordinated-omission corrected, as in wrk2)
+//   uncorrected = completion - actual send time
+// The two differ by how late the probe actually sent: its own scheduling lag (recorded in a third
+// histogram) plus, when `concurrency` caps the requests on the wire, the time a request waited for
+// a free connection. With the default (no cap), a server stall shows in both; with a cap (a client
+// with a fixed connection pool, wrk2's model) only the corrected one sees the queued requests.
+//
+// Results are read as windows: takeWindow() returns everything recorded since the previous call
+// and starts a new window, without pausing the probe. The executor calls it once per second for
+// the time series and once at each stage boundary, and merges windows into per-stage figures.
+// A request belongs to the window in which it completed (latency, errors) or in which it was sent
+// (sent, missed, scheduling lag).
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "memstrain/analysis/histogram.hpp"
+#include "memstrain/util/result.hpp"
+
+namespace memstrain {
+
+/// An inclusive range of HTTP status codes; a single code is {code, code}.
+struct StatusRange {
+  int first = 200;
+  int last = 299;
+  bool contains(long code) const { return code >= first && code <= last; }
+  bool operator==(const StatusRange&) const = default;
+};
+
+/// Parses "200", "200-299", "200,204,300-399" (whitespace around items allowed). Every code must
+/// be 100..599 and each range ascending. Returns an Error quoting the bad item otherwise.
+Result<std::vector<StatusRange>> parseStatusRanges(std::string_view text);
+
+/// One probe of the plan's `target.probe` list.
+struct ProbeConfig {
+  std::string name = "probe";  ///< for logs, reports and the thread name
+  std::string url;             ///< http:// or https://
+  std::string method = "GET";  ///< any token; HEAD is sent without reading a body
+  std::vector<std::string> headers;  ///< "Name: value" lines
+  std::string body;                  ///< sent with every request when non-empty
+  double rate_per_s = 10;            ///< constant send rate, > 0
+  /// Limit for one transfer, counted from its actual send (connect included). A request that
+  /// exceeds it is an error of class timeout and is not in the latency histograms.
+  std::chrono::milliseconds timeout{1000};
+  /// Statuses that count as success. Any other status is an error of class http_status (its
+  /// latency is still recorded: the server did answer).
+  std::vector<StatusRange> expect_status{StatusRange{200, 299}};
+  /// Most requests outstanding at once (on the wire or waiting for a connection). A send due
+  /// while this many are outstanding is not made and is counted as missed: the schedule never
+  /// blocks. Each outstanding request may hold a socket, so the process needs about this many
+  /// spare file descriptors.
+  std::size_t max_in_flight = 1000;
+  /// Most requests on the wire at once (= connections, HTTP/1.1). 0: no cap besides
+  /// max_in_flight. With a cap, due sends wait in a queue for a free connection; their corrected
+  /// latency includes the wait, their uncorrected latency does not.
+  std::size_t concurrency = 0;
+};
+
+/// Checks a config before any socket is opened. Returns an Error naming the field and the
+/// expected form: url (http/https), method (a token), headers ("Name: value", no CR/LF),
+/// rate_per_s (finite, 0 < rate <= 100000), timeout (> 0), max_in_flight (>= 1), concurrency
+/// (<= max_in_flight), expect_status (non-empty, codes 100..599, first <= last).
+Status validateProbeConfig(const ProbeConfig& config);
+
+/// How a request ended.
+enum class ProbeOutcome {
+  kOk,          ///< a response with an expected status
+  kTimeout,     ///< the transfer exceeded ProbeConfig::timeout (connect timeouts included)
+  kConnect,     ///< could not connect: refused, unreachable, name not resolved
+  kHttpStatus,  ///< a response with a status outside expect_status
+  kOther,       ///< anything else: reset mid-response, empty reply, malformed response, ...
+};
+const char* toString(ProbeOutcome outcome);  ///< "ok", "timeout", "connect", "http_status", "other"
+
+/// Classifies a finished transfer from libcurl's result code (a CURLcode) and the response status
+/// (0 when none). Pure; the rules are the ones documented on ProbeOutcome.
+ProbeOutcome classifyTransfer(int curl_code, long http_status, const std::vector<StatusRange>& expect);
+
+/// Offset of request `i` from the schedule's start: i / rate seconds, computed from i each time so
+/// that rounding never accumulates into drift.
+std::chrono::nanoseconds scheduleOffset(std::uint64_t i, double rate_per_s);
+
+/// Errors by class.
+struct ProbeErrors {
+  std::uint64_t timeout = 0;
+  std::uint64_t connect = 0;
+  std::uint64_t http_status = 0;
+  std::uint64_t other = 0;
+  std::uint64_t total() const { return timeout + connect + http_status + other; }
+};
+
+/// What a probe recorded over an interval: one second, one stage, or a whole run (windows merge).
+/// Plain data; the histograms are in nanoseconds.
+struct ProbeWindow {
+  std::chrono::steady_clock::time_point start{};  ///< when the window opened
+  std::chrono::steady_clock::time_point end{};    ///< when it was taken
+  std::uint64_t sent = 0;       ///< requests put on the wire (or queued for a connection, then sent)
+  std::uint64_t missed = 0;     ///< due sends skipped because max_in_flight were outstanding
+  std::uint64_t completed = 0;  ///< requests that ended, successfully or not (= ok + errors.total())
+  std::uint64_t ok = 0;         ///< completed with an expected status
+  ProbeErrors errors;
+  std::uint64_t cancelled = 0;  ///< outstanding at stop() and abandoned after the drain time
+  std::uint64_t outstanding = 0;  ///< gauge: requests sent or queued and not yet ended, at `end`
+  std::chrono::nanoseconds probe_cpu{0};  ///< CPU time the probe thread used in the window
+  Histogram corrected;    ///< completion - intended send time; every response, any status
+  Histogram uncorrected;  ///< completion - actual send time; same requests
+  /// actual send - intended send time, every sent request: the probe's own lateness (timer
+  /// wake-up, loop work), plus, under a `concurrency` cap, the wait for a free connection.
+  Histogram sched_lag;
+
+  /// Folds a later window into this one: counts and histograms add, `start` stays the earlier,
+  /// `end` and `outstanding` become the later's.
+  void merge(const ProbeWindow& later);
+  /// errors.total() / completed; 0 when nothing completed.
+  double errorRate() const;
+  /// (end - start) in seconds; 0 for a window never opened.
+  double seconds() const;
+};
+
+/// Per-stage (or per-run) figures are merged windows.
+using ProbeStats = ProbeWindow;
+
+/// The probe. Create, start(), takeWindow() as often as needed from any one thread, stop().
+class LatencyProbe {
+ public:
+  /// Keeps a copy of the config; nothing is opened until start().
+  explicit LatencyProbe(ProbeConfig config);
+  /// Stops the probe if it is running (see stop()).
+  ~LatencyProbe();
+  LatencyProbe(const LatencyProbe&) = delete;
+  LatencyProbe& operator=(const LatencyProbe&) = delete;
+
+  /// Validates the config, sets up curl and the timers, and starts the probe thread; the first
+  /// request is due at once. Returns an Error when the config is invalid, when a syscall or curl
+  /// setup fails, or when the probe was already started (a probe runs once).
+  Status start();
+
+  /// Stops sending, waits for the requests already sent to finish (at most timeout + 250 ms),
+  /// abandons the rest (counted as cancelled, as are sends still queued for a connection), and
+  /// joins the thread. Blocks for up to that long. Idempotent; a no-op before start().
+  void stop();
+
+  /// Everything recorded since the previous call (or since start()), and opens the next window at
+  /// the same instant so consecutive windows tile time without gaps or overlaps. Thread-safe with
+  /// respect to the probe thread; call it from one thread at a time. Allocates the next window's
+  /// histograms (about 800 KiB) outside the lock, so the probe thread never waits on an allocation.
+  /// After stop() it returns what was recorded up to the end (then empty windows).
+  ProbeWindow takeWindow();
+
+  const ProbeConfig& config() const { return config_; }
+
+ private:
+  struct Impl;
+  ProbeConfig config_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace memstrain
