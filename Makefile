@@ -33,7 +33,7 @@ test-integration: build go
 	cd $(BUILD) && ctest --output-on-failure -L integration
 
 bench: build go
-	@scripts/install-deps.sh stress-ng wrk
+	@scripts/install-deps.sh stress-ng wrk hey time
 	bench/run-all.sh $(BUILD)
 
 clean:

@@ -3,14 +3,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
-echo "## $(date -u +%Y-%m-%d) on $(uname -r), $(nproc) cores"
+echo "## $(date -u +%Y-%m-%d) on Linux $(uname -r), $(nproc) cores"
 echo
 echo "### Stressor vs stress-ng"
 bench/stressor_bench.sh "$build"
-for extra in bench/pprof_bench.sh bench/probe_bench.sh; do
-  if [[ -x $extra ]]; then
-    echo
-    echo "### $(basename "$extra" .sh)"
-    "$extra" "$build" || echo "($extra failed)"
-  fi
-done
+echo
+echo "### pprof top vs go tool pprof"
+MEMSTRAIN="$build/memstrain" bench/pprof_bench.sh 3 || echo "(pprof_bench failed)"
+echo
+echo "### Latency probe vs wrk and hey"
+bench/probe_bench.sh "$build" || echo "(probe_bench failed)"
+if [[ -x bench/pprof_cost_bench.sh ]]; then
+  echo
+  echo "### Cost of pprof sampling on the target"
+  bench/pprof_cost_bench.sh "$build" || echo "(pprof_cost_bench failed)"
+fi

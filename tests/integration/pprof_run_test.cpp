@@ -107,5 +107,56 @@ TEST(PprofRun, LeakShowsUpInTheRightStageAndFunction) {
   fs::remove_all(dir);
 }
 
+// A pprof endpoint that answers 404 for everything and one where nothing listens: each failure is
+// a pprof_error sample, the run completes, and the verdict is not affected.
+TEST(PprofRun, BrokenEndpointsAreReportedAndTheRunGoesOn) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to create cgroups";
+  if (!CgroupFs::detect().ok()) GTEST_SKIP() << "no cgroup memory controller";
+  const fs::path target = fs::path(MEMSTRAIN_SOURCE_DIR) / "tests/target/bin/demo-target";
+  if (!fs::exists(target)) GTEST_SKIP() << target << " missing: run `make go`";
+  const fs::path dir = fs::path(::testing::TempDir()) / ("memstrain-pprof-broken-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  struct Case {
+    const char* name;
+    std::string pprof_url;
+    const char* kind;
+  };
+  const std::string base = "http://127.0.0.1:16082";
+  for (const Case& c : {Case{"not-found", base + "/nope", "http_status"}, Case{"refused", "http://127.0.0.1:1/debug/pprof", "connect_refused"}}) {
+    json plan = {{"name", std::string("pprof-") + c.name},
+                 {"target",
+                  {{"launch", {{"command", {target.string(), "-addr", "127.0.0.1:16082"}}, {"memory_limit", "256MiB"},
+                               {"ready_url", base + "/healthz"}}},
+                   {"pprof_url", c.pprof_url}}},
+                 {"sampling", {{"pprof_interval", "300ms"}}},
+                 {"stages", {{{"name", "baseline"}, {"duration", "1500ms"}}, {{"name", "hold"}, {"duration", "1s"}}}}};
+    std::ofstream(dir / "plan.json") << plan.dump(2);
+    const fs::path out = dir / c.name;
+    const std::string cmd = std::string(MEMSTRAIN_BINARY) + " run " + (dir / "plan.json").string() + " --out " + out.string() +
+                            " --cgroup-parent /memstrain-test-" + std::to_string(::getpid()) + " > " + (dir / "log").string() + " 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << c.name << "\n" << slurp(dir / "log");
+    const std::string log = slurp(dir / "log");
+    EXPECT_NE(log.find("pprof memstats"), std::string::npos) << "a clear log line: " << log;
+    json r = json::parse(slurp(out / "report.json"));
+    EXPECT_EQ(r["run"]["status"], "completed");
+    EXPECT_EQ(r["verdict"], "pass");
+    EXPECT_EQ(r["pprof"]["memstats_samples"], 0);
+    EXPECT_GE(r["pprof"]["errors"].get<int>(), 4) << c.name;
+    int errors = 0;
+    std::ifstream samples(out / "samples.jsonl");
+    for (std::string line; std::getline(samples, line);) {
+      json s = json::parse(line);
+      if (s["kind"] != "pprof_error") continue;
+      ++errors;
+      EXPECT_EQ(s["error_kind"], c.kind) << line;
+      EXPECT_NE(s["message"].get<std::string>().find("127.0.0.1"), std::string::npos) << "names the URL: " << line;
+    }
+    EXPECT_EQ(errors, r["pprof"]["errors"].get<int>());
+    EXPECT_TRUE(r["pprof"]["diff"].is_null());
+  }
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace memstrain
