@@ -490,9 +490,10 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     if (auto c = cgroupCpu(); c && cpu_cgroup0) done.target_cgroup_cpu_s = *c - *cpu_cgroup0;
     if (pprof && !(rec.target_exit)) pprof->requestStageSnapshot(i, stage.name);
   }
-  // One last look so the final stage's end (and any late OOM kill) is on record.
-  if (!rec.stages.empty() && rec.status != RunStatus::kError) {
-    checkProcesses(rec.stages.size() - 1);
+  // One last look so the final stage's end (and any late OOM kill, e.g. the one that ended the
+  // target) is on record. After an error this may fail again; the first error is kept.
+  if (!rec.stages.empty()) {
+    if (!stop_all) checkProcesses(rec.stages.size() - 1);
     (void)takeSample(rec.stages.size() - 1, std::nullopt, /*final_sample=*/true);
   }
   actions.stop();

@@ -274,5 +274,66 @@ TEST_F(RunTest, SigtermMidRunLeavesNothingBehind) {
   expectNothingLeft(report);
 }
 
+// The target dies mid-run: memstrain stops promptly, fails the run and names the cause.
+TEST_F(RunTest, TargetKilledMidRunFailsPromptlyWithTheCause) {
+  json plan = {{"name", "target-killed"},
+               {"target", launch(16066, "256MiB")},
+               {"stages", {{{"name", "baseline"}, {"duration", "1s"}}, {{"name", "hold"}, {"duration", "60s"}, {"pressure", {{"level", "50%"}}}}}}};
+  const fs::path out = dir_ / "out";
+  const fs::path plan_path = writePlan("killed", plan);
+  const std::string log = (dir_ / "killed.log").string();
+  const auto started = std::chrono::steady_clock::now();
+  std::thread killer([&] {
+    // Once the hold stage runs, kill the target by the pid memstrain reports in its samples.
+    for (int i = 0; i < 200; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      std::ifstream samples(out / "samples.jsonl");
+      bool holding = false;
+      for (std::string line; std::getline(samples, line);) {
+        json s = json::parse(line, nullptr, false);
+        holding |= !s.is_discarded() && s["stage"] == "hold";
+      }
+      if (!holding) continue;
+      for (const auto& e : fs::directory_iterator("/proc")) {
+        const std::string cmd = slurp(e.path() / "cmdline");
+        if (cmd.find("127.0.0.1:16066") != std::string::npos && cmd.find("demo-target") != std::string::npos) {
+          ::kill(std::stoi(e.path().filename().string()), SIGKILL);
+          return;
+        }
+      }
+    }
+  });
+  const int code = run(plan_path, out, "killed.log");
+  killer.join();
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  EXPECT_EQ(code, 1) << slurp(log);
+  EXPECT_LT(took, 20.0) << "the run did not stop promptly after the target died";
+  json report = json::parse(slurp(out / "report.json"));
+  EXPECT_EQ(report["verdict"], "fail");
+  EXPECT_EQ(report["target"]["exit"], "killed by SIGKILL");
+  EXPECT_NE(report["verdict_reasons"].dump().find("killed by SIGKILL"), std::string::npos) << report["verdict_reasons"];
+  expectNothingLeft(report);
+}
+
+// The target itself outgrows its limit: the kernel kills it; the report counts a target OOM kill.
+TEST_F(RunTest, TargetOomKillIsCountedAgainstTheTarget) {
+  const std::string base = "http://127.0.0.1:16067";
+  json plan = {{"name", "target-oom"},
+               {"target", launch(16067, "128MiB")},
+               {"sampling", {{"interval", "100ms"}}},
+               {"stages",
+                {{{"name", "baseline"}, {"duration", "1s"}},
+                 {{"name", "grow"}, {"duration", "20s"}, {"actions", {{{"url", base + "/grow?mib=256"}, {"timeout", "15s"}}}}}}}};
+  const fs::path out = dir_ / "out";
+  EXPECT_EQ(run(writePlan("target-oom", plan), out, "target-oom.log"), 1) << slurp(dir_ / "target-oom.log");
+  json report = json::parse(slurp(out / "report.json"));
+  EXPECT_EQ(report["verdict"], "fail");
+  EXPECT_EQ(report["stages"][1]["oom_kills"]["target"], 1) << report.dump(2);
+  EXPECT_EQ(report["stages"][1]["oom_kills"]["stressor"], 0);
+  EXPECT_EQ(report["target"]["exit"], "killed by SIGKILL");
+  EXPECT_LT(report["stages"][1]["end_s"].get<double>() - report["stages"][1]["start_s"].get<double>(), 15.0);
+  expectNothingLeft(report);
+}
+
 }  // namespace
 }  // namespace memstrain
