@@ -37,6 +37,7 @@ std::vector<StageStats> analyzeStages(const RunRecord& rec) {
     st.controller_cpu_s = sr.controller_cpu_s;
     st.stressor_cpu_s = sr.stressor_cpu_s;
     st.target_cgroup_cpu_s = sr.target_cgroup_cpu_s;
+    st.latency = sr.latency;
     const ResolvedStage* rs = i < res.stages.size() ? &res.stages[i] : nullptr;
     if (rs) {
       st.pressure = rs->pressure;

@@ -1,6 +1,7 @@
 // `memstrain run`, `memstrain validate` and the hidden stressor entry point.
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -225,6 +226,11 @@ int runRunCommand(const std::vector<std::string>& args) {
   std::snprintf(g_run_cgroup, sizeof g_run_cgroup, "%s",
                 res->launch ? res->run_cgroup.c_str() : (res->cgroups_to_create.empty() ? "(none)" : res->cgroups_to_create.front().c_str()));
   installSignalHandlers();
+  // Each outstanding probe request may hold a socket: allow as many descriptors as the hard limit.
+  if (rlimit rl{}; ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+  }
 
   ExecutorOptions eo;
   eo.out_dir = out_dir;

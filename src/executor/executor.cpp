@@ -19,6 +19,7 @@
 #include "memstrain/actuators/stressor.hpp"
 #include "memstrain/executor/actions.hpp"
 #include "memstrain/executor/readiness.hpp"
+#include "memstrain/observers/latency_probe.hpp"
 #include "memstrain/observers/pprof_observer.hpp"
 #include "memstrain/proc/proc_memory.hpp"
 #include "memstrain/proc/proc_stat.hpp"
@@ -83,6 +84,63 @@ class CleanupStack {
 };
 
 bool stopRequested(const std::atomic<int>* flag) { return flag && flag->load() != 0; }
+
+Result<ProbeConfig> toProbeConfig(const ProbeSpec& p) {
+  ProbeConfig c;
+  c.name = p.name;
+  c.url = p.url;
+  c.method = p.method;
+  c.headers = p.headers;
+  c.body = p.body;
+  c.rate_per_s = p.rate_per_s;
+  c.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(p.timeout);
+  auto ranges = parseStatusRanges(p.expect_status);
+  if (!ranges) return Error{"probe " + p.name + ": " + ranges.error().message};
+  c.expect_status = *ranges;
+  c.max_in_flight = p.max_in_flight;
+  c.concurrency = p.concurrency;
+  return c;
+}
+
+double ms(std::uint64_t ns) { return static_cast<double>(ns) / 1e6; }
+
+nlohmann::json latencyWindowJson(const ProbeWindow& w, const std::string& probe, double t_s, const std::string& stage) {
+  const LatencySummary c = summarizeLatency(w.corrected);
+  return {{"kind", "latency"},
+          {"t", t_s},
+          {"stage", stage},
+          {"probe", probe},
+          {"sent", w.sent},
+          {"missed", w.missed},
+          {"completed", w.completed},
+          {"ok", w.ok},
+          {"errors", w.errors.total()},
+          {"p50_ms", ms(c.p50_ns)},
+          {"p90_ms", ms(c.p90_ns)},
+          {"p99_ms", ms(c.p99_ns)},
+          {"max_ms", ms(c.max_ns)},
+          {"uncorrected_p99_ms", ms(summarizeLatency(w.uncorrected).p99_ns)},
+          {"sched_lag_p99_ms", ms(summarizeLatency(w.sched_lag).p99_ns)}};
+}
+
+StageLatency summarizeStageLatency(const std::string& probe, const ProbeWindow& w) {
+  StageLatency l;
+  l.probe = probe;
+  l.corrected = summarizeLatency(w.corrected);
+  l.uncorrected = summarizeLatency(w.uncorrected);
+  l.sched_lag = summarizeLatency(w.sched_lag);
+  l.sent = w.sent;
+  l.missed = w.missed;
+  l.completed = w.completed;
+  l.ok = w.ok;
+  l.errors_timeout = w.errors.timeout;
+  l.errors_connect = w.errors.connect;
+  l.errors_http_status = w.errors.http_status;
+  l.errors_other = w.errors.other;
+  l.error_rate = w.errorRate();
+  l.probe_cpu_s = std::chrono::duration<double>(w.probe_cpu).count();
+  return l;
+}
 
 }  // namespace
 
@@ -249,7 +307,39 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
   if (res.placement && !spawnStressor()) return finish();
 
   // 4. Stages.
+  // Latency probes start with the first stage; each keeps one merged window for the current stage.
+  std::vector<std::unique_ptr<LatencyProbe>> probes;
+  for (const auto& spec : plan.target.probes) {
+    auto cfg = toProbeConfig(spec);
+    if (!cfg) {
+      fail(cfg.error().message);
+      return finish();
+    }
+    probes.push_back(std::make_unique<LatencyProbe>(std::move(*cfg)));
+  }
+  cleanup.push("stop latency probes", [&probes]() -> Status {
+    for (auto& p : probes) p->stop();
+    return {};
+  });
   const Clock::time_point t0 = Clock::now();
+  for (auto& p : probes) {
+    if (auto st = p->start(); !st) {
+      fail("start probe " + p->config().name + ": " + st.error().message);
+      return finish();
+    }
+  }
+  std::vector<std::optional<ProbeWindow>> stage_windows(probes.size());
+  Clock::time_point next_latency_window = t0 + std::chrono::seconds(1);
+  // Takes a window from every probe, writes it as a per-second sample and folds it into the stage.
+  auto collectLatency = [&](std::size_t stage_idx) {
+    const double t = secondsBetween(t0, Clock::now());
+    for (std::size_t k = 0; k < probes.size(); ++k) {
+      ProbeWindow w = probes[k]->takeWindow();
+      writeSample(latencyWindowJson(w, probes[k]->config().name, t, plan.stages[stage_idx].name));
+      if (stage_windows[k]) stage_windows[k]->merge(w);
+      else stage_windows[k] = std::move(w);
+    }
+  };
   ActionRunner actions;
   std::unique_ptr<PprofObserver> pprof;
   if (plan.target.pprof_url) {
@@ -378,7 +468,10 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     const ResolvedStage& stage = res.stages[i];
     const Clock::time_point stage_start = Clock::now();
     const Clock::time_point stage_end = stage_start + stage.duration;
-    rec.stages.push_back({stage.name, secondsBetween(t0, stage_start), 0, false, 0, 0, std::nullopt, std::nullopt, std::nullopt});
+    StageRecord started;
+    started.name = stage.name;
+    started.start_s = secondsBetween(t0, stage_start);
+    rec.stages.push_back(std::move(started));
     spdlog::info("stage {}/{} {} ({})", i + 1, res.stages.size(), stage.name, formatDuration(stage.duration));
     if (pprof) pprof->setStage(i, stage.name);
     if (stage.pressure && !stressor) {
@@ -474,11 +567,23 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
         options_.progress(buf);
       }
       for (auto& e : actions.drain()) rec.events.push_back(std::move(e));
+      if (!probes.empty() && now >= next_latency_window) {
+        collectLatency(i);
+        next_latency_window += std::chrono::seconds(1);
+        if (next_latency_window < now) next_latency_window = now + std::chrono::seconds(1);
+      }
       Clock::time_point wake = std::min({now + options_.control_period, stage_end, next_sample});
       if (next_action < stage_actions.size()) wake = std::min(wake, stage_start + stage_actions[next_action].at);
       std::this_thread::sleep_until(wake);
     }
     StageRecord& done = rec.stages.back();
+    if (!probes.empty()) {
+      collectLatency(i);  // the partial second up to the boundary belongs to this stage
+      for (std::size_t k = 0; k < probes.size(); ++k) {
+        if (stage_windows[k]) done.latency.push_back(summarizeStageLatency(probes[k]->config().name, *stage_windows[k]));
+        stage_windows[k].reset();
+      }
+    }
     done.end_s = secondsBetween(t0, Clock::now());
     done.completed = !stop_all;
     if (auto c = cpuOf(::getpid()); c && cpu_self0) done.controller_cpu_s = *c - *cpu_self0;
@@ -498,6 +603,7 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
   }
   actions.stop();
   for (auto& e : actions.drain()) rec.events.push_back(std::move(e));
+  for (auto& p : probes) p->stop();
   // The observer finishes its queued snapshots before cleanup stops the target.
   if (pprof) {
     pprof->stop();

@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "memstrain/observers/latency_probe.hpp"
 #include "memstrain/util/fs.hpp"
 #include "memstrain/util/text.hpp"
 #include "memstrain/util/units.hpp"
@@ -254,8 +255,95 @@ void parseAttach(Checker& c, const json& j, const std::string& ptr, AttachSpec& 
   }
 }
 
+void parseProbe(Checker& c, const json& j, const std::string& ptr, ProbeSpec& out) {
+  if (!c.checkObject(j, ptr, {"name", "url", "method", "headers", "body", "rate_per_s", "timeout", "expect_status",
+                              "max_in_flight", "concurrency"})) {
+    return;
+  }
+  if (j.contains("name")) {
+    if (auto n = c.str(j["name"], ptr + "/name", 64)) {
+      if (!validStageName(*n)) c.issue(ptr + "/name", "probe names use 1-64 of [A-Za-z0-9._-], got \"" + *n + "\"");
+      out.name = *n;
+    }
+  }
+  if (!j.contains("url")) {
+    c.issue(ptr + "/url", "required: the URL to probe, e.g. http://127.0.0.1:6060/work");
+  } else if (auto u = c.str(j["url"], ptr + "/url")) {
+    if (!startsWith(*u, "http://") && !startsWith(*u, "https://")) c.issue(ptr + "/url", "expected an http:// or https:// URL");
+    out.url = *u;
+  }
+  if (j.contains("method")) {
+    if (auto m = c.str(j["method"], ptr + "/method", 16)) {
+      const bool token = !m->empty() && std::all_of(m->begin(), m->end(), [](char ch) { return ch >= 'A' && ch <= 'Z'; });
+      if (!token) c.issue(ptr + "/method", "expected an HTTP method such as \"GET\" or \"POST\"");
+      out.method = *m;
+    }
+  }
+  if (j.contains("headers")) {
+    const json& h = j["headers"];
+    if (!h.is_object()) {
+      c.issue(ptr + "/headers", "expected an object of header names to string values, got " + typeName(h));
+    } else {
+      for (const auto& [k, v] : h.items()) {
+        const std::string hp = ptr + "/headers/" + escapePointerToken(k);
+        auto val = c.str(v, hp, 4096);
+        if (!val) continue;
+        const bool bad = k.empty() || k.find_first_of(":\r\n ") != std::string::npos || val->find_first_of("\r\n") != std::string::npos;
+        if (bad) c.issue(hp, "header names have no ':', spaces or line breaks; values no line breaks");
+        else out.headers.push_back(k + ": " + *val);
+      }
+    }
+  }
+  if (j.contains("body")) {
+    if (auto b = c.str(j["body"], ptr + "/body", 1 << 16)) out.body = *b;
+  }
+  if (j.contains("rate_per_s")) {
+    const json& r = j["rate_per_s"];
+    if (!r.is_number() || r.get<double>() <= 0 || r.get<double>() > 100000) {
+      c.issue(ptr + "/rate_per_s", "expected a number of requests per second above 0 and at most 100000");
+    } else {
+      out.rate_per_s = r.get<double>();
+    }
+  }
+  if (j.contains("timeout")) {
+    if (auto d = c.duration(j["timeout"], ptr + "/timeout", std::chrono::milliseconds(1), std::chrono::minutes(5))) out.timeout = *d;
+  }
+  if (j.contains("expect_status")) {
+    const json& e = j["expect_status"];
+    if (e.is_number_integer()) {
+      out.expect_status = std::to_string(e.get<std::int64_t>());
+    } else if (auto s = c.str(e, ptr + "/expect_status", 256)) {
+      out.expect_status = *s;
+    }
+    if (auto r = parseStatusRanges(out.expect_status); !r) c.issue(ptr + "/expect_status", r.error().message);
+  }
+  if (j.contains("max_in_flight")) {
+    if (auto v = c.integer(j["max_in_flight"], ptr + "/max_in_flight", 1, 100000)) out.max_in_flight = static_cast<std::size_t>(*v);
+  }
+  if (j.contains("concurrency")) {
+    if (auto v = c.integer(j["concurrency"], ptr + "/concurrency", 0, 100000)) out.concurrency = static_cast<std::size_t>(*v);
+  }
+}
+
 void parseTarget(Checker& c, const json& j, const std::string& ptr, TargetSpec& out) {
-  if (!c.checkObject(j, ptr, {"launch", "attach", "pprof_url"})) return;
+  if (!c.checkObject(j, ptr, {"launch", "attach", "pprof_url", "probe"})) return;
+  if (j.contains("probe")) {
+    const json& p = j["probe"];
+    if (p.is_object()) {
+      out.probes.emplace_back();
+      parseProbe(c, p, ptr + "/probe", out.probes.back());
+    } else if (p.is_array() && !p.empty() && p.size() <= 16) {
+      std::set<std::string> names;
+      for (std::size_t i = 0; i < p.size(); ++i) {
+        out.probes.emplace_back();
+        if (!p[i].contains("name") && p.size() > 1) out.probes.back().name = "probe" + std::to_string(i);
+        parseProbe(c, p[i], ptr + "/probe/" + std::to_string(i), out.probes.back());
+        if (!names.insert(out.probes.back().name).second) c.issue(ptr + "/probe/" + std::to_string(i) + "/name", "duplicate probe name");
+      }
+    } else {
+      c.issue(ptr + "/probe", "expected a probe object or an array of 1 to 16 probes");
+    }
+  }
   if (j.contains("launch") == j.contains("attach")) {
     c.issue(ptr, "give exactly one of \"launch\" (memstrain starts the target) or \"attach\" (an existing cgroup or pid)");
   }

@@ -52,6 +52,32 @@ json heapJson(const StageHeapStats& h) {
           {"pprof_errors", h.pprof_errors}};
 }
 
+json latencySummaryJson(const LatencySummary& l) {
+  auto ms = [](double ns) { return ns / 1e6; };
+  return {{"count", l.count},
+          {"mean_ms", ms(l.mean_ns)},
+          {"p50_ms", ms(static_cast<double>(l.p50_ns))},
+          {"p90_ms", ms(static_cast<double>(l.p90_ns))},
+          {"p99_ms", ms(static_cast<double>(l.p99_ns))},
+          {"p999_ms", ms(static_cast<double>(l.p999_ns))},
+          {"max_ms", ms(static_cast<double>(l.max_ns))}};
+}
+
+json stageLatencyJson(const StageLatency& l) {
+  return {{"probe", l.probe},
+          {"corrected", latencySummaryJson(l.corrected)},
+          {"uncorrected", latencySummaryJson(l.uncorrected)},
+          {"sched_lag", latencySummaryJson(l.sched_lag)},
+          {"sent", l.sent},
+          {"missed", l.missed},
+          {"completed", l.completed},
+          {"ok", l.ok},
+          {"errors", {{"timeout", l.errors_timeout}, {"connect", l.errors_connect}, {"http_status", l.errors_http_status},
+                      {"other", l.errors_other}}},
+          {"error_rate", l.error_rate},
+          {"probe_cpu_s", l.probe_cpu_s}};
+}
+
 json topJson(const TopReport& t) {
   json rows = json::array();
   for (const auto& r : t.rows) rows.push_back({{"function", r.name}, {"flat", r.flat}, {"cum", r.cum}});
@@ -126,7 +152,12 @@ json buildReportJson(const RunRecord& rec, const RunAnalysis& analysis) {
                   {"oom_kills", {{"target", s.oom_kills_target}, {"stressor", s.oom_kills_stressor}}},
                   {"cpu_s", {{"controller", opt(s.controller_cpu_s)}, {"stressor", opt(s.stressor_cpu_s)},
                              {"target_cgroup", opt(s.target_cgroup_cpu_s)}}},
-                  {"heap", s.heap ? heapJson(*s.heap) : json(nullptr)}});
+                  {"heap", s.heap ? heapJson(*s.heap) : json(nullptr)},
+                  {"latency", [&] {
+                     json l = json::array();
+                     for (const auto& x : s.latency) l.push_back(stageLatencyJson(x));
+                     return l;
+                   }()}});
   }
   j["stages"] = st;
   json ev = json::array();
@@ -212,6 +243,21 @@ std::string renderSummary(const RunRecord& rec, const RunAnalysis& analysis) {
                     (formatMiB(static_cast<double>(h.heap_inuse_end.value_or(0))) + "M").c_str(),
                     h.goroutines_end ? std::to_string(*h.goroutines_end).c_str() : "-");
       o << line;
+    }
+  }
+  const bool any_latency = std::any_of(stages.begin(), stages.end(), [](const StageStats& s) { return !s.latency.empty(); });
+  if (any_latency) {
+    std::snprintf(line, sizeof line, "\n%-14s %-10s %8s %9s %9s %9s %9s %9s %8s %7s\n", "latency (ms)", "probe", "requests", "p50",
+                  "p90", "p99", "p99.9", "max", "errors", "missed");
+    o << line;
+    for (const auto& s : stages) {
+      for (const auto& l : s.latency) {
+        auto m = [](std::uint64_t ns) { return static_cast<double>(ns) / 1e6; };
+        std::snprintf(line, sizeof line, "%-14s %-10s %8llu %9.2f %9.2f %9.2f %9.2f %9.2f %7.2f%% %7llu\n", s.name.c_str(), l.probe.c_str(),
+                      static_cast<unsigned long long>(l.completed), m(l.corrected.p50_ns), m(l.corrected.p90_ns), m(l.corrected.p99_ns),
+                      m(l.corrected.p999_ns), m(l.corrected.max_ns), l.error_rate * 100, static_cast<unsigned long long>(l.missed));
+        o << line;
+      }
     }
   }
   if (analysis.heap_diff) {

@@ -274,6 +274,37 @@ TEST_F(RunTest, SigtermMidRunLeavesNothingBehind) {
   expectNothingLeft(report);
 }
 
+// A latency probe against the target: per-stage percentiles and per-second samples.
+TEST_F(RunTest, LatencyProbeReportsPerStagePercentiles) {
+  const std::string base = "http://127.0.0.1:16068";
+  json target = launch(16068, "256MiB");
+  target["probe"] = {{"name", "slow"}, {"url", base + "/work?sleep_ms=40"}, {"rate_per_s", 50}};
+  json plan = {{"name", "probe"},
+               {"target", target},
+               {"stages", {{{"name", "baseline"}, {"duration", "3s"}}, {{"name", "hold"}, {"duration", "3s"}, {"pressure", {{"level", "60%"}}}}}}};
+  const fs::path out = dir_ / "out";
+  ASSERT_EQ(run(writePlan("probe", plan), out, "probe.log"), 0) << slurp(dir_ / "probe.log");
+  json report = json::parse(slurp(out / "report.json"));
+  for (const auto& stage : report["stages"]) {
+    ASSERT_EQ(stage["latency"].size(), 1U) << stage.dump(2);
+    const json& l = stage["latency"][0];
+    EXPECT_EQ(l["probe"], "slow");
+    // 50 requests/s for 3 s; the first and last few may straddle the stage boundary.
+    EXPECT_NEAR(l["sent"].get<double>(), 150, 10) << l.dump(2);
+    EXPECT_EQ(l["error_rate"].get<double>(), 0.0);
+    const double p50 = l["corrected"]["p50_ms"].get<double>();
+    EXPECT_GE(p50, 40.0) << "the target sleeps 40 ms per request";
+    EXPECT_LT(p50, 80.0);
+    EXPECT_GE(l["corrected"]["p99_ms"].get<double>(), l["uncorrected"]["p99_ms"].get<double>() - 0.01);
+  }
+  int windows = 0;
+  std::ifstream samples(out / "samples.jsonl");
+  for (std::string line; std::getline(samples, line);) windows += json::parse(line)["kind"] == "latency";
+  EXPECT_GE(windows, 6);  // one per second, plus one at each stage boundary
+  EXPECT_LE(windows, 9);
+  expectNothingLeft(report);
+}
+
 // The target dies mid-run: memstrain stops promptly, fails the run and names the cause.
 TEST_F(RunTest, TargetKilledMidRunFailsPromptlyWithTheCause) {
   json plan = {{"name", "target-killed"},

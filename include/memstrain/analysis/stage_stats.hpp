@@ -42,6 +42,7 @@ struct StageStats {
   std::optional<double> stressor_cpu_s;
   std::optional<double> target_cgroup_cpu_s;
   std::optional<StageHeapStats> heap;  ///< when the plan reads pprof
+  std::vector<StageLatency> latency;   ///< one per probe
 };
 
 /// Samples of a stage taken within this long of its start are left out of "reached" and of the

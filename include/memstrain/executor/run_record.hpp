@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "memstrain/analysis/histogram.hpp"
 #include "memstrain/executor/process.hpp"
 #include "memstrain/executor/resolve.hpp"
 #include "memstrain/observers/pprof_observer.hpp"
@@ -25,6 +26,18 @@ struct RunEvent {
   std::string detail;
 };
 
+/// One probe's figures over one stage (merged one-second windows). Latencies in nanoseconds.
+struct StageLatency {
+  std::string probe;
+  LatencySummary corrected;    ///< from the intended send time (coordinated-omission corrected)
+  LatencySummary uncorrected;  ///< from the actual send time
+  LatencySummary sched_lag;    ///< actual - intended send time
+  std::uint64_t sent = 0, missed = 0, completed = 0, ok = 0;
+  std::uint64_t errors_timeout = 0, errors_connect = 0, errors_http_status = 0, errors_other = 0;
+  double error_rate = 0;  ///< errors / completed
+  double probe_cpu_s = 0;
+};
+
 /// What the executor saw of one stage.
 struct StageRecord {
   std::string name;
@@ -39,6 +52,7 @@ struct StageRecord {
   std::optional<double> controller_cpu_s;
   std::optional<double> stressor_cpu_s;
   std::optional<double> target_cgroup_cpu_s;
+  std::vector<StageLatency> latency;  ///< one per probe
 };
 
 struct RunRecord {

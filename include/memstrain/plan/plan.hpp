@@ -31,10 +31,25 @@ struct AttachSpec {
   std::optional<pid_t> pid;           ///< its cgroup is read from /proc/PID/cgroup
 };
 
+/// An open-loop HTTP latency probe against the target (target.probe).
+struct ProbeSpec {
+  std::string name = "probe";
+  std::string url;
+  std::string method = "GET";
+  std::vector<std::string> headers;  ///< "Name: value"
+  std::string body;
+  double rate_per_s = 20;
+  std::chrono::nanoseconds timeout{std::chrono::seconds(1)};
+  std::string expect_status = "200-299";  ///< "200", "200-299", "200,204,300-399"
+  std::size_t max_in_flight = 1000;
+  std::size_t concurrency = 0;  ///< 0: no cap on connections
+};
+
 struct TargetSpec {
   std::optional<LaunchSpec> launch;  ///< exactly one of launch / attach is set
   std::optional<AttachSpec> attach;
   std::optional<std::string> pprof_url;  ///< e.g. http://127.0.0.1:6060/debug/pprof
+  std::vector<ProbeSpec> probes;         ///< latency probes, each on its own thread
 };
 
 enum class Placement {

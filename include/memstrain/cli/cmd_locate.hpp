@@ -1,0 +1,23 @@
+#pragma once
+// `memstrain locate`: find a target's memory cgroup on this node from a pid, a container id or a
+// pod UID, and print it with its limit, usage and members (text, or one JSON object).
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace memstrain {
+
+/// Runs `memstrain locate` with the arguments that follow "locate" on the command line:
+///   --pid N | --container-id ID | --pod-uid UID [--container NAME] [--json]
+///   [--cgroup-mount DIR --cgroup-version 1|2 [--cgroup-root PATH]] [--proc-root DIR] [--host-root DIR]
+/// Writes the result to `out` and diagnostics to `err`.
+/// @returns 0 when the target was found, 2 on a usage error (bad option or malformed id),
+///          3 when it was not found, is ambiguous, or the cgroup hierarchy could not be read.
+///          Never throws.
+int runLocateCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+/// The same, writing to std::cout and std::cerr.
+int runLocateCommand(const std::vector<std::string>& args);
+
+}  // namespace memstrain
