@@ -11,5 +11,7 @@ rm -rf out/demo
 "$bin" run plans/demo.json --out out/demo
 code=$?
 echo
-echo "memstrain demo: exit code $code; report in out/demo/report.json, samples in out/demo/samples.jsonl"
+echo "memstrain demo: exit code $code; report in out/demo/report.json (also junit.xml, summary.md), samples in out/demo/samples.jsonl"
+# Pass (0) and fail (1) are both verdicts the demo is meant to show; anything else is a problem.
+if [[ $code -eq 0 || $code -eq 1 ]]; then exit 0; fi
 exit $code

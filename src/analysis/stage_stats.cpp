@@ -93,7 +93,10 @@ RunAnalysis analyzeRun(const RunRecord& rec) {
     if (d) a.heap_diff = std::move(*d);
     else a.heap_diff_error = d.error().message;
   }
-  a.verdict = judge(rec, a.stages);
+  std::vector<std::string> order;
+  for (const auto& st : rec.plan.stages) order.push_back(st.name);
+  a.checks = evaluateChecks(rec.plan.checks, a.stages, order, rec.plan.baseline_stage);
+  a.verdict = judge(rec, a.stages, a.checks);
   return a;
 }
 
@@ -106,8 +109,19 @@ const char* toString(Verdict v) {
   return "inconclusive";
 }
 
-VerdictResult judge(const RunRecord& rec, const std::vector<StageStats>& stages) {
+VerdictResult judge(const RunRecord& rec, const std::vector<StageStats>& stages, const std::vector<CheckResult>& checks) {
   VerdictResult v;
+  bool baseline_broke = false, no_data = false;
+  for (const auto& c : checks) {
+    if (c.outcome == CheckOutcome::kFail && !c.baseline_stage) {
+      v.verdict = Verdict::kFail;
+      v.reasons.push_back("check \"" + c.check + "\" failed in stage " + c.stage + ": " + c.explanation);
+    } else if (c.outcome == CheckOutcome::kFail) {
+      baseline_broke = true;
+    } else if (c.outcome == CheckOutcome::kNoData) {
+      no_data = true;
+    }
+  }
   for (const auto& s : stages) {
     if (s.oom_kills_target > 0) {
       v.verdict = Verdict::kFail;
@@ -124,6 +138,16 @@ VerdictResult judge(const RunRecord& rec, const std::vector<StageStats>& stages)
     v.verdict = Verdict::kInconclusive;
     v.reasons.push_back(rec.error.empty() ? "interrupted" : rec.error);
   }
+  if (v.verdict == Verdict::kPass && (baseline_broke || no_data)) v.verdict = Verdict::kInconclusive;
+  if (v.verdict != Verdict::kFail) {
+    for (const auto& c : checks) {
+      if (c.outcome == CheckOutcome::kFail) {
+        v.reasons.push_back("check \"" + c.check + "\" already fails in the baseline stage " + c.stage + ": " + c.explanation);
+      } else if (c.outcome == CheckOutcome::kNoData) {
+        v.reasons.push_back("check \"" + c.check + "\" has no data: " + c.explanation);
+      }
+    }
+  }
   return v;
 }
 
@@ -132,6 +156,7 @@ int exitCodeFor(const RunRecord& rec, const VerdictResult& v) {
   if (rec.status == RunStatus::kError) return 3;
   if (rec.status == RunStatus::kInterrupted) return 4;
   if (v.verdict == Verdict::kInconclusive) return 5;
+  if (!rec.cleanup_ok) return 6;
   return 0;
 }
 

@@ -22,6 +22,7 @@ constexpr const char* kUsage =
     "  run PLAN [--out DIR] [--dry-run] [-v]   run a plan and judge the target\n"
     "  validate PLAN                           check a plan without touching anything\n"
     "  pprof top|diff FILE...                  summarise saved Go heap profiles like `go tool pprof -top`\n"
+    "  recover [--dry-run]                     undo runs that died without cleaning up\n"
     "  version                                 print the version\n"
     "\n"
     "Run `memstrain <command> --help` for the options of a command.\n"
@@ -49,6 +50,7 @@ int cliMain(int argc, char** argv) {
     if (cmd == "run") return runRunCommand(rest);
     if (cmd == "validate") return runValidateCommand(rest);
     if (cmd == "pprof") return runPprofCommand(rest);
+    if (cmd == "recover") return runRecoverCommand(rest);
     if (cmd == kStressorSubcommand) return runStressorCommand(rest);
   } catch (const std::exception& e) {
     // The one place exceptions stop: anything that escaped a command becomes a message.

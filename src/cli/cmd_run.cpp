@@ -23,7 +23,10 @@
 #include "memstrain/executor/resolve.hpp"
 #include "memstrain/plan/plan_parse.hpp"
 #include "memstrain/proc/proc_memory.hpp"
+#include "memstrain/report/junit.hpp"
 #include "memstrain/report/report.hpp"
+#include "memstrain/report/sha256.hpp"
+#include "memstrain/report/summary_md.hpp"
 #include "memstrain/util/fs.hpp"
 #include "memstrain/util/text.hpp"
 #include "memstrain/util/units.hpp"
@@ -157,9 +160,9 @@ int runRunCommand(const std::vector<std::string>& args) {
   int code = 0;
   const char* usage =
       "usage: memstrain run PLAN [--out DIR] [--dry-run] [-v]\n\n"
-      "Runs PLAN's stages against its target, writes samples.jsonl and report.json to DIR, prints a\n"
-      "summary and a last line for machines. Exit: 0 pass, 1 fail, 2 invalid plan, 3 run error,\n"
-      "4 interrupted, 5 inconclusive.";
+      "Runs PLAN's stages against its target, writes samples.jsonl, report.json,\n"
+      "junit.xml and summary.md, prints a summary and a last line for machines. Exit: 0 pass, 1 fail,\n"
+      "2 invalid plan, 3 run error, 4 interrupted, 5 inconclusive, 6 cleanup failed.";
   if (!parseArgs(args, desc, usage, vm, code)) return code;
   setupLogging(vm.count("verbose") > 0, vm.count("quiet") > 0);
 
@@ -246,12 +249,24 @@ int runRunCommand(const std::vector<std::string>& args) {
   RunAnalysis analysis = analyzeRun(rec);
   int exit_code = exitCodeFor(rec, analysis.verdict);
   const std::string report_path = joinPath(out_dir, "report.json");
-  if (auto st = writeFileAtomic(report_path, buildReportJson(rec, analysis).dump(2) + "\n"); !st) {
-    spdlog::error("write report: {}", st.error().message);
-    if (exit_code == kExitPass) exit_code = kExitRunError;
-  }
+  // The plan's bytes as they are now; the plan was read once before the run and a changed file
+  // would show as a hash that does not match the copy in the report.
+  std::string plan_sha256;
+  if (auto text = readFile(plan_path, kMaxPlanBytes)) plan_sha256 = sha256Hex(*text);
+  else spdlog::warn("plan hash: {}", text.error().message);
+  // Outputs are written in order; a failed write turns a pass into a run error, and the summary
+  // and last line still come out so that a human and a machine see what happened.
+  auto write = [&](const std::string& name, const std::string& body) {
+    if (auto st = writeFileAtomic(joinPath(out_dir, name), body); !st) {
+      spdlog::error("write {}: {}", name, st.error().message);
+      if (exit_code == kExitPass) exit_code = kExitRunError;
+    }
+  };
+  write("report.json", buildReportJson(rec, analysis, plan_sha256).dump(2) + "\n");
+  write("junit.xml", renderJunitXml(rec, analysis));
+  write("summary.md", renderSummaryMarkdown(rec, analysis, exit_code));
   std::printf("%s", renderSummary(rec, analysis).c_str());
-  std::printf("%s\n", machineLine(rec, analysis.verdict, exit_code, report_path).c_str());
+  std::printf("%s\n", machineLine(rec, analysis, exit_code, report_path).c_str());
   std::fflush(stdout);
   return exit_code;
 }

@@ -170,11 +170,49 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     }
     spdlog::error("{}", msg);
   };
+  std::optional<JournalWriter> journal;
   auto finish = [&]() -> RunRecord {
     cleanup.runAll(rec);
+    if (journal) {
+      if (rec.cleanup_ok) {
+        if (auto st = journal->remove(); !st) spdlog::warn("journal: {}", st.error().message);
+      } else {
+        spdlog::error("cleanup was incomplete; `memstrain recover` will retry it from {}", journal->path());
+      }
+    }
     std::stable_sort(rec.events.begin(), rec.events.end(), [](const RunEvent& a, const RunEvent& b) { return a.t_s < b.t_s; });
     rec.ended_wall_ms = wallMs();
     return std::move(rec);
+  };
+
+  // Crash safety: a dead run's leftovers block new runs until recovered; this run's own journal is
+  // on disk before the first change.
+  {
+    std::vector<std::string> problems;
+    auto dead = findDeadJournals(options_.journal_dir, &problems, options_.proc_root);
+    for (const auto& p : problems) spdlog::warn("journal: {}", p);
+    if (!dead.empty()) {
+      fail("a previous run (" + dead.front().second.run_id + ") died without cleaning up; its journal is " + dead.front().first +
+           ": run `memstrain recover` first (`memstrain recover --dry-run` shows what it will undo)");
+      return finish();
+    }
+    Journal j;
+    j.run_id = run_id;
+    j.owner_pid = ::getpid();
+    j.owner_start_time = processStartTime(::getpid(), options_.proc_root).value_or(0);
+    j.cgroup_mount = fs_.mount();
+    j.cgroup_version = fs_.version();
+    j.cgroups = res.cgroups_to_create;
+    journal.emplace(options_.journal_dir, std::move(j));
+    if (auto st = journal->save(); !st) {
+      journal.reset();
+      fail("write the run journal: " + st.error().message);
+      return finish();
+    }
+  }
+  auto journalProcess = [&](pid_t pid, const char* role) {
+    journal->journal().processes.push_back({pid, processStartTime(pid, options_.proc_root).value_or(0), role});
+    if (auto st = journal->save(); !st) spdlog::warn("journal: {}", st.error().message);
   };
 
   std::ofstream samples_out(joinPath(options_.out_dir, "samples.jsonl"), std::ios::trunc);
@@ -240,6 +278,7 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
       return finish();
     }
     rec.target_pid = pid;
+    journalProcess(pid, "target");
     cleanup.push("stop target " + std::to_string(pid), [pid, &rec]() -> Status {
       ExitInfo e = terminate(pid, SIGTERM, std::chrono::milliseconds(3000));
       if (!rec.target_exit) spdlog::debug("target {} stopped: {}", pid, e.describe());
@@ -297,6 +336,7 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     }
     stressor = std::move(*st);
     ++stressor_spawns;
+    journalProcess(stressor->pid(), "stressor");
     spdlog::info("stressor started: pid {} in {}", stressor->pid(), res.stressor_cgroup);
     return true;
   };

@@ -24,10 +24,48 @@ nanoseconds Plan::totalDuration() const {
   return total;
 }
 
+const std::vector<MetricInfo>& knownMetrics() {
+  static const std::vector<MetricInfo> metrics = {
+      {"latency.p50", MetricUnit::kDuration, true, "median latency (corrected for coordinated omission)"},
+      {"latency.p90", MetricUnit::kDuration, true, "90th percentile latency (corrected)"},
+      {"latency.p99", MetricUnit::kDuration, true, "99th percentile latency (corrected)"},
+      {"latency.p999", MetricUnit::kDuration, true, "99.9th percentile latency (corrected)"},
+      {"latency.max", MetricUnit::kDuration, true, "largest latency (corrected)"},
+      {"latency.mean", MetricUnit::kDuration, true, "mean latency (corrected)"},
+      {"latency.uncorrected.p50", MetricUnit::kDuration, true, "median latency from the actual send"},
+      {"latency.uncorrected.p99", MetricUnit::kDuration, true, "99th percentile latency from the actual send"},
+      {"latency.uncorrected.max", MetricUnit::kDuration, true, "largest latency from the actual send"},
+      {"latency.error_rate", MetricUnit::kRatio, true, "failed requests / completed requests"},
+      {"latency.errors", MetricUnit::kCount, true, "failed requests (timeout, connect, HTTP status, other)"},
+      {"latency.missed", MetricUnit::kCount, true, "scheduled requests never sent (in-flight cap)"},
+      {"heap.objects.delta", MetricUnit::kCount, false, "Go heap objects at the stage's end minus its start"},
+      {"heap.objects.slope", MetricUnit::kRate, false, "Go heap objects growth, least squares, per second"},
+      {"heap.inuse.end", MetricUnit::kBytes, false, "Go HeapInuse at the stage's end"},
+      {"heap.gc_cycles", MetricUnit::kCount, false, "Go GC cycles completed in the stage"},
+      {"goroutines.end", MetricUnit::kCount, false, "goroutines at the stage's end"},
+      {"goroutines.delta", MetricUnit::kCount, false, "goroutines at the stage's end minus its start"},
+      {"cgroup.usage.max", MetricUnit::kBytes, false, "largest measured cgroup usage"},
+      {"cgroup.usage.mean", MetricUnit::kBytes, false, "mean measured cgroup usage"},
+      {"target.rss.max", MetricUnit::kBytes, false, "largest RSS of the target process"},
+      {"target.oom_kills", MetricUnit::kCount, false, "OOM kills of the target"},
+      {"stressor.oom_kills", MetricUnit::kCount, false, "OOM kills of the stressor"},
+      {"setpoint.error", MetricUnit::kRatio, false, "mean |usage - setpoint| as a fraction of the limit (closed loop)"},
+  };
+  return metrics;
+}
+
+const MetricInfo* findMetric(std::string_view name) {
+  for (const auto& m : knownMetrics()) {
+    if (name == m.name) return &m;
+  }
+  return nullptr;
+}
+
 namespace {
 
 constexpr int kMaxDepth = 32;
 constexpr std::size_t kMaxStages = 256;
+constexpr std::size_t kMaxChecks = 256;
 constexpr std::size_t kMaxStringBytes = 4096;
 
 std::string typeName(const json& j) {
@@ -545,6 +583,195 @@ void parsePprof(Checker& c, const json& j, const std::string& ptr, PprofSpec& ou
   }
 }
 
+// Reads a limit written in the metric's unit into its canonical unit (ns, bytes, /s, count,
+// fraction). Returns the Error text to report when the text does not fit the unit.
+Result<double> parseMetricValue(MetricUnit unit, const json& j) {
+  const bool is_num = j.is_number();
+  const std::string text = j.is_string() ? j.get<std::string>() : std::string();
+  if (!is_num && !j.is_string()) return Error{"expected a number or a string, got " + typeName(j)};
+  auto finiteNumber = [](const std::string& s) -> std::optional<double> {
+    auto v = parseDouble(trim(s));
+    if (!v || !std::isfinite(*v)) return std::nullopt;
+    return v;
+  };
+  switch (unit) {
+    case MetricUnit::kDuration: {
+      if (is_num && j.get<double>() == 0) return 0.0;
+      if (is_num) return Error{"expected a duration like \"250ms\" (the unit is required), got a number"};
+      auto d = parseDuration(text);
+      if (!d) return Error{d.error().message};
+      return static_cast<double>(d->count());
+    }
+    case MetricUnit::kBytes: {
+      if (is_num) {
+        if (!j.is_number_unsigned() && !(j.is_number_integer() && j.get<std::int64_t>() == 0)) {
+          return Error{"expected a size like \"400MiB\" or a whole number of bytes"};
+        }
+        return static_cast<double>(j.get<std::uint64_t>());
+      }
+      auto b = parseSize(text);
+      if (!b) return Error{b.error().message};
+      return static_cast<double>(*b);
+    }
+    case MetricUnit::kRate: {
+      if (is_num) return j.get<double>();
+      std::string_view t = trim(text);
+      if (t.size() > 2 && t.substr(t.size() - 2) == "/s") t.remove_suffix(2);
+      if (auto v = finiteNumber(std::string(t))) return *v;
+      return Error{"expected a rate like \"2000/s\" or a number, got \"" + text + "\""};
+    }
+    case MetricUnit::kCount: {
+      if (is_num) return j.get<double>();
+      if (auto v = finiteNumber(text)) return *v;
+      return Error{"expected a number, got \"" + text + "\""};
+    }
+    case MetricUnit::kRatio: {
+      if (is_num) return j.get<double>();
+      if (looksLikePercent(text)) {
+        auto p = parsePercent(text);
+        if (!p) return Error{p.error().message};
+        return *p;
+      }
+      if (auto v = finiteNumber(text)) return *v;
+      return Error{"expected a fraction like 0.01 or a percent like \"1%\", got \"" + text + "\""};
+    }
+  }
+  return Error{"unknown unit"};
+}
+
+// "2x", "2x+5ms", "+10%", "1.5x+10MiB", "1.2x-1ms": baseline * factor (+ percent of the baseline)
+// (+ an amount in the metric's unit).
+Result<RelativeLimit> parseRelativeLimit(MetricUnit unit, const std::string& text) {
+  const char* expected = "expected a limit relative to the baseline like \"2x\", \"2x+5ms\", \"+10%\" or \"1.5x+10MiB\"";
+  RelativeLimit r;
+  r.text = text;
+  std::string_view t = trim(text);
+  if (t.empty()) return Error{expected};
+  if (auto x = t.find('x'); x != std::string_view::npos) {
+    auto f = parseDouble(trim(t.substr(0, x)));
+    if (!f || !std::isfinite(*f) || *f < 0) return Error{std::string(expected) + ", got \"" + text + "\""};
+    r.factor = *f;
+    t = trim(t.substr(x + 1));
+  }
+  if (t.empty()) return r;
+  if (t.front() != '+' && t.front() != '-') return Error{std::string(expected) + ", got \"" + text + "\""};
+  const double sign = t.front() == '-' ? -1.0 : 1.0;
+  const std::string term(trim(t.substr(1)));
+  if (looksLikePercent(term)) {
+    auto p = parsePercent(term);
+    if (!p) return Error{p.error().message};
+    r.factor += sign * *p;
+    return r;
+  }
+  auto v = parseMetricValue(unit, json(term));
+  if (!v || !std::isfinite(*v)) return Error{std::string(expected) + ", got \"" + text + "\"" + (v ? "" : ": " + v.error().message)};
+  r.add = sign * *v;
+  return r;
+}
+
+void parseChecks(Checker& c, const json& j, const std::string& ptr, const Plan& plan, std::vector<CheckSpec>& out) {
+  if (!j.is_array()) {
+    c.issue(ptr, "expected an array of checks, got " + typeName(j));
+    return;
+  }
+  if (j.size() > kMaxChecks) {
+    c.issue(ptr, "at most " + std::to_string(kMaxChecks) + " checks are allowed, got " + std::to_string(j.size()));
+    return;
+  }
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < j.size(); ++i) {
+    const std::string cp = ptr + "/" + std::to_string(i);
+    const json& cj = j[i];
+    if (!c.checkObject(cj, cp, {"name", "metric", "stages", "probe", "max", "min", "max_vs_baseline", "description", "window", "abort"})) {
+      continue;
+    }
+    CheckSpec ck;
+    if (!cj.contains("name")) {
+      c.issue(cp + "/name", "required: a name for the check, e.g. \"p99 under pressure\"");
+    } else if (auto n = c.str(cj["name"], cp + "/name", 128)) {
+      if (n->empty()) c.issue(cp + "/name", "must not be empty");
+      else if (n->find('"') != std::string::npos || n->find('\n') != std::string::npos) {
+        c.issue(cp + "/name", "must not contain a double quote or a newline (it is quoted in the last output line)");
+      } else if (!names.insert(*n).second) c.issue(cp + "/name", "duplicate check name \"" + *n + "\"");
+      else ck.name = *n;
+    }
+    // Sliding windows and aborting need the executor to evaluate checks while the run goes on.
+    if (cj.contains("window")) c.issue(cp + "/window", "not supported yet: checks are evaluated per stage after the run");
+    if (cj.contains("abort")) c.issue(cp + "/abort", "not supported yet: checks are evaluated per stage after the run");
+    const MetricInfo* metric = nullptr;
+    if (!cj.contains("metric")) {
+      c.issue(cp + "/metric", "required: the metric to check, e.g. \"latency.p99\"");
+    } else if (auto m = c.str(cj["metric"], cp + "/metric", 128)) {
+      metric = findMetric(*m);
+      if (!metric) {
+        std::string list;
+        for (const auto& k : knownMetrics()) list += std::string(list.empty() ? "" : ", ") + k.name;
+        c.issue(cp + "/metric", "unknown metric \"" + *m + "\" (known: " + list + ")");
+      } else {
+        ck.metric = metric->name;
+        ck.unit = metric->unit;
+      }
+    }
+    if (cj.contains("description")) {
+      if (auto d = c.str(cj["description"], cp + "/description")) ck.description = *d;
+    }
+    if (cj.contains("stages")) {
+      const json& s = cj["stages"];
+      if (!s.is_array() || s.empty()) {
+        c.issue(cp + "/stages", "expected a non-empty array of stage names, got " + typeName(s));
+      } else {
+        for (std::size_t k = 0; k < s.size(); ++k) {
+          const std::string sp = cp + "/stages/" + std::to_string(k);
+          auto n = c.str(s[k], sp, 64);
+          if (!n) continue;
+          const bool exists = std::any_of(plan.stages.begin(), plan.stages.end(), [&](const StageSpec& st) { return st.name == *n; });
+          if (!exists) c.issue(sp, "no stage named \"" + *n + "\" in /stages");
+          else if (std::find(ck.stages.begin(), ck.stages.end(), *n) != ck.stages.end()) c.issue(sp, "stage \"" + *n + "\" is listed twice");
+          else ck.stages.push_back(*n);
+        }
+      }
+    }
+    if (cj.contains("probe")) {
+      if (auto p = c.str(cj["probe"], cp + "/probe", 128)) {
+        if (metric && !metric->latency) {
+          c.issue(cp + "/probe", "only latency metrics read a probe; \"" + ck.metric + "\" does not");
+        } else if (std::none_of(plan.target.probes.begin(), plan.target.probes.end(), [&](const ProbeSpec& ps) { return ps.name == *p; })) {
+          c.issue(cp + "/probe", "no probe named \"" + *p + "\" in /target/probe");
+        } else {
+          ck.probe = *p;
+        }
+      }
+    } else if (metric && metric->latency) {
+      if (plan.target.probes.empty()) c.issue(cp + "/metric", "latency metrics need a probe: add /target/probe");
+      else ck.probe = plan.target.probes.front().name;
+    }
+    if (!cj.contains("max") && !cj.contains("min") && !cj.contains("max_vs_baseline")) {
+      c.issue(cp, "give a limit: \"max\", \"min\" and/or \"max_vs_baseline\"");
+    }
+    if (metric) {
+      for (const char* key : {"max", "min"}) {
+        if (!cj.contains(key)) continue;
+        auto v = parseMetricValue(metric->unit, cj[key]);
+        if (!v) c.issue(cp + "/" + key, v.error().message);
+        else (std::string(key) == "max" ? ck.max : ck.min) = *v;
+      }
+      if (ck.max && ck.min && *ck.min > *ck.max) c.issue(cp + "/min", "min is above max");
+      if (cj.contains("max_vs_baseline")) {
+        const std::string bp = cp + "/max_vs_baseline";
+        if (auto t = c.str(cj["max_vs_baseline"], bp, 64)) {
+          auto r = parseRelativeLimit(metric->unit, *t);
+          if (!r) c.issue(bp, r.error().message);
+          else ck.max_vs_baseline = *r;
+          if (plan.baseline_stage.empty()) {
+            c.issue(bp, "needs a baseline stage: name a stage \"baseline\" or set /baseline_stage");
+          }
+        }
+      }
+    }
+    out.push_back(std::move(ck));
+  }
+}
+
 // Rejects duplicate keys and excessive nesting while parsing; nlohmann would silently keep the last
 // duplicate, which hides typos such as two "level" keys.
 struct ParseGuard {
@@ -603,6 +830,12 @@ Result<Plan> parsePlan(std::string_view text, std::vector<PlanIssue>* issues_out
   } catch (const TooDeep&) {
     issues.push_back({"/", "nesting deeper than " + std::to_string(kMaxDepth) + " levels"});
     return fail();
+  } catch (const json::out_of_range& e) {
+    // Valid JSON syntax that a double cannot hold, such as 1e400 (found by fuzz/plan_parse_fuzz).
+    const std::string what = e.what();
+    const auto pos = what.find("] ");
+    issues.push_back({"/", "not a usable JSON number: " + (pos == std::string::npos ? what : what.substr(pos + 2))});
+    return fail();
   } catch (const json::parse_error& e) {
     // e.byte is the 1-based offset where parsing stopped; give line and column too.
     std::size_t line = 1, col = 1;
@@ -626,7 +859,8 @@ Result<Plan> parsePlan(std::string_view text, std::vector<PlanIssue>* issues_out
   Checker c(issues);
   Plan plan;
   plan.source = doc;
-  if (c.checkObject(doc, "", {"name", "description", "target", "sampling", "safety", "pprof", "stages", "$schema"})) {
+  if (c.checkObject(doc, "", {"name", "description", "target", "sampling", "safety", "pprof", "stages", "checks", "baseline_stage",
+                                 "$schema"})) {
     if (doc.contains("pprof")) parsePprof(c, doc["pprof"], "/pprof", plan.pprof);
     if (!doc.contains("name")) {
       c.issue("/name", "required: a name for the plan");
@@ -682,6 +916,21 @@ Result<Plan> parsePlan(std::string_view text, std::vector<PlanIssue>* issues_out
     } else {
       parseStages(c, doc["stages"], "/stages", plan.safety, plan.stages);
     }
+    if (std::any_of(plan.stages.begin(), plan.stages.end(), [](const StageSpec& st) { return st.name == "baseline"; })) {
+      plan.baseline_stage = "baseline";
+    }
+    if (doc.contains("baseline_stage")) {
+      if (auto b = c.str(doc["baseline_stage"], "/baseline_stage", 64)) {
+        if (std::none_of(plan.stages.begin(), plan.stages.end(), [&](const StageSpec& st) { return st.name == *b; })) {
+          c.issue("/baseline_stage", "no stage named \"" + *b + "\" in /stages");
+        } else if (plan.baseline_stage.empty()) {
+          plan.baseline_stage = *b;
+        } else if (*b != plan.baseline_stage) {
+          c.issue("/baseline_stage", "a stage is named \"baseline\"; it is the baseline, so this must be \"baseline\" or left out");
+        }
+      }
+    }
+    if (doc.contains("checks")) parseChecks(c, doc["checks"], "/checks", plan, plan.checks);
     if (doc.contains("pprof") && !plan.target.pprof_url) c.issue("/pprof", "pprof settings need /target/pprof_url");
     if (issues.empty() && plan.totalDuration() > plan.safety.max_duration) {
       c.issue("/stages", "the stages add up to " + formatDuration(plan.totalDuration()) + ", more than /safety/max_duration (" +

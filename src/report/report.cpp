@@ -86,14 +86,45 @@ json topJson(const TopReport& t) {
 
 }  // namespace
 
-json buildReportJson(const RunRecord& rec, const RunAnalysis& analysis) {
+const char* unitName(MetricUnit unit) {
+  switch (unit) {
+    case MetricUnit::kDuration: return "ns";
+    case MetricUnit::kBytes: return "bytes";
+    case MetricUnit::kRate: return "per_s";
+    case MetricUnit::kCount: return "count";
+    case MetricUnit::kRatio: return "fraction";
+  }
+  return "count";
+}
+
+json checkResultJson(const CheckResult& r) {
+  json rel = nullptr;
+  if (!r.relative_text.empty()) rel = {{"text", r.relative_text}, {"value", opt(r.relative_max)}};
+  return {{"name", r.check},
+          {"metric", r.metric},
+          {"unit", unitName(r.unit)},
+          {"stage", r.stage},
+          {"baseline_stage", r.baseline_stage},
+          {"probe", r.probe.empty() ? json(nullptr) : json(r.probe)},
+          {"outcome", toString(r.outcome)},
+          {"pass", r.outcome == CheckOutcome::kPass},
+          {"observed", opt(r.observed)},
+          {"limit", {{"max", opt(r.max)}, {"min", opt(r.min)}, {"max_vs_baseline", rel}}},
+          {"baseline", opt(r.baseline)},
+          {"explanation", r.explanation},
+          {"description", r.description}};
+}
+
+json buildReportJson(const RunRecord& rec, const RunAnalysis& analysis, const std::string& plan_sha256) {
   const std::vector<StageStats>& stages = analysis.stages;
   const VerdictResult& verdict = analysis.verdict;
   const Resolution& r = rec.resolution;
   json j;
   j["schema_version"] = kReportSchemaVersion;
   j["tool"] = {{"name", "memstrain"}, {"version", kVersion}};
-  j["plan"] = {{"name", rec.plan.name}, {"path", rec.plan_path}, {"source", rec.plan.source}};
+  j["plan"] = {{"name", rec.plan.name}, {"path", rec.plan_path}, {"source", rec.plan.source},
+               {"baseline_stage", rec.plan.baseline_stage.empty() ? json(nullptr) : json(rec.plan.baseline_stage)}};
+  j["plan_sha256"] = plan_sha256.empty() ? json(nullptr) : json(plan_sha256);
   j["host"] = {{"kernel", rec.kernel}, {"hostname", rec.hostname}};
   j["run"] = {{"id", rec.run_id},
               {"started_at", isoTime(rec.started_wall_ms)},
@@ -183,6 +214,12 @@ json buildReportJson(const RunRecord& rec, const RunAnalysis& analysis) {
     }
     j["pprof"] = pprof;
   }
+  json checks = json::array();
+  for (const auto& c : analysis.checks) checks.push_back(checkResultJson(c));
+  j["checks"] = checks;
+  const CheckTally tally = tallyChecks(analysis.checks);
+  j["checks_summary"] = {{"total", tally.total}, {"passed", tally.passed}, {"failed", tally.failed}, {"no_data", tally.no_data},
+                         {"failed_names", tally.failed_names}};
   j["verdict"] = toString(verdict.verdict);
   j["verdict_reasons"] = verdict.reasons;
   j["cleanup"] = {{"status", rec.cleanup_ok ? "ok" : "failed"}, {"errors", rec.cleanup_errors}};
@@ -279,6 +316,18 @@ std::string renderSummary(const RunRecord& rec, const RunAnalysis& analysis) {
       o << line;
     }
   }
+  if (!analysis.checks.empty()) {
+    o << "\nchecks:\n";
+    // Failures first: they are what a reader looks for.
+    for (CheckOutcome want : {CheckOutcome::kFail, CheckOutcome::kNoData, CheckOutcome::kPass}) {
+      for (const auto& c : analysis.checks) {
+        if (c.outcome != want) continue;
+        std::snprintf(line, sizeof line, "  %-7s %-28s %-12s %s\n", want == CheckOutcome::kFail ? "FAIL" : toString(want),
+                      c.check.c_str(), c.stage.c_str(), c.explanation.c_str());
+        o << line;
+      }
+    }
+  }
   o << "\nverdict: " << toString(verdict.verdict) << " (run " << toString(rec.status) << ", cleanup "
     << (rec.cleanup_ok ? "ok" : "FAILED") << ")\n";
   for (const auto& reason : verdict.reasons) o << "  - " << reason << "\n";
@@ -286,9 +335,15 @@ std::string renderSummary(const RunRecord& rec, const RunAnalysis& analysis) {
   return o.str();
 }
 
-std::string machineLine(const RunRecord& rec, const VerdictResult& verdict, int exit_code, const std::string& report_path) {
-  std::string s = std::string("memstrain: verdict=") + toString(verdict.verdict) + " status=" + toString(rec.status) +
-                  " cleanup=" + (rec.cleanup_ok ? "ok" : "failed") + " exit=" + std::to_string(exit_code);
+std::string machineLine(const RunRecord& rec, const RunAnalysis& analysis, int exit_code, const std::string& report_path) {
+  const CheckTally tally = tallyChecks(analysis.checks);
+  std::string s = std::string("memstrain: verdict=") + toString(analysis.verdict.verdict) + " checks=" + std::to_string(tally.passed) +
+                  "/" + std::to_string(tally.total);
+  if (!tally.failed_names.empty()) {
+    s += " failed=";
+    for (std::size_t i = 0; i < tally.failed_names.size(); ++i) s += (i ? ",\"" : "\"") + tally.failed_names[i] + "\"";
+  }
+  s += std::string(" status=") + toString(rec.status) + " cleanup=" + (rec.cleanup_ok ? "ok" : "failed") + " exit=" + std::to_string(exit_code);
   std::uint32_t target_oom = 0, stressor_oom = 0;
   for (const auto& st : rec.stages) {
     target_oom += st.target_oom_kills;

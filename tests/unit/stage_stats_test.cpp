@@ -109,11 +109,43 @@ TEST(Report, JsonCarriesStagesVerdictAndPlan) {
   EXPECT_EQ(j["stages"][1]["oom_kills"]["stressor"], 1);
   EXPECT_EQ(j["stages"][0]["pressure"], nullptr);
   EXPECT_EQ(j["cleanup"]["status"], "ok");
-  const std::string line = machineLine(rec, v, 0, "out/report.json");
-  EXPECT_EQ(line, "memstrain: verdict=pass status=completed cleanup=ok exit=0 target_oom_kills=0 stressor_oom_kills=1 report=out/report.json");
+  EXPECT_EQ(v.verdict, Verdict::kPass);
+  const std::string line = machineLine(rec, a, 0, "out/report.json");
+  EXPECT_EQ(line,
+            "memstrain: verdict=pass checks=0/0 status=completed cleanup=ok exit=0 target_oom_kills=0 stressor_oom_kills=1 "
+            "report=out/report.json");
+  EXPECT_TRUE(j["checks"].empty());
+  EXPECT_EQ(j["plan_sha256"], nullptr);
   const std::string summary = renderSummary(rec, a);
   EXPECT_NE(summary.find("hold"), std::string::npos);
   EXPECT_NE(summary.find("verdict: pass"), std::string::npos);
+}
+
+TEST(Report, MachineLineNamesFailedChecks) {
+  RunRecord rec = makeRecord();
+  CheckSpec usage;
+  usage.name = "usage under pressure";
+  usage.metric = "cgroup.usage.max";
+  usage.unit = MetricUnit::kBytes;
+  usage.max = 50.0 * MiB;
+  CheckSpec oom;
+  oom.name = "no target OOM";
+  oom.metric = "target.oom_kills";
+  oom.max = 0;
+  rec.plan.checks = {usage, oom};
+  rec.plan.stages = {StageSpec{"baseline", std::chrono::seconds(2), std::nullopt, {}}, StageSpec{"hold", std::chrono::seconds(4), std::nullopt, {}}};
+  rec.plan.baseline_stage = "baseline";
+  RunAnalysis a = analyzeRun(rec);
+  ASSERT_EQ(a.checks.size(), 4U);
+  EXPECT_EQ(a.verdict.verdict, Verdict::kFail);
+  const int code = exitCodeFor(rec, a.verdict);
+  EXPECT_EQ(code, 1);
+  EXPECT_EQ(machineLine(rec, a, code, "o/report.json"),
+            "memstrain: verdict=fail checks=1/2 failed=\"usage under pressure\" status=completed cleanup=ok exit=1 "
+            "target_oom_kills=0 stressor_oom_kills=1 report=o/report.json");
+  const std::string summary = renderSummary(rec, a);
+  EXPECT_NE(summary.find("FAIL    usage under pressure         hold         cgroup.usage.max 82.0 MiB > max 50.0 MiB"), std::string::npos)
+      << summary;
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "memstrain/analysis/checks.hpp"
 #include "memstrain/analysis/heap_stats.hpp"
 #include "memstrain/executor/run_record.hpp"
 
@@ -60,20 +61,27 @@ struct VerdictResult {
   std::vector<std::string> reasons;  ///< why it failed or was inconclusive; empty on pass
 };
 
-/// Foundation rules: the target dying or being OOM-killed fails the run; a run that ended in an
-/// error or was interrupted before the stages finished is inconclusive.
-VerdictResult judge(const RunRecord& rec, const std::vector<StageStats>& stages);
+/// fail: the target died or was OOM-killed, or a check failed in a stage other than the baseline.
+/// Otherwise inconclusive: a check failed in the baseline stage itself (the baseline broke the
+/// check, so pressure cannot be blamed), a check had no data, or the run ended in an error or was
+/// interrupted before the stages finished. Otherwise pass. Cleanup does not change the verdict
+/// (see exitCodeFor).
+VerdictResult judge(const RunRecord& rec, const std::vector<StageStats>& stages, const std::vector<CheckResult>& checks = {});
 
-/// Everything judged about a run: per-stage statistics, the heap-growth diff, the verdict.
+/// Everything judged about a run: per-stage statistics, the heap-growth diff, the plan's checks
+/// per stage, the verdict.
 struct RunAnalysis {
   std::vector<StageStats> stages;
+  std::vector<CheckResult> checks;
   std::optional<HeapDiff> heap_diff;
   std::string heap_diff_error;  ///< why there is no diff, when pprof was on
   VerdictResult verdict;
 };
 RunAnalysis analyzeRun(const RunRecord& rec);
 
-/// Process exit code for a run: 0 pass, 1 fail, 3 run error, 4 interrupted, 5 inconclusive.
+/// Process exit code for a run, first that applies: 1 fail, 3 run error, 4 interrupted,
+/// 5 inconclusive, 6 cleanup failed (the verdict was pass but cgroups or processes were left
+/// behind), 0 pass. 2 (invalid plan or usage) is decided before a run starts.
 int exitCodeFor(const RunRecord& rec, const VerdictResult& v);
 
 }  // namespace memstrain

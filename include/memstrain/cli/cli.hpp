@@ -10,6 +10,7 @@ enum ExitCode : int {
   kExitRunError = 3,
   kExitInterrupted = 4,
   kExitInconclusive = 5,
+  kExitCleanupFailed = 6,  ///< the run passed but memstrain could not undo everything (see `recover`)
 };
 
 /// The whole command line: parses argv and dispatches to a subcommand. Never throws.

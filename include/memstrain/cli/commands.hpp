@@ -9,5 +9,6 @@ namespace memstrain {
 int runRunCommand(const std::vector<std::string>& args);
 int runValidateCommand(const std::vector<std::string>& args);
 int runStressorCommand(const std::vector<std::string>& args);
+int runRecoverCommand(const std::vector<std::string>& args);
 
 }  // namespace memstrain

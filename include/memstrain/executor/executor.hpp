@@ -8,6 +8,7 @@
 #include <string>
 
 #include "memstrain/cgroup/cgroup.hpp"
+#include "memstrain/executor/journal.hpp"
 #include "memstrain/executor/run_record.hpp"
 #include "memstrain/plan/plan.hpp"
 
@@ -24,6 +25,8 @@ struct ExecutorOptions {
   /// Called about once a second with a one-line progress message (may be empty).
   std::function<void(const std::string&)> progress;
   std::chrono::milliseconds control_period{50};
+  /// Where the crash journal goes; a dead run's journal here blocks new runs until recovered.
+  std::string journal_dir = kDefaultJournalDir;
 };
 
 class Executor {

@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -115,6 +116,49 @@ struct SafetySpec {
   std::chrono::nanoseconds max_duration{std::chrono::hours(6)};
 };
 
+/// The unit a check's metric is measured in, which decides how its limits are written in the plan.
+enum class MetricUnit {
+  kDuration,  ///< nanoseconds; limits like "250ms"
+  kBytes,     ///< bytes; limits like "400MiB"
+  kRate,      ///< per second; limits like "2000/s" or a number
+  kCount,     ///< a plain number
+  kRatio,     ///< a fraction; limits like 0.01 or "1%"
+};
+
+/// A metric a check can name: "latency.p99" and so on. `latency` metrics read a probe.
+struct MetricInfo {
+  const char* name;
+  MetricUnit unit;
+  bool latency;
+  const char* description;
+};
+
+/// Every metric a check may name, in the order the plan error lists them.
+const std::vector<MetricInfo>& knownMetrics();
+/// The entry for `name`, or nullptr when there is none.
+const MetricInfo* findMetric(std::string_view name);
+
+/// A limit relative to the same metric in the baseline stage: baseline * factor + add, where
+/// add is in the metric's unit (ns, bytes, ...). "2x+5ms" -> factor 2, add 5e6; "+10%" -> factor
+/// 1.1, add 0.
+struct RelativeLimit {
+  double factor = 1;
+  double add = 0;
+  std::string text;  ///< as written in the plan, for explanations
+};
+
+/// A pass/fail rule over one metric, evaluated per stage after the run (plan "checks").
+struct CheckSpec {
+  std::string name;
+  std::string metric;
+  MetricUnit unit = MetricUnit::kCount;
+  std::vector<std::string> stages;  ///< empty: every stage
+  std::string probe;                ///< latency metrics: the probe read (filled in by the parser)
+  std::optional<double> max, min;   ///< absolute, in the metric's canonical unit
+  std::optional<RelativeLimit> max_vs_baseline;
+  std::string description;
+};
+
 struct Plan {
   std::string name;
   std::string description;
@@ -123,6 +167,10 @@ struct Plan {
   SafetySpec safety;
   PprofSpec pprof;
   std::vector<StageSpec> stages;
+  std::vector<CheckSpec> checks;
+  /// The stage baseline-relative limits compare against: "baseline" if a stage has that name,
+  /// else the plan's "baseline_stage"; empty when neither.
+  std::string baseline_stage;
   nlohmann::json source;  ///< the plan as given, copied into the report
 
   std::chrono::nanoseconds totalDuration() const;

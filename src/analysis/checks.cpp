@@ -1,0 +1,205 @@
+#include "memstrain/analysis/checks.hpp"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+
+#include "memstrain/analysis/stage_stats.hpp"
+
+namespace memstrain {
+
+const char* toString(CheckOutcome o) {
+  switch (o) {
+    case CheckOutcome::kPass: return "pass";
+    case CheckOutcome::kFail: return "fail";
+    case CheckOutcome::kNoData: return "no_data";
+  }
+  return "no_data";
+}
+
+namespace {
+
+const StageLatency* findProbe(const StageStats& s, const std::string& probe) {
+  for (const auto& l : s.latency) {
+    if (l.probe == probe) return &l;
+  }
+  return nullptr;
+}
+
+template <class T>
+std::optional<double> asDouble(const std::optional<T>& v) {
+  return v ? std::optional<double>(static_cast<double>(*v)) : std::nullopt;
+}
+
+}  // namespace
+
+std::optional<double> metricValue(const std::string& metric, const std::string& probe, const StageStats& s) {
+  if (metric.rfind("latency.", 0) == 0) {
+    const StageLatency* l = findProbe(s, probe);
+    if (!l) return std::nullopt;
+    if (metric == "latency.errors") {
+      return static_cast<double>(l->errors_timeout + l->errors_connect + l->errors_http_status + l->errors_other);
+    }
+    if (metric == "latency.missed") return static_cast<double>(l->missed);
+    // Rates and percentiles of nothing are no data, not zero: a probe that completed no request
+    // says nothing about latency.
+    if (l->completed == 0) return std::nullopt;
+    if (metric == "latency.error_rate") return l->error_rate;
+    const bool uncorrected = metric.rfind("latency.uncorrected.", 0) == 0;
+    const LatencySummary& q = uncorrected ? l->uncorrected : l->corrected;
+    const std::string which = metric.substr(uncorrected ? 20 : 8);
+    if (q.count == 0) return std::nullopt;
+    if (which == "p50") return static_cast<double>(q.p50_ns);
+    if (which == "p90") return static_cast<double>(q.p90_ns);
+    if (which == "p99") return static_cast<double>(q.p99_ns);
+    if (which == "p999") return static_cast<double>(q.p999_ns);
+    if (which == "max") return static_cast<double>(q.max_ns);
+    if (which == "mean") return q.mean_ns;
+    return std::nullopt;
+  }
+  if (metric.rfind("heap.", 0) == 0 || metric.rfind("goroutines.", 0) == 0) {
+    if (!s.heap || s.heap->samples == 0) return std::nullopt;
+    const StageHeapStats& h = *s.heap;
+    if (metric == "heap.objects.delta") return asDouble(h.objects_delta);
+    if (metric == "heap.objects.slope") return h.objects_slope_per_s;
+    if (metric == "heap.inuse.end") return asDouble(h.heap_inuse_end);
+    if (metric == "heap.gc_cycles") return asDouble(h.gc_cycles);
+    if (metric == "goroutines.end") return asDouble(h.goroutines_end);
+    if (metric == "goroutines.delta") {
+      if (!h.goroutines_start || !h.goroutines_end) return std::nullopt;
+      return static_cast<double>(*h.goroutines_end) - static_cast<double>(*h.goroutines_start);
+    }
+    return std::nullopt;
+  }
+  if (metric == "cgroup.usage.max") return s.usage.n ? std::optional<double>(s.usage.max) : std::nullopt;
+  if (metric == "cgroup.usage.mean") return s.usage.n ? std::optional<double>(s.usage.mean) : std::nullopt;
+  if (metric == "target.rss.max") return s.target_rss.n ? std::optional<double>(s.target_rss.max) : std::nullopt;
+  if (metric == "target.oom_kills") return static_cast<double>(s.oom_kills_target);
+  if (metric == "stressor.oom_kills") return static_cast<double>(s.oom_kills_stressor);
+  if (metric == "setpoint.error") return s.setpoint_error_mean_abs_fraction;
+  return std::nullopt;
+}
+
+std::string formatMetricValue(MetricUnit unit, double v) {
+  char b[64];
+  switch (unit) {
+    case MetricUnit::kDuration: {
+      const double ms = v / 1e6;
+      std::snprintf(b, sizeof b, std::fabs(ms) >= 1 || ms == 0 ? "%.1f ms" : "%.3f ms", ms);
+      return b;
+    }
+    case MetricUnit::kBytes: {
+      const double a = std::fabs(v);
+      if (a >= 1024.0 * 1024 * 1024) std::snprintf(b, sizeof b, "%.2f GiB", v / (1024.0 * 1024 * 1024));
+      else if (a >= 1024.0 * 1024) std::snprintf(b, sizeof b, "%.1f MiB", v / (1024.0 * 1024));
+      else if (a >= 1024.0) std::snprintf(b, sizeof b, "%.1f KiB", v / 1024.0);
+      else std::snprintf(b, sizeof b, "%.0f B", v);
+      return b;
+    }
+    case MetricUnit::kRate: std::snprintf(b, sizeof b, "%.1f/s", v); return b;
+    case MetricUnit::kCount:
+      if (v == std::floor(v) && std::fabs(v) < 1e15) std::snprintf(b, sizeof b, "%.0f", v);
+      else std::snprintf(b, sizeof b, "%.2f", v);
+      return b;
+    case MetricUnit::kRatio: std::snprintf(b, sizeof b, "%.2f%%", v * 100); return b;
+  }
+  return "?";
+}
+
+std::vector<CheckResult> evaluateChecks(const std::vector<CheckSpec>& checks, const std::vector<StageStats>& stages,
+                                        const std::vector<std::string>& stage_order, const std::string& baseline_stage) {
+  auto statsOf = [&](const std::string& name) -> const StageStats* {
+    for (const auto& s : stages) {
+      if (s.name == name) return &s;
+    }
+    return nullptr;
+  };
+  const StageStats* base = baseline_stage.empty() ? nullptr : statsOf(baseline_stage);
+  std::vector<CheckResult> out;
+  for (const CheckSpec& ck : checks) {
+    const std::vector<std::string>& scope = ck.stages.empty() ? stage_order : ck.stages;
+    for (const std::string& stage : scope) {
+      const bool is_base = !baseline_stage.empty() && stage == baseline_stage;
+      const bool relative = ck.max_vs_baseline && !is_base;
+      if (!relative && !ck.max && !ck.min) continue;  // only a relative limit, and this is the baseline
+      CheckResult r;
+      r.check = ck.name;
+      r.metric = ck.metric;
+      r.unit = ck.unit;
+      r.stage = stage;
+      r.probe = ck.probe;
+      r.baseline_stage = is_base;
+      r.description = ck.description;
+      r.max = ck.max;
+      r.min = ck.min;
+      auto fmt = [&](double v) { return formatMetricValue(ck.unit, v); };
+      const StageStats* st = statsOf(stage);
+      if (st) r.observed = metricValue(ck.metric, ck.probe, *st);
+      if (relative) {
+        r.relative_text = ck.max_vs_baseline->text;
+        if (base) r.baseline = metricValue(ck.metric, ck.probe, *base);
+        if (r.baseline) r.relative_max = *r.baseline * ck.max_vs_baseline->factor + ck.max_vs_baseline->add;
+      }
+      if (!st) {
+        r.outcome = CheckOutcome::kNoData;
+        r.explanation = ck.metric + ": stage " + stage + " did not run";
+      } else if (!r.observed) {
+        r.outcome = CheckOutcome::kNoData;
+        r.explanation = ck.metric + ": no data in stage " + stage;
+      } else if (relative && !r.baseline) {
+        r.outcome = CheckOutcome::kNoData;
+        r.explanation = ck.metric + " " + fmt(*r.observed) + ": no data in baseline stage " + baseline_stage + " to compare with";
+      } else {
+        const double v = *r.observed;
+        // The first limit broken is the explanation; when all hold, the tightest one is shown.
+        std::string broken, held;
+        if (r.max) {
+          if (v > *r.max) broken = ck.metric + " " + fmt(v) + " > max " + fmt(*r.max);
+          else held = ck.metric + " " + fmt(v) + " <= max " + fmt(*r.max);
+        }
+        if (broken.empty() && r.min) {
+          if (v < *r.min) broken = ck.metric + " " + fmt(v) + " < min " + fmt(*r.min);
+          else if (held.empty()) held = ck.metric + " " + fmt(v) + " >= min " + fmt(*r.min);
+        }
+        if (broken.empty() && r.relative_max) {
+          const std::string rel = r.relative_text + " of baseline " + fmt(*r.baseline) + " = " + fmt(*r.relative_max);
+          if (v > *r.relative_max) broken = ck.metric + " " + fmt(v) + " > " + rel;
+          else if (held.empty() || (r.max && *r.relative_max < *r.max)) held = ck.metric + " " + fmt(v) + " <= " + rel;
+        }
+        r.outcome = broken.empty() ? CheckOutcome::kPass : CheckOutcome::kFail;
+        r.explanation = broken.empty() ? held : broken;
+      }
+      out.push_back(std::move(r));
+    }
+  }
+  return out;
+}
+
+CheckTally tallyChecks(const std::vector<CheckResult>& results) {
+  CheckTally t;
+  std::vector<std::string> order;
+  for (const auto& r : results) {
+    if (std::find(order.begin(), order.end(), r.check) == order.end()) order.push_back(r.check);
+  }
+  for (const auto& name : order) {
+    bool failed = false, no_data = false;
+    for (const auto& r : results) {
+      if (r.check != name) continue;
+      failed = failed || r.outcome == CheckOutcome::kFail;
+      no_data = no_data || r.outcome == CheckOutcome::kNoData;
+    }
+    ++t.total;
+    if (failed) {
+      ++t.failed;
+      t.failed_names.push_back(name);
+    } else if (no_data) {
+      ++t.no_data;
+    } else {
+      ++t.passed;
+    }
+  }
+  return t;
+}
+
+}  // namespace memstrain

@@ -1,0 +1,100 @@
+#include "memstrain/report/summary_md.hpp"
+
+#include <cstdio>
+#include <sstream>
+
+#include "memstrain/util/units.hpp"
+
+namespace memstrain {
+namespace {
+
+// A table cell: '|' would end the cell and a newline the row.
+std::string cell(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '|') out += "\\|";
+    else if (c == '\n' || c == '\r') out += ' ';
+    else out += c;
+  }
+  return out;
+}
+
+std::string fixed(double v, int decimals) {
+  char b[48];
+  std::snprintf(b, sizeof b, "%.*f", decimals, v);
+  return b;
+}
+
+std::string limitCell(const CheckResult& r) {
+  std::string s;
+  auto add = [&](const std::string& part) { s += (s.empty() ? "" : ", ") + part; };
+  if (r.max) add("≤ " + formatMetricValue(r.unit, *r.max));
+  if (r.min) add("≥ " + formatMetricValue(r.unit, *r.min));
+  if (!r.relative_text.empty()) {
+    add("≤ " + r.relative_text + " of baseline" + (r.relative_max ? " (" + formatMetricValue(r.unit, *r.relative_max) + ")" : std::string()));
+  }
+  return s.empty() ? "-" : s;
+}
+
+}  // namespace
+
+std::string renderSummaryMarkdown(const RunRecord& rec, const RunAnalysis& analysis, int exit_code) {
+  std::ostringstream o;
+  const CheckTally tally = tallyChecks(analysis.checks);
+  o << "## memstrain: " << cell(rec.plan.name) << " — verdict **" << toString(analysis.verdict.verdict) << "**\n\n";
+  o << "Run " << toString(rec.status) << ", cleanup " << (rec.cleanup_ok ? "ok" : "**failed**") << ", exit " << exit_code << ", checks "
+    << tally.passed << "/" << tally.total << " passed";
+  if (rec.resolution.effective_limit_bytes != kUnlimited) o << ", limit " << formatBytes(rec.resolution.effective_limit_bytes);
+  o << ".\n\n";
+
+  o << "### Stages\n\n";
+  o << "| stage | time s | pressure | usage max MiB | reached MiB | OOM kills target/stressor | p50 ms | p99 ms | max ms | errors |\n";
+  o << "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n";
+  for (const auto& s : analysis.stages) {
+    std::string pressure = "-";
+    if (s.requested_setpoint_bytes && s.pressure && s.pressure->level_fraction) {
+      pressure = std::string(toString(s.pressure->placement)) + " " + fixed(*s.pressure->level_fraction * 100, 0) + "%";
+    } else if (s.requested_size_bytes && s.pressure) {
+      pressure = std::string(toString(s.pressure->placement)) + " " + formatBytes(*s.requested_size_bytes);
+    }
+    // One row per probe (the first carries the stage's own figures), or one row without latency.
+    const std::size_t rows = s.latency.empty() ? 1 : s.latency.size();
+    for (std::size_t i = 0; i < rows; ++i) {
+      o << "| " << cell(s.name) << " | " << fixed(s.end_s - s.start_s, 1) << " | " << cell(pressure) << " | "
+        << (s.usage.n ? formatMiB(s.usage.max) : "-") << " | " << (s.reached_bytes ? formatMiB(*s.reached_bytes) : "-") << " | "
+        << s.oom_kills_target << "/" << s.oom_kills_stressor << " | ";
+      if (s.latency.empty()) {
+        o << "- | - | - | - |\n";
+        continue;
+      }
+      const StageLatency& l = s.latency[i];
+      auto ms = [](double ns) { return fixed(ns / 1e6, 2); };
+      const std::string probe = s.latency.size() > 1 ? " (" + cell(l.probe) + ")" : "";
+      o << ms(static_cast<double>(l.corrected.p50_ns)) << probe << " | " << ms(static_cast<double>(l.corrected.p99_ns)) << " | "
+        << ms(static_cast<double>(l.corrected.max_ns)) << " | " << fixed(l.error_rate * 100, 2) << "% |\n";
+    }
+  }
+
+  if (!analysis.checks.empty()) {
+    o << "\n### Checks\n\n";
+    o << "| result | check | stage | observed | limit | baseline | explanation |\n";
+    o << "|---|---|---|---:|---|---:|---|\n";
+    for (CheckOutcome want : {CheckOutcome::kFail, CheckOutcome::kNoData, CheckOutcome::kPass}) {
+      for (const auto& c : analysis.checks) {
+        if (c.outcome != want) continue;
+        const char* mark = want == CheckOutcome::kFail ? "❌ fail" : want == CheckOutcome::kPass ? "✅ pass" : "⚠️ no data";
+        o << "| " << mark << " | " << cell(c.check) << " | " << cell(c.stage) << (c.baseline_stage && c.stage != "baseline" ? " (baseline)" : "") << " | "
+          << (c.observed ? formatMetricValue(c.unit, *c.observed) : "-") << " | " << cell(limitCell(c)) << " | "
+          << (c.baseline ? formatMetricValue(c.unit, *c.baseline) : "-") << " | " << cell(c.explanation) << " |\n";
+      }
+    }
+  }
+  if (!analysis.verdict.reasons.empty() || !rec.cleanup_errors.empty()) {
+    o << "\n### Why\n\n";
+    for (const auto& r : analysis.verdict.reasons) o << "- " << cell(r) << "\n";
+    for (const auto& e : rec.cleanup_errors) o << "- cleanup: " << cell(e) << "\n";
+  }
+  return o.str();
+}
+
+}  // namespace memstrain

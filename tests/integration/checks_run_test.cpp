@@ -1,0 +1,160 @@
+// End to end: a real run of the Go demo target whose hold stage breaks one check and not the
+// others. Asserts the exit code, junit.xml (parsed by python3's xml.etree), summary.md,
+// report.json's checks and the last stdout line. Needs root, a cgroup memory controller and
+// tests/target/bin/demo-target (make go).
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "memstrain/cgroup/cgroup.hpp"
+
+namespace memstrain {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+class ChecksRunTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to create cgroups";
+    auto cg = CgroupFs::detect();
+    if (!cg.ok()) GTEST_SKIP() << "no cgroup memory controller: " << cg.error().message;
+    fs_.emplace(*cg);
+    target_ = fs::path(MEMSTRAIN_SOURCE_DIR) / "tests/target/bin/demo-target";
+    if (!fs::exists(target_)) GTEST_SKIP() << target_ << " missing: run `make go` (tests/go-build.sh)";
+    parent_ = "/memstrain-test-" + std::to_string(::getpid());
+    dir_ = fs::path(::testing::TempDir()) / ("memstrain-checks-" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+
+  void TearDown() override {
+    if (!fs_) return;
+    // Whatever a failed run left behind is removed, so that one failure does not leak.
+    const std::string mount = fs_->mount();
+    if (fs::exists(mount + parent_)) {
+      std::vector<fs::path> dirs;
+      for (auto& e : fs::recursive_directory_iterator(mount + parent_)) {
+        if (e.is_directory()) dirs.push_back(e.path());
+      }
+      std::sort(dirs.rbegin(), dirs.rend());
+      for (auto& d : dirs) {
+        (void)killAllMembers(*fs_, d.string().substr(mount.size()));
+        ::rmdir(d.c_str());
+      }
+      ::rmdir((mount + parent_).c_str());
+    }
+    fs::remove_all(dir_);
+  }
+
+  std::optional<CgroupFs> fs_;
+  fs::path target_;
+  std::string parent_;
+  fs::path dir_;
+};
+
+TEST_F(ChecksRunTest, HarshHoldFailsTheUsageCheckOnly) {
+  const std::string addr = "127.0.0.1:16091";
+  json plan = {
+      {"name", "checks-e2e"},
+      {"target",
+       {{"launch",
+         {{"command", {target_.string(), "-addr", addr, "-baseline-mib", "8"}},
+          {"memory_limit", "256MiB"},
+          {"ready_url", "http://" + addr + "/healthz"}}},
+        {"probe", {{"name", "health"}, {"url", "http://" + addr + "/healthz"}, {"rate_per_s", 20}, {"timeout", "2s"}}}}},
+      {"sampling", {{"interval", "100ms"}}},
+      {"stages", {{{"name", "baseline"}, {"duration", "2s"}}, {{"name", "hold"}, {"duration", "4s"}, {"pressure", {{"level", "80%"}}}}}},
+      {"checks",
+       {{{"name", "usage under pressure"}, {"metric", "cgroup.usage.max"}, {"stages", {"hold"}}, {"max", "100MiB"}},
+        {{"name", "usage vs baseline"}, {"metric", "cgroup.usage.max"}, {"stages", {"hold"}}, {"max_vs_baseline", "20x+150MiB"}},
+        {{"name", "no target OOM"}, {"metric", "target.oom_kills"}, {"max", 0}},
+        {{"name", "p99 sane"}, {"metric", "latency.p99"}, {"max", "1500ms"}}}}};
+  const fs::path plan_path = dir_ / "plan.json";
+  std::ofstream(plan_path) << plan.dump(2);
+  const fs::path out = dir_ / "out";
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string cmd = std::string(MEMSTRAIN_BINARY) + " run " + plan_path.string() + " --out " + out.string() + " --cgroup-parent " +
+                          parent_ + " > " + (dir_ / "stdout.txt").string() + " 2> " + (dir_ / "stderr.txt").string();
+  const int status = std::system(cmd.c_str());
+  const double took_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const std::string stdout_text = slurp(dir_ / "stdout.txt");
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 1) << stdout_text << slurp(dir_ / "stderr.txt");
+  EXPECT_LT(took_s, 20.0);
+
+  // The last stdout line.
+  std::string last;
+  std::istringstream lines(stdout_text);
+  for (std::string l; std::getline(lines, l);) {
+    if (!l.empty()) last = l;
+  }
+  EXPECT_EQ(last.rfind("memstrain: verdict=fail checks=3/4 failed=\"usage under pressure\" status=completed cleanup=ok exit=1 ", 0), 0U)
+      << last;
+  EXPECT_NE(last.find(" report=" + (out / "report.json").string()), std::string::npos) << last;
+
+  // report.json: every check x stage with its figures, the plan's hash.
+  const json report = json::parse(slurp(out / "report.json"));
+  EXPECT_EQ(report["verdict"], "fail");
+  EXPECT_EQ(report["cleanup"]["status"], "ok");
+  const std::string plan_hash_cmd = "sha256sum " + plan_path.string() + " > " + (dir_ / "sha.txt").string();
+  ASSERT_EQ(std::system(plan_hash_cmd.c_str()), 0);
+  EXPECT_EQ(report["plan_sha256"].get<std::string>(), slurp(dir_ / "sha.txt").substr(0, 64));
+  ASSERT_EQ(report["checks"].size(), 6U) << report["checks"].dump(2);  // 1 + 1 + 2 stages + 2 stages
+  for (const auto& c : report["checks"]) {
+    const bool should_fail = c["name"] == "usage under pressure";
+    EXPECT_EQ(c["outcome"], should_fail ? "fail" : "pass") << c.dump();
+    EXPECT_TRUE(c["observed"].is_number()) << c.dump();
+  }
+  const json& usage = report["checks"][0];
+  EXPECT_EQ(usage["stage"], "hold");
+  EXPECT_GT(usage["observed"].get<double>(), 150.0 * 1024 * 1024);  // 80% of 256 MiB is 205 MiB
+  EXPECT_DOUBLE_EQ(usage["limit"]["max"].get<double>(), 100.0 * 1024 * 1024);
+  const json& rel = report["checks"][1];
+  EXPECT_TRUE(rel["baseline"].is_number());
+  EXPECT_EQ(rel["limit"]["max_vs_baseline"]["text"], "20x+150MiB");
+
+  // junit.xml: exactly that testcase fails.
+  const std::string script =
+      "import sys, xml.etree.ElementTree as ET\n"
+      "s = ET.parse(sys.argv[1]).getroot().find('testsuite')\n"
+      "print(s.get('tests'), s.get('failures'))\n"
+      "for c in s.findall('testcase'):\n"
+      "    f = c.find('failure')\n"
+      "    if f is not None: print(c.get('classname'), '|', c.get('name'), '|', f.get('message').split(' > ')[1])\n";
+  std::ofstream(dir_ / "junit.py") << script;
+  const std::string jcmd = "python3 " + (dir_ / "junit.py").string() + " " + (out / "junit.xml").string() + " > " +
+                           (dir_ / "junit.txt").string() + " 2>&1";
+  ASSERT_EQ(std::system(jcmd.c_str()), 0) << slurp(dir_ / "junit.txt");
+  EXPECT_EQ(slurp(dir_ / "junit.txt"), "6 1\nchecks-e2e.hold | usage under pressure | max 100.0 MiB\n");
+
+  // summary.md: verdict heading, stage rows, the failed check first.
+  const std::string md = slurp(out / "summary.md");
+  EXPECT_NE(md.find("verdict **fail**"), std::string::npos) << md;
+  EXPECT_NE(md.find("| baseline |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| hold |"), std::string::npos) << md;
+  const auto fail_row = md.find("| ❌ fail | usage under pressure | hold |");
+  ASSERT_NE(fail_row, std::string::npos) << md;
+  EXPECT_LT(fail_row, md.find("| ✅ pass |")) << md;
+}
+
+}  // namespace
+}  // namespace memstrain

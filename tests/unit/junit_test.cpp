@@ -1,0 +1,130 @@
+// junit.xml and summary.md: structure checked by a real XML parser (python3's xml.etree) and by
+// the Markdown tables' rows.
+
+#include "memstrain/report/junit.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "memstrain/report/summary_md.hpp"
+
+namespace memstrain {
+namespace {
+
+constexpr double MiB = 1024.0 * 1024;
+
+RunAnalysis analysisWithChecks(RunRecord& rec) {
+  rec.plan.name = "demo<&>";
+  rec.plan.baseline_stage = "baseline";
+  StageStats base, hold;
+  base.name = "baseline";
+  base.usage = {10 * MiB, 20 * MiB, 30 * MiB, 4};
+  hold.name = "hold";
+  hold.start_s = 2;
+  hold.end_s = 6;
+  hold.usage = {10 * MiB, 200 * MiB, 400 * MiB, 4};
+  CheckSpec usage;
+  usage.name = "usage \"max\"";
+  usage.metric = "cgroup.usage.max";
+  usage.unit = MetricUnit::kBytes;
+  usage.max = 300 * MiB;
+  usage.description = "keeps < 300 MiB";
+  CheckSpec rel = usage;
+  rel.name = "usage vs baseline";
+  rel.max.reset();
+  rel.max_vs_baseline = RelativeLimit{2, 0, "2x"};
+  CheckSpec oom;
+  oom.name = "no OOM";
+  oom.metric = "target.oom_kills";
+  oom.max = 0;
+  CheckSpec heap;
+  heap.name = "gc";
+  heap.metric = "heap.gc_cycles";
+  heap.max = 10;
+  heap.stages = {"hold"};
+  RunAnalysis a;
+  a.stages = {base, hold};
+  a.checks = evaluateChecks({usage, rel, oom, heap}, a.stages, {"baseline", "hold"}, "baseline");
+  a.verdict = judge(rec, a.stages, a.checks);
+  return a;
+}
+
+TEST(Junit, OneTestcasePerCheckAndStageParsedByXmlEtree) {
+  RunRecord rec;
+  RunAnalysis a = analysisWithChecks(rec);
+  ASSERT_EQ(a.checks.size(), 6U);  // usage x2, relative in hold only, oom x2, gc in hold
+  const std::string xml = renderJunitXml(rec, a);
+  const auto dir = std::filesystem::path(::testing::TempDir()) / ("junit-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "junit.xml") << xml;
+  // The parser prints what it found; the test compares that with what the run judged.
+  const std::string script =
+      "import sys, xml.etree.ElementTree as ET\n"
+      "root = ET.parse(sys.argv[1]).getroot()\n"
+      "assert root.tag == 'testsuites', root.tag\n"
+      "suites = root.findall('testsuite')\n"
+      "assert len(suites) == 1\n"
+      "s = suites[0]\n"
+      "cases = s.findall('testcase')\n"
+      "assert int(s.get('tests')) == len(cases), (s.get('tests'), len(cases))\n"
+      "assert int(s.get('failures')) == sum(1 for c in cases if c.find('failure') is not None)\n"
+      "assert int(root.get('failures')) == int(s.get('failures'))\n"
+      "print(s.get('name'), s.get('tests'), s.get('failures'), s.get('skipped'))\n"
+      "for c in cases:\n"
+      "    f = c.find('failure'); k = c.find('skipped')\n"
+      "    state = 'FAIL ' + f.get('message') + ' || ' + f.text.replace(chr(10), ';') if f is not None else ('SKIP' if k is not None else 'PASS')\n"
+      "    print(c.get('classname') + ' | ' + c.get('name') + ' | ' + state)\n";
+  std::ofstream(dir / "check.py") << script;
+  const std::string cmd = "python3 " + (dir / "check.py").string() + " " + (dir / "junit.xml").string() + " > " + (dir / "out.txt").string() + " 2>&1";
+  const int rc = std::system(cmd.c_str());
+  std::ifstream in(dir / "out.txt");
+  std::stringstream got;
+  got << in.rdbuf();
+  ASSERT_EQ(rc, 0) << got.str() << "\n" << xml;
+  EXPECT_EQ(got.str(),
+            "demo<&> 6 2 1\n"
+            "demo<&>.baseline | usage \"max\" | PASS\n"
+            "demo<&>.hold | usage \"max\" | FAIL cgroup.usage.max 400.0 MiB > max 300.0 MiB || metric: cgroup.usage.max;observed: "
+            "400.0 MiB;limit: max 300.0 MiB;baseline: -;description: keeps < 300 MiB;\n"
+            "demo<&>.hold | usage vs baseline | FAIL cgroup.usage.max 400.0 MiB > 2x of baseline 30.0 MiB = 60.0 MiB || metric: "
+            "cgroup.usage.max;observed: 400.0 MiB;limit: 2x of baseline = 60.0 MiB;baseline: 30.0 MiB;description: keeps < 300 MiB;\n"
+            "demo<&>.baseline | no OOM | PASS\n"
+            "demo<&>.hold | no OOM | PASS\n"
+            "demo<&>.hold | gc | SKIP\n");
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Junit, InterruptedRunAddsAnErrorCase) {
+  RunRecord rec;
+  RunAnalysis a = analysisWithChecks(rec);
+  rec.status = RunStatus::kInterrupted;
+  rec.error = "SIGINT";
+  const std::string xml = renderJunitXml(rec, a);
+  EXPECT_NE(xml.find("<testsuites name=\"memstrain\" tests=\"7\" failures=\"2\" errors=\"1\" skipped=\"1\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("<error message=\"run interrupted: SIGINT\"/>"), std::string::npos) << xml;
+  EXPECT_EQ(xmlEscape("a<b>&\"c'\x01"), "a&lt;b&gt;&amp;&quot;c&apos;?");
+}
+
+TEST(SummaryMd, TablesWithFailuresFirst) {
+  RunRecord rec;
+  RunAnalysis a = analysisWithChecks(rec);
+  const std::string md = renderSummaryMarkdown(rec, a, 1);
+  EXPECT_NE(md.find("## memstrain: demo<&> — verdict **fail**"), std::string::npos) << md;
+  EXPECT_NE(md.find("checks 1/4 passed"), std::string::npos) << md;
+  EXPECT_NE(md.find("| hold | 4.0 | - | 400.0 | - | 0/0 | - | - | - | - |"), std::string::npos) << md;
+  const auto fail_row = md.find("| ❌ fail | usage \"max\" | hold | 400.0 MiB | ≤ 300.0 MiB | - |");
+  const auto pass_row = md.find("| ✅ pass |");
+  const auto nodata_row = md.find("| ⚠️ no data | gc | hold |");
+  ASSERT_NE(fail_row, std::string::npos) << md;
+  ASSERT_NE(pass_row, std::string::npos);
+  ASSERT_NE(nodata_row, std::string::npos);
+  EXPECT_LT(fail_row, nodata_row);
+  EXPECT_LT(nodata_row, pass_row);
+  EXPECT_NE(md.find("| ❌ fail | usage vs baseline | hold | 400.0 MiB | ≤ 2x of baseline (60.0 MiB) | 30.0 MiB |"), std::string::npos) << md;
+}
+
+}  // namespace
+}  // namespace memstrain
