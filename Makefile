@@ -4,7 +4,7 @@ JOBS      ?= 2
 BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build go demo test test-unit test-integration bench fuzz clean
+.PHONY: all deps build go demo test test-unit test-integration bench fuzz soak clean
 
 all: build
 
@@ -25,6 +25,8 @@ demo: build go
 
 test: build go
 	cd $(BUILD) && ctest --output-on-failure --timeout 600 -j2
+	scripts/fuzz.sh 10
+	BUILD=$(BUILD) scripts/k8s-validate.sh
 
 test-unit: build
 	cd $(BUILD) && ctest --output-on-failure -L unit
@@ -35,6 +37,12 @@ test-integration: build go
 bench: build go
 	@scripts/install-deps.sh stress-ng wrk hey time
 	bench/run-all.sh $(BUILD)
+
+fuzz: deps
+	scripts/fuzz.sh 300
+
+soak: build go
+	cd $(BUILD) && MEMSTRAIN_KILL_TRIALS=50 ctest --output-on-failure -R KillTest
 
 clean:
 	rm -rf $(BUILD) out

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "memstrain/actuators/stressor.hpp"
+#include "memstrain/cli/cmd_locate.hpp"
 #include "memstrain/cli/cmd_pprof.hpp"
 #include "memstrain/cli/commands.hpp"
 #include "memstrain/version.hpp"
@@ -23,6 +24,7 @@ constexpr const char* kUsage =
     "  validate PLAN                           check a plan without touching anything\n"
     "  pprof top|diff FILE...                  summarise saved Go heap profiles like `go tool pprof -top`\n"
     "  recover [--dry-run]                     undo runs that died without cleaning up\n"
+    "  locate --pid N|--container-id ID|--pod-uid UID   find a target's memory cgroup on this node\n"
     "  version                                 print the version\n"
     "\n"
     "Run `memstrain <command> --help` for the options of a command.\n"
@@ -51,6 +53,7 @@ int cliMain(int argc, char** argv) {
     if (cmd == "validate") return runValidateCommand(rest);
     if (cmd == "pprof") return runPprofCommand(rest);
     if (cmd == "recover") return runRecoverCommand(rest);
+    if (cmd == "locate") return runLocateCommand(rest);
     if (cmd == kStressorSubcommand) return runStressorCommand(rest);
   } catch (const std::exception& e) {
     // The one place exceptions stop: anything that escaped a command becomes a message.

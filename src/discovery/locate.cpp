@@ -255,35 +255,58 @@ std::vector<KubeCgroup> matchContainerId(const std::vector<std::string>& paths, 
   return out;
 }
 
-Result<std::string> joinNamespacedCgroup(std::string_view mount_root, std::string_view proc_path) {
-  // Both paths are lexical, relative to the reader's namespace root; ".." only ever leads them
-  // (the kernel prints one per ancestor level above that root), so resolving them on the strings is exact.
-  auto resolve = [](std::string_view p) -> Result<std::vector<std::string>> {
-    if (p.empty() || p.front() != '/' || p.find('\0') != std::string_view::npos) {
-      return withErrno("cgroup path \"" + std::string(p) + "\" is not absolute", EINVAL);
-    }
-    std::vector<std::string> out;
-    for (auto c : components(p)) {
-      if (c == ".") continue;
-      if (c == ".." && !out.empty() && out.back() != "..") {
-        out.pop_back();
+namespace {
+
+// A path printed relative to a cgroup namespace root: the number of leading ".." and what follows.
+struct NsPath {
+  std::size_t up = 0;
+  std::vector<std::string> down;
+};
+
+Result<NsPath> resolveNsPath(std::string_view p) {
+  if (p.empty() || p.front() != '/' || p.find('\0') != std::string_view::npos) {
+    return withErrno("cgroup path \"" + std::string(p) + "\" is not absolute", EINVAL);
+  }
+  NsPath out;
+  for (auto c : components(p)) {
+    if (c == ".") continue;
+    if (c == "..") {
+      if (out.down.empty()) {
+        ++out.up;
       } else {
-        out.emplace_back(c);
+        out.down.pop_back();
       }
+    } else {
+      out.down.emplace_back(c);
     }
-    return out;
-  };
-  auto root = resolve(mount_root);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::optional<std::string>> joinNamespacedCgroup(std::string_view mount_root, std::string_view proc_path) {
+  auto root = resolveNsPath(mount_root);
   if (!root) return root.error();
-  auto pid = resolve(proc_path);
+  auto pid = resolveNsPath(proc_path);
   if (!pid) return pid.error();
-  if (pid->size() < root->size() || !std::equal(root->begin(), root->end(), pid->begin())) {
+  // Equal numbers of "..": both are relative to the same ancestor, so the strings compare exactly.
+  if (root->up != pid->up) return std::optional<std::string>();
+  if (pid->down.size() < root->down.size() || !std::equal(root->down.begin(), root->down.end(), pid->down.begin())) {
     return withErrno("cgroup " + std::string(proc_path) + " is outside " + std::string(mount_root) +
                          ", the part of the hierarchy this mount shows",
                      EXDEV);
   }
   std::string out;
-  for (std::size_t i = root->size(); i < pid->size(); ++i) out += "/" + (*pid)[i];
+  for (std::size_t i = root->down.size(); i < pid->down.size(); ++i) out += "/" + pid->down[i];
+  return std::optional<std::string>(out.empty() ? std::string("/") : out);
+}
+
+std::string namespacedTail(std::string_view proc_path) {
+  auto p = resolveNsPath(proc_path);
+  if (!p) return "/";
+  std::string out;
+  for (const auto& c : p->down) out += "/" + c;
   return out.empty() ? std::string("/") : out;
 }
 
@@ -406,6 +429,33 @@ Result<std::vector<std::string>> listCgroups(const CgroupFs& fs, int max_depth) 
   return out;
 }
 
+namespace {
+
+bool endsWithComponents(const std::string& path, const std::string& tail) {
+  if (tail == "/") return true;
+  return path == tail || endsWith(path, tail);  // tail starts with '/', so this is component-aligned
+}
+
+// The one cgroup below the mount that ends with `tail` and lists `pid` as a member.
+Result<std::string> findCgroupOfPid(const CgroupFs& fs, pid_t pid, const std::string& tail, int max_depth) {
+  auto all = listCgroups(fs, max_depth);
+  if (!all) return all.error();
+  all->insert(all->begin(), "/");
+  std::vector<std::string> hits;
+  for (const auto& c : *all) {
+    if (!endsWithComponents(c, tail)) continue;
+    auto pids = fs.procs(c);
+    if (pids && std::find(pids->begin(), pids->end(), pid) != pids->end()) hits.push_back(c);
+  }
+  if (hits.size() == 1) return hits.front();
+  if (hits.empty()) {
+    return withErrno("no cgroup below " + fs.mount() + " ending in " + tail + " lists it in cgroup.procs", EXDEV);
+  }
+  return withErrno("several cgroups list it: " + hits[0] + ", " + hits[1], kLocateAmbiguous);
+}
+
+}  // namespace
+
 Status describeCgroup(const CgroupFs& fs, LocateResult& r, std::optional<pid_t> main_pid) {
   r.version = fs.version();
   r.mount = fs.mount();
@@ -451,12 +501,24 @@ Result<LocateResult> locateByPid(const CgroupFs& fs, pid_t pid, const LocateOpti
                          " line: the pid is not in this " + toString(fs.version()) + " hierarchy",
                      kLocateNotFound);
   }
-  auto rel = joinNamespacedCgroup(fs.hierarchyRoot(), found->path);
-  if (!rel) return Error{"pid " + std::to_string(pid) + ": " + rel.error().message, rel.error().sys_errno};
+  auto joined = joinNamespacedCgroup(fs.hierarchyRoot(), found->path);
+  if (!joined) return Error{"pid " + std::to_string(pid) + ": " + joined.error().message, joined.error().sys_errno};
+  std::string rel;
+  if (*joined) {
+    rel = **joined;
+  } else {
+    auto searched = findCgroupOfPid(fs, pid, namespacedTail(found->path), opts.max_depth);
+    if (!searched) {
+      return Error{"pid " + std::to_string(pid) + " (in " + found->path + " as this process's cgroup namespace shows it, mount root " +
+                       fs.hierarchyRoot() + "): " + searched.error().message,
+                   searched.error().sys_errno};
+    }
+    rel = *searched;
+  }
 
   LocateResult r;
   r.matched_by = "pid";
-  r.cgroup = *rel;
+  r.cgroup = rel;
   r.kube = parseKubeCgroupPath(r.cgroup);
   if (r.kube && !r.kube->container_id.empty()) {
     if (auto meta = readContainerMeta(opts, r.kube->container_id)) r.container_name = meta->name;

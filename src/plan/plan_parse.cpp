@@ -1,5 +1,7 @@
 #include "memstrain/plan/plan_parse.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -82,12 +84,23 @@ std::string typeName(const json& j) {
   }
 }
 
+// RFC 6901 escaping, plus control characters as \u00XX so that a NUL or a newline in a key cannot
+// cut or forge a line of the error output.
 std::string escapePointerToken(const std::string& key) {
   std::string out;
   for (char c : key) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else if (u < 0x20 || u == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", u);
+      out += buf;
+    } else {
+      out += c;
+    }
   }
   return out;
 }
@@ -106,8 +119,9 @@ class Checker {
       issue(ptr, "expected an object, got " + typeName(j));
       return false;
     }
-    for (const auto& [key, value] : j.items()) {
-      bool ok = std::any_of(known.begin(), known.end(), [&](const char* k) { return key == k; });
+    for (const auto& item : j.items()) {
+      const std::string& key = item.key();
+      bool ok = std::any_of(known.begin(), known.end(), [&key](const char* k) { return key == k; });
       if (!ok) {
         std::string list;
         for (const char* k : known) list += std::string(list.empty() ? "" : ", ") + k;
@@ -215,7 +229,8 @@ bool validCgroupPath(const std::string& p) {
     std::size_t j = p.find('/', i);
     if (j == std::string::npos) j = p.size();
     std::string_view part(p.data() + i, j - i);
-    if (part == "..") return false;
+    // "..", "." and empty parts ("//") would let a path name the root or a parent in disguise.
+    if (part == ".." || part == "." || (part.empty() && p != "/" && i != 0)) return false;
     i = j + 1;
   }
   return true;
@@ -281,7 +296,7 @@ void parseAttach(Checker& c, const json& j, const std::string& ptr, AttachSpec& 
   if (j.contains("cgroup")) {
     if (auto s = c.str(j["cgroup"], ptr + "/cgroup")) {
       if (!validCgroupPath(*s)) {
-        c.issue(ptr + "/cgroup", "expected an absolute path under the cgroup mount without \"..\", got \"" + *s + "\"");
+        c.issue(ptr + "/cgroup", "expected an absolute path under the cgroup mount without \"..\", \".\" or \"//\", got \"" + *s + "\"");
       } else if (*s == "/") {
         c.issue(ptr + "/cgroup", "the root cgroup cannot be a target");
       } else {
@@ -791,8 +806,13 @@ struct TooDeep {};
 Result<Plan> parsePlan(std::string_view text, std::vector<PlanIssue>* issues_out) {
   std::vector<PlanIssue> issues;
   auto fail = [&]() -> Result<Plan> {
+    // A plan with thousands of bad keys gets the first 50 lines and a count, not a flood.
+    constexpr std::size_t kMaxLines = 50;
     std::string msg;
-    for (const auto& i : issues) msg += (msg.empty() ? "" : "\n") + i.pointer + ": " + i.message;
+    for (std::size_t k = 0; k < issues.size() && k < kMaxLines; ++k) {
+      msg += (msg.empty() ? "" : "\n") + issues[k].pointer + ": " + issues[k].message;
+    }
+    if (issues.size() > kMaxLines) msg += "\n/: ... and " + std::to_string(issues.size() - kMaxLines) + " more problems";
     if (issues_out) *issues_out = issues;
     return Error{msg};
   };
@@ -865,9 +885,12 @@ Result<Plan> parsePlan(std::string_view text, std::vector<PlanIssue>* issues_out
     if (!doc.contains("name")) {
       c.issue("/name", "required: a name for the plan");
     } else if (auto n = c.str(doc["name"], "/name", 128)) {
+      // The name becomes part of the default output directory: the same characters as stage names.
       if (n->empty()) c.issue("/name", "must not be empty");
+      else if (!validStageName(*n)) c.issue("/name", "plan names use 1-64 of [A-Za-z0-9._-] (they name the output directory), got \"" + *n + "\"");
       plan.name = *n;
     }
+    if (doc.contains("$schema")) (void)c.str(doc["$schema"], "/$schema");
     if (doc.contains("description")) {
       if (auto d = c.str(doc["description"], "/description")) plan.description = *d;
     }
@@ -943,6 +966,13 @@ Result<Plan> parsePlan(std::string_view text, std::vector<PlanIssue>* issues_out
 }
 
 Result<Plan> loadPlan(const std::string& path, std::vector<PlanIssue>* issues) {
+  // A FIFO without a writer would block the read forever; devices and directories make no plans.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    const std::string msg = path + ": not a regular file";
+    if (issues) *issues = {{"/", msg}};
+    return Error{msg};
+  }
   auto text = readFile(path, kMaxPlanBytes);
   if (!text) {
     if (issues) *issues = {{"/", text.error().message}};

@@ -72,7 +72,8 @@ Result<std::string> normalizePodUid(std::string_view uid);
 Result<std::string> normalizeContainerId(std::string_view id);
 
 /// The kubelet cgroups among `paths` that belong to pod `uid` (canonical, see normalizePodUid),
-/// pod-level and container cgroups alike, in the order given. Pure.
+/// pod-level and container cgroups alike, one entry per pod or container cgroup (paths below a
+/// container fold into it), in the order first seen. Pure.
 std::vector<KubeCgroup> matchPodUid(const std::vector<std::string>& paths, std::string_view uid);
 
 /// The container cgroups among `paths` whose id starts with `id_prefix` (normalised), in the
@@ -81,11 +82,21 @@ std::vector<KubeCgroup> matchPodUid(const std::vector<std::string>& paths, std::
 std::vector<KubeCgroup> matchContainerId(const std::vector<std::string>& paths, std::string_view id_prefix);
 
 /// Joins a cgroup path read from /proc/PID/cgroup with the root the mount shows (mountinfo field
-/// 4, CgroupFs::hierarchyRoot()). Both are relative to the reader's cgroup namespace root and may
-/// start with "/.." when the mount or the pid lies outside that namespace. Returns the pid's
-/// cgroup relative to the mount ("/" for the mount's root). Error (EXDEV) when the pid's cgroup is
-/// not below what the mount shows. Pure; unlike CgroupFs::cgroupOfPid it accepts ".." components.
-Result<std::string> joinNamespacedCgroup(std::string_view mount_root, std::string_view proc_path);
+/// 4, CgroupFs::hierarchyRoot()). Under a cgroup namespace both are printed relative to the
+/// reader's namespace root, with one leading ".." per level up to the nearest common ancestor
+/// ("/../../../.." for a host mount seen from a pod, "/../../podX/ctr" for another pod's process).
+/// Pure. Returns:
+///  - the pid's cgroup relative to the mount ("/" for the mount's root) when the strings decide it
+///    (same number of leading ".."; always so without a namespace);
+///  - nullopt when they cannot (different numbers of "..": the names of the levels in between are
+///    not in the strings) - the caller then searches the mount for the cgroup that ends with the
+///    path's tail and lists the pid (locateByPid does);
+///  - Error (EXDEV) when the pid's cgroup is certainly not below what the mount shows.
+/// Unlike CgroupFs::cgroupOfPid it accepts ".." components.
+Result<std::optional<std::string>> joinNamespacedCgroup(std::string_view mount_root, std::string_view proc_path);
+
+/// `proc_path` without its leading ".." components ("/../../podX/ctr" -> "/podX/ctr"). Pure.
+std::string namespacedTail(std::string_view proc_path);
 
 /// What a container runtime's metadata file says about a container.
 struct ContainerMeta {
@@ -143,9 +154,11 @@ struct LocateResult {
 /// one cannot be read (a directory that vanishes during the walk is skipped: pods come and go).
 Result<std::vector<std::string>> listCgroups(const CgroupFs& fs, int max_depth = 16);
 
-/// The memory cgroup of `pid` (read from opts.proc_root, joined with fs.hierarchyRoot()) with its
-/// limit, usage and members; main_pid is `pid`. Errors: kLocateNotFound when the pid is gone,
-/// EXDEV when its cgroup is outside what the mount shows.
+/// The memory cgroup of `pid` (read from opts.proc_root, joined with fs.hierarchyRoot(); where the
+/// strings do not decide it, the cgroup below the mount that ends with the path's tail and lists
+/// `pid` in cgroup.procs) with its limit, usage and members; main_pid is `pid`. `pid` is a
+/// process (thread group) id. Errors: kLocateNotFound when the pid is gone, EXDEV when its cgroup
+/// is outside what the mount shows.
 Result<LocateResult> locateByPid(const CgroupFs& fs, pid_t pid, const LocateOptions& opts = {});
 
 /// The container cgroup whose id starts with `id` (any form normalizeContainerId accepts).

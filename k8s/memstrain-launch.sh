@@ -1,0 +1,453 @@
+#!/usr/bin/env bash
+# memstrain-launch.sh: run a memstrain plan beside a Kubernetes pod, on that pod's node.
+#
+#   memstrain-launch.sh run    (--pod NAME | --selector LABELS) --plan-configmap CM [options]
+#   memstrain-launch.sh render (--pod NAME | --selector LABELS) --plan-configmap CM [options]
+#   memstrain-launch.sh in-job
+#
+# run     resolves the pod (node, UID, container id, IP), renders a Job pinned to the node, creates
+#         it, streams its log, waits for it, and exits with memstrain's exit code. The last line it
+#         prints is memstrain's verdict line, so a Chaos Mesh Task (whose stdout is the whole log)
+#         or a CI step can branch on it.
+# render  prints the Job that `run` would create, and creates nothing.
+# in-job  the Job's entry point on the node: finds the container's cgroup with `memstrain locate`,
+#         writes an attach plan from the ConfigMap's plan, and execs `memstrain run`.
+#
+# Needs bash, kubectl and jq (all in the memstrain image). Exit codes: memstrain's (0 pass, 1 fail,
+# 2 invalid plan, 3 run error, 4 interrupted, 5 inconclusive); 2 for a usage error here; 3 when the
+# pod cannot be resolved or the Job did not run memstrain.
+set -euo pipefail
+
+readonly PROG="memstrain-launch"
+readonly VERDICT_PREFIX="memstrain: verdict="
+
+log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
+die() {
+  local code=$1
+  shift
+  log "$*"
+  exit "$code"
+}
+
+usage() {
+  cat <<'EOF'
+usage: memstrain-launch.sh run|render (--pod NAME | --selector LABELS) --plan-configmap CM [options]
+       memstrain-launch.sh in-job
+
+  --pod NAME              the target pod
+  --selector LABELS       or: the first Running pod (by name) matching this label selector
+  --namespace NS          the target's namespace (default: $MEMSTRAIN_TARGET_NAMESPACE or "default")
+  --container NAME        the target container; required when the pod has several
+  --plan-configmap CM     ConfigMap in the Job namespace holding the plan
+  --plan-key KEY          the plan's key in it (default plan.json)
+  --job-namespace NS      where the Job runs (default: $MEMSTRAIN_JOB_NAMESPACE, else the
+                          launcher token's namespace, else "memstrain")
+  --job-name NAME         default memstrain-<pod>-<time>
+  --image IMAGE           memstrain image for the Job (default: $MEMSTRAIN_IMAGE or memstrain:0.1.0)
+  --cgroup-version 1|2    the node's cgroup version (default 2). 2 runs the Job privileged: only
+                          privileged containers get the host's cgroup namespace, without which the
+                          kernel refuses to move the stressor into another pod's cgroup. 1 runs it
+                          unprivileged (root, all capabilities dropped but SYS_PTRACE).
+  --report-pvc CLAIM      write reports to this PVC (default: hostPath /var/lib/memstrain/reports
+                          on the node)
+  --timeout SECONDS       give up waiting after this long; also the Job's activeDeadlineSeconds
+                          (default 7200)
+  --ttl SECONDS           ttlSecondsAfterFinished of the Job (default 3600)
+
+Inside a Chaos Mesh Task (which cannot choose a service account), mount the launcher's token
+Secret at /var/run/secrets/memstrain-launcher (or $MEMSTRAIN_TOKEN_DIR): the launcher then talks
+to the API server with that token instead of the pod's default identity.
+EOF
+}
+
+# --- helpers -----------------------------------------------------------------------------------
+
+# A DNS-1123 label from free text: lowercase, [a-z0-9-], at most $2 characters, no edge dashes.
+dns_label() {
+  local s
+  s=$(printf '%s' "$1" | tr '[:upper:]' '[:lower:]' | tr -c 'a-z0-9-' '-')
+  s=${s:0:$2}
+  s=${s##-}
+  s=${s%%-}
+  printf '%s' "$s"
+}
+
+require_safe() {  # values go into YAML between double quotes: refuse anything that could escape them
+  local what=$1 value=$2
+  [[ $value =~ ^[A-Za-z0-9._:/@=,+-]*$ ]] || die 2 "$what \"$value\": unexpected characters"
+}
+
+# Uses the launcher token (a Secret mounted into a Chaos Mesh Task) when present.
+setup_kube_auth() {
+  local dir=${MEMSTRAIN_TOKEN_DIR:-/var/run/secrets/memstrain-launcher}
+  [[ -r $dir/token ]] || return 0
+  local host=${KUBERNETES_SERVICE_HOST:-kubernetes.default.svc} port=${KUBERNETES_SERVICE_PORT:-443}
+  [[ $host == *:* ]] && host="[$host]"
+  KUBE_TMP=${KUBE_TMP:-$(mktemp -d)}
+  cat >"$KUBE_TMP/kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+  - name: in-cluster
+    cluster:
+      server: https://$host:$port
+      certificate-authority: $dir/ca.crt
+users:
+  - name: memstrain-launcher
+    user:
+      tokenFile: $dir/token
+contexts:
+  - name: memstrain-launcher
+    context: {cluster: in-cluster, user: memstrain-launcher}
+current-context: memstrain-launcher
+EOF
+  export KUBECONFIG=$KUBE_TMP/kubeconfig
+  if [[ -z ${JOB_NS:-} && -r $dir/namespace ]]; then JOB_NS=$(<"$dir/namespace"); fi
+}
+
+# --- run / render ------------------------------------------------------------------------------
+
+parse_args() {
+  POD="" SELECTOR="" TARGET_NS=${MEMSTRAIN_TARGET_NAMESPACE:-default} CONTAINER="" PLAN_CM="" PLAN_KEY=plan.json
+  JOB_NS=${MEMSTRAIN_JOB_NAMESPACE:-} JOB_NAME="" IMAGE=${MEMSTRAIN_IMAGE:-memstrain:0.1.0} CGROUP_VERSION=2
+  REPORT_PVC="" TIMEOUT=7200 TTL=3600
+  while (($#)); do
+    case $1 in
+      --pod) POD=${2:?--pod needs a value}; shift 2 ;;
+      --selector|-l) SELECTOR=${2:?--selector needs a value}; shift 2 ;;
+      --namespace|-n) TARGET_NS=${2:?--namespace needs a value}; shift 2 ;;
+      --container|-c) CONTAINER=${2:?--container needs a value}; shift 2 ;;
+      --plan-configmap) PLAN_CM=${2:?--plan-configmap needs a value}; shift 2 ;;
+      --plan-key) PLAN_KEY=${2:?--plan-key needs a value}; shift 2 ;;
+      --job-namespace) JOB_NS=${2:?--job-namespace needs a value}; shift 2 ;;
+      --job-name) JOB_NAME=${2:?--job-name needs a value}; shift 2 ;;
+      --image) IMAGE=${2:?--image needs a value}; shift 2 ;;
+      --cgroup-version) CGROUP_VERSION=${2:?--cgroup-version needs a value}; shift 2 ;;
+      --report-pvc) REPORT_PVC=${2:?--report-pvc needs a value}; shift 2 ;;
+      --timeout) TIMEOUT=${2:?--timeout needs a value}; shift 2 ;;
+      --ttl) TTL=${2:?--ttl needs a value}; shift 2 ;;
+      -h|--help) usage; exit 0 ;;
+      *) usage >&2; die 2 "unknown argument \"$1\"" ;;
+    esac
+  done
+  [[ -n $POD || -n $SELECTOR ]] || { usage >&2; die 2 "give --pod NAME or --selector LABELS"; }
+  [[ -z $POD || -z $SELECTOR ]] || die 2 "give --pod or --selector, not both"
+  [[ -n $PLAN_CM ]] || die 2 "--plan-configmap is required"
+  [[ $CGROUP_VERSION == 1 || $CGROUP_VERSION == 2 ]] || die 2 "--cgroup-version must be 1 or 2"
+  [[ $TIMEOUT =~ ^[1-9][0-9]*$ && $TTL =~ ^[0-9]+$ ]] || die 2 "--timeout and --ttl take whole seconds"
+  local v
+  for v in POD TARGET_NS CONTAINER PLAN_CM PLAN_KEY JOB_NS JOB_NAME IMAGE REPORT_PVC; do require_safe "--${v,,}" "${!v}"; done
+}
+
+# Fills NODE, POD_UID, CONTAINER, CONTAINER_ID, POD_IP, TOLERATIONS from the pod's JSON.
+resolve_pod() {
+  local pod_json
+  if [[ -n $SELECTOR ]]; then
+    local list
+    list=$(kubectl get pods -n "$TARGET_NS" -l "$SELECTOR" -o json) || die 3 "cannot list pods \"$SELECTOR\" in $TARGET_NS"
+    pod_json=$(jq -c '[.items[] | select(.status.phase == "Running" and .metadata.deletionTimestamp == null)]
+                      | sort_by(.metadata.name) | first // empty' <<<"$list")
+    [[ -n $pod_json ]] || die 3 "no Running pod matches \"$SELECTOR\" in namespace $TARGET_NS"
+    POD=$(jq -r '.metadata.name' <<<"$pod_json")
+    log "selector $SELECTOR: target pod $TARGET_NS/$POD"
+  else
+    pod_json=$(kubectl get pod "$POD" -n "$TARGET_NS" -o json) || die 3 "cannot read pod $TARGET_NS/$POD"
+  fi
+  local phase
+  phase=$(jq -r '.status.phase // "Unknown"' <<<"$pod_json")
+  NODE=$(jq -r '.spec.nodeName // ""' <<<"$pod_json")
+  POD_UID=$(jq -r '.metadata.uid // ""' <<<"$pod_json")
+  POD_IP=$(jq -r '.status.podIP // ""' <<<"$pod_json")
+  [[ $phase == Running ]] || die 3 "pod $TARGET_NS/$POD is $phase, not Running"
+  [[ -n $NODE ]] || die 3 "pod $TARGET_NS/$POD has no node yet"
+  [[ -n $POD_UID ]] || die 3 "pod $TARGET_NS/$POD has no metadata.uid"
+
+  local names
+  names=$(jq -r '[.spec.containers[].name] | join(" ")' <<<"$pod_json")
+  if [[ -z $CONTAINER ]]; then
+    [[ $names != *" "* ]] || die 2 "pod $TARGET_NS/$POD has containers: $names; choose one with --container"
+    CONTAINER=$names
+  fi
+  CONTAINER_ID=$(jq -r --arg c "$CONTAINER" \
+    '[.status.containerStatuses[]? | select(.name == $c and .state.running != null)] | first | .containerID // ""' <<<"$pod_json")
+  [[ -n $CONTAINER_ID ]] || die 3 "container \"$CONTAINER\" of $TARGET_NS/$POD is not running (containers: $names)"
+  require_safe "container id" "$CONTAINER_ID"
+  require_safe "node name" "$NODE"
+  require_safe "pod UID" "$POD_UID"
+  require_safe "pod IP" "$POD_IP"
+  # The Job runs where the target runs, so it needs the target's tolerations (nodeName skips the
+  # scheduler, but not NoExecute taints). JSON is YAML: pass them through verbatim.
+  TOLERATIONS=$(jq -c '.spec.tolerations // []' <<<"$pod_json")
+  log "target $TARGET_NS/$POD container $CONTAINER ($CONTAINER_ID) on node $NODE, pod UID $POD_UID"
+}
+
+render_job() {
+  local reports_volume security
+  if [[ -n $REPORT_PVC ]]; then
+    reports_volume="persistentVolumeClaim: {claimName: \"$REPORT_PVC\"}"
+  else
+    reports_volume="hostPath: {path: /var/lib/memstrain/reports, type: DirectoryOrCreate}"
+  fi
+  if [[ $CGROUP_VERSION == 2 ]]; then
+    # cgroup v2: the stressor must move from this pod's cgroup into the target's. The kernel allows
+    # that only when both are inside the mover's cgroup namespace, and container runtimes give a
+    # container the host's cgroup namespace only when it is privileged.
+    security='privileged: true
+            runAsUser: 0
+            readOnlyRootFilesystem: true'
+  else
+    # cgroup v1: writing cgroup.procs and creating a sibling cgroup need only root's ownership of
+    # the files, no capability; SYS_PTRACE lets memstrain read the target's /proc/PID/smaps_rollup
+    # when the target runs as another user or with capabilities memstrain lacks (drop it and the
+    # run still works, without target RSS in the samples).
+    security='privileged: false
+            allowPrivilegeEscalation: false
+            runAsUser: 0
+            runAsNonRoot: false
+            readOnlyRootFilesystem: true
+            capabilities: {drop: [ALL], add: [SYS_PTRACE]}
+            seccompProfile: {type: RuntimeDefault}'
+  fi
+  cat <<EOF
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: "$JOB_NAME"
+  namespace: "$JOB_NS"
+  labels:
+    app.kubernetes.io/name: memstrain
+    app.kubernetes.io/component: experiment
+    memstrain.dev/target-pod: "$(dns_label "$POD" 63)"
+  annotations:
+    memstrain.dev/target: "$TARGET_NS/$POD"
+    memstrain.dev/target-container: "$CONTAINER"
+    memstrain.dev/plan: "$PLAN_CM/$PLAN_KEY"
+spec:
+  backoffLimit: 0
+  activeDeadlineSeconds: $TIMEOUT
+  ttlSecondsAfterFinished: $TTL
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: memstrain
+        app.kubernetes.io/component: experiment
+    spec:
+      nodeName: "$NODE"
+      hostPID: true
+      restartPolicy: Never
+      serviceAccountName: memstrain-runner
+      automountServiceAccountToken: false
+      enableServiceLinks: false
+      terminationGracePeriodSeconds: 60
+      tolerations: $TOLERATIONS
+      containers:
+        - name: memstrain
+          image: "$IMAGE"
+          imagePullPolicy: IfNotPresent
+          command: ["memstrain-launch.sh", "in-job"]
+          env:
+            - {name: MEMSTRAIN_POD_UID, value: "$POD_UID"}
+            - {name: MEMSTRAIN_CONTAINER_ID, value: "$CONTAINER_ID"}
+            - {name: MEMSTRAIN_POD_IP, value: "$POD_IP"}
+            - {name: MEMSTRAIN_PLAN, value: /etc/memstrain/plan/plan.json}
+            - {name: MEMSTRAIN_REPORT_DIR, value: "/reports/$JOB_NAME"}
+            - {name: MEMSTRAIN_HOST_CGROUP, value: /host/sys/fs/cgroup}
+          resources:
+            requests: {cpu: 50m, memory: 64Mi}
+            limits: {cpu: 500m, memory: 256Mi}
+          securityContext:
+            $security
+          volumeMounts:
+            - {name: host-cgroup, mountPath: /host/sys/fs/cgroup}
+            - {name: plan, mountPath: /etc/memstrain/plan, readOnly: true}
+            - {name: reports, mountPath: /reports}
+            - {name: tmp, mountPath: /tmp}
+      volumes:
+        - name: host-cgroup
+          hostPath: {path: /sys/fs/cgroup, type: Directory}
+        - name: plan
+          configMap:
+            name: "$PLAN_CM"
+            items: [{key: "$PLAN_KEY", path: plan.json}]
+        - name: reports
+          $reports_volume
+        - name: tmp
+          emptyDir: {sizeLimit: 64Mi}
+EOF
+}
+
+# Prints the last verdict line of the Job's log, or nothing.
+verdict_of() { grep -a "^$VERDICT_PREFIX" "$1" | tail -n 1 || true; }
+
+# Exit code of the Job's container once it terminated; empty while unknown.
+job_exit_code() {
+  kubectl get pods -n "$JOB_NS" -l "job-name=$JOB_NAME" -o json 2>/dev/null |
+    jq -r '[.items[] | .status.containerStatuses[]? | select(.name == "memstrain") | .state.terminated.exitCode
+            | select(. != null)] | last // empty' 2>/dev/null || true
+}
+
+# "Complete", "Failed" or "" from the Job's conditions.
+job_state() {
+  kubectl get job "$JOB_NAME" -n "$JOB_NS" -o json 2>/dev/null |
+    jq -r '[.status.conditions[]? | select(.status == "True" and (.type == "Complete" or .type == "Failed")) | .type]
+           | first // empty' 2>/dev/null || true
+}
+
+on_signal() {
+  local p
+  for p in ${LOGS_PID:-} ${TAIL_PID:-}; do kill "$p" 2>/dev/null || true; done
+  log "interrupted: deleting Job $JOB_NS/$JOB_NAME (memstrain gets SIGTERM and cleans up)"
+  kubectl delete job "$JOB_NAME" -n "$JOB_NS" --wait=false >/dev/null 2>&1 || true
+  printf '%sinterrupted status=interrupted exit=4 job=%s/%s\n' "$VERDICT_PREFIX" "$JOB_NS" "$JOB_NAME"
+  exit 4
+}
+
+cmd_run_or_render() {
+  local mode=$1
+  shift
+  parse_args "$@"
+  setup_kube_auth
+  JOB_NS=${JOB_NS:-memstrain}
+  resolve_pod
+  if [[ -z $JOB_NAME ]]; then
+    JOB_NAME="memstrain-$(dns_label "$POD" 40)-${MEMSTRAIN_JOB_SUFFIX:-$(date +%s | tail -c 7)}"
+    JOB_NAME=$(dns_label "$JOB_NAME" 63)
+  fi
+  local job_yaml
+  job_yaml=$(render_job)
+  if [[ $mode == render ]]; then
+    printf '%s\n' "$job_yaml"
+    return 0
+  fi
+
+  KUBE_TMP=${KUBE_TMP:-$(mktemp -d)}
+  local work=$KUBE_TMP
+  printf '%s\n' "$job_yaml" >"$work/job.yaml"
+  kubectl create -f - <"$work/job.yaml" >&2 || die 3 "could not create Job $JOB_NS/$JOB_NAME"
+  trap on_signal INT TERM HUP
+  log "Job $JOB_NS/$JOB_NAME created on node $NODE; streaming its log"
+
+  # The log ends when memstrain exits; a Job that never starts (image pull, admission) ends it
+  # after the running timeout, and the status poll below then tells what happened. kubectl writes
+  # to a file that tail streams: both run in the background so that a signal (a Task's deadline)
+  # interrupts the wait at once instead of after the log ends.
+  local log_file=$work/job.log
+  : >"$log_file"
+  kubectl logs -f "job/$JOB_NAME" -n "$JOB_NS" --pod-running-timeout="${TIMEOUT}s" >"$log_file" 2>&1 &
+  LOGS_PID=$!
+  tail -s 0.2 -n +1 -f --pid="$LOGS_PID" "$log_file" &
+  TAIL_PID=$!
+  wait "$TAIL_PID" || true
+  wait "$LOGS_PID" || true
+  LOGS_PID="" TAIL_PID=""
+
+  local poll=${MEMSTRAIN_POLL_SECONDS:-2} deadline=$((SECONDS + TIMEOUT)) state="" code=""
+  while :; do
+    state=$(job_state)
+    code=$(job_exit_code)
+    [[ -n $state && -n $code ]] && break
+    [[ $state == Failed ]] && break  # no container exit code: it never ran (deadline, pull error, …)
+    if ((SECONDS >= deadline)); then
+      log "Job $JOB_NS/$JOB_NAME did not finish within ${TIMEOUT}s; deleting it"
+      kubectl delete job "$JOB_NAME" -n "$JOB_NS" --wait=false >/dev/null 2>&1 || true
+      break
+    fi
+    sleep "$poll" &
+    wait $! || true
+  done
+  trap - INT TERM HUP
+
+  local verdict
+  verdict=$(verdict_of "$log_file")
+  if [[ -z $verdict && -n $code ]]; then
+    # The stream can end before the container does (API server timeouts on long runs): read the
+    # end of the finished container's log once more.
+    kubectl logs "job/$JOB_NAME" -n "$JOB_NS" --tail=100 >"$work/job-tail.log" 2>/dev/null || true
+    verdict=$(verdict_of "$work/job-tail.log")
+  fi
+  if [[ -z $code && -n $verdict && $verdict =~ \ exit=([0-9]+) ]]; then code=${BASH_REMATCH[1]}; fi
+  local report_hint="hostPath /var/lib/memstrain/reports/$JOB_NAME on node $NODE"
+  [[ -z $REPORT_PVC ]] || report_hint="PVC $REPORT_PVC, directory $JOB_NAME"
+  if [[ -z $verdict || -z $code ]]; then
+    log "Job $JOB_NS/$JOB_NAME ended (${state:-unknown}) without a memstrain verdict; see: kubectl describe job $JOB_NAME -n $JOB_NS"
+    printf '%serror status=launch_failed exit=3 job=%s/%s\n' "$VERDICT_PREFIX" "$JOB_NS" "$JOB_NAME"
+    exit 3
+  fi
+  log "Job $JOB_NS/$JOB_NAME: memstrain exited $code; report: $report_hint"
+  # The verdict line again, last, whatever the log stream interleaved after it.
+  printf '%s\n' "$verdict"
+  exit "$code"
+}
+
+# --- in-job ------------------------------------------------------------------------------------
+
+cmd_in_job() {
+  local host=${MEMSTRAIN_HOST_CGROUP:-/host/sys/fs/cgroup} bin=${MEMSTRAIN_BIN:-memstrain}
+  local plan=${MEMSTRAIN_PLAN:?MEMSTRAIN_PLAN is not set} out=${MEMSTRAIN_REPORT_DIR:?MEMSTRAIN_REPORT_DIR is not set}
+  local cid=${MEMSTRAIN_CONTAINER_ID:-} uid=${MEMSTRAIN_POD_UID:-}
+  local fail_line="${VERDICT_PREFIX}error status=target_not_found exit=3"
+  local mount version
+  if [[ -f $host/cgroup.controllers ]]; then
+    mount=$host version=2
+  elif [[ -d $host/memory ]]; then
+    mount=$host/memory version=1
+  else
+    log "no cgroup memory controller under $host (neither cgroup.controllers nor memory/)"
+    echo "$fail_line"
+    exit 3
+  fi
+
+  local located rc=0
+  if [[ -n $cid ]]; then
+    located=$("$bin" locate --container-id "$cid" --json --cgroup-mount "$mount" --cgroup-version "$version") || rc=$?
+  else
+    located=$("$bin" locate --pod-uid "$uid" --json --cgroup-mount "$mount" --cgroup-version "$version") || rc=$?
+  fi
+  if ((rc != 0)); then
+    log "memstrain locate failed (exit $rc)"
+    echo "$fail_line"
+    exit 3
+  fi
+  local cgroup found_uid
+  cgroup=$(jq -r '.cgroup' <<<"$located")
+  found_uid=$(jq -r '.pod_uid // ""' <<<"$located")
+  if [[ -n $uid && $found_uid != "$uid" ]]; then
+    log "container $cid belongs to pod $found_uid, not $uid: refusing to touch it"
+    echo "$fail_line"
+    exit 3
+  fi
+  log "target cgroup $cgroup (cgroup v$version, mount $mount): $(jq -c '{effective_limit_bytes, usage_bytes, main_pid, pids}' <<<"$located")"
+
+  # The plan from the ConfigMap, attached to the located cgroup. {{POD_IP}} in the plan (pprof or
+  # action URLs) becomes the target pod's IP.
+  local tmp=${TMPDIR:-/tmp}
+  local attach_plan=$tmp/memstrain-plan.json
+  if ! sed "s/{{POD_IP}}/${MEMSTRAIN_POD_IP:-127.0.0.1}/g" "$plan" |
+    jq --arg cg "$cgroup" '.target = ((.target // {}) | del(.launch) | .attach = {cgroup: $cg})' >"$attach_plan"; then
+    log "$plan is not a JSON plan"
+    echo "${VERDICT_PREFIX}error status=invalid_plan exit=2"
+    exit 2
+  fi
+  mkdir -p "$out"
+  cp "$attach_plan" "$out/plan.json"
+  # exec: memstrain's own last line (the verdict) ends the log, its exit code is the Job's, and
+  # SIGTERM from a deleted Job reaches it directly so that it cleans up.
+  exec "$bin" run "$attach_plan" --out "$out" --cgroup-mount "$mount" --cgroup-version "$version" --editor direct
+}
+
+cleanup_tmp() { [[ -z ${KUBE_TMP:-} ]] || rm -rf "$KUBE_TMP"; }
+
+main() {
+  trap cleanup_tmp EXIT
+  local cmd=${1:-}
+  (($#)) && shift
+  case $cmd in
+    run) cmd_run_or_render run "$@" ;;
+    render) cmd_run_or_render render "$@" ;;
+    in-job) cmd_in_job "$@" ;;
+    -h|--help|help) usage ;;
+    *) usage >&2; exit 2 ;;
+  esac
+}
+
+main "$@"
