@@ -70,10 +70,10 @@ Status writePidToProcs(const std::string& dir, pid_t pid) {
 // Members of `rel` and of every cgroup below it, by pid; cgroups that vanish meanwhile are skipped.
 Result<std::set<pid_t>> subtreeMembers(const CgroupFs& fs, const std::string& rel) {
   std::set<pid_t> out;
-  std::vector<std::string> todo{rel};
-  while (!todo.empty()) {
-    const std::string cur = std::move(todo.back());
-    todo.pop_back();
+  std::vector<std::string> worklist{rel};
+  while (!worklist.empty()) {
+    const std::string cur = std::move(worklist.back());
+    worklist.pop_back();
     auto dir = fs.absPath(cur);
     if (!dir) return dir.error();
     auto pids = fs.procs(cur);
@@ -87,7 +87,7 @@ Result<std::set<pid_t>> subtreeMembers(const CgroupFs& fs, const std::string& re
       if (kids.error().sys_errno == ENOENT) continue;
       return kids.error();
     }
-    for (const auto& k : *kids) todo.push_back(cur == "/" ? "/" + k : cur + "/" + k);
+    for (const auto& k : *kids) worklist.push_back(cur == "/" ? "/" + k : cur + "/" + k);
   }
   return out;
 }
