@@ -105,6 +105,21 @@ std::string pidListText(const std::set<pid_t>& pids) {
   return out;
 }
 
+// The part of remove() both editors share: `rel` normalised, the mount's root refused, and the
+// directory resolved under the mount (CgroupFs::absPath rejects "..", symlinks out, and the like).
+struct RemoveTarget {
+  std::string norm;  ///< normalised rel, never "/"
+  std::string dir;   ///< absolute path of its directory
+};
+Result<RemoveTarget> removeTarget(const CgroupFs& fs, const std::string& rel) {
+  auto norm = normalizeCgroupRel(rel);
+  if (!norm) return norm.error();
+  if (*norm == "/") return Error{"refusing to remove the root cgroup of " + fs.mount(), EINVAL};
+  auto dir = fs.absPath(*norm);
+  if (!dir) return dir.error();
+  return RemoveTarget{std::move(*norm), std::move(*dir)};
+}
+
 // pidfd_open(2) and pidfd_send_signal(2) by syscall number: glibc 2.36's <sys/pidfd.h> lacks
 // extern "C", so its declarations do not link from C++.
 int pidfdOpen(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0U)); }
@@ -190,13 +205,10 @@ class DirectEditor final : public CgroupEditor {
   }
 
   Status remove(const std::string& rel) override {
-    auto norm = normalizeCgroupRel(rel);
-    if (!norm) return norm.error();
-    if (*norm == "/") return Error{"refusing to remove the root cgroup of " + fs_.mount(), EINVAL};
-    auto dir = fs_.absPath(*norm);
-    if (!dir) return dir.error();
+    auto target = removeTarget(fs_, rel);
+    if (!target) return target.error();
     // The kernel refuses with EBUSY while there are members or children; no pre-check needed.
-    if (::rmdir(dir->c_str()) != 0) return Error::fromErrno("rmdir " + *dir);
+    if (::rmdir(target->dir.c_str()) != 0) return Error::fromErrno("rmdir " + target->dir);
     return {};
   }
 
@@ -315,34 +327,34 @@ class LibcgroupEditor final : public CgroupEditor {
   }
 
   Status remove(const std::string& rel) override {
-    auto norm = normalizeCgroupRel(rel);
-    if (!norm) return norm.error();
-    if (*norm == "/") return Error{"refusing to remove the root cgroup of " + fs_.mount(), EINVAL};
-    if (auto st = mustExist(*norm); !st) return st;
-    auto members = fs_.procs(*norm);
+    auto target = removeTarget(fs_, rel);
+    if (!target) return target.error();
+    const std::string& norm = target->norm;
+    if (auto st = mustExist(norm); !st) return st;
+    // libcgroup would move members to the parent or silently keep a non-empty group (see above),
+    // so the kernel's EBUSY rules are checked here first, and the result afterwards.
+    auto members = fs_.procs(norm);
     if (!members) return members.error();
     if (!members->empty()) {
-      return Error{"remove cgroup " + *norm + ": it still has members (" +
+      return Error{"remove cgroup " + norm + ": it still has members (" +
                        pidListText(std::set<pid_t>(members->begin(), members->end())) + ")",
                    EBUSY};
     }
-    auto dir = fs_.absPath(*norm);
-    if (!dir) return dir.error();
-    auto kids = childDirs(*dir);
+    auto kids = childDirs(target->dir);
     if (!kids) return kids.error();
     if (!kids->empty()) {
-      return Error{"remove cgroup " + *norm + ": it still has child cgroups (" + kids->front() + ")", EBUSY};
+      return Error{"remove cgroup " + norm + ": it still has child cgroups (" + kids->front() + ")", EBUSY};
     }
     {
       std::lock_guard<std::mutex> lock(libcgroupMutex());
-      auto cg = newGroup(*norm);
+      auto cg = newGroup(norm);
       if (!cg) return cg.error();
       if (int rc = ::cgroup_delete_cgroup_ext(cg->get(), CGFLAG_DELETE_EMPTY_ONLY); rc != 0) {
-        return libcgroupError("remove cgroup " + *norm, rc);
+        return libcgroupError("remove cgroup " + norm, rc);
       }
     }
-    if (fs_.exists(*norm)) {
-      return Error{"remove cgroup " + *norm + ": libcgroup left it in place (a member or child appeared)", EBUSY};
+    if (fs_.exists(norm)) {
+      return Error{"remove cgroup " + norm + ": libcgroup left it in place (a member or child appeared)", EBUSY};
     }
     return {};
   }
