@@ -4,7 +4,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <atomic>
 #include <chrono>
@@ -13,12 +12,14 @@
 
 #include "memstrain/observers/pprof_client.hpp"
 #include "profile.pb.h"
+#include "support/gzip.hpp"
 #include "support/http_test_server.hpp"
 
 namespace memstrain {
 namespace {
 
 using ::testing::HasSubstr;
+using memstrain::testing::gzip;
 using memstrain::testing::HttpTestServer;
 using memstrain::testing::ResponseWriter;
 using memstrain::testing::TestHttpRequest;
@@ -227,20 +228,6 @@ TEST(HttpClientTest, ServerStopWakesAHangingHandler) {
 // --- PprofClient ------------------------------------------------------------------------------
 
 namespace pb = perftools::profiles;
-
-std::string gzip(const std::string& data) {
-  z_stream zs{};
-  EXPECT_EQ(deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  std::string out(deflateBound(&zs, static_cast<uLong>(data.size())) + 64, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
 
 // One function, one location, one sample of 42 inuse objects.
 std::string tinyHeapProfile() {

@@ -5,34 +5,20 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <map>
 #include <string>
 #include <vector>
 
 #include "profile.pb.h"
+#include "support/gzip.hpp"
 
 namespace memstrain {
 namespace {
 
 namespace pb = perftools::profiles;
 using ::testing::HasSubstr;
-
-// gzip as Go's compress/gzip writes it (zlib with gzip framing).
-std::string gzip(const std::string& data) {
-  z_stream zs{};
-  EXPECT_EQ(deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  std::string out(deflateBound(&zs, static_cast<uLong>(data.size())) + 64, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
+using memstrain::testing::gzip;
 
 // Builds Go-like heap profiles with the generated protobuf classes.
 class ProfileBuilder {
