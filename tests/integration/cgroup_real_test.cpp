@@ -25,6 +25,7 @@
 
 #include "memstrain/cgroup/cgroup.hpp"
 #include "memstrain/util/fs.hpp"
+#include "support/real_cgroup.hpp"
 
 namespace memstrain {
 namespace {
@@ -84,14 +85,10 @@ std::vector<pid_t> threadsOf(pid_t pid) {
 class CgroupRealTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root to create cgroups";
-    auto fs = CgroupFs::detect();
-    if (!fs.ok()) GTEST_SKIP() << "no cgroup memory controller: " << fs.error().message;
-    if (fs->version() != CgroupVersion::kV1) {
-      GTEST_SKIP() << "these tests are for cgroup v1; " << fs->mount() << " is v2";
-    }
+    auto fs = testing::realV1MemoryHierarchy();
+    if (!fs.ok()) GTEST_SKIP() << fs.error().message;
     fs_.emplace(*fs);
-    base_ = "/memstrain-test-" + std::to_string(::getpid());
+    base_ = testing::testCgroupBase();
     if (GetParam() == "libcgroup") {
       auto ed = makeLibcgroupEditor(*fs_);
       ASSERT_TRUE(ed.ok()) << ed.error().message;
@@ -104,10 +101,7 @@ class CgroupRealTest : public ::testing::TestWithParam<std::string> {
 
   void TearDown() override {
     for (auto& c : children_) {
-      if (c.pid > 0) {
-        ::kill(c.pid, SIGKILL);
-        ::waitpid(c.pid, nullptr, 0);
-      }
+      testing::killAndReap(c.pid);
       if (c.cmd_fd >= 0) ::close(c.cmd_fd);
       if (c.ack_fd >= 0) ::close(c.ack_fd);
     }
@@ -115,26 +109,7 @@ class CgroupRealTest : public ::testing::TestWithParam<std::string> {
     if (!fs_) return;
     // Remove whatever is left under base_, deepest first, without the code under test.
     const std::string root = fs_->mount() + base_;
-    for (int attempt = 0; attempt < 50 && pathExists(root); ++attempt) {
-      std::vector<std::string> dirs;
-      collectDirs(root, dirs);
-      std::sort(dirs.begin(), dirs.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
-      for (const auto& d : dirs) ::rmdir(d.c_str());
-      if (pathExists(root)) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    EXPECT_FALSE(pathExists(root)) << root << " was left behind";
-  }
-
-  static void collectDirs(const std::string& dir, std::vector<std::string>& out) {
-    out.push_back(dir);
-    DIR* d = ::opendir(dir.c_str());
-    if (d == nullptr) return;
-    while (dirent* e = ::readdir(d)) {
-      if (e->d_type == DT_DIR && std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
-        collectDirs(dir + "/" + e->d_name, out);
-      }
-    }
-    ::closedir(d);
+    EXPECT_TRUE(testing::removeCgroupTree(root)) << root << " was left behind";
   }
 
   std::string rel(const std::string& sub) const { return sub.empty() ? base_ : base_ + "/" + sub; }

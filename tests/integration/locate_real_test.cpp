@@ -6,7 +6,6 @@
 // and locates the app by --pid, --container-id and --pod-uid with --json. TearDown kills only its
 // own children (by pid) and removes every directory under the test's base, whatever happened.
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -29,6 +28,7 @@
 
 #include "memstrain/cgroup/cgroup.hpp"
 #include "memstrain/util/fs.hpp"
+#include "support/real_cgroup.hpp"
 
 namespace memstrain {
 namespace {
@@ -86,15 +86,11 @@ pid_t spawnSleeper(const char* comm) {
 class LocateRealTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root to create cgroups";
-    auto fs = CgroupFs::detect();
-    if (!fs.ok()) GTEST_SKIP() << "no cgroup memory controller: " << fs.error().message;
-    if (fs->version() != CgroupVersion::kV1) {
-      // The v2 layouts are covered on fixture trees (locate_test.cpp); this machine class is v1.
-      GTEST_SKIP() << "this test builds a v1 tree; " << fs->mount() << " is v2";
-    }
+    // The v2 layouts are covered on fixture trees (locate_test.cpp).
+    auto fs = testing::realV1MemoryHierarchy();
+    if (!fs.ok()) GTEST_SKIP() << fs.error().message;
     fs_.emplace(*fs);
-    base_ = "/memstrain-test-" + std::to_string(::getpid());
+    base_ = testing::testCgroupBase();
     pod_ = base_ + "/kubepods/burstable/pod" + kUid;
     app_ = pod_ + "/" + kAppId;
     sandbox_ = pod_ + "/" + kSandboxId;
@@ -121,40 +117,16 @@ class LocateRealTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    for (pid_t* p : {&sandbox_pid_, &app_pid_}) {
-      if (*p > 0) {
-        ::kill(*p, SIGKILL);
-        ::waitpid(*p, nullptr, 0);
-        *p = -1;
-      }
-    }
+    testing::killAndReap(sandbox_pid_);
+    testing::killAndReap(app_pid_);
     if (!scratch_.empty()) {
       ::unlink((scratch_ + "/stdout").c_str());
       ::unlink((scratch_ + "/stderr").c_str());
       ::rmdir(scratch_.c_str());
     }
     if (!fs_) return;
-    // Deepest first; a cgroup whose last member just died may refuse rmdir for a moment.
     const std::string root = fs_->mount() + base_;
-    for (int attempt = 0; attempt < 50 && pathExists(root); ++attempt) {
-      std::vector<std::string> dirs;
-      collectDirs(root, dirs);
-      std::sort(dirs.begin(), dirs.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
-      for (const auto& d : dirs) ::rmdir(d.c_str());
-      if (pathExists(root)) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    EXPECT_FALSE(pathExists(root)) << root << " was left behind";
-  }
-
-  static void collectDirs(const std::string& dir, std::vector<std::string>& out) {
-    out.push_back(dir);
-    DIR* d = ::opendir(dir.c_str());
-    if (d == nullptr) return;
-    while (dirent* e = ::readdir(d)) {
-      const std::string name = e->d_name;
-      if (e->d_type == DT_DIR && name != "." && name != "..") collectDirs(dir + "/" + name, out);
-    }
-    ::closedir(d);
+    EXPECT_TRUE(testing::removeCgroupTree(root)) << root << " was left behind";
   }
 
   // Runs `memstrain locate ARGS --json` and parses its one line of output.
