@@ -105,19 +105,25 @@ std::string pidListText(const std::set<pid_t>& pids) {
   return out;
 }
 
-// The part of remove() both editors share: `rel` normalised, the mount's root refused, and the
-// directory resolved under the mount (CgroupFs::absPath rejects "..", symlinks out, and the like).
-struct RemoveTarget {
-  std::string norm;  ///< normalised rel, never "/"
+// Where both editors' create() and remove() start: `rel` normalised and resolved under the mount
+// (CgroupFs::absPath rejects "..", symlinks out, and the like).
+struct CheckedRel {
+  std::string norm;  ///< normalised rel
   std::string dir;   ///< absolute path of its directory
 };
-Result<RemoveTarget> removeTarget(const CgroupFs& fs, const std::string& rel) {
+Result<CheckedRel> checkRel(const CgroupFs& fs, const std::string& rel) {
   auto norm = normalizeCgroupRel(rel);
   if (!norm) return norm.error();
-  if (*norm == "/") return Error{"refusing to remove the root cgroup of " + fs.mount(), EINVAL};
   auto dir = fs.absPath(*norm);
   if (!dir) return dir.error();
-  return RemoveTarget{std::move(*norm), std::move(*dir)};
+  return CheckedRel{std::move(*norm), std::move(*dir)};
+}
+
+// checkRel, and never the mount's root: what both editors' remove() start from.
+Result<CheckedRel> removeTarget(const CgroupFs& fs, const std::string& rel) {
+  auto target = checkRel(fs, rel);
+  if (target && target->norm == "/") return Error{"refusing to remove the root cgroup of " + fs.mount(), EINVAL};
+  return target;
 }
 
 // pidfd_open(2) and pidfd_send_signal(2) by syscall number: glibc 2.36's <sys/pidfd.h> lacks
@@ -172,13 +178,13 @@ class DirectEditor final : public CgroupEditor {
   const char* name() const override { return "direct"; }
 
   Status create(const std::string& rel) override {
-    auto norm = normalizeCgroupRel(rel);
-    if (!norm) return norm.error();
-    if (auto abs = fs_.absPath(*norm); !abs) return abs.error();
+    auto checked = checkRel(fs_, rel);
+    if (!checked) return checked.error();
+    const std::string& norm = checked->norm;
     // One level at a time from the mount down, so that on v2 each parent enables +memory before
     // the child is made (a child made earlier would not get memory.max until it is).
     std::string level;
-    for (std::string_view part : splitRel(*norm)) {
+    for (std::string_view part : splitRel(norm)) {
       const std::string parent = level.empty() ? "/" : level;
       level += "/";
       level += part;
@@ -288,15 +294,15 @@ class LibcgroupEditor final : public CgroupEditor {
   const char* name() const override { return "libcgroup"; }
 
   Status create(const std::string& rel) override {
-    auto norm = normalizeCgroupRel(rel);
-    if (!norm) return norm.error();
-    if (auto abs = fs_.absPath(*norm); !abs) return abs.error();
-    if (*norm == "/") return {};  // the root always exists
+    auto checked = checkRel(fs_, rel);
+    if (!checked) return checked.error();
+    const std::string& norm = checked->norm;
+    if (norm == "/") return {};  // the root always exists
     std::lock_guard<std::mutex> lock(libcgroupMutex());
-    auto cg = newGroup(*norm);
+    auto cg = newGroup(norm);
     if (!cg) return cg.error();
     if (int rc = ::cgroup_create_cgroup(cg->get(), 0); rc != 0) {
-      return libcgroupError("create cgroup " + *norm + " under " + fs_.mount(), rc);
+      return libcgroupError("create cgroup " + norm + " under " + fs_.mount(), rc);
     }
     return {};
   }
