@@ -4,7 +4,7 @@ JOBS      ?= 2
 BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build go demo test test-unit test-integration bench fuzz soak clean
+.PHONY: all deps build go demo test test-unit test-integration test-asan bench fuzz soak clean
 
 all: build
 
@@ -33,6 +33,13 @@ test-unit: build
 
 test-integration: build go
 	cd $(BUILD) && ctest --output-on-failure -L integration
+
+# The C++ suite under AddressSanitizer + UBSan in its own build directory (scripts/test-asan.sh);
+# ASAN_TESTS narrows it with ctest arguments, e.g. ASAN_TESTS="-L unit".
+ASAN_BUILD ?= build-asan
+ASAN_TESTS ?=
+test-asan: deps go
+	BUILD=$(ASAN_BUILD) JOBS=$(JOBS) scripts/test-asan.sh $(ASAN_TESTS)
 
 bench: build go
 	@scripts/install-deps.sh stress-ng wrk hey time
