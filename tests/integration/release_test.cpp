@@ -187,5 +187,42 @@ TEST_F(ReleaseRun, NoTriggerAndNothingDroppedIsNeverReturned) {
   expectSchemaValid();
 }
 
+TEST_F(ReleaseRun, SignalAndCommandTriggers) {
+  if (!fs::exists("/usr/bin/curl")) GTEST_SKIP() << "the command trigger uses /usr/bin/curl";
+  const std::string base = "http://127.0.0.1:16094";
+  // Two release stages: SIGUSR1 (the demo target calls FreeOSMemory on it), then a command.
+  json p = plan("release-triggers", 16094, "madvdontneed=1", 100,
+                {{"trigger", {{"signal", "SIGUSR1"}}}, {"expect", {{"within", "3s"}}}}, {{{"url", base + "/drop"}}}, "4s");
+  p["stages"].push_back({{"name", "grow2"}, {"duration", "3s"}, {"actions", {{{"url", base + "/grow?mib=100"}}}}});
+  p["stages"].push_back({{"name", "release2"},
+                         {"duration", "4s"},
+                         {"actions", {{{"url", base + "/drop"}}}},
+                         {"release", {{"trigger", {{"command", {"/usr/bin/curl", "-s", "-X", "POST", base + "/debug/free"}}}},
+                                      {"expect", {{"within", "3s"}}}}}});
+  p["checks"] = json::array();
+  const int code = run(p);
+  EXPECT_EQ(code, 0) << log();
+  const json r = report();
+  for (const char* name : {"release", "release2"}) {
+    const json* rel = nullptr;
+    for (const auto& st : r["stages"]) {
+      if (st["name"] == name) rel = &st["release"];
+    }
+    ASSERT_TRUE(rel && rel->is_object()) << name;
+    std::cout << "[figures] " << name << ": " << rel->dump() << "\n";
+    EXPECT_EQ((*rel)["outcome"], "returned") << rel->dump(2);
+    EXPECT_GE((*rel)["runtime_released_bytes"].get<double>(), 80 * kMiB);
+  }
+  bool signal_event = false, command_event = false;
+  for (const auto& e : r["events"]) {
+    if (e["kind"] != "release_trigger") continue;
+    signal_event |= e["detail"].get<std::string>().find("sent SIGUSR1") != std::string::npos;
+    command_event |= e["detail"].get<std::string>().find("trigger command exit code 0") != std::string::npos;
+  }
+  EXPECT_TRUE(signal_event && command_event) << r["events"].dump(2);
+  EXPECT_TRUE(r["target"]["exit"].is_null());
+  expectSchemaValid();
+}
+
 }  // namespace
 }  // namespace memstrain
