@@ -78,6 +78,13 @@ std::optional<double> metricValue(const std::string& metric, const std::string& 
   if (metric == "target.oom_kills") return static_cast<double>(s.oom_kills_target);
   if (metric == "stressor.oom_kills") return static_cast<double>(s.oom_kills_stressor);
   if (metric == "setpoint.error") return s.setpoint_error_mean_abs_fraction;
+  if (metric.rfind("release.", 0) == 0) {
+    if (!s.release || s.release->outcome == ReleaseOutcome::kNoData) return std::nullopt;
+    const ReleaseResult& r = *s.release;
+    if (metric == "release.returned_ratio") return r.returned_ratio;
+    if (metric == "release.time_to_return") return r.time_to_return_s ? std::optional<double>(*r.time_to_return_s * 1e9) : std::nullopt;
+    if (metric == "release.lazy_bytes") return asDouble(r.lazy_bytes);
+  }
   return std::nullopt;
 }
 
@@ -103,6 +110,7 @@ std::string formatMetricValue(MetricUnit unit, double v) {
       else std::snprintf(b, sizeof b, "%.2f", v);
       return b;
     case MetricUnit::kRatio: std::snprintf(b, sizeof b, "%.2f%%", v * 100); return b;
+    case MetricUnit::kText: std::snprintf(b, sizeof b, "%g", v); return b;
   }
   return "?";
 }
@@ -122,7 +130,7 @@ std::vector<CheckResult> evaluateChecks(const std::vector<CheckSpec>& checks, co
     for (const std::string& stage : scope) {
       const bool is_base = !baseline_stage.empty() && stage == baseline_stage;
       const bool relative = ck.max_vs_baseline && !is_base;
-      if (!relative && !ck.max && !ck.min) continue;  // only a relative limit, and this is the baseline
+      if (!relative && !ck.max && !ck.min && !ck.equals) continue;  // only a relative limit, and this is the baseline
       CheckResult r;
       r.check = ck.name;
       r.metric = ck.metric;
@@ -141,9 +149,29 @@ std::vector<CheckResult> evaluateChecks(const std::vector<CheckSpec>& checks, co
         if (base) r.baseline = metricValue(ck.metric, ck.probe, *base);
         if (r.baseline) r.relative_max = *r.baseline * ck.max_vs_baseline->factor + ck.max_vs_baseline->add;
       }
+      const ReleaseResult* rel_stage = st && st->release && st->release->outcome != ReleaseOutcome::kNoData ? &*st->release : nullptr;
+      if (ck.equals) r.equals = *ck.equals;
       if (!st) {
         r.outcome = CheckOutcome::kNoData;
         r.explanation = ck.metric + ": stage " + stage + " did not run";
+      } else if (ck.equals) {
+        // Word metrics: release.outcome is the only one.
+        if (!st->release) {
+          r.outcome = CheckOutcome::kNoData;
+          r.explanation = ck.metric + ": stage " + stage + " is not a release stage";
+        } else {
+          r.observed_text = toString(st->release->outcome);
+          const bool same = r.observed_text == *ck.equals;
+          r.outcome = same ? CheckOutcome::kPass : CheckOutcome::kFail;
+          r.explanation = ck.metric + " " + r.observed_text + (same ? " == " : " != ") + *ck.equals;
+          if (!same && r.observed_text == "no_data") r.outcome = CheckOutcome::kNoData;
+        }
+      } else if (!r.observed && rel_stage && ck.metric == "release.time_to_return") {
+        // Never returned is a broken time limit, not missing data.
+        r.outcome = CheckOutcome::kFail;
+        r.explanation = ck.metric + ": never reached the expected ratio within " +
+                        formatMetricValue(MetricUnit::kDuration, (rel_stage->deadline_s - rel_stage->trigger_s) * 1e9) + " (outcome " +
+                        toString(rel_stage->outcome) + ")";
       } else if (!r.observed) {
         r.outcome = CheckOutcome::kNoData;
         r.explanation = ck.metric + ": no data in stage " + stage;

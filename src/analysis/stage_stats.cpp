@@ -80,6 +80,15 @@ std::vector<StageStats> analyzeStages(const RunRecord& rec) {
     auto heap = analyzeHeap(rec.memstats, rec.pprof_failures, out.size());
     for (std::size_t i = 0; i < out.size(); ++i) out[i].heap = heap[i];
   }
+  for (std::size_t i = 0; i < out.size() && i < rec.plan.stages.size(); ++i) {
+    const auto& rr = rec.stages[i].release;
+    if (!rr || !rec.plan.stages[i].release) continue;
+    out[i].release = analyzeRelease(releaseInputFor(rec, i, rec.memstats));
+    out[i].reclaim_configured = rec.plan.stages[i].release->reclaim.has_value();
+    if (rr->reclaim && !rr->reclaim->skipped) out[i].reclaim = analyzeReclaim(reclaimInputFor(rec, i));
+    else if (rr->reclaim) out[i].reclaim_skipped_reason = rr->reclaim->skipped_reason;
+    else if (out[i].reclaim_configured) out[i].reclaim_skipped_reason = "the stage ended before its deadline";
+  }
   return out;
 }
 
@@ -97,6 +106,11 @@ RunAnalysis analyzeRun(const RunRecord& rec) {
   for (const auto& st : rec.plan.stages) order.push_back(st.name);
   a.checks = evaluateChecks(rec.plan.checks, a.stages, order, rec.plan.baseline_stage);
   a.verdict = judge(rec, a.stages, a.checks);
+  if (rec.stressor_release) {
+    const StressorReleaseMeasure& m = *rec.stressor_release;
+    a.stressor_release = judgeStressorRelease(m.baseline_usage_bytes, m.baseline_target_rss_bytes, m.after_usage_bytes,
+                                              m.after_target_rss_bytes, rec.resolution.effective_limit_bytes);
+  }
   return a;
 }
 

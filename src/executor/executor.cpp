@@ -17,6 +17,7 @@
 
 #include "memstrain/actuators/setpoint.hpp"
 #include "memstrain/actuators/stressor.hpp"
+#include "memstrain/analysis/release.hpp"
 #include "memstrain/executor/actions.hpp"
 #include "memstrain/executor/readiness.hpp"
 #include "memstrain/observers/latency_probe.hpp"
@@ -503,6 +504,14 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     }
   };
 
+  // The stressor's own release: the measured cgroup's charge before the first pressure.
+  std::optional<StressorReleaseMeasure> stressor_release;
+  auto targetRssCheap = [&]() -> std::uint64_t {
+    if (!rec.target_pid) return 0;
+    auto pm = readProcessMemoryCheap(*rec.target_pid, options_.proc_root);
+    return pm ? pm->rss_bytes : 0;
+  };
+
   Clock::time_point last_progress = Clock::now();
   for (std::size_t i = 0; i < res.stages.size() && !stop_all; ++i) {
     const ResolvedStage& stage = res.stages[i];
@@ -514,6 +523,14 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     rec.stages.push_back(std::move(started));
     spdlog::info("stage {}/{} {} ({})", i + 1, res.stages.size(), stage.name, formatDuration(stage.duration));
     if (pprof) pprof->setStage(i, stage.name);
+    const std::optional<ReleaseSpec>& release = plan.stages[i].release;
+    if ((stage.pressure || (release && release->reclaim)) && !stressor_release) {
+      if (auto u = fs_.usage(res.measured_cgroup)) {
+        stressor_release = StressorReleaseMeasure{};
+        stressor_release->baseline_usage_bytes = *u;
+        stressor_release->baseline_target_rss_bytes = targetRssCheap();
+      }
+    }
     if (stage.pressure && !stressor) {
       if (stressor_spawns >= 16) {
         fail("stressor was killed " + std::to_string(stressor_spawns) + " times; giving up");
@@ -539,6 +556,58 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     if (auto u = fs_.usage(res.measured_cgroup)) start_usage = *u;
     const std::uint64_t start_stressor = stressor ? stressor->populatedBytes() : 0;
     Clock::time_point next_sample = stage_start;
+    // Release stages sample faster (the time to return is read from these samples) and read
+    // MemStats faster; the trigger fires after a short "before" window.
+    const std::chrono::nanoseconds sample_interval =
+        release ? std::min<std::chrono::nanoseconds>(plan.sampling.interval, std::chrono::milliseconds(100)) : plan.sampling.interval;
+    // kBefore: waiting for a MemStats reading of this stage (the "before" of the runtime view);
+    // the stage's actions are held back meanwhile. kArmed: waiting for the trigger's time.
+    enum class ReleasePhase { kBefore, kArmed, kWatching, kReclaim, kDone };
+    ReleasePhase phase = ReleasePhase::kDone;
+    Clock::time_point trigger_due = stage_start, deadline = stage_start, reclaim_end = stage_start;
+    const Clock::time_point before_give_up = stage_start + std::min<std::chrono::nanoseconds>(plan.pprof.timeout + std::chrono::milliseconds(500), stage.duration / 4);
+    std::optional<pid_t> trigger_child;
+    if (release) {
+      rec.stages.back().release.emplace();
+      rec.stages.back().release->trigger = release->trigger ? toString(release->trigger->kind) : "none";
+      trigger_due = stage_start + (release->trigger ? release->trigger->at : std::chrono::nanoseconds(0));
+      phase = ReleasePhase::kBefore;
+      if (pprof) pprof->setFastInterval(std::min<std::chrono::nanoseconds>(plan.sampling.pprof_interval, std::chrono::milliseconds(250)));
+    }
+    // Fires the trigger; returns an error text when it could not be fired.
+    auto fireTrigger = [&](const ReleaseTrigger& t, double t_s) -> std::string {
+      switch (t.kind) {
+        case ReleaseTrigger::Kind::kHttp: {
+          StageAction a;
+          a.method = t.method;
+          a.url = t.url;
+          a.timeout = t.timeout;
+          actions.submit(a, stage.name, t_s);
+          return {};
+        }
+        case ReleaseTrigger::Kind::kSignal: {
+          if (!rec.target_pid) return "no target pid to signal";
+          if (::kill(*rec.target_pid, t.signal) != 0) return Error::fromErrno("kill " + std::to_string(*rec.target_pid)).message;
+          rec.events.push_back({t_s, "release_trigger", stage.name,
+                                std::string("sent SIG") + (sigabbrev_np(t.signal) ? sigabbrev_np(t.signal) : "?") + " to target pid " +
+                                    std::to_string(*rec.target_pid)});
+          return {};
+        }
+        case ReleaseTrigger::Kind::kCommand: {
+          SpawnOptions so;
+          so.argv = t.command;
+          so.output_path = joinPath(options_.out_dir, "release-trigger.log");
+          auto child = spawnSuspended(so);
+          if (!child) return child.error().message;
+          const pid_t pid = child->pid();
+          if (auto st = child->release(); !st) return st.error().message;
+          trigger_child = pid;
+          rec.events.push_back({t_s, "release_trigger", stage.name, "started `" + t.command[0] + "` as pid " + std::to_string(pid)});
+          return {};
+        }
+      }
+      return "unknown trigger";
+    };
     const std::vector<StageAction>& stage_actions = plan.stages[i].actions;
     std::size_t next_action = 0;
     std::optional<std::uint64_t> setpoint;
@@ -556,8 +625,81 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
       if (stop_all) break;
       if (now >= stage_end) break;
       const auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(now - stage_start);
-      while (next_action < stage_actions.size() && elapsed >= stage_actions[next_action].at) {
+      if (release && phase == ReleasePhase::kBefore) {
+        const bool have_runtime = !pprof || !pprof->memstatsSince(rec.stages.back().start_s).empty();
+        if (have_runtime || now >= before_give_up) {
+          (void)takeSample(i, std::nullopt);
+          ReleaseRecord& rr = *rec.stages.back().release;
+          rr.window_start_s = secondsBetween(t0, Clock::now());
+          rr.trigger_s = rr.deadline_s = rr.window_start_s;
+          phase = ReleasePhase::kArmed;
+        }
+      }
+      while (phase != ReleasePhase::kBefore && next_action < stage_actions.size() && elapsed >= stage_actions[next_action].at) {
         actions.submit(stage_actions[next_action++], stage.name, secondsBetween(t0, now));
+      }
+      if (release && phase == ReleasePhase::kArmed && (now >= trigger_due || !release->trigger)) {
+        ReleaseRecord& rr = *rec.stages.back().release;
+        if (release->trigger) {
+          rr.trigger_s = secondsBetween(t0, Clock::now());
+          rr.trigger_error = fireTrigger(*release->trigger, rr.trigger_s);
+          if (!rr.trigger_error.empty()) {
+            rec.events.push_back({rr.trigger_s, "release_trigger_error", stage.name, rr.trigger_error});
+            spdlog::warn("release trigger: {}", rr.trigger_error);
+          }
+        }
+        deadline = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(rr.trigger_s)) + release->within;
+        rr.deadline_s = rr.trigger_s + std::chrono::duration<double>(release->within).count();
+        phase = ReleasePhase::kWatching;
+      }
+      if (trigger_child) {
+        if (auto e = pollExit(*trigger_child)) {
+          rec.events.push_back({secondsBetween(t0, now), "release_trigger", stage.name, "trigger command " + e->describe()});
+          trigger_child.reset();
+        }
+      }
+      if (release && phase == ReleasePhase::kWatching && now >= deadline) {
+        (void)takeSample(i, std::nullopt);
+        phase = ReleasePhase::kDone;
+        if (release->reclaim) {
+          ReleaseRecord& rr = *rec.stages.back().release;
+          rr.reclaim.emplace();
+          const ReleaseResult so_far = analyzeRelease(releaseInputFor(rec, i, pprof ? pprof->memstatsSince(0) : std::vector<MemStatsSample>{}));
+          if (so_far.outcome != ReleaseOutcome::kLazy) {
+            rr.reclaim->skipped = true;
+            rr.reclaim->skipped_reason = std::string("the outcome at the deadline was ") + toString(so_far.outcome);
+          } else if (!stressor && !spawnStressor()) {
+            stop_all = true;
+            break;
+          } else {
+            // Fill the measured cgroup to limit - margin, counting the LazyFree pages as free: the
+            // kernel has to take them back for the stressor to get there.
+            const Sample& last = rec.samples.back();
+            const std::uint64_t lazy = last.target_process && last.target_process->lazyfree_bytes ? *last.target_process->lazyfree_bytes
+                                                                                                   : so_far.lazy_bytes.value_or(0);
+            const std::uint64_t others = last.measuredUsage() > last.stressor_populated_bytes ? last.measuredUsage() - last.stressor_populated_bytes : 0;
+            const std::uint64_t non_lazy = others > lazy ? others - lazy : 0;
+            const std::uint64_t ceiling = res.effective_limit_bytes > res.safety_margin_bytes ? res.effective_limit_bytes - res.safety_margin_bytes : 0;
+            const std::uint64_t want = release->reclaim->size_bytes.value_or(ceiling > non_lazy ? ceiling - non_lazy : 0);
+            rr.reclaim->start_s = secondsBetween(t0, Clock::now());
+            rr.reclaim->stressor_requested_bytes = want;
+            reclaim_end = Clock::now() + release->reclaim->duration;
+            if (auto st = stressor->setTarget(want); !st) spdlog::debug("{}", st.error().message);
+            spdlog::info("release: lazy after {}; reclaim pressure: stressor {} for {}", formatDuration(release->within), formatBytes(want),
+                         formatDuration(release->reclaim->duration));
+            phase = ReleasePhase::kReclaim;
+          }
+        }
+      }
+      if (phase == ReleasePhase::kReclaim) {
+        ReclaimRecord& rc = *rec.stages.back().release->reclaim;
+        if (stressor) rc.stressor_reached_bytes = std::max(rc.stressor_reached_bytes, stressor->populatedBytes());
+        if (now >= reclaim_end) {
+          (void)takeSample(i, std::nullopt);
+          rc.end_s = secondsBetween(t0, Clock::now());
+          if (stressor) (void)stressor->setTarget(0);
+          phase = ReleasePhase::kDone;
+        }
       }
       PressureGoal goal;
       setpoint.reset();
@@ -567,7 +709,7 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
       } else if (stage.size_bytes) {
         goal.stressor_bytes = rampValue(start_stressor, *stage.size_bytes, elapsed, stage.pressure->ramp);
       }
-      if (stressor) {
+      if (stressor && phase != ReleasePhase::kReclaim) {
         auto usage = fs_.usage(res.measured_cgroup);
         if (!usage) {
           fail("read usage of " + res.measured_cgroup + ": " + usage.error().message);
@@ -588,8 +730,8 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
           stop_all = true;
           break;
         }
-        next_sample += plan.sampling.interval;
-        if (next_sample < now) next_sample = now + plan.sampling.interval;
+        next_sample += sample_interval;
+        if (next_sample < now) next_sample = now + sample_interval;
       }
       if (options_.progress && now - last_progress >= std::chrono::seconds(1)) {
         last_progress = now;
@@ -614,7 +756,26 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
       }
       Clock::time_point wake = std::min({now + options_.control_period, stage_end, next_sample});
       if (next_action < stage_actions.size()) wake = std::min(wake, stage_start + stage_actions[next_action].at);
+      if (phase == ReleasePhase::kArmed) wake = std::min(wake, trigger_due);
+      if (phase == ReleasePhase::kWatching) wake = std::min(wake, deadline);
+      if (phase == ReleasePhase::kReclaim) wake = std::min(wake, reclaim_end);
       std::this_thread::sleep_until(wake);
+    }
+    if (release) {
+      ReleaseRecord& rr = *rec.stages.back().release;
+      const double end_s = secondsBetween(t0, Clock::now());
+      if (phase == ReleasePhase::kBefore) rr.window_start_s = rr.trigger_s = end_s;
+      if (phase == ReleasePhase::kBefore || phase == ReleasePhase::kArmed) rr.deadline_s = end_s;
+      if (phase == ReleasePhase::kWatching) rr.deadline_s = std::min(rr.deadline_s, end_s);
+      if (phase == ReleasePhase::kReclaim) {
+        rr.reclaim->end_s = end_s;
+        if (stressor) (void)stressor->setTarget(0);
+      }
+      if (pprof) pprof->setFastInterval(std::nullopt);
+      if (trigger_child) {
+        ExitInfo e = terminate(*trigger_child, SIGTERM, std::chrono::milliseconds(1000));
+        rec.events.push_back({end_s, "release_trigger", stage.name, "trigger command stopped at the stage's end: " + e.describe()});
+      }
     }
     StageRecord& done = rec.stages.back();
     if (!probes.empty()) {
@@ -634,6 +795,23 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     }
     if (auto c = cgroupCpu(); c && cpu_cgroup0) done.target_cgroup_cpu_s = *c - *cpu_cgroup0;
     if (pprof && !(rec.target_exit)) pprof->requestStageSnapshot(i, stage.name);
+  }
+  // The stressor's own release: told to hold nothing, the cgroup's non-target charge must return
+  // to what it was before the first pressure.
+  if (stressor_release && stressor && rec.status == RunStatus::kCompleted && !stop_all) {
+    (void)stressor->setTarget(0);
+    const Clock::time_point give_up = Clock::now() + std::chrono::seconds(3);
+    while (Clock::now() < give_up) {
+      stressor->pollPopulated();
+      if (stressor->populatedBytes() == 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    if (auto u = fs_.usage(res.measured_cgroup)) {
+      stressor_release->after_usage_bytes = *u;
+      stressor_release->after_target_rss_bytes = targetRssCheap();
+      rec.stressor_release = stressor_release;
+    }
   }
   // One last look so the final stage's end (and any late OOM kill, e.g. the one that ended the
   // target) is on record. After an error this may fail again; the first error is kept.

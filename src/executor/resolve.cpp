@@ -39,6 +39,10 @@ Result<Resolution> resolvePlan(const Plan& plan, const CgroupFs& fs, const Resol
       r.placement = s.pressure->placement;
     }
   }
+  // Pressure-assisted reclaim (release stages) needs a stressor; without pressure stages it joins
+  // the target's cgroup.
+  const bool reclaim = std::any_of(plan.stages.begin(), plan.stages.end(), [](const StageSpec& s) { return s.release && s.release->reclaim; });
+  if (reclaim && !r.placement) r.placement = Placement::kInside;
   const bool beside = r.placement == Placement::kBeside;
 
   if (plan.target.launch) {
@@ -117,6 +121,11 @@ Result<Resolution> resolvePlan(const Plan& plan, const CgroupFs& fs, const Resol
         rs.size_bytes = size;
         reserve = std::max(reserve, size);
       }
+    }
+    if (s.release && s.release->reclaim) {
+      const std::string ptr = "/stages/" + std::to_string(i) + "/release/reclaim";
+      if (!limited) return Error{ptr + ": " + r.measured_cgroup + " has no memory limit on it or its parents; reclaim pressure needs one"};
+      reserve = std::max(reserve, s.release->reclaim->size_bytes.value_or(r.effective_limit_bytes));
     }
     r.stages.push_back(std::move(rs));
   }

@@ -72,6 +72,24 @@ void PprofObserver::requestStageSnapshot(std::size_t index, const std::string& n
   cv_.notify_one();
 }
 
+void PprofObserver::setFastInterval(std::optional<std::chrono::nanoseconds> interval) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    fast_interval_ = interval;
+    interval_changed_ = true;
+  }
+  cv_.notify_one();
+}
+
+std::vector<MemStatsSample> PprofObserver::memstatsSince(double since_s) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<MemStatsSample> out;
+  for (const auto& m : memstats_) {
+    if (m.t_s >= since_s) out.push_back(m);
+  }
+  return out;
+}
+
 void PprofObserver::stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -86,9 +104,15 @@ void PprofObserver::loop() {
   for (;;) {
     std::optional<std::pair<std::size_t, std::string>> snap;
     bool do_poll = false;
+    std::chrono::nanoseconds interval = options_.interval;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait_until(lock, next_poll, [&] { return stopping_ || !pending_snapshots_.empty(); });
+      cv_.wait_until(lock, next_poll, [&] { return stopping_ || !pending_snapshots_.empty() || interval_changed_; });
+      if (interval_changed_) {
+        interval_changed_ = false;
+        next_poll = std::min(next_poll, Clock::now());
+      }
+      if (fast_interval_) interval = *fast_interval_;
       if (!pending_snapshots_.empty()) {
         snap = pending_snapshots_.front();
         pending_snapshots_.pop_front();
@@ -104,8 +128,8 @@ void PprofObserver::loop() {
     }
     if (do_poll) {
       poll();
-      next_poll += options_.interval;
-      if (next_poll < Clock::now()) next_poll = Clock::now() + options_.interval;  // a slow request: skip, don't burst
+      next_poll += interval;
+      if (next_poll < Clock::now()) next_poll = Clock::now() + interval;  // a slow request: skip, don't burst
     }
   }
 }
@@ -150,7 +174,10 @@ void PprofObserver::poll() {
     fail("goroutine", g.error());
   }
   write_line_(memStatsToJson(s, name));
-  memstats_.push_back(s);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    memstats_.push_back(s);
+  }
   maybeTrigger(s);
 }
 

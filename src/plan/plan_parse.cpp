@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cmath>
 #include <limits>
 #include <set>
@@ -19,6 +20,15 @@ using nlohmann::json;
 using std::chrono::nanoseconds;
 
 const char* toString(Placement p) { return p == Placement::kInside ? "inside" : "beside"; }
+
+const char* toString(ReleaseTrigger::Kind k) {
+  switch (k) {
+    case ReleaseTrigger::Kind::kHttp: return "http";
+    case ReleaseTrigger::Kind::kSignal: return "signal";
+    case ReleaseTrigger::Kind::kCommand: return "command";
+  }
+  return "http";
+}
 
 nanoseconds Plan::totalDuration() const {
   nanoseconds total{0};
@@ -52,6 +62,10 @@ const std::vector<MetricInfo>& knownMetrics() {
       {"target.oom_kills", MetricUnit::kCount, false, "OOM kills of the target"},
       {"stressor.oom_kills", MetricUnit::kCount, false, "OOM kills of the stressor"},
       {"setpoint.error", MetricUnit::kRatio, false, "mean |usage - setpoint| as a fraction of the limit (closed loop)"},
+      {"release.returned_ratio", MetricUnit::kRatio, false, "OS-visible drop / bytes the Go runtime released (release stages)"},
+      {"release.time_to_return", MetricUnit::kDuration, false, "from the release trigger until the drop reached the expected ratio"},
+      {"release.lazy_bytes", MetricUnit::kBytes, false, "target LazyFree bytes at the release deadline (MADV_FREE pages)"},
+      {"release.outcome", MetricUnit::kText, false, "returned, lazy, not_returned, nothing_released or no_data (use \"equals\")"},
   };
   return metrics;
 }
@@ -516,6 +530,111 @@ void parseActions(Checker& c, const json& j, const std::string& ptr, nanoseconds
   std::stable_sort(out.begin(), out.end(), [](const StageAction& x, const StageAction& y) { return x.at < y.at; });
 }
 
+// Signals a release trigger may send: the user-defined ones. SIGTERM and friends would end the
+// target, and Go's default action for SIGUSR1/2 also ends it unless the target handles them.
+std::optional<int> releaseSignal(const std::string& name) {
+  if (name == "SIGUSR1" || name == "USR1") return SIGUSR1;
+  if (name == "SIGUSR2" || name == "USR2") return SIGUSR2;
+  return std::nullopt;
+}
+
+void parseRelease(Checker& c, const json& j, const std::string& ptr, nanoseconds stage_duration, ReleaseSpec& out) {
+  if (!c.checkObject(j, ptr, {"trigger", "expect", "reclaim"})) return;
+  if (j.contains("trigger")) {
+    const std::string tp = ptr + "/trigger";
+    const json& t = j["trigger"];
+    if (c.checkObject(t, tp, {"url", "method", "signal", "command", "at", "timeout"})) {
+      ReleaseTrigger trig;
+      const int kinds = (t.contains("url") ? 1 : 0) + (t.contains("signal") ? 1 : 0) + (t.contains("command") ? 1 : 0);
+      if (kinds != 1) c.issue(tp, "give exactly one of \"url\" (an HTTP request), \"signal\" (\"SIGUSR1\" or \"SIGUSR2\") or \"command\" (an argv array)");
+      if (t.contains("url")) {
+        trig.kind = ReleaseTrigger::Kind::kHttp;
+        if (auto u = c.str(t["url"], tp + "/url")) {
+          if (!startsWith(*u, "http://") && !startsWith(*u, "https://")) c.issue(tp + "/url", "expected an http:// URL such as http://127.0.0.1:6060/debug/free");
+          trig.url = *u;
+        }
+      }
+      if (t.contains("method")) {
+        if (!t.contains("url")) c.issue(tp + "/method", "only an HTTP trigger (\"url\") has a method");
+        if (auto m = c.str(t["method"], tp + "/method")) {
+          if (*m != "GET" && *m != "POST") c.issue(tp + "/method", "expected \"GET\" or \"POST\", got \"" + *m + "\"");
+          trig.method = *m;
+        }
+      }
+      if (t.contains("signal")) {
+        trig.kind = ReleaseTrigger::Kind::kSignal;
+        if (auto sname = c.str(t["signal"], tp + "/signal", 16)) {
+          if (auto sig = releaseSignal(*sname)) trig.signal = *sig;
+          else c.issue(tp + "/signal", "expected \"SIGUSR1\" or \"SIGUSR2\" (the target must handle it), got \"" + *sname + "\"");
+        }
+      }
+      if (t.contains("command")) {
+        trig.kind = ReleaseTrigger::Kind::kCommand;
+        const json& cmd = t["command"];
+        if (!cmd.is_array() || cmd.empty() || cmd.size() > 256) {
+          c.issue(tp + "/command", "expected a non-empty array of strings (argv), got " + typeName(cmd));
+        } else {
+          for (std::size_t i = 0; i < cmd.size(); ++i) {
+            if (auto a = c.str(cmd[i], tp + "/command/" + std::to_string(i))) trig.command.push_back(*a);
+          }
+          if (!trig.command.empty() && trig.command[0].empty()) c.issue(tp + "/command/0", "the program must not be empty");
+        }
+      }
+      if (t.contains("at")) {
+        if (auto d = c.duration(t["at"], tp + "/at", nanoseconds(0), std::chrono::hours(24))) trig.at = *d;
+      }
+      if (t.contains("timeout")) {
+        if (t.contains("signal")) c.issue(tp + "/timeout", "a signal trigger has no timeout");
+        if (auto d = c.duration(t["timeout"], tp + "/timeout", std::chrono::milliseconds(10), std::chrono::minutes(5))) trig.timeout = *d;
+      }
+      out.trigger = std::move(trig);
+    }
+  }
+  if (j.contains("expect")) {
+    const std::string ep = ptr + "/expect";
+    const json& e = j["expect"];
+    if (c.checkObject(e, ep, {"returned_ratio", "within"})) {
+      if (e.contains("returned_ratio")) {
+        const json& r = e["returned_ratio"];
+        std::optional<double> v;
+        if (r.is_number()) v = r.get<double>();
+        else if (r.is_string() && looksLikePercent(r.get_ref<const std::string&>())) {
+          if (auto p = parsePercent(r.get_ref<const std::string&>())) v = *p;
+        }
+        if (!v || !std::isfinite(*v) || *v <= 0 || *v > 1) {
+          c.issue(ep + "/returned_ratio", "expected a fraction above 0 and at most 1 like 0.8, or a percent like \"80%\"");
+        } else {
+          out.returned_ratio = *v;
+        }
+      }
+      if (e.contains("within")) {
+        if (auto d = c.duration(e["within"], ep + "/within", std::chrono::milliseconds(100), std::chrono::hours(1))) out.within = *d;
+      }
+    }
+  }
+  if (j.contains("reclaim")) {
+    const std::string rp = ptr + "/reclaim";
+    const json& r = j["reclaim"];
+    if (c.checkObject(r, rp, {"duration", "size"})) {
+      ReclaimSpec rs;
+      if (r.contains("duration")) {
+        if (auto d = c.duration(r["duration"], rp + "/duration", std::chrono::milliseconds(500), std::chrono::hours(1))) rs.duration = *d;
+      }
+      if (r.contains("size")) {
+        if (auto v = c.size(r["size"], rp + "/size", 1ULL << 20, 1ULL << 50)) rs.size_bytes = *v;
+      }
+      out.reclaim = rs;
+    }
+  }
+  // The window must fit the stage: trigger offset, then `within`, then the reclaim phase.
+  const nanoseconds need = (out.trigger ? out.trigger->at : nanoseconds(0)) + out.within + (out.reclaim ? out.reclaim->duration : nanoseconds(0));
+  if (stage_duration.count() > 0 && need > stage_duration) {
+    c.issue(ptr, "the release window (trigger at " + formatDuration(out.trigger ? out.trigger->at : nanoseconds(0)) + " + within " +
+                     formatDuration(out.within) + (out.reclaim ? " + reclaim " + formatDuration(out.reclaim->duration) : std::string()) +
+                     ") is longer than its stage (" + formatDuration(stage_duration) + ")");
+  }
+}
+
 void parseStages(Checker& c, const json& j, const std::string& ptr, const SafetySpec& safety, std::vector<StageSpec>& out) {
   if (!j.is_array()) {
     c.issue(ptr, "expected an array of stages, got " + typeName(j));
@@ -533,7 +652,7 @@ void parseStages(Checker& c, const json& j, const std::string& ptr, const Safety
   for (std::size_t i = 0; i < j.size(); ++i) {
     const std::string sp = ptr + "/" + std::to_string(i);
     const json& s = j[i];
-    if (!c.checkObject(s, sp, {"name", "duration", "pressure", "description", "actions"})) continue;
+    if (!c.checkObject(s, sp, {"name", "duration", "pressure", "description", "actions", "release"})) continue;
     StageSpec st;
     if (!s.contains("name")) {
       c.issue(sp + "/name", "required: a stage name such as \"baseline\"");
@@ -557,6 +676,13 @@ void parseStages(Checker& c, const json& j, const std::string& ptr, const Safety
       parsePressure(c, s["pressure"], sp + "/pressure", st.duration, safety, *st.pressure);
     }
     if (s.contains("actions")) parseActions(c, s["actions"], sp + "/actions", st.duration, st.actions);
+    if (s.contains("release")) {
+      st.release.emplace();
+      parseRelease(c, s["release"], sp + "/release", st.duration, *st.release);
+      if (s.contains("pressure")) {
+        c.issue(sp + "/pressure", "a release stage applies no pressure of its own (it would hide the target's release); use \"reclaim\" in /release");
+      }
+    }
     out.push_back(std::move(st));
   }
 }
@@ -640,6 +766,8 @@ Result<double> parseMetricValue(MetricUnit unit, const json& j) {
       if (auto v = finiteNumber(text)) return *v;
       return Error{"expected a number, got \"" + text + "\""};
     }
+    case MetricUnit::kText:
+      return Error{"this metric is a word: check it with \"equals\""};
     case MetricUnit::kRatio: {
       if (is_num) return j.get<double>();
       if (looksLikePercent(text)) {
@@ -697,7 +825,7 @@ void parseChecks(Checker& c, const json& j, const std::string& ptr, const Plan& 
   for (std::size_t i = 0; i < j.size(); ++i) {
     const std::string cp = ptr + "/" + std::to_string(i);
     const json& cj = j[i];
-    if (!c.checkObject(cj, cp, {"name", "metric", "stages", "probe", "max", "min", "max_vs_baseline", "description", "window", "abort"})) {
+    if (!c.checkObject(cj, cp, {"name", "metric", "stages", "probe", "max", "min", "max_vs_baseline", "equals", "description", "window", "abort"})) {
       continue;
     }
     CheckSpec ck;
@@ -760,10 +888,27 @@ void parseChecks(Checker& c, const json& j, const std::string& ptr, const Plan& 
       if (plan.target.probes.empty()) c.issue(cp + "/metric", "latency metrics need a probe: add /target/probe");
       else ck.probe = plan.target.probes.front().name;
     }
-    if (!cj.contains("max") && !cj.contains("min") && !cj.contains("max_vs_baseline")) {
+    const bool text_metric = metric && metric->unit == MetricUnit::kText;
+    if (text_metric) {
+      for (const char* key : {"max", "min", "max_vs_baseline"}) {
+        if (cj.contains(key)) c.issue(cp + "/" + key, "\"" + ck.metric + "\" is a word, not a number: use \"equals\"");
+      }
+      if (!cj.contains("equals")) {
+        c.issue(cp + "/equals", "required for \"" + ck.metric + "\": the expected value, e.g. \"returned\"");
+      } else if (auto e = c.str(cj["equals"], cp + "/equals", 64)) {
+        static const char* const kOutcomes[] = {"returned", "lazy", "not_returned", "nothing_released", "no_data"};
+        if (std::none_of(std::begin(kOutcomes), std::end(kOutcomes), [&](const char* o) { return *e == o; })) {
+          c.issue(cp + "/equals", "expected one of returned, lazy, not_returned, nothing_released, no_data, got \"" + *e + "\"");
+        } else {
+          ck.equals = *e;
+        }
+      }
+    } else if (cj.contains("equals")) {
+      c.issue(cp + "/equals", "only word metrics (release.outcome) take \"equals\"; use \"max\" or \"min\"");
+    } else if (!cj.contains("max") && !cj.contains("min") && !cj.contains("max_vs_baseline")) {
       c.issue(cp, "give a limit: \"max\", \"min\" and/or \"max_vs_baseline\"");
     }
-    if (metric) {
+    if (metric && !text_metric) {
       for (const char* key : {"max", "min"}) {
         if (!cj.contains(key)) continue;
         auto v = parseMetricValue(metric->unit, cj[key]);
@@ -951,6 +1096,11 @@ Result<Plan> parsePlan(std::string_view text, std::vector<PlanIssue>* issues_out
         } else if (*b != plan.baseline_stage) {
           c.issue("/baseline_stage", "a stage is named \"baseline\"; it is the baseline, so this must be \"baseline\" or left out");
         }
+      }
+    }
+    for (std::size_t i = 0; i < plan.stages.size(); ++i) {
+      if (plan.stages[i].release && !plan.target.pprof_url) {
+        c.issue("/stages/" + std::to_string(i) + "/release", "release verification reads HeapReleased through pprof: add /target/pprof_url");
       }
     }
     if (doc.contains("checks")) parseChecks(c, doc["checks"], "/checks", plan, plan.checks);

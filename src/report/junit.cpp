@@ -31,6 +31,7 @@ std::string limitText(const CheckResult& r) {
   auto add = [&](const std::string& part) { s += (s.empty() ? "" : ", ") + part; };
   if (r.max) add("max " + formatMetricValue(r.unit, *r.max));
   if (r.min) add("min " + formatMetricValue(r.unit, *r.min));
+  if (!r.equals.empty()) add("equals " + r.equals);
   if (!r.relative_text.empty()) {
     add(r.relative_text + " of baseline" + (r.relative_max ? " = " + formatMetricValue(r.unit, *r.relative_max) : std::string()));
   }
@@ -79,7 +80,7 @@ std::string renderJunitXml(const RunRecord& rec, const RunAnalysis& analysis) {
     o << ">\n";
     if (c.outcome == CheckOutcome::kFail) {
       std::string text = "metric: " + c.metric + (c.probe.empty() ? "" : " (probe " + c.probe + ")") + "\nobserved: " +
-                         (c.observed ? formatMetricValue(c.unit, *c.observed) : std::string("no data")) + "\nlimit: " + limitText(c) +
+                         (!c.observed_text.empty() ? c.observed_text : c.observed ? formatMetricValue(c.unit, *c.observed) : std::string("no data")) + "\nlimit: " + limitText(c) +
                          "\nbaseline: " + (c.baseline ? formatMetricValue(c.unit, *c.baseline) : std::string("-")) + "\n";
       if (!c.description.empty()) text += "description: " + c.description + "\n";
       o << "      <failure message=\"" << xmlEscape(c.explanation) << "\" type=\"" << xmlEscape(c.metric) << "\">" << xmlEscape(text)

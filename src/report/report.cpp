@@ -78,6 +78,55 @@ json stageLatencyJson(const StageLatency& l) {
           {"probe_cpu_s", l.probe_cpu_s}};
 }
 
+json releaseJson(const StageStats& s, const ReleaseSpec& spec) {
+  if (!s.release) return nullptr;
+  const ReleaseResult& r = *s.release;
+  json reclaim = nullptr;
+  if (s.reclaim) {
+    const ReclaimResult& c = *s.reclaim;
+    reclaim = {{"ran", true},
+               {"reclaimed_lazy_bytes", c.reclaimed_lazy_bytes},
+               {"target_oom_killed", c.target_oom_killed},
+               {"stressor_oom_killed", c.stressor_oom_killed},
+               {"lazy_before_bytes", opt(c.lazy_before_bytes)},
+               {"lazy_after_bytes", opt(c.lazy_after_bytes)},
+               {"rss_before_bytes", opt(c.rss_before_bytes)},
+               {"rss_after_bytes", opt(c.rss_after_bytes)},
+               {"stressor_requested_bytes", c.stressor_requested_bytes},
+               {"stressor_reached_bytes", c.stressor_reached_bytes},
+               {"start_s", c.start_s},
+               {"end_s", c.end_s},
+               {"explanation", c.explanation}};
+  } else if (s.reclaim_configured) {
+    reclaim = {{"ran", false}, {"reclaimed_lazy_bytes", nullptr}, {"target_oom_killed", false}, {"skipped_reason", s.reclaim_skipped_reason}};
+  }
+  return {{"outcome", toString(r.outcome)},
+          {"runtime_released_bytes", r.runtime_released_bytes},
+          {"rss_dropped_bytes", opt(r.rss_dropped_bytes)},
+          {"cgroup_dropped_bytes", opt(r.cgroup_dropped_bytes)},
+          {"returned_ratio", opt(r.returned_ratio)},
+          {"time_to_return_s", opt(r.time_to_return_s)},
+          {"lazy_bytes", opt(r.lazy_bytes)},
+          {"lazy_added_bytes", opt(r.lazy_added_bytes)},
+          {"lazy_source", r.lazy_source.empty() ? json(nullptr) : json(r.lazy_source)},
+          {"expect", {{"returned_ratio", spec.returned_ratio}, {"within_s", std::chrono::duration<double>(spec.within).count()}}},
+          {"window", {{"start_s", r.window_start_s}, {"trigger_s", r.trigger_s}, {"deadline_s", r.deadline_s}}},
+          {"runtime", {{"heap_released_before_bytes", opt(r.heap_released_before_bytes)},
+                       {"heap_released_after_bytes", opt(r.heap_released_after_bytes)},
+                       {"heap_idle_unreleased_before_bytes", opt(r.heap_idle_unreleased_before_bytes)},
+                       {"heap_inuse_before_bytes", opt(r.heap_inuse_before_bytes)},
+                       {"heap_inuse_after_bytes", opt(r.heap_inuse_after_bytes)}}},
+          {"os", {{"rss_before_bytes", opt(r.rss_before_bytes)},
+                  {"rss_after_bytes", opt(r.rss_after_bytes)},
+                  {"cgroup_before_bytes", opt(r.cgroup_before_bytes)},
+                  {"cgroup_after_bytes", opt(r.cgroup_after_bytes)},
+                  {"cgroup_inactive_file_delta_bytes", opt(r.cgroup_inactive_file_delta_bytes)},
+                  {"cgroup_pglazyfree_delta", opt(r.cgroup_pglazyfree_delta)},
+                  {"cgroup_pglazyfreed_delta", opt(r.cgroup_pglazyfreed_delta)}}},
+          {"explanation", r.explanation},
+          {"reclaim", reclaim}};
+}
+
 json topJson(const TopReport& t) {
   json rows = json::array();
   for (const auto& r : t.rows) rows.push_back({{"function", r.name}, {"flat", r.flat}, {"cum", r.cum}});
@@ -93,6 +142,7 @@ const char* unitName(MetricUnit unit) {
     case MetricUnit::kRate: return "per_s";
     case MetricUnit::kCount: return "count";
     case MetricUnit::kRatio: return "fraction";
+    case MetricUnit::kText: return "text";
   }
   return "count";
 }
@@ -100,7 +150,7 @@ const char* unitName(MetricUnit unit) {
 json checkResultJson(const CheckResult& r) {
   json rel = nullptr;
   if (!r.relative_text.empty()) rel = {{"text", r.relative_text}, {"value", opt(r.relative_max)}};
-  return {{"name", r.check},
+  json j = {{"name", r.check},
           {"metric", r.metric},
           {"unit", unitName(r.unit)},
           {"stage", r.stage},
@@ -113,6 +163,11 @@ json checkResultJson(const CheckResult& r) {
           {"baseline", opt(r.baseline)},
           {"explanation", r.explanation},
           {"description", r.description}};
+  if (r.unit == MetricUnit::kText) {
+    j["observed_text"] = r.observed_text.empty() ? json(nullptr) : json(r.observed_text);
+    j["limit"]["equals"] = r.equals;
+  }
+  return j;
 }
 
 json buildReportJson(const RunRecord& rec, const RunAnalysis& analysis, const std::string& plan_sha256) {
@@ -153,7 +208,9 @@ json buildReportJson(const RunRecord& rec, const RunAnalysis& analysis, const st
   j["target"] = target;
 
   json st = json::array();
-  for (const auto& s : stages) {
+  for (std::size_t si = 0; si < stages.size(); ++si) {
+    const StageStats& s = stages[si];
+    const std::optional<ReleaseSpec>* release_spec = si < rec.plan.stages.size() ? &rec.plan.stages[si].release : nullptr;
     json p = nullptr;
     if (s.pressure) {
       p = {{"placement", toString(s.pressure->placement)},
@@ -184,6 +241,7 @@ json buildReportJson(const RunRecord& rec, const RunAnalysis& analysis, const st
                   {"cpu_s", {{"controller", opt(s.controller_cpu_s)}, {"stressor", opt(s.stressor_cpu_s)},
                              {"target_cgroup", opt(s.target_cgroup_cpu_s)}}},
                   {"heap", s.heap ? heapJson(*s.heap) : json(nullptr)},
+                  {"release", release_spec && *release_spec ? releaseJson(s, **release_spec) : json(nullptr)},
                   {"latency", [&] {
                      json l = json::array();
                      for (const auto& x : s.latency) l.push_back(stageLatencyJson(x));
@@ -223,6 +281,18 @@ json buildReportJson(const RunRecord& rec, const RunAnalysis& analysis, const st
   j["verdict"] = toString(verdict.verdict);
   j["verdict_reasons"] = verdict.reasons;
   j["cleanup"] = {{"status", rec.cleanup_ok ? "ok" : "failed"}, {"errors", rec.cleanup_errors}};
+  if (analysis.stressor_release) {
+    const StressorReleaseResult& sr = *analysis.stressor_release;
+    j["stressor_release"] = {{"baseline_usage_bytes", sr.baseline_usage_bytes},
+                             {"after_usage_bytes", sr.after_usage_bytes},
+                             {"baseline_target_rss_bytes", sr.baseline_target_rss_bytes},
+                             {"after_target_rss_bytes", sr.after_target_rss_bytes},
+                             {"leaked_bytes", sr.leaked_bytes},
+                             {"tolerance_bytes", sr.tolerance_bytes},
+                             {"ok", sr.ok}};
+  } else {
+    j["stressor_release"] = nullptr;
+  }
   return j;
 }
 
@@ -308,6 +378,18 @@ std::string renderSummary(const RunRecord& rec, const RunAnalysis& analysis) {
     }
   } else if (!analysis.heap_diff_error.empty()) {
     o << "\nheap growth diff: " << analysis.heap_diff_error << "\n";
+  }
+  for (const auto& s : stages) {
+    if (!s.release) continue;
+    o << "\nrelease " << s.name << ": " << toString(s.release->outcome) << " — " << s.release->explanation << "\n";
+    if (s.reclaim) o << "  reclaim: " << s.reclaim->explanation << "\n";
+    else if (!s.reclaim_skipped_reason.empty()) o << "  reclaim: not run (" << s.reclaim_skipped_reason << ")\n";
+  }
+  if (analysis.stressor_release) {
+    const StressorReleaseResult& sr = *analysis.stressor_release;
+    o << "\nstressor release: " << (sr.ok ? "ok" : "LEAK") << " (usage " << formatBytes(sr.baseline_usage_bytes) << " before pressure, "
+      << formatBytes(sr.after_usage_bytes) << " after; " << formatBytes(sr.leaked_bytes) << " not given back, tolerance "
+      << formatBytes(sr.tolerance_bytes) << ")\n";
   }
   if (!rec.events.empty()) {
     o << "\nevents:\n";

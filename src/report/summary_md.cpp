@@ -30,6 +30,7 @@ std::string limitCell(const CheckResult& r) {
   auto add = [&](const std::string& part) { s += (s.empty() ? "" : ", ") + part; };
   if (r.max) add("≤ " + formatMetricValue(r.unit, *r.max));
   if (r.min) add("≥ " + formatMetricValue(r.unit, *r.min));
+  if (!r.equals.empty()) add("= " + r.equals);
   if (!r.relative_text.empty()) {
     add("≤ " + r.relative_text + " of baseline" + (r.relative_max ? " (" + formatMetricValue(r.unit, *r.relative_max) + ")" : std::string()));
   }
@@ -75,6 +76,20 @@ std::string renderSummaryMarkdown(const RunRecord& rec, const RunAnalysis& analy
     }
   }
 
+  bool release_header = false;
+  for (const auto& s : analysis.stages) {
+    if (!s.release) continue;
+    if (!release_header) o << "\n### Release\n\n";
+    release_header = true;
+    o << "- **" << cell(s.name) << ": " << toString(s.release->outcome) << "** — " << cell(s.release->explanation) << "\n";
+    if (s.reclaim) o << "  - reclaim: " << cell(s.reclaim->explanation) << "\n";
+    else if (!s.reclaim_skipped_reason.empty()) o << "  - reclaim not run: " << cell(s.reclaim_skipped_reason) << "\n";
+  }
+  if (analysis.stressor_release) {
+    const StressorReleaseResult& sr = *analysis.stressor_release;
+    o << "\nStressor release: " << (sr.ok ? "ok" : "**leak**") << " — " << formatBytes(sr.leaked_bytes) << " still charged after the stressor let go (tolerance "
+      << formatBytes(sr.tolerance_bytes) << ").\n";
+  }
   if (!analysis.checks.empty()) {
     o << "\n### Checks\n\n";
     o << "| result | check | stage | observed | limit | baseline | explanation |\n";
@@ -84,7 +99,7 @@ std::string renderSummaryMarkdown(const RunRecord& rec, const RunAnalysis& analy
         if (c.outcome != want) continue;
         const char* mark = want == CheckOutcome::kFail ? "❌ fail" : want == CheckOutcome::kPass ? "✅ pass" : "⚠️ no data";
         o << "| " << mark << " | " << cell(c.check) << " | " << cell(c.stage) << (c.baseline_stage && c.stage != "baseline" ? " (baseline)" : "") << " | "
-          << (c.observed ? formatMetricValue(c.unit, *c.observed) : "-") << " | " << cell(limitCell(c)) << " | "
+          << (!c.observed_text.empty() ? cell(c.observed_text) : c.observed ? formatMetricValue(c.unit, *c.observed) : "-") << " | " << cell(limitCell(c)) << " | "
           << (c.baseline ? formatMetricValue(c.unit, *c.baseline) : "-") << " | " << cell(c.explanation) << " |\n";
       }
     }

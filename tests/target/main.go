@@ -218,7 +218,7 @@ func handleIndex(w http.ResponseWriter, r *http.Request) {
   POST /grow?mib=N[&object_bytes=B]   (GET accepted too)
   POST /grow?objects=N[&object_bytes=B]
   POST /drop[?all=1]
-  POST /debug/free
+  POST /debug/free                   (SIGUSR1 does the same)
   POST /leak-goroutines?n=N
   GET  /stats
   GET  /debug/pprof/
@@ -554,6 +554,16 @@ func main() {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+
+	// SIGUSR1 is the signal form of POST /debug/free (memstrain's release trigger
+	// {"signal": "SIGUSR1"}).
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	go func() {
+		for range usr1 {
+			debug.FreeOSMemory()
+		}
+	}()
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

@@ -18,8 +18,8 @@ RunRecord makeRecord() {
   p.level_fraction = 0.8;
   rec.resolution.stages = {{"baseline", std::chrono::seconds(2), std::nullopt, std::nullopt, std::nullopt},
                            {"hold", std::chrono::seconds(4), p, 80 * MiB, std::nullopt}};
-  rec.stages = {{"baseline", 0.0, 2.0, true, 0, 0, std::nullopt, std::nullopt, std::nullopt, {}},
-                {"hold", 2.0, 6.0, true, 1, 0, 0.01, 0.0, 0.5, {}}};
+  rec.stages = {{"baseline", 0.0, 2.0, true, 0, 0, std::nullopt, std::nullopt, std::nullopt, {}, std::nullopt},
+                {"hold", 2.0, 6.0, true, 1, 0, 0.01, 0.0, 0.5, {}, std::nullopt}};
   auto add = [&](double t, std::size_t stage, std::uint64_t usage, std::optional<std::uint64_t> sp, std::uint64_t stressor) {
     Sample s;
     s.t_s = t;
@@ -133,7 +133,8 @@ TEST(Report, MachineLineNamesFailedChecks) {
   oom.metric = "target.oom_kills";
   oom.max = 0;
   rec.plan.checks = {usage, oom};
-  rec.plan.stages = {StageSpec{"baseline", std::chrono::seconds(2), std::nullopt, {}}, StageSpec{"hold", std::chrono::seconds(4), std::nullopt, {}}};
+  rec.plan.stages = {StageSpec{"baseline", std::chrono::seconds(2), std::nullopt, {}, std::nullopt},
+                     StageSpec{"hold", std::chrono::seconds(4), std::nullopt, {}, std::nullopt}};
   rec.plan.baseline_stage = "baseline";
   RunAnalysis a = analyzeRun(rec);
   ASSERT_EQ(a.checks.size(), 4U);

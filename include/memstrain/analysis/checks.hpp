@@ -30,6 +30,8 @@ struct CheckResult {
   std::optional<double> max, min;  ///< the absolute limits that applied
   std::optional<double> baseline;  ///< the metric in the baseline stage, when max_vs_baseline applies
   std::optional<double> relative_max;  ///< baseline * factor + add
+  std::string observed_text;  ///< word metrics (release.outcome): the observed word; "" when no data
+  std::string equals;         ///< word metrics: the word it must equal
   std::string relative_text;           ///< "2x+5ms"
   CheckOutcome outcome = CheckOutcome::kNoData;
   /// One line: "p99 312.4 ms > max 250 ms" / "p99 41.0 ms > 2x+5ms of baseline 12.1 ms = 29.2 ms".

@@ -8,6 +8,7 @@
 
 #include "memstrain/analysis/checks.hpp"
 #include "memstrain/analysis/heap_stats.hpp"
+#include "memstrain/analysis/release.hpp"
 #include "memstrain/executor/run_record.hpp"
 
 namespace memstrain {
@@ -44,6 +45,10 @@ struct StageStats {
   std::optional<double> target_cgroup_cpu_s;
   std::optional<StageHeapStats> heap;  ///< when the plan reads pprof
   std::vector<StageLatency> latency;   ///< one per probe
+  std::optional<ReleaseResult> release;  ///< release stages: the outcome (and reclaim, if it ran)
+  std::optional<ReclaimResult> reclaim;  ///< release stages whose reclaim phase ran
+  bool reclaim_configured = false;       ///< the plan asked for reclaim (report: skipped vs absent)
+  std::string reclaim_skipped_reason;
 };
 
 /// Samples of a stage taken within this long of its start are left out of "reached" and of the
@@ -76,6 +81,7 @@ struct RunAnalysis {
   std::optional<HeapDiff> heap_diff;
   std::string heap_diff_error;  ///< why there is no diff, when pprof was on
   VerdictResult verdict;
+  std::optional<StressorReleaseResult> stressor_release;  ///< when a stressor held pressure
 };
 RunAnalysis analyzeRun(const RunRecord& rec);
 

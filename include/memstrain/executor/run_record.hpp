@@ -38,6 +38,32 @@ struct StageLatency {
   double probe_cpu_s = 0;
 };
 
+/// What the executor did in the pressure-assisted reclaim phase of a release stage.
+struct ReclaimRecord {
+  double start_s = 0, end_s = 0;
+  std::uint64_t stressor_requested_bytes = 0;
+  std::uint64_t stressor_reached_bytes = 0;  ///< most the stressor reported holding in the phase
+  bool skipped = false;
+  std::string skipped_reason;  ///< e.g. "the outcome at the deadline was returned"
+};
+
+/// The window of a release stage; the series it judges are the run's samples and MemStats.
+struct ReleaseRecord {
+  std::string trigger;  ///< "http", "signal", "command" or "none"
+  double window_start_s = 0;  ///< the "before" readings (the stage's start, once MemStats answered)
+  double trigger_s = 0;       ///< when the trigger fired (window_start_s without one)
+  double deadline_s = 0;      ///< trigger_s + within (or when the stage ended early)
+  std::string trigger_error;  ///< why the trigger could not be fired, when it could not
+  std::optional<ReclaimRecord> reclaim;
+};
+
+/// The stressor's own release: the measured cgroup before the first pressure stage and after the
+/// stressor was told to hold nothing at the end of the run.
+struct StressorReleaseMeasure {
+  std::uint64_t baseline_usage_bytes = 0, baseline_target_rss_bytes = 0;
+  std::uint64_t after_usage_bytes = 0, after_target_rss_bytes = 0;
+};
+
 /// What the executor saw of one stage.
 struct StageRecord {
   std::string name;
@@ -53,6 +79,7 @@ struct StageRecord {
   std::optional<double> stressor_cpu_s;
   std::optional<double> target_cgroup_cpu_s;
   std::vector<StageLatency> latency;  ///< one per probe
+  std::optional<ReleaseRecord> release;  ///< release stages only
 };
 
 struct RunRecord {
@@ -78,6 +105,8 @@ struct RunRecord {
   std::vector<ProfileSnapshot> profiles;
   bool cleanup_ok = true;
   std::vector<std::string> cleanup_errors;
+  /// Set when a stressor held pressure and the run completed; see StressorReleaseMeasure.
+  std::optional<StressorReleaseMeasure> stressor_release;
 };
 
 }  // namespace memstrain

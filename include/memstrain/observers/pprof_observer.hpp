@@ -77,6 +77,11 @@ class PprofObserver {
   void start();
   /// The executor entered stage `index`: later readings are attributed to it.
   void setStage(std::size_t index, const std::string& name);
+  /// Polls MemStats at `interval` instead of Options::interval until cleared with nullopt (release
+  /// stages read HeapReleased faster); the next poll happens at once.
+  void setFastInterval(std::optional<std::chrono::nanoseconds> interval);
+  /// A copy of the MemStats readings taken at or after `since_s` (run clock); safe while running.
+  std::vector<MemStatsSample> memstatsSince(double since_s) const;
   /// Queue a heap snapshot of stage `index` named `name` (saved as profiles/<name>.pb.gz).
   void requestStageSnapshot(std::size_t index, const std::string& name);
   /// Finishes queued snapshots (each bounded by the request timeout) and joins the thread.
@@ -101,13 +106,16 @@ class PprofObserver {
   std::function<void(const nlohmann::json&)> write_line_;
   PprofClient client_;
   std::thread thread_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
+  std::optional<std::chrono::nanoseconds> fast_interval_;  ///< guarded by mu_
+  bool interval_changed_ = false;                          ///< guarded by mu_
   std::condition_variable cv_;
   bool stopping_ = false;
   std::size_t stage_ = 0;
   std::string stage_name_;
   std::deque<std::pair<std::size_t, std::string>> pending_snapshots_;
-  // Owned by the observer thread until stop().
+  // Owned by the observer thread until stop(); memstats_ is appended under mu_ so that
+  // memstatsSince() can read it while the thread runs.
   std::vector<MemStatsSample> memstats_;
   std::vector<PprofFailure> failures_;
   std::vector<ProfileSnapshot> snapshots_;

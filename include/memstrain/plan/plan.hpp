@@ -82,11 +82,44 @@ struct StageAction {
   std::chrono::nanoseconds timeout{std::chrono::seconds(10)};
 };
 
+/// What makes the target release memory in a release stage: an HTTP request (e.g. POST
+/// /debug/free, which calls debug.FreeOSMemory), a signal to the target's pid, or a command.
+struct ReleaseTrigger {
+  enum class Kind { kHttp, kSignal, kCommand };
+  Kind kind = Kind::kHttp;
+  /// Offset from the stage's start. The window's "before" readings come first (the stage's actions
+  /// wait for them too), so a drop action at 0s and a trigger at 500ms are both inside it.
+  std::chrono::nanoseconds at{std::chrono::milliseconds(500)};
+  std::string url;                                       ///< kHttp
+  std::string method = "POST";                           ///< kHttp: GET or POST
+  std::chrono::nanoseconds timeout{std::chrono::seconds(10)};  ///< kHttp and kCommand
+  int signal = 0;                    ///< kSignal: SIGUSR1 or SIGUSR2
+  std::vector<std::string> command;  ///< kCommand: argv, run by memstrain (not in the target's cgroup)
+};
+const char* toString(ReleaseTrigger::Kind k);  ///< "http", "signal", "command"
+
+/// Pressure-assisted reclaim after a `lazy` outcome: the stressor fills the measured cgroup up to
+/// the limit minus the safety margin minus the target's non-lazy charge, so that the kernel must
+/// take the lazily freed pages back to make room.
+struct ReclaimSpec {
+  std::chrono::nanoseconds duration{std::chrono::seconds(10)};
+  std::optional<std::uint64_t> size_bytes;  ///< a fixed stressor size instead of the fill rule
+};
+
+/// A release stage: is memory the Go runtime releases really returned to the OS?
+struct ReleaseSpec {
+  std::optional<ReleaseTrigger> trigger;  ///< none: watch the scavenger and GC on their own
+  double returned_ratio = 0.8;            ///< OS-visible drop / runtime-released bytes for `returned`
+  std::chrono::nanoseconds within{std::chrono::seconds(10)};  ///< from the trigger (or stage start)
+  std::optional<ReclaimSpec> reclaim;
+};
+
 struct StageSpec {
   std::string name;
   std::chrono::nanoseconds duration{0};
   std::optional<PressureSpec> pressure;  ///< none: the stressor holds nothing in this stage
   std::vector<StageAction> actions;      ///< in order of `at`
+  std::optional<ReleaseSpec> release;    ///< a release-verification stage (never with pressure)
 };
 
 struct SamplingSpec {
@@ -123,6 +156,7 @@ enum class MetricUnit {
   kRate,      ///< per second; limits like "2000/s" or a number
   kCount,     ///< a plain number
   kRatio,     ///< a fraction; limits like 0.01 or "1%"
+  kText,      ///< a word (release.outcome); checked with "equals"
 };
 
 /// A metric a check can name: "latency.p99" and so on. `latency` metrics read a probe.
@@ -156,6 +190,8 @@ struct CheckSpec {
   std::string probe;                ///< latency metrics: the probe read (filled in by the parser)
   std::optional<double> max, min;   ///< absolute, in the metric's canonical unit
   std::optional<RelativeLimit> max_vs_baseline;
+  /// Text metrics (release.outcome): the value the metric must equal, e.g. "returned".
+  std::optional<std::string> equals;
   std::string description;
 };
 

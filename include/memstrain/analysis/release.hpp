@@ -1,0 +1,144 @@
+#pragma once
+// Release verification: did memory the Go runtime says it released (MemStats HeapReleased) leave
+// the process and its cgroup? Pure functions from sampled series to an outcome; no I/O.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace memstrain {
+
+struct Sample;
+struct MemStatsSample;
+struct RunRecord;
+
+/// One OS-side observation of the target.
+struct ReleaseOsPoint {
+  double t_s = 0;
+  std::optional<std::uint64_t> rss_bytes;       ///< target process (smaps_rollup Rss)
+  std::optional<std::uint64_t> lazyfree_bytes;  ///< target process (smaps_rollup LazyFree)
+  /// The target's own charge in its cgroup: usage minus what the stressor holds when it shares
+  /// the cgroup. nullopt when not sampled.
+  std::optional<std::uint64_t> cgroup_usage_bytes;
+  std::uint64_t cgroup_anon_bytes = 0;
+  std::uint64_t cgroup_file_bytes = 0;
+  std::uint64_t cgroup_inactive_file_bytes = 0;    ///< v1 total_inactive_file holds MADV_FREE pages
+  std::optional<std::uint64_t> cgroup_pglazyfree;  ///< v2 counters, in pages
+  std::optional<std::uint64_t> cgroup_pglazyfreed;
+};
+
+/// One Go runtime observation (pprof MemStats).
+struct ReleaseRuntimePoint {
+  double t_s = 0;
+  std::uint64_t heap_released_bytes = 0;
+  std::uint64_t heap_idle_bytes = 0;
+  std::uint64_t heap_inuse_bytes = 0;
+};
+
+/// What to judge: the series (any order of time, but each sorted ascending) and the window.
+struct ReleaseInput {
+  std::vector<ReleaseOsPoint> os;
+  std::vector<ReleaseRuntimePoint> runtime;
+  double window_start_s = 0;  ///< "before": the stage's start (its actions, e.g. a drop, come after)
+  double trigger_s = 0;       ///< time_to_return counts from here (window_start_s without a trigger)
+  double deadline_s = 0;      ///< trigger_s + within
+  double returned_ratio = 0.8;
+  bool triggered = false;     ///< a trigger was fired (for the explanation)
+  std::uint64_t page_bytes = 4096;  ///< v2 pglazyfree counts pages
+};
+
+enum class ReleaseOutcome {
+  kReturned,         ///< the OS-visible drop reached returned_ratio of the released bytes in time
+  kLazy,             ///< released, still resident as LazyFree (MADV_FREE): reclaimable under pressure
+  kNotReturned,      ///< released per the runtime, neither dropped nor LazyFree
+  kNothingReleased,  ///< the runtime released less than kMinReleasedBytes: nothing to verify
+  kNoData,           ///< no runtime or OS reading around the window
+};
+const char* toString(ReleaseOutcome o);  ///< "returned", "lazy", "not_returned", "nothing_released", "no_data"
+
+/// Below this many bytes of HeapReleased growth the runtime "released nothing meaningful": the
+/// scavenger returns a few pages all the time, and judging those would give a false `returned`.
+inline constexpr std::uint64_t kMinReleasedBytes = 4ULL << 20;
+
+struct ReleaseResult {
+  ReleaseOutcome outcome = ReleaseOutcome::kNoData;
+  std::uint64_t runtime_released_bytes = 0;  ///< max HeapReleased in the window minus just before it
+  std::optional<std::uint64_t> heap_released_before_bytes, heap_released_after_bytes;
+  std::optional<std::uint64_t> heap_idle_unreleased_before_bytes;  ///< HeapIdle - HeapReleased
+  std::optional<std::uint64_t> heap_inuse_before_bytes, heap_inuse_after_bytes;
+  std::optional<std::uint64_t> rss_before_bytes, rss_after_bytes;
+  std::optional<std::uint64_t> rss_dropped_bytes;     ///< largest RSS drop in the window (>= 0)
+  std::optional<std::uint64_t> cgroup_before_bytes, cgroup_after_bytes;
+  std::optional<std::uint64_t> cgroup_dropped_bytes;  ///< largest cgroup usage drop in the window
+  /// Largest OS-visible drop (the smaller of the RSS and cgroup drops at one instant) over the
+  /// runtime-released bytes; nullopt when nothing was released.
+  std::optional<double> returned_ratio;
+  std::optional<double> time_to_return_s;  ///< from the trigger (0 if already back by then); nullopt when never returned
+  std::optional<std::uint64_t> lazy_bytes;  ///< LazyFree at the deadline
+  std::optional<std::uint64_t> lazy_added_bytes;  ///< LazyFree at the deadline minus before
+  std::string lazy_source;  ///< "smaps_rollup", "cgroup_inactive_file", "cgroup_pglazyfree" or ""
+  std::optional<std::int64_t> cgroup_inactive_file_delta_bytes;
+  std::optional<std::int64_t> cgroup_pglazyfree_delta, cgroup_pglazyfreed_delta;  ///< pages
+  double window_start_s = 0, trigger_s = 0, deadline_s = 0;
+  std::string explanation;  ///< one plain sentence
+};
+
+/// Judges the window: returned when min(RSS drop, cgroup drop) reaches returned_ratio x released
+/// bytes by the deadline (time_to_return_s is the first such sample); else lazy when the LazyFree
+/// growth covers at least half of what did not drop (and kMinReleasedBytes); else not_returned.
+/// nothing_released when HeapReleased grew by less than kMinReleasedBytes.
+ReleaseResult analyzeRelease(const ReleaseInput& in);
+
+/// Pressure-assisted reclaim after a lazy outcome.
+struct ReclaimInput {
+  std::vector<ReleaseOsPoint> os;
+  double start_s = 0, end_s = 0;
+  std::uint64_t stressor_requested_bytes = 0;
+  std::uint64_t stressor_reached_bytes = 0;  ///< most the stressor reported holding in the phase
+  bool target_oom_killed = false;    ///< an OOM kill counted against the target, or its death, in the phase
+  bool stressor_oom_killed = false;
+};
+
+struct ReclaimResult {
+  std::optional<std::uint64_t> lazy_before_bytes;  ///< LazyFree at the phase's start
+  std::optional<std::uint64_t> lazy_after_bytes;   ///< the lowest LazyFree in the phase
+  std::uint64_t reclaimed_lazy_bytes = 0;
+  std::optional<std::uint64_t> rss_before_bytes, rss_after_bytes;
+  std::uint64_t stressor_requested_bytes = 0, stressor_reached_bytes = 0;
+  bool target_oom_killed = false;
+  bool stressor_oom_killed = false;
+  double start_s = 0, end_s = 0;
+  std::string explanation;
+};
+ReclaimResult analyzeReclaim(const ReclaimInput& in);
+
+/// Did the stressor give back what it held? Compares the measured cgroup's charge not owed to the
+/// target (usage minus the target's RSS) before the first pressure stage and after the stressor
+/// was told to hold nothing.
+struct StressorReleaseResult {
+  std::uint64_t baseline_usage_bytes = 0, after_usage_bytes = 0;
+  std::uint64_t baseline_target_rss_bytes = 0, after_target_rss_bytes = 0;
+  std::uint64_t leaked_bytes = 0;  ///< growth of the non-target charge, 0 when it shrank
+  std::uint64_t tolerance_bytes = 0;
+  bool ok = true;  ///< leaked_bytes <= tolerance_bytes
+};
+/// Tolerance: 16 MiB (v1 charge batching, page cache of the stressor binary) or 2% of the limit.
+StressorReleaseResult judgeStressorRelease(std::uint64_t baseline_usage, std::uint64_t baseline_target_rss, std::uint64_t after_usage,
+                                           std::uint64_t after_target_rss, std::uint64_t effective_limit_bytes);
+
+// From a run's record to the series above (plain copies; still no I/O).
+
+/// The OS view of one sample: the target's RSS/LazyFree and its cgroup's usage less what an
+/// inside stressor holds.
+ReleaseOsPoint releaseOsPoint(const Sample& s);
+ReleaseRuntimePoint releaseRuntimePoint(const MemStatsSample& m);
+/// The input of release stage `stage_idx` of `rec` (which has a release record), judged against
+/// `memstats` (the run's MemStats readings; passed separately so the executor can judge while
+/// the observer still runs).
+ReleaseInput releaseInputFor(const RunRecord& rec, std::size_t stage_idx, const std::vector<MemStatsSample>& memstats);
+/// The reclaim phase of release stage `stage_idx` (which has a reclaim record): target OOM kills,
+/// target death and stressor OOM kills are read from the run's events in the phase (+1 s grace).
+ReclaimInput reclaimInputFor(const RunRecord& rec, std::size_t stage_idx);
+
+}  // namespace memstrain

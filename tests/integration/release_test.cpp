@@ -1,0 +1,228 @@
+// Release verification on a real run: the Go demo target in a real cgroup grows 150 MiB, drops it
+// and is told to FreeOSMemory. With GODEBUG=madvdontneed=1 the pages leave RSS and the cgroup
+// (`returned`); with madvdontneed=0 they stay as LazyFree (`lazy`) until reclaim pressure makes
+// the kernel take them back. Without a trigger and nothing dropped, the outcome is never
+// `returned`.
+
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "memstrain/cgroup/cgroup.hpp"
+
+namespace memstrain {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr double kMiB = 1024.0 * 1024.0;
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+class ReleaseRun : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to create cgroups";
+    if (!CgroupFs::detect().ok()) GTEST_SKIP() << "no cgroup memory controller";
+    target_ = fs::path(MEMSTRAIN_SOURCE_DIR) / "tests/target/bin/demo-target";
+    if (!fs::exists(target_)) GTEST_SKIP() << target_ << " missing: run tests/go-build.sh";
+    dir_ = fs::path(::testing::TempDir()) / ("memstrain-release-" + std::to_string(::getpid()) + "-" +
+                                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    if (!dir_.empty() && !HasFailure()) fs::remove_all(dir_);
+  }
+
+  // A plan: baseline, grow `grow_mib`, then a release stage `release` (with `actions`).
+  json plan(const std::string& name, int port, const std::string& godebug, int grow_mib, const json& release, const json& release_actions,
+            const std::string& release_duration, const std::string& limit = "512MiB") const {
+    const std::string base = "http://127.0.0.1:" + std::to_string(port);
+    json stages = json::array();
+    stages.push_back({{"name", "baseline"}, {"duration", "1s"}});
+    if (grow_mib > 0) {
+      stages.push_back({{"name", "grow"}, {"duration", "4s"}, {"actions", {{{"url", base + "/grow?mib=" + std::to_string(grow_mib)}}}}});
+    }
+    json rel = {{"name", "release"}, {"duration", release_duration}, {"release", release}};
+    if (!release_actions.empty()) rel["actions"] = release_actions;
+    stages.push_back(rel);
+    return {{"name", name},
+            {"target",
+             {{"launch",
+               {{"command", {target_.string(), "-addr", "127.0.0.1:" + std::to_string(port)}},
+                {"env", {{"GODEBUG", godebug}}},
+                {"memory_limit", limit},
+                {"ready_url", base + "/healthz"}}},
+              {"pprof_url", base + "/debug/pprof"}}},
+            {"sampling", {{"interval", "250ms"}, {"pprof_interval", "1s"}}},
+            {"checks",
+             {{{"name", "returned"}, {"metric", "release.outcome"}, {"stages", {"release"}}, {"equals", "returned"}},
+              {{"name", "lazy pages"}, {"metric", "release.lazy_bytes"}, {"stages", {"release"}}, {"max", "16MiB"}}}},
+            {"stages", stages}};
+  }
+
+  // Runs the plan; returns memstrain's exit code and leaves report.json in out_.
+  int run(const json& p) {
+    std::ofstream(dir_ / "plan.json") << p.dump(2);
+    out_ = dir_ / "out";
+    const std::string cmd = std::string(MEMSTRAIN_BINARY) + " run " + (dir_ / "plan.json").string() + " --out " + out_.string() +
+                            " --cgroup-parent /memstrain-test-" + std::to_string(::getpid()) + " > " + (dir_ / "log").string() + " 2>&1";
+    const int st = std::system(cmd.c_str());
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  }
+
+  json report() const { return json::parse(slurp(out_ / "report.json")); }
+
+  // report.json against docs/report.schema.json, when python3 has jsonschema.
+  void expectSchemaValid() const {
+    if (std::system("python3 -c 'import jsonschema' > /dev/null 2>&1") != 0) return;
+    const std::string cmd = "python3 -c 'import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))' " +
+                            (out_ / "report.json").string() + " " + (fs::path(MEMSTRAIN_SOURCE_DIR) / "docs/report.schema.json").string() +
+                            " > " + (dir_ / "schema.log").string() + " 2>&1";
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << slurp(dir_ / "schema.log");
+  }
+
+  std::string log() const { return slurp(dir_ / "log"); }
+
+  fs::path target_, dir_, out_;
+};
+
+TEST_F(ReleaseRun, MadvDontNeedReturnsThePages) {
+  const std::string base = "http://127.0.0.1:16091";
+  const json release = {{"trigger", {{"url", base + "/debug/free"}, {"method", "POST"}, {"at", "500ms"}}},
+                        {"expect", {{"returned_ratio", 0.8}, {"within", "6s"}}}};
+  const int code = run(plan("release-dontneed", 16091, "madvdontneed=1", 150, release, {{{"url", base + "/drop"}}}, "8s"));
+  EXPECT_EQ(code, 0) << log();
+  const json r = report();
+  const json& rel = r["stages"].back()["release"];
+  ASSERT_TRUE(rel.is_object()) << r["stages"].dump(2);
+  std::cout << "[figures] madvdontneed=1: " << rel.dump() << "\n";
+  EXPECT_EQ(rel["outcome"], "returned") << rel.dump(2);
+  EXPECT_GE(rel["runtime_released_bytes"].get<double>(), 130 * kMiB) << rel.dump(2);
+  EXPECT_GE(rel["returned_ratio"].get<double>(), 0.8);
+  ASSERT_TRUE(rel["time_to_return_s"].is_number()) << rel.dump(2);
+  EXPECT_LE(rel["time_to_return_s"].get<double>(), 6.0);
+  EXPECT_GE(rel["rss_dropped_bytes"].get<double>(), 0.8 * rel["runtime_released_bytes"].get<double>());
+  EXPECT_GE(rel["cgroup_dropped_bytes"].get<double>(), 0.8 * rel["runtime_released_bytes"].get<double>());
+  EXPECT_LT(rel["lazy_bytes"].get<double>(), 16 * kMiB);
+  EXPECT_TRUE(rel["reclaim"].is_null());
+  EXPECT_NE(rel["explanation"].get<std::string>().find("goes back to the OS"), std::string::npos);
+  EXPECT_TRUE(r["stressor_release"].is_null());  // no pressure, no stressor
+  // Checks gate on it, and the summaries say it in words.
+  EXPECT_EQ(r["checks_summary"]["failed"], 0) << r["checks"].dump(2);
+  EXPECT_NE(log().find("release release: returned"), std::string::npos) << log();
+  EXPECT_NE(slurp(out_ / "summary.md").find("**release: returned**"), std::string::npos);
+  expectSchemaValid();
+}
+
+TEST_F(ReleaseRun, MadvFreeIsLazyAndReclaimTakesThePagesBack) {
+  const std::string base = "http://127.0.0.1:16092";
+  const json release = {{"trigger", {{"url", base + "/debug/free"}, {"at", "500ms"}}},
+                        {"expect", {{"returned_ratio", 0.8}, {"within", "4s"}}},
+                        {"reclaim", {{"duration", "5s"}}}};
+  const int code = run(plan("release-free", 16092, "madvdontneed=0", 150, release, {{{"url", base + "/drop"}}}, "11s", "384MiB"));
+  EXPECT_EQ(code, 1) << "the checks expect returned and no LazyFree: " << log();
+  const json r = report();
+  const json& rel = r["stages"].back()["release"];
+  ASSERT_TRUE(rel.is_object()) << r["stages"].dump(2);
+  std::cout << "[figures] madvdontneed=0: " << rel.dump() << "\n";
+  std::cout << "[figures] stressor_release: " << r["stressor_release"].dump() << "\n";
+  EXPECT_EQ(rel["outcome"], "lazy") << rel.dump(2);
+  EXPECT_GE(rel["runtime_released_bytes"].get<double>(), 130 * kMiB) << rel.dump(2);
+  EXPECT_TRUE(rel["time_to_return_s"].is_null());
+  EXPECT_GE(rel["lazy_bytes"].get<double>(), 100 * kMiB) << rel.dump(2);
+  EXPECT_EQ(rel["lazy_source"], "smaps_rollup");
+  EXPECT_LT(rel["returned_ratio"].get<double>(), 0.5);
+  EXPECT_NE(rel["explanation"].get<std::string>().find("LazyFree"), std::string::npos);
+  // Reclaim: the kernel takes most lazily freed pages back and the target lives on.
+  const json& rc = rel["reclaim"];
+  ASSERT_TRUE(rc.is_object()) << rel.dump(2);
+  EXPECT_TRUE(rc["ran"].get<bool>()) << rc.dump(2);
+  EXPECT_GE(rc["reclaimed_lazy_bytes"].get<double>(), 0.5 * rel["lazy_bytes"].get<double>()) << rc.dump(2);
+  EXPECT_FALSE(rc["target_oom_killed"].get<bool>());
+  EXPECT_TRUE(r["target"]["exit"].is_null()) << r["target"].dump(2);
+  EXPECT_EQ(r["stages"].back()["oom_kills"]["target"], 0);
+  // The stressor gave back what it held.
+  ASSERT_TRUE(r["stressor_release"].is_object());
+  EXPECT_TRUE(r["stressor_release"]["ok"].get<bool>()) << r["stressor_release"].dump(2);
+  // The failed checks name the outcome.
+  bool outcome_failed = false;
+  for (const auto& c : r["checks"]) {
+    if (c["name"] == "returned") {
+      outcome_failed = c["outcome"] == "fail" && c["observed_text"] == "lazy";
+    }
+  }
+  EXPECT_TRUE(outcome_failed) << r["checks"].dump(2);
+  expectSchemaValid();
+}
+
+TEST_F(ReleaseRun, NoTriggerAndNothingDroppedIsNeverReturned) {
+  // The target holds its 64 MiB; nobody drops or frees anything.
+  const json release = {{"expect", {{"returned_ratio", 0.8}, {"within", "3s"}}}};
+  const int code = run(plan("release-none", 16093, "madvdontneed=1", 64, release, json::array(), "4s"));
+  EXPECT_EQ(code, 1) << log();
+  const json r = report();
+  const json& rel = r["stages"].back()["release"];
+  ASSERT_TRUE(rel.is_object());
+  std::cout << "[figures] no trigger: " << rel.dump() << "\n";
+  EXPECT_NE(rel["outcome"], "returned") << rel.dump(2);
+  EXPECT_TRUE(rel["outcome"] == "nothing_released" || rel["outcome"] == "not_returned") << rel.dump(2);
+  EXPECT_TRUE(rel["time_to_return_s"].is_null());
+  EXPECT_LT(rel["runtime_released_bytes"].get<double>(), 16 * kMiB);
+  expectSchemaValid();
+}
+
+TEST_F(ReleaseRun, SignalAndCommandTriggers) {
+  if (!fs::exists("/usr/bin/curl")) GTEST_SKIP() << "the command trigger uses /usr/bin/curl";
+  const std::string base = "http://127.0.0.1:16094";
+  // Two release stages: SIGUSR1 (the demo target calls FreeOSMemory on it), then a command.
+  json p = plan("release-triggers", 16094, "madvdontneed=1", 100,
+                {{"trigger", {{"signal", "SIGUSR1"}}}, {"expect", {{"within", "3s"}}}}, {{{"url", base + "/drop"}}}, "4s");
+  p["stages"].push_back({{"name", "grow2"}, {"duration", "3s"}, {"actions", {{{"url", base + "/grow?mib=100"}}}}});
+  p["stages"].push_back({{"name", "release2"},
+                         {"duration", "4s"},
+                         {"actions", {{{"url", base + "/drop"}}}},
+                         {"release", {{"trigger", {{"command", {"/usr/bin/curl", "-s", "-X", "POST", base + "/debug/free"}}}},
+                                      {"expect", {{"within", "3s"}}}}}});
+  p["checks"] = json::array();
+  const int code = run(p);
+  EXPECT_EQ(code, 0) << log();
+  const json r = report();
+  for (const char* name : {"release", "release2"}) {
+    const json* rel = nullptr;
+    for (const auto& st : r["stages"]) {
+      if (st["name"] == name) rel = &st["release"];
+    }
+    ASSERT_TRUE(rel && rel->is_object()) << name;
+    std::cout << "[figures] " << name << ": " << rel->dump() << "\n";
+    EXPECT_EQ((*rel)["outcome"], "returned") << rel->dump(2);
+    EXPECT_GE((*rel)["runtime_released_bytes"].get<double>(), 80 * kMiB);
+  }
+  bool signal_event = false, command_event = false;
+  for (const auto& e : r["events"]) {
+    if (e["kind"] != "release_trigger") continue;
+    signal_event |= e["detail"].get<std::string>().find("sent SIGUSR1") != std::string::npos;
+    command_event |= e["detail"].get<std::string>().find("trigger command exit code 0") != std::string::npos;
+  }
+  EXPECT_TRUE(signal_event && command_event) << r["events"].dump(2);
+  EXPECT_TRUE(r["target"]["exit"].is_null());
+  expectSchemaValid();
+}
+
+}  // namespace
+}  // namespace memstrain
