@@ -560,19 +560,28 @@ func churnLoop(c *churner, liveMiB, mibPerS, seconds int64) {
 	const tick = 10 * time.Millisecond
 	ticker := time.NewTicker(tick)
 	defer ticker.Stop()
-	perTick := float64(mibPerS*mib) * tick.Seconds()
+	// The debt grows with the time that really passed (a ticker drops ticks
+	// on a busy machine), capped at one second's worth.
+	rate := float64(mibPerS * mib)
 	owed := 0.0
 	idx := 0
+	last := time.Now()
 	for {
 		select {
 		case <-c.stop:
 			return
 		case <-ticker.C:
 		}
-		if !deadline.IsZero() && time.Now().After(deadline) {
+		now := time.Now()
+		if !deadline.IsZero() && now.After(deadline) {
 			return
 		}
-		for owed += perTick; owed >= churnChunk; owed -= churnChunk {
+		owed += rate * now.Sub(last).Seconds()
+		if owed > rate {
+			owed = rate
+		}
+		last = now
+		for ; owed >= churnChunk; owed -= churnChunk {
 			if len(ring) == 0 {
 				churnSink = churnAlloc()
 				continue
