@@ -327,6 +327,7 @@ int sweepMain(const std::vector<std::string>& args) {
   doc.plan_name = plan->name;
   doc.memory_limit_bytes = plan->target.launch->memory_limit_bytes;
   for (const auto& s : plan->stages) doc.stage_names.push_back(s.name);
+  doc.baseline_stage = plan->baseline_stage;
   doc.axes = *axes;
   doc.repeat = repeat;
   doc.interrupted = interrupted;

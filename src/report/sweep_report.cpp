@@ -80,11 +80,16 @@ std::string oomText(const SweepSettingSummary& s) {
   return t;
 }
 
-std::string slopeText(const SweepSettingSummary& s) {
-  // The stage whose median slope is largest: where the heap grew fastest.
+std::string slopeText(const SweepSettingSummary& s, const std::string& baseline_stage) {
+  // The stage whose median slope is largest: where the heap grew fastest. The baseline stage
+  // (start-up allocations) only when no other stage has a slope.
   const std::pair<const std::string, Spread>* worst = nullptr;
-  for (const auto& kv : s.heap_slope_per_s) {
-    if (worst == nullptr || kv.second.median > worst->second.median) worst = &kv;
+  for (bool with_baseline : {false, true}) {
+    for (const auto& kv : s.heap_slope_per_s) {
+      if (!with_baseline && kv.first == baseline_stage) continue;
+      if (worst == nullptr || kv.second.median > worst->second.median) worst = &kv;
+    }
+    if (worst != nullptr) break;
   }
   if (worst == nullptr) return "-";
   return worst->first + ": " + spreadText(worst->second, [](double v) { return (v >= 0 ? "+" : "") + fixed(v, 0, "/s"); });
@@ -148,7 +153,7 @@ Table buildTable(const SweepDocument& doc) {
       auto it = s.p99_ms.find(k);
       row.push_back(it == s.p99_ms.end() ? "-" : spreadText(it->second, [](double v) { return fixed(v, 2, " ms"); }));
     }
-    row.push_back(slopeText(s));
+    row.push_back(slopeText(s, doc.baseline_stage));
     row.push_back(releaseText(s, doc.repeat > 1));
     t.rows.push_back(std::move(row));
     t.recommended.push_back(doc.recommendation.index && *doc.recommendation.index == i);
@@ -204,7 +209,8 @@ json sweepJson(const SweepDocument& doc) {
   j["schema"] = "memstrain-sweep";
   j["schema_version"] = kSweepSchemaVersion;
   j["tool"] = {{"name", "memstrain"}, {"version", kVersion}};
-  j["plan"] = {{"path", doc.plan_path}, {"name", doc.plan_name}, {"memory_limit_bytes", doc.memory_limit_bytes}, {"stages", doc.stage_names}};
+  j["plan"] = {{"path", doc.plan_path}, {"name", doc.plan_name}, {"memory_limit_bytes", doc.memory_limit_bytes}, {"stages", doc.stage_names},
+               {"baseline_stage", doc.baseline_stage.empty() ? json(nullptr) : json(doc.baseline_stage)}};
   json axes = json::array();
   for (const auto& a : doc.axes) axes.push_back({{"name", a.name}, {"values", a.values}});
   j["axes"] = axes;

@@ -306,6 +306,30 @@ TEST(SweepReportTest, MarkdownTable) {
   EXPECT_THAT(md, HasSubstr("**recommended: GOGC=25 — passed 1/1 run(s) with at least 100.0 MiB of headroom"));
 }
 
+TEST(SweepReportTest, SlopeColumnPrefersStagesAfterTheBaseline) {
+  SweepDocument doc = sampleDocument();
+  doc.baseline_stage = "baseline";
+  SweepRunFigures r = run("pass", 1);
+  r.heap_slope_per_s = {{"baseline", 5000}, {"churn", 120}, {"release", -40}};
+  doc.settings = {summarizeSetting(SweepSetting{{{"GOGC", "50"}}}, {}, {r})};
+  EXPECT_THAT(renderSweepMarkdown(doc), HasSubstr("| churn: +120/s |"));
+  r.heap_slope_per_s = {{"baseline", 5000}};
+  doc.settings = {summarizeSetting(SweepSetting{{{"GOGC", "50"}}}, {}, {r})};
+  EXPECT_THAT(renderSweepMarkdown(doc), HasSubstr("| baseline: +5000/s |"));
+}
+
+TEST(SweepPlanTest, ShippedSweepDemoIsValidAndResolves) {
+  auto plan = loadPlan(std::string(MEMSTRAIN_SOURCE_DIR) + "/plans/sweep-demo.json");
+  ASSERT_TRUE(plan.ok()) << plan.error().message;
+  ASSERT_TRUE(plan->target.launch);
+  auto env = settingEnvironment(SweepSetting{{{"GOGC", "off"}, {"GOMEMLIMIT", "90%"}}}, *plan->target.launch);
+  ASSERT_TRUE(env.ok());
+  EXPECT_EQ(env->at("GOMEMLIMIT"), "241591910");  // 90% of 256 MiB, as the README says
+  auto copy = settingPlanJson(plan->source, *env, MEMSTRAIN_SOURCE_DIR);
+  ASSERT_TRUE(copy.ok());
+  EXPECT_TRUE(parsePlan(copy->dump()).ok());
+}
+
 TEST(SweepReportTest, HtmlEscapesEverything) {
   const std::string html = renderSweepHtml(sampleDocument());
   EXPECT_THAT(html, HasSubstr("demo &lt;script&gt;alert(1)&lt;/script&gt;"));
