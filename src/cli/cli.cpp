@@ -8,6 +8,7 @@
 #include "memstrain/actuators/stressor.hpp"
 #include "memstrain/cli/cmd_locate.hpp"
 #include "memstrain/cli/cmd_pprof.hpp"
+#include "memstrain/cli/cmd_sweep.hpp"
 #include "memstrain/cli/commands.hpp"
 #include "memstrain/version.hpp"
 
@@ -22,6 +23,7 @@ constexpr const char* kUsage =
     "commands:\n"
     "  run PLAN [--out DIR] [--dry-run] [-v]   run a plan and judge the target\n"
     "  validate PLAN                           check a plan without touching anything\n"
+    "  sweep PLAN --set GOGC=50,100 [...]      run a plan under each GOGC/GOMEMLIMIT/GODEBUG setting and compare\n"
     "  pprof top|diff FILE...                  summarise saved Go heap profiles like `go tool pprof -top`\n"
     "  recover [--dry-run]                     undo runs that died without cleaning up\n"
     "  locate --pid N|--container-id ID|--pod-uid UID   find a target's memory cgroup on this node\n"
@@ -54,6 +56,7 @@ int cliMain(int argc, char** argv) {
     if (cmd == "pprof") return runPprofCommand(rest);
     if (cmd == "recover") return runRecoverCommand(rest);
     if (cmd == "locate") return runLocateCommand(rest);
+    if (cmd == "sweep") return runSweepCommand(rest);
     if (cmd == kStressorSubcommand) return runStressorCommand(rest);
   } catch (const std::exception& e) {
     // The one place exceptions stop: anything that escaped a command becomes a message.

@@ -1,7 +1,8 @@
 // Command demo-target is a small HTTP service that memstrain's integration
 // tests and `make demo` put under memory pressure. It retains and releases
 // memory on request, exposes net/http/pprof on the default mux and reports
-// runtime.MemStats plus /proc figures as JSON.
+// runtime.MemStats plus /proc figures as JSON, and churns a live set at a
+// given allocation rate (/churn) so that GOGC and GOMEMLIMIT matter.
 //
 // Only the Go standard library is used (Go 1.19).
 package main
@@ -510,6 +511,134 @@ func handleStats(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// ---- /churn: allocation rate over a live set ---------------------------------
+
+// churnChunk is the unit of /churn: 64 KiB, pointer-free, so marking the live
+// set is cheap and the heap goal (live set x (1 + GOGC/100)) decides the peak.
+const (
+	churnChunk     = 64 << 10
+	maxChurnMiBPS  = 4096
+	maxChurnSecond = 3600
+)
+
+type churner struct {
+	stop chan struct{}
+	done chan struct{}
+}
+
+var (
+	churnMu    sync.Mutex
+	curChurner *churner
+	churnSink  []byte // garbage with no live set goes here so it is really allocated
+)
+
+// churnAlloc allocates one chunk and touches every page of it.
+//
+//go:noinline
+func churnAlloc() []byte {
+	b := make([]byte, churnChunk)
+	for j := 0; j < len(b); j += 4096 {
+		b[j] = 1
+	}
+	return b
+}
+
+// churnLoop keeps liveMiB MiB reachable in a ring of chunks and replaces one
+// chunk after another at mibPerS MiB/s, so the old chunk becomes garbage: a
+// constant live set with a steady allocation rate, the load where GOGC and
+// GOMEMLIMIT decide how high the heap (and the cgroup's usage) peaks.
+func churnLoop(c *churner, liveMiB, mibPerS, seconds int64) {
+	defer close(c.done)
+	ring := make([][]byte, liveMiB*mib/churnChunk)
+	for i := range ring {
+		ring[i] = churnAlloc()
+	}
+	var deadline time.Time
+	if seconds > 0 {
+		deadline = time.Now().Add(time.Duration(seconds) * time.Second)
+	}
+	const tick = 10 * time.Millisecond
+	ticker := time.NewTicker(tick)
+	defer ticker.Stop()
+	// The debt grows with the time that really passed (a ticker drops ticks
+	// on a busy machine), capped at one second's worth.
+	rate := float64(mibPerS * mib)
+	owed := 0.0
+	idx := 0
+	last := time.Now()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-ticker.C:
+		}
+		now := time.Now()
+		if !deadline.IsZero() && now.After(deadline) {
+			return
+		}
+		owed += rate * now.Sub(last).Seconds()
+		if owed > rate {
+			owed = rate
+		}
+		last = now
+		for ; owed >= churnChunk; owed -= churnChunk {
+			if len(ring) == 0 {
+				churnSink = churnAlloc()
+				continue
+			}
+			ring[idx] = churnAlloc()
+			idx = (idx + 1) % len(ring)
+		}
+	}
+}
+
+// handleChurn: POST /churn?live_mib=N&mib_per_s=R[&seconds=S] replaces the
+// running churner (if any) with a new one; live_mib=0&mib_per_s=0 only stops
+// it. seconds=0 (the default) runs until replaced or stopped.
+func handleChurn(w http.ResponseWriter, r *http.Request) {
+	if !allow(w, r, http.MethodPost) {
+		return
+	}
+	q := r.URL.Query()
+	live, _, err := intParam(q, "live_mib", 0, maxGrowMiB)
+	if err != nil {
+		httpError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	rate, _, err := intParam(q, "mib_per_s", 0, maxChurnMiBPS)
+	if err != nil {
+		httpError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	seconds, _, err := intParam(q, "seconds", 0, maxChurnSecond)
+	if err != nil {
+		httpError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	churnMu.Lock()
+	defer churnMu.Unlock()
+	stopped := false
+	if curChurner != nil {
+		close(curChurner.stop)
+		<-curChurner.done
+		curChurner = nil
+		stopped = true
+	}
+	started := live > 0 || rate > 0
+	if started {
+		c := &churner{stop: make(chan struct{}), done: make(chan struct{})}
+		curChurner = c
+		go churnLoop(c, live, rate, seconds)
+	}
+	writeJSON(w, http.StatusOK, map[string]interface{}{
+		"stopped_previous": stopped,
+		"started":          started,
+		"live_mib":         live,
+		"mib_per_s":        rate,
+		"seconds":          seconds,
+	})
+}
+
 // ---- main ------------------------------------------------------------------
 
 func main() {
@@ -550,6 +679,7 @@ func main() {
 	mux.HandleFunc("/debug/free", handleFree)
 	mux.HandleFunc("/leak-goroutines", handleLeak)
 	mux.HandleFunc("/stats", handleStats)
+	mux.HandleFunc("/churn", handleChurn)
 
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

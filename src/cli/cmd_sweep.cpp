@@ -1,0 +1,374 @@
+// `memstrain sweep`: thin driver. Parsing, combination, resolution and aggregation are in
+// analysis/sweep; rendering in report/sweep_report. Here: files, child processes and signals.
+
+#include "memstrain/cli/cmd_sweep.hpp"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include <boost/program_options.hpp>
+
+#include "memstrain/analysis/sweep.hpp"
+#include "memstrain/cli/cli.hpp"
+#include "memstrain/executor/executor.hpp"
+#include "memstrain/executor/process.hpp"
+#include "memstrain/plan/plan_parse.hpp"
+#include "memstrain/report/sweep_report.hpp"
+#include "memstrain/util/fs.hpp"
+#include "memstrain/util/units.hpp"
+
+namespace po = boost::program_options;
+
+namespace memstrain {
+namespace {
+
+// Signals seen by the sweep; each one is forwarded to the running child once.
+std::atomic<int> g_sweep_signal{0};
+std::atomic<int> g_sweep_signal_count{0};
+
+void onSweepSignal(int sig) {
+  g_sweep_signal.store(sig);
+  if (g_sweep_signal_count.fetch_add(1) >= 2) {
+    // Third signal: the child had two already (the second makes it exit at once). Leave.
+    const char msg[] = "\nmemstrain sweep: third signal, exiting\n";
+    ssize_t ignored = ::write(2, msg, sizeof msg - 1);
+    (void)ignored;
+    ::_exit(kExitInterrupted);
+  }
+}
+
+void installSweepSignalHandlers() {
+  struct sigaction sa {};
+  sa.sa_handler = onSweepSignal;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+}
+
+constexpr const char* kUsage =
+    "usage: memstrain sweep PLAN --set NAME=V1,V2[,...] [--set ...] [--repeat N] [--out DIR] [--dry-run]\n\n"
+    "Runs PLAN (launch mode) once per combination of the --set values (times --repeat), each as a\n"
+    "child `memstrain run` in its own fresh cgroup, and writes DIR/sweep.json, sweep.md and sweep.html\n"
+    "with one row per setting and a recommendation. Each run's report is in DIR/<setting>/.\n"
+    "NAME: GOGC (integer percent or off), GOMEMLIMIT (size like 400MiB, or percent of the plan's\n"
+    "memory_limit like 90%), GODEBUG (one key=value, merged into the plan's GODEBUG); any takes none\n"
+    "(unset). Exit: 0 done and a setting passed, 1 no setting passed, 2 usage or plan error (nothing\n"
+    "run), 3 a run could not be judged, 4 interrupted.";
+
+Status makeDirs(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) return Error{"mkdir " + path + ": " + ec.message()};
+  return {};
+}
+
+// Runs one child `memstrain run`, forwarding our signals to it. Returns its exit code (128+signal
+// when it was killed), or an Error when it could not be started.
+Result<int> runChild(const std::string& self, const std::vector<std::string>& argv_tail, const std::string& log_path) {
+  SpawnOptions so;
+  so.argv = {self};
+  so.argv.insert(so.argv.end(), argv_tail.begin(), argv_tail.end());
+  // SIGTERM, not SIGKILL: if the sweep dies, the child still cleans up its cgroup and target.
+  so.parent_death_signal = SIGTERM;
+  so.new_process_group = true;  // a terminal's Ctrl-C reaches the sweep, which forwards it once
+  so.output_path = log_path;
+  auto child = spawnSuspended(so);
+  if (!child) return child.error();
+  const pid_t pid = child->pid();
+  if (auto st = child->release(); !st) return st.error();
+  int forwarded = 0;
+  while (true) {
+    if (auto e = pollExit(pid)) return e->signaled ? 128 + e->signal : e->code;
+    const int seen = g_sweep_signal_count.load();
+    if (seen > forwarded) {
+      ::kill(pid, g_sweep_signal.load());
+      forwarded = seen;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+SweepRunFigures readRun(const std::string& dir, int exit_code) {
+  SweepRunFigures f;
+  auto text = readFile(joinPath(dir, "report.json"), 256u << 20);
+  if (!text) {
+    f.verdict = "error";
+    f.error = "no report: " + text.error().message + " (see " + joinPath(dir, "memstrain.log") + ")";
+  } else {
+    const auto report = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+    SampleDigest digest;
+    std::ifstream samples(joinPath(dir, "samples.jsonl"));
+    for (std::string line; std::getline(samples, line);) digest.addLine(line);
+    if (report.is_discarded()) {
+      f.verdict = "error";
+      f.error = joinPath(dir, "report.json") + " is not valid JSON";
+    } else {
+      f = runFigures(report, digest);
+    }
+  }
+  f.dir = dir;
+  f.exit_code = exit_code;
+  return f;
+}
+
+std::string progressResult(const SweepRunFigures& f) {
+  std::string s = f.verdict;
+  if (f.first_target_oom_s) {
+    char b[64];
+    std::snprintf(b, sizeof b, ", target OOM-killed at %.1f s", *f.first_target_oom_s);
+    s += b;
+  } else if (f.target_exit) {
+    s += ", target " + *f.target_exit;
+  } else if (f.error.empty()) {
+    s += ", survived";
+  }
+  if (f.gc_cycles) s += ", " + std::to_string(*f.gc_cycles) + " GC cycles";
+  if (f.peak_usage_bytes) s += ", peak " + formatBytes(*f.peak_usage_bytes);
+  if (!f.error.empty()) s += " (" + f.error + ")";
+  return s;
+}
+
+int sweepMain(const std::vector<std::string>& args) {
+  po::options_description desc("options");
+  desc.add_options()                                                                       //
+      ("help,h", "show this help")                                                         //
+      ("set", po::value<std::vector<std::string>>()->composing(), "NAME=V1,V2,...: a variable and its values (repeatable)")  //
+      ("repeat", po::value<int>()->default_value(1), "runs per setting (1-100)")           //
+      ("out,o", po::value<std::string>(), "output directory (default: out/<plan name>-sweep-<id>)")  //
+      ("dry-run,n", "print the settings, their environment and directories; run nothing")  //
+      ("cgroup-parent", po::value<std::string>()->default_value("/memstrain"),
+       "parent cgroup of the runs' cgroups, passed to each `memstrain run`");
+  po::options_description all;
+  all.add(desc).add_options()("plan", po::value<std::string>(), "plan file");
+  po::positional_options_description pos;
+  pos.add("plan", 1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::fprintf(stderr, "memstrain: %s\n\n%s\n", e.what(), kUsage);
+    return kExitUsage;
+  }
+  if (vm.count("help")) {
+    std::printf("%s\n\n", kUsage);
+    std::cout << desc;
+    return kExitPass;
+  }
+  if (!vm.count("plan")) {
+    std::fprintf(stderr, "memstrain: missing PLAN\n\n%s\n", kUsage);
+    return kExitUsage;
+  }
+  const std::string plan_path = vm["plan"].as<std::string>();
+  const int repeat = vm["repeat"].as<int>();
+  if (repeat < 1 || repeat > 100) {
+    std::fprintf(stderr, "memstrain: --repeat must be 1 to 100, got %d\n", repeat);
+    return kExitUsage;
+  }
+  auto axes = parseSweepSets(vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{});
+  if (!axes) {
+    std::fprintf(stderr, "memstrain: %s\nmemstrain: nothing was run\n", axes.error().message.c_str());
+    return kExitUsage;
+  }
+  const std::string parent = vm["cgroup-parent"].as<std::string>();
+  {
+    const auto slash = parent.find_last_of('/');
+    const std::string leaf = slash == std::string::npos ? parent : parent.substr(slash + 1);
+    if (parent.empty() || parent.front() != '/' || parent.find("..") != std::string::npos || leaf.find("memstrain") == std::string::npos) {
+      std::fprintf(stderr, "memstrain: --cgroup-parent must be an absolute path whose last part names memstrain, got \"%s\"\n",
+                   parent.c_str());
+      return kExitUsage;
+    }
+  }
+  auto plan = loadPlan(plan_path);
+  if (!plan) {
+    std::fprintf(stderr, "%s\nmemstrain: %s: invalid plan; nothing was run\n", plan.error().message.c_str(), plan_path.c_str());
+    return kExitUsage;
+  }
+  if (!plan->target.launch) {
+    std::fprintf(stderr,
+                 "memstrain: %s: a sweep needs a launch-mode target (target.launch): it sets GOGC, GOMEMLIMIT and GODEBUG in "
+                 "the environment of a target it starts, which an attached target (target.attach) does not get; nothing was run\n",
+                 plan_path.c_str());
+    return kExitUsage;
+  }
+
+  // Every setting is resolved and its plan copy validated before anything runs.
+  const std::vector<SweepSetting> settings = expandSweep(*axes);
+  std::error_code ec;
+  const std::string cwd = std::filesystem::current_path(ec).string();
+  if (ec) {
+    std::fprintf(stderr, "memstrain: current directory: %s\n", ec.message().c_str());
+    return kExitRunError;
+  }
+  std::vector<std::map<std::string, std::string>> envs;
+  std::vector<std::string> plan_texts;
+  for (const auto& s : settings) {
+    auto env = settingEnvironment(s, *plan->target.launch);
+    if (!env) {
+      std::fprintf(stderr, "memstrain: %s: %s\nmemstrain: nothing was run\n", s.label().c_str(), env.error().message.c_str());
+      return kExitUsage;
+    }
+    auto copy = settingPlanJson(plan->source, *env, cwd);
+    if (!copy) {
+      std::fprintf(stderr, "memstrain: %s: %s\nmemstrain: nothing was run\n", plan_path.c_str(), copy.error().message.c_str());
+      return kExitUsage;
+    }
+    std::string text = copy->dump(2) + "\n";
+    if (auto check = parsePlan(text); !check) {
+      std::fprintf(stderr, "memstrain: the plan copy for %s is invalid:\n%s\nmemstrain: nothing was run\n", s.label().c_str(),
+                   check.error().message.c_str());
+      return kExitUsage;
+    }
+    envs.push_back(*env);
+    plan_texts.push_back(std::move(text));
+  }
+  const std::string out_dir = vm.count("out") ? vm["out"].as<std::string>() : "out/" + plan->name + "-sweep-" + makeRunId();
+  const std::size_t total = settings.size() * static_cast<std::size_t>(repeat);
+  auto runDir = [&](std::size_t i, int rep) {
+    const std::string base = joinPath(out_dir, settings[i].dirName());
+    return repeat == 1 ? base : joinPath(base, "repeat-" + std::to_string(rep));
+  };
+  // Only the swept variables, as the target gets them (others come from the plan unchanged).
+  auto sweptEnv = [&](std::size_t i) {
+    std::map<std::string, std::string> m;
+    for (const auto& a : *axes) {
+      if (auto it = envs[i].find(a.name); it != envs[i].end()) m[a.name] = it->second;
+    }
+    return m;
+  };
+
+  if (vm.count("dry-run")) {
+    std::printf("sweep of %s: %zu setting(s) x %d repeat(s) = %zu run(s) of %s each\n", plan_path.c_str(), settings.size(), repeat, total,
+                formatDuration(plan->totalDuration()).c_str());
+    for (std::size_t i = 0; i < settings.size(); ++i) {
+      std::string env_text;
+      for (const auto& a : *axes) {
+        auto it = envs[i].find(a.name);
+        env_text += " " + a.name + "=" + (it == envs[i].end() ? std::string("(unset)") : it->second);
+      }
+      std::printf("  %-36s env:%s  -> %s\n", settings[i].label().c_str(), env_text.c_str(), runDir(i, 1).c_str());
+    }
+    std::printf("dry run: nothing was run\n");
+    return kExitPass;
+  }
+
+  auto self = selfExePath();
+  if (!self) {
+    std::fprintf(stderr, "memstrain: %s\n", self.error().message.c_str());
+    return kExitRunError;
+  }
+  if (auto st = makeDirs(out_dir); !st) {
+    std::fprintf(stderr, "memstrain: output directory: %s\n", st.error().message.c_str());
+    return kExitRunError;
+  }
+  // A swept variable must reach the target only through the plan copy: `none` means unset, so
+  // memstrain's own value (inherited by the child and then the target) is dropped here.
+  for (const auto& a : *axes) ::unsetenv(a.name.c_str());
+  installSweepSignalHandlers();
+
+  std::vector<std::vector<SweepRunFigures>> runs(settings.size());
+  bool run_error = false;
+  std::size_t n = 0;
+  // Repeats are interleaved (all settings once, then again) so that drift on the host over the
+  // sweep does not line up with one setting.
+  for (int rep = 1; rep <= repeat && g_sweep_signal_count.load() == 0; ++rep) {
+    for (std::size_t i = 0; i < settings.size() && g_sweep_signal_count.load() == 0; ++i) {
+      ++n;
+      const std::string dir = runDir(i, rep);
+      const std::string plan_copy = joinPath(joinPath(out_dir, settings[i].dirName()), "plan.json");
+      std::string tag = "[" + std::to_string(n) + "/" + std::to_string(total) + "] " + settings[i].label();
+      if (repeat > 1) tag += " (repeat " + std::to_string(rep) + "/" + std::to_string(repeat) + ")";
+      std::fprintf(stderr, "memstrain sweep: %s -> %s\n", tag.c_str(), dir.c_str());
+      SweepRunFigures f;
+      Status prepared = makeDirs(dir);
+      if (prepared) prepared = writeFileAtomic(plan_copy, plan_texts[i]);
+      const auto t0 = std::chrono::steady_clock::now();
+      if (!prepared) {
+        f.verdict = "error";
+        f.error = prepared.error().message;
+        f.dir = dir;
+      } else {
+        auto code = runChild(*self, {"run", plan_copy, "--out", dir, "--cgroup-parent", parent}, joinPath(dir, "memstrain.log"));
+        if (!code) {
+          f.verdict = "error";
+          f.error = "start memstrain run: " + code.error().message;
+          f.dir = dir;
+        } else {
+          f = readRun(dir, *code);
+          if (*code == kExitInterrupted && f.error.empty()) f.error = "interrupted";
+        }
+      }
+      const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (f.verdict == "error" || f.exit_code == kExitRunError || f.exit_code == kExitCleanupFailed || f.exit_code == kExitUsage ||
+          f.exit_code > 6) {
+        run_error = true;
+      }
+      std::fprintf(stderr, "memstrain sweep: %s: %s (exit %d, %.0f s)\n", tag.c_str(), progressResult(f).c_str(), f.exit_code, took);
+      // An interrupted run is not a measurement of the setting: it is left out of the table.
+      if (f.exit_code != kExitInterrupted) runs[i].push_back(std::move(f));
+    }
+  }
+  const bool interrupted = g_sweep_signal_count.load() > 0;
+
+  SweepDocument doc;
+  doc.plan_path = plan_path;
+  doc.plan_name = plan->name;
+  doc.memory_limit_bytes = plan->target.launch->memory_limit_bytes;
+  for (const auto& s : plan->stages) doc.stage_names.push_back(s.name);
+  doc.baseline_stage = plan->baseline_stage;
+  doc.axes = *axes;
+  doc.repeat = repeat;
+  doc.interrupted = interrupted;
+  for (std::size_t i = 0; i < settings.size(); ++i) doc.settings.push_back(summarizeSetting(settings[i], sweptEnv(i), std::move(runs[i])));
+  doc.recommendation = recommendSetting(doc.settings);
+
+  int exit_code = kExitPass;
+  auto write = [&](const std::string& name, const std::string& body) {
+    if (auto st = writeFileAtomic(joinPath(out_dir, name), body); !st) {
+      std::fprintf(stderr, "memstrain: write %s: %s\n", name.c_str(), st.error().message.c_str());
+      exit_code = kExitRunError;
+    }
+  };
+  write("sweep.json", sweepJson(doc).dump(2) + "\n");
+  const std::string md = renderSweepMarkdown(doc);
+  write("sweep.md", md);
+  write("sweep.html", renderSweepHtml(doc));
+  std::printf("%s", md.c_str());
+  if (interrupted) {
+    exit_code = kExitInterrupted;
+  } else if (run_error) {
+    exit_code = kExitRunError;
+  } else if (exit_code == kExitPass && !doc.recommendation.index) {
+    exit_code = kExitFail;
+  }
+  std::printf("memstrain sweep: settings=%zu runs=%zu recommended=%s interrupted=%s exit=%d out=%s\n", settings.size(), n,
+              doc.recommendation.index ? ("\"" + doc.settings[*doc.recommendation.index].setting.label() + "\"").c_str() : "none",
+              interrupted ? "yes" : "no", exit_code, out_dir.c_str());
+  std::fflush(stdout);
+  return exit_code;
+}
+
+}  // namespace
+
+int runSweepCommand(const std::vector<std::string>& args) {
+  try {
+    return sweepMain(args);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "memstrain sweep: %s\n", e.what());
+    return kExitRunError;
+  }
+}
+
+}  // namespace memstrain
