@@ -112,7 +112,22 @@ json checkResultJson(const CheckResult& r) {
           {"limit", {{"max", opt(r.max)}, {"min", opt(r.min)}, {"max_vs_baseline", rel}}},
           {"baseline", opt(r.baseline)},
           {"explanation", r.explanation},
-          {"description", r.description}};
+          {"description", r.description},
+          {"window", r.window_s ? json{{"seconds", *r.window_s},
+                                       {"abort", r.abort},
+                                       {"windows", r.windows},
+                                       {"windows_failed", r.windows_failed},
+                                       {"worst_end_s", opt(r.worst_window_end_s)}}
+                                : json(nullptr)}};
+}
+
+json stagePsiJson(const std::optional<StagePsi>& p) {
+  if (!p) return nullptr;
+  return {{"source", p->source},
+          {"some_avg10_max", p->some_avg10_max},
+          {"full_avg10_max", opt(p->full_avg10_max)},
+          {"some_stall_s", p->some_stall_s},
+          {"full_stall_s", opt(p->full_stall_s)}};
 }
 
 json buildReportJson(const RunRecord& rec, const RunAnalysis& analysis, const std::string& plan_sha256) {
@@ -184,6 +199,7 @@ json buildReportJson(const RunRecord& rec, const RunAnalysis& analysis, const st
                   {"cpu_s", {{"controller", opt(s.controller_cpu_s)}, {"stressor", opt(s.stressor_cpu_s)},
                              {"target_cgroup", opt(s.target_cgroup_cpu_s)}}},
                   {"heap", s.heap ? heapJson(*s.heap) : json(nullptr)},
+                  {"psi", stagePsiJson(s.psi)},
                   {"latency", [&] {
                      json l = json::array();
                      for (const auto& x : s.latency) l.push_back(stageLatencyJson(x));
@@ -220,6 +236,12 @@ json buildReportJson(const RunRecord& rec, const RunAnalysis& analysis, const st
   const CheckTally tally = tallyChecks(analysis.checks);
   j["checks_summary"] = {{"total", tally.total}, {"passed", tally.passed}, {"failed", tally.failed}, {"no_data", tally.no_data},
                          {"failed_names", tally.failed_names}};
+  j["abort"] = rec.abort ? json{{"check", rec.abort->check},
+                                {"stage", rec.abort->stage},
+                                {"t_s", rec.abort->t_s},
+                                {"observed", rec.abort->observed},
+                                {"explanation", rec.abort->explanation}}
+                         : json(nullptr);
   j["verdict"] = toString(verdict.verdict);
   j["verdict_reasons"] = verdict.reasons;
   j["cleanup"] = {{"status", rec.cleanup_ok ? "ok" : "failed"}, {"errors", rec.cleanup_errors}};
