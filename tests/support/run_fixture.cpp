@@ -39,8 +39,9 @@ std::vector<pid_t> strayStressors() {
     char* end = nullptr;
     long pid = std::strtol(e->d_name, &end, 10);
     if (*end != 0 || pid <= 0 || pid == ::getpid()) continue;
-    std::string cmd = slurp(fs::path("/proc") / e->d_name / "cmdline");
-    if (cmd.find("__stressor") != std::string::npos) out.push_back(static_cast<pid_t>(pid));
+    // Only stressors of this build's binary: other checkouts on the same machine run their own.
+    const std::string cmd = slurp(fs::path("/proc") / e->d_name / "cmdline");
+    if (cmd.find("__stressor") != std::string::npos && cmd.rfind(MEMSTRAIN_BINARY, 0) == 0) out.push_back(static_cast<pid_t>(pid));
   }
   ::closedir(d);
   return out;

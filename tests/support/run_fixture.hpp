@@ -23,8 +23,8 @@ namespace memstrain::testing {
 std::string slurp(const std::filesystem::path& p);
 /// The last non-empty line of `text`.
 std::string lastLine(const std::string& text);
-/// Pids of live processes whose command line holds the stressor subcommand (ours are children of
-/// memstrain runs this test started).
+/// Pids of live stressor processes of this build's memstrain binary (argv[0] is MEMSTRAIN_BINARY),
+/// so that runs of other checkouts on the same machine do not count.
 std::vector<pid_t> strayStressors();
 
 class RunFixture : public ::testing::Test {
