@@ -106,6 +106,10 @@ WindowEvaluator::WindowEvaluator(const std::vector<CheckSpec>& checks, std::vect
   }
 }
 
+bool WindowEvaluator::needsLatency() const {
+  return std::any_of(checks_.begin(), checks_.end(), [](const Tracked& t) { return t.spec.metric.rfind("latency.", 0) == 0; });
+}
+
 bool WindowEvaluator::inScope(const Tracked& t, std::size_t stage) const {
   if (stage >= stage_names_.size()) return false;
   if (t.spec.stages.empty()) return true;

@@ -387,7 +387,7 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     for (std::size_t k = 0; k < probes.size(); ++k) {
       ProbeWindow w = probes[k]->takeWindow();
       writeSample(latencyWindowJson(w, probes[k]->config().name, t, plan.stages[stage_idx].name));
-      if (window_eval.active()) {
+      if (window_eval.needsLatency()) {
         if (slice_probes[k]) slice_probes[k]->merge(w);
         else slice_probes[k] = w;
       }
@@ -500,9 +500,11 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     sl.seconds = sl.end_s - last_slice_s;
     sl.stage = stage_idx;
     last_slice_s = sl.end_s;
-    for (auto& w : slice_probes) {
-      sl.probes.push_back(w ? std::move(*w) : ProbeWindow{});
-      w.reset();
+    if (window_eval.needsLatency()) {
+      for (auto& w : slice_probes) {
+        sl.probes.push_back(w ? std::move(*w) : ProbeWindow{});
+        w.reset();
+      }
     }
     std::vector<double> usage, rss;
     for (; slice_first_sample < rec.samples.size(); ++slice_first_sample) {

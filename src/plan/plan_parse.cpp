@@ -792,7 +792,9 @@ void parseChecks(Checker& c, const json& j, const std::string& ptr, const Plan& 
     // Sliding windows: judged live from per-second data, so only metrics made of per-second data
     // that merge, and only absolute limits (a baseline stage's figure is not known live).
     if (cj.contains("window")) {
-      if (auto w = c.duration(cj["window"], cp + "/window", std::chrono::seconds(1), std::chrono::hours(1))) ck.window = *w;
+      // A window keeps each second's probe histograms (about 0.8 MiB per probe per second): 60 s
+      // bounds that memory.
+      if (auto w = c.duration(cj["window"], cp + "/window", std::chrono::seconds(1), std::chrono::seconds(60))) ck.window = *w;
       if (metric && !windowableMetric(metric->name)) {
         c.issue(cp + "/window", "metric \"" + std::string(metric->name) +
                                     "\" cannot be judged over a window (windows take latency.*, cgroup.usage.max/mean, target.rss.max, "

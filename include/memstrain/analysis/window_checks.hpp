@@ -48,6 +48,9 @@ class WindowEvaluator {
 
   /// False when the plan has no window checks (the executor then feeds nothing).
   bool active() const { return !checks_.empty(); }
+  /// True when a window check reads a latency metric: only then do slices need the probes'
+  /// windows (each holds histograms of ~0.8 MiB).
+  bool needsLatency() const;
 
   /// Adds one slice and judges every window check whose scope holds the slice's stage. A window
   /// is judged once the slices of its scope within the last `window` seconds cover it (all but
