@@ -521,7 +521,7 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     sl.usage = summarize(usage);
     sl.target_rss = summarize(rss);
     auto verdict = window_eval.push(std::move(sl));
-    if (!verdict) return false;
+    if (!verdict || rec.status != RunStatus::kCompleted) return false;  // an error or a signal ended it first
     rec.status = RunStatus::kAborted;
     rec.error = "aborted by check \"" + verdict->check + "\" in stage " + verdict->stage + ": " + verdict->explanation;
     rec.events.push_back({verdict->t_s, "aborted", verdict->stage, rec.error});
