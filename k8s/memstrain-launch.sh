@@ -14,8 +14,8 @@
 #         writes an attach plan from the ConfigMap's plan, and execs `memstrain run`.
 #
 # Needs bash, kubectl and jq (all in the memstrain image). Exit codes: memstrain's (0 pass, 1 fail,
-# 2 invalid plan, 3 run error, 4 interrupted, 5 inconclusive); 2 for a usage error here; 3 when the
-# pod cannot be resolved or the Job did not run memstrain.
+# 2 invalid plan, 3 run error, 4 interrupted, 5 inconclusive, 6 cleanup failed, 7 aborted); 2 for a
+# usage error here; 3 when the pod cannot be resolved or the Job did not run memstrain.
 set -euo pipefail
 
 readonly PROG="memstrain-launch"

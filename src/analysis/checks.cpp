@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "memstrain/analysis/stage_stats.hpp"
+#include "memstrain/executor/run_record.hpp"
 
 namespace memstrain {
 
@@ -84,6 +85,14 @@ std::optional<double> metricValue(const std::string& metric, const std::string& 
     if (metric == "release.returned_ratio") return r.returned_ratio;
     if (metric == "release.time_to_return") return r.time_to_return_s ? std::optional<double>(*r.time_to_return_s * 1e9) : std::nullopt;
     if (metric == "release.lazy_bytes") return asDouble(r.lazy_bytes);
+    return std::nullopt;
+  }
+  if (metric.rfind("psi.", 0) == 0) {
+    if (!s.psi) return std::nullopt;
+    if (metric == "psi.some_avg10.max") return s.psi->some_avg10_max;
+    if (metric == "psi.full_avg10.max") return s.psi->full_avg10_max;
+    if (metric == "psi.some_stall") return s.psi->some_stall_s * 1e9;
+    if (metric == "psi.full_stall") return s.psi->full_stall_s ? std::optional<double>(*s.psi->full_stall_s * 1e9) : std::nullopt;
   }
   return std::nullopt;
 }
@@ -115,8 +124,59 @@ std::string formatMetricValue(MetricUnit unit, double v) {
   return "?";
 }
 
+namespace {
+
+CheckResult windowCheckResult(const CheckSpec& ck, const std::string& stage, bool is_base, const std::vector<WindowCheckRecord>& windows,
+                              bool stage_ran) {
+  CheckResult r;
+  r.check = ck.name;
+  r.metric = ck.metric;
+  r.unit = ck.unit;
+  r.stage = stage;
+  r.probe = ck.probe;
+  r.baseline_stage = is_base;
+  r.description = ck.description;
+  r.max = ck.max;
+  r.min = ck.min;
+  r.window_s = std::chrono::duration<double>(*ck.window).count();
+  r.abort = ck.abort;
+  char wtext[32];
+  std::snprintf(wtext, sizeof wtext, "%.0f s", *r.window_s);
+  const WindowCheckRecord* rec = nullptr;
+  for (const auto& w : windows) {
+    if (w.check == ck.name && w.stage == stage) rec = &w;
+  }
+  if (!stage_ran) {
+    r.explanation = ck.metric + ": stage " + stage + " did not run";
+    return r;
+  }
+  if (!rec || rec->windows == 0 || !rec->worst) {
+    r.explanation = ck.metric + ": no full " + wtext + " window with data ended in stage " + stage;
+    if (rec) r.windows = rec->windows;
+    return r;
+  }
+  r.windows = rec->windows;
+  r.windows_failed = rec->failed;
+  r.observed = rec->worst;
+  r.worst_window_end_s = rec->worst_end_s;
+  const double v = *rec->worst;
+  auto fmt = [&](double x) { return formatMetricValue(ck.unit, x); };
+  std::string limits;
+  if (ck.max) limits += (v > *ck.max ? " > max " : " <= max ") + fmt(*ck.max);
+  if (ck.min) limits += std::string(limits.empty() ? "" : ",") + (v < *ck.min ? " < min " : " >= min ") + fmt(*ck.min);
+  char tail[128];
+  std::snprintf(tail, sizeof tail, " in the worst %s window (ending at %.1f s); %zu of %zu windows failed", wtext, rec->worst_end_s,
+                rec->failed, rec->windows);
+  r.outcome = rec->failed > 0 ? CheckOutcome::kFail : CheckOutcome::kPass;
+  r.explanation = ck.metric + " " + fmt(v) + limits + tail;
+  return r;
+}
+
+}  // namespace
+
 std::vector<CheckResult> evaluateChecks(const std::vector<CheckSpec>& checks, const std::vector<StageStats>& stages,
-                                        const std::vector<std::string>& stage_order, const std::string& baseline_stage) {
+                                        const std::vector<std::string>& stage_order, const std::string& baseline_stage,
+                                        const std::vector<WindowCheckRecord>& windows) {
   auto statsOf = [&](const std::string& name) -> const StageStats* {
     for (const auto& s : stages) {
       if (s.name == name) return &s;
@@ -127,6 +187,10 @@ std::vector<CheckResult> evaluateChecks(const std::vector<CheckSpec>& checks, co
   std::vector<CheckResult> out;
   for (const CheckSpec& ck : checks) {
     const std::vector<std::string>& scope = ck.stages.empty() ? stage_order : ck.stages;
+    if (ck.window) {
+      for (const std::string& stage : scope) out.push_back(windowCheckResult(ck, stage, stage == baseline_stage, windows, statsOf(stage) != nullptr));
+      continue;
+    }
     for (const std::string& stage : scope) {
       const bool is_base = !baseline_stage.empty() && stage == baseline_stage;
       const bool relative = ck.max_vs_baseline && !is_base;

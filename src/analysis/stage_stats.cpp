@@ -22,6 +22,31 @@ Summary summarize(const std::vector<double>& values) {
   return s;
 }
 
+std::optional<StagePsi> stagePsi(const std::vector<const Sample*>& samples) {
+  auto cgroupPsi = [](const Sample& s) -> const Psi* {
+    const CgroupSample& c = s.measured_cgroup ? *s.measured_cgroup : s.target_cgroup;
+    return c.pressure ? &*c.pressure : nullptr;
+  };
+  const bool from_cgroup = std::any_of(samples.begin(), samples.end(), [&](const Sample* s) { return cgroupPsi(*s) != nullptr; });
+  std::vector<const Psi*> seq;
+  for (const Sample* s : samples) {
+    const Psi* p = from_cgroup ? cgroupPsi(*s) : (s->system_pressure ? &*s->system_pressure : nullptr);
+    if (p) seq.push_back(p);
+  }
+  if (seq.empty()) return std::nullopt;
+  StagePsi out;
+  out.source = from_cgroup ? "cgroup" : "system";
+  for (const Psi* p : seq) {
+    out.some_avg10_max = std::max(out.some_avg10_max, p->some.avg10 / 100.0);
+    if (p->full) out.full_avg10_max = std::max(out.full_avg10_max.value_or(0.0), p->full->avg10 / 100.0);
+  }
+  // Totals are microsecond counters that only grow; a drop means a different file (never expected).
+  auto delta = [](std::uint64_t a, std::uint64_t b) { return b >= a ? static_cast<double>(b - a) / 1e6 : 0.0; };
+  out.some_stall_s = delta(seq.front()->some.total_us, seq.back()->some.total_us);
+  if (seq.front()->full && seq.back()->full) out.full_stall_s = delta(seq.front()->full->total_us, seq.back()->full->total_us);
+  return out;
+}
+
 std::vector<StageStats> analyzeStages(const RunRecord& rec) {
   std::vector<StageStats> out;
   const Resolution& res = rec.resolution;
@@ -48,9 +73,11 @@ std::vector<StageStats> analyzeStages(const RunRecord& rec) {
     const double settled_after = sr.start_s + (ramp_s > 0 ? ramp_s : kSettleSeconds);
     const double error_after = sr.start_s + (ramp_s > 0 ? 0.0 : kSettleSeconds);
     std::vector<double> usage, stressor, rss, reached, err;
+    std::vector<const Sample*> stage_samples;
     for (const Sample& s : rec.samples) {
       if (s.stage != i) continue;
       ++st.samples;
+      stage_samples.push_back(&s);
       usage.push_back(static_cast<double>(s.measuredUsage()));
       stressor.push_back(static_cast<double>(s.stressor_populated_bytes));
       if (s.target_process) rss.push_back(static_cast<double>(s.target_process->rss_bytes));
@@ -65,6 +92,7 @@ std::vector<StageStats> analyzeStages(const RunRecord& rec) {
     st.usage = summarize(usage);
     st.stressor = summarize(stressor);
     st.target_rss = summarize(rss);
+    st.psi = stagePsi(stage_samples);
     if (!reached.empty()) st.reached_bytes = summarize(reached).mean;
     if (!err.empty()) {
       Summary e = summarize(err);
@@ -104,7 +132,7 @@ RunAnalysis analyzeRun(const RunRecord& rec) {
   }
   std::vector<std::string> order;
   for (const auto& st : rec.plan.stages) order.push_back(st.name);
-  a.checks = evaluateChecks(rec.plan.checks, a.stages, order, rec.plan.baseline_stage);
+  a.checks = evaluateChecks(rec.plan.checks, a.stages, order, rec.plan.baseline_stage, rec.window_checks);
   a.verdict = judge(rec, a.stages, a.checks);
   if (rec.stressor_release) {
     const StressorReleaseMeasure& m = *rec.stressor_release;
@@ -123,8 +151,35 @@ const char* toString(Verdict v) {
   return "inconclusive";
 }
 
+std::vector<std::string> unreachableAtStart(const RunRecord& rec, const std::vector<StageStats>& stages) {
+  std::vector<std::string> out;
+  const std::string& base_name = rec.plan.baseline_stage.empty() && !rec.plan.stages.empty() ? rec.plan.stages.front().name : rec.plan.baseline_stage;
+  const StageStats* base = nullptr;
+  for (const auto& s : stages) {
+    if (s.name == base_name) base = &s;
+  }
+  if (!base) return out;
+  for (const auto& l : base->latency) {
+    // completed = ok + errors; every request failing (or none ending) is no answer.
+    const std::uint64_t errors = l.errors_timeout + l.errors_connect + l.errors_http_status + l.errors_other;
+    if (l.sent > 0 && (l.completed == 0 || errors >= l.completed)) {
+      out.push_back("target unreachable at start: probe " + l.probe + " got no expected answer to " + std::to_string(l.sent) +
+                    " request(s) in stage " + base->name + " (timeout " + std::to_string(l.errors_timeout) + ", connect " +
+                    std::to_string(l.errors_connect) + ", http_status " + std::to_string(l.errors_http_status) + ", other " +
+                    std::to_string(l.errors_other) + ")");
+    }
+  }
+  if (rec.plan.target.pprof_url && base->heap && base->heap->samples == 0 && base->heap->pprof_errors > 0) {
+    out.push_back("target unreachable at start: every pprof request in stage " + base->name + " failed (" +
+                  std::to_string(base->heap->pprof_errors) + " error(s))");
+  }
+  return out;
+}
+
 VerdictResult judge(const RunRecord& rec, const std::vector<StageStats>& stages, const std::vector<CheckResult>& checks) {
   VerdictResult v;
+  // Nothing measured under pressure means anything when the target did not answer at the start.
+  const std::vector<std::string> unreachable = unreachableAtStart(rec, stages);
   bool baseline_broke = false, no_data = false;
   for (const auto& c : checks) {
     if (c.outcome == CheckOutcome::kFail && !c.baseline_stage) {
@@ -141,6 +196,23 @@ VerdictResult judge(const RunRecord& rec, const std::vector<StageStats>& stages,
       v.verdict = Verdict::kFail;
       v.reasons.push_back("target OOM-killed " + std::to_string(s.oom_kills_target) + " time(s) in stage " + s.name);
     }
+  }
+  const bool aborted_in_baseline = rec.status == RunStatus::kAborted && rec.abort && rec.abort->stage == rec.plan.baseline_stage;
+  if (rec.status == RunStatus::kAborted && rec.abort && !aborted_in_baseline) {
+    v.verdict = Verdict::kFail;
+    v.reasons.push_back("aborted: check \"" + rec.abort->check + "\" failed in stage " + rec.abort->stage + ": " + rec.abort->explanation);
+  }
+  const bool target_failed = rec.target_exit || std::any_of(stages.begin(), stages.end(), [](const StageStats& s) { return s.oom_kills_target > 0; });
+  if (!unreachable.empty() && !target_failed) {
+    // Failures under pressure say nothing when the target did not answer before it.
+    v.verdict = Verdict::kInconclusive;
+    v.reasons = unreachable;
+    return v;
+  }
+  if (aborted_in_baseline && v.verdict != Verdict::kFail) {
+    v.verdict = Verdict::kInconclusive;
+    v.reasons.push_back("aborted in the baseline stage: check \"" + rec.abort->check + "\" already fails before any pressure: " +
+                        rec.abort->explanation);
   }
   if (rec.target_exit) {
     v.verdict = Verdict::kFail;
@@ -166,6 +238,7 @@ VerdictResult judge(const RunRecord& rec, const std::vector<StageStats>& stages,
 }
 
 int exitCodeFor(const RunRecord& rec, const VerdictResult& v) {
+  if (rec.status == RunStatus::kAborted) return 7;  // kExitAborted (cli.hpp)
   if (v.verdict == Verdict::kFail) return 1;
   if (rec.status == RunStatus::kError) return 3;
   if (rec.status == RunStatus::kInterrupted) return 4;

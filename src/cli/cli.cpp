@@ -27,10 +27,12 @@ constexpr const char* kUsage =
     "  pprof top|diff FILE...                  summarise saved Go heap profiles like `go tool pprof -top`\n"
     "  recover [--dry-run]                     undo runs that died without cleaning up\n"
     "  locate --pid N|--container-id ID|--pod-uid UID   find a target's memory cgroup on this node\n"
+    "  compare A/report.json B/report.json     two runs side by side, per stage and check, with the change\n"
     "  version                                 print the version\n"
     "\n"
     "Run `memstrain <command> --help` for the options of a command.\n"
-    "Exit codes: 0 pass, 1 fail, 2 invalid plan or usage, 3 run error, 4 interrupted, 5 inconclusive.\n";
+    "Exit codes: 0 pass, 1 fail, 2 invalid plan or usage, 3 run error, 4 interrupted, 5 inconclusive,\n"
+    "6 cleanup failed, 7 aborted by a window check.\n";
 
 }  // namespace
 
@@ -57,6 +59,7 @@ int cliMain(int argc, char** argv) {
     if (cmd == "recover") return runRecoverCommand(rest);
     if (cmd == "locate") return runLocateCommand(rest);
     if (cmd == "sweep") return runSweepCommand(rest);
+    if (cmd == "compare") return runCompareCommand(rest);
     if (cmd == kStressorSubcommand) return runStressorCommand(rest);
   } catch (const std::exception& e) {
     // The one place exceptions stop: anything that escaped a command becomes a message.

@@ -162,7 +162,8 @@ int runRunCommand(const std::vector<std::string>& args) {
       "usage: memstrain run PLAN [--out DIR] [--dry-run] [-v]\n\n"
       "Runs PLAN's stages against its target, writes samples.jsonl, report.json,\n"
       "junit.xml and summary.md, prints a summary and a last line for machines. Exit: 0 pass, 1 fail,\n"
-      "2 invalid plan, 3 run error, 4 interrupted, 5 inconclusive, 6 cleanup failed.";
+      "2 invalid plan, 3 run error, 4 interrupted, 5 inconclusive, 6 cleanup failed, 7 aborted by a\n"
+      "window check (abort: true).";
   if (!parseArgs(args, desc, usage, vm, code)) return code;
   setupLogging(vm.count("verbose") > 0, vm.count("quiet") > 0);
 

@@ -18,11 +18,13 @@
 #include "memstrain/actuators/setpoint.hpp"
 #include "memstrain/actuators/stressor.hpp"
 #include "memstrain/analysis/release.hpp"
+#include "memstrain/analysis/window_checks.hpp"
 #include "memstrain/executor/actions.hpp"
 #include "memstrain/executor/readiness.hpp"
 #include "memstrain/observers/latency_probe.hpp"
 #include "memstrain/observers/pprof_observer.hpp"
 #include "memstrain/proc/proc_memory.hpp"
+#include "memstrain/proc/proc_pressure.hpp"
 #include "memstrain/proc/proc_stat.hpp"
 #include "memstrain/util/fs.hpp"
 #include "memstrain/util/units.hpp"
@@ -32,6 +34,7 @@ namespace memstrain {
 const char* toString(RunStatus s) {
   switch (s) {
     case RunStatus::kCompleted: return "completed";
+    case RunStatus::kAborted: return "aborted";
     case RunStatus::kInterrupted: return "interrupted";
     case RunStatus::kError: return "error";
   }
@@ -370,6 +373,14 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     }
   }
   std::vector<std::optional<ProbeWindow>> stage_windows(probes.size());
+  // Window checks: a slice a second (probe windows + the samples since the last slice) goes to a
+  // pure evaluator; a failing `abort` check ends the run as aborted.
+  std::vector<std::string> probe_names;
+  for (const auto& spec : plan.target.probes) probe_names.push_back(spec.name);
+  std::vector<std::string> stage_names;
+  for (const auto& st : plan.stages) stage_names.push_back(st.name);
+  WindowEvaluator window_eval(plan.checks, stage_names, probe_names);
+  std::vector<std::optional<ProbeWindow>> slice_probes(probes.size());
   Clock::time_point next_latency_window = t0 + std::chrono::seconds(1);
   // Takes a window from every probe, writes it as a per-second sample and folds it into the stage.
   auto collectLatency = [&](std::size_t stage_idx) {
@@ -377,6 +388,10 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     for (std::size_t k = 0; k < probes.size(); ++k) {
       ProbeWindow w = probes[k]->takeWindow();
       writeSample(latencyWindowJson(w, probes[k]->config().name, t, plan.stages[stage_idx].name));
+      if (window_eval.needsLatency()) {
+        if (slice_probes[k]) slice_probes[k]->merge(w);
+        else slice_probes[k] = w;
+      }
       if (stage_windows[k]) stage_windows[k]->merge(w);
       else stage_windows[k] = std::move(w);
     }
@@ -438,6 +453,10 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     if (rec.target_pid) {
       if (auto pm = readProcessMemory(*rec.target_pid, options_.proc_root)) s.target_process = *pm;
     }
+    // cgroup v1 has no PSI per cgroup: the host's figure is what there is (the report says so).
+    if (!(s.measured_cgroup ? s.measured_cgroup->pressure : s.target_cgroup.pressure)) {
+      if (auto psi = readSystemMemoryPressure(options_.proc_root); psi && *psi) s.system_pressure = **psi;
+    }
     // OOM kills since the last sample, split between target and stressor. The kernel bumps the
     // counter before we can reap a killed stressor, so new kills wait up to kOomGraceS for a
     // stressor death to explain them before they are counted against the target.
@@ -472,6 +491,45 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
   };
 
   bool stop_all = false;
+  double last_slice_s = 0;
+  std::size_t slice_first_sample = 0;
+  Clock::time_point next_slice = t0 + std::chrono::seconds(1);
+  // Feeds the window evaluator what happened since the last slice; true when it says abort.
+  auto feedWindows = [&](std::size_t stage_idx) -> bool {
+    WindowSlice sl;
+    sl.end_s = secondsBetween(t0, Clock::now());
+    sl.seconds = sl.end_s - last_slice_s;
+    sl.stage = stage_idx;
+    last_slice_s = sl.end_s;
+    if (window_eval.needsLatency()) {
+      for (auto& w : slice_probes) {
+        sl.probes.push_back(w ? std::move(*w) : ProbeWindow{});
+        w.reset();
+      }
+    }
+    std::vector<double> usage, rss;
+    for (; slice_first_sample < rec.samples.size(); ++slice_first_sample) {
+      const Sample& smp = rec.samples[slice_first_sample];
+      usage.push_back(static_cast<double>(smp.measuredUsage()));
+      if (smp.target_process) rss.push_back(static_cast<double>(smp.target_process->rss_bytes));
+      const CgroupSample& mc = smp.measured_cgroup ? *smp.measured_cgroup : smp.target_cgroup;
+      const std::optional<Psi>& psi = mc.pressure ? mc.pressure : smp.system_pressure;
+      if (psi) {
+        sl.psi_some_avg10 = std::max(sl.psi_some_avg10.value_or(0.0), psi->some.avg10 / 100.0);
+        if (psi->full) sl.psi_full_avg10 = std::max(sl.psi_full_avg10.value_or(0.0), psi->full->avg10 / 100.0);
+      }
+    }
+    sl.usage = summarize(usage);
+    sl.target_rss = summarize(rss);
+    auto verdict = window_eval.push(std::move(sl));
+    if (!verdict || rec.status != RunStatus::kCompleted) return false;  // an error or a signal ended it first
+    rec.status = RunStatus::kAborted;
+    rec.error = "aborted by check \"" + verdict->check + "\" in stage " + verdict->stage + ": " + verdict->explanation;
+    rec.events.push_back({verdict->t_s, "aborted", verdict->stage, rec.error});
+    spdlog::warn("{}; stopping the pressure", rec.error);
+    rec.abort = std::move(*verdict);
+    return true;
+  };
   auto checkProcesses = [&](std::size_t stage_idx) {
     const double t = secondsBetween(t0, Clock::now());
     if (stressor) {
@@ -754,6 +812,14 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
         next_latency_window += std::chrono::seconds(1);
         if (next_latency_window < now) next_latency_window = now + std::chrono::seconds(1);
       }
+      if (window_eval.active() && now >= next_slice) {
+        next_slice += std::chrono::seconds(1);
+        if (next_slice < now) next_slice = now + std::chrono::seconds(1);
+        if (feedWindows(i)) {
+          stop_all = true;
+          break;
+        }
+      }
       Clock::time_point wake = std::min({now + options_.control_period, stage_end, next_sample});
       if (next_action < stage_actions.size()) wake = std::min(wake, stage_start + stage_actions[next_action].at);
       if (phase == ReleasePhase::kArmed) wake = std::min(wake, trigger_due);
@@ -787,6 +853,8 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     }
     done.end_s = secondsBetween(t0, Clock::now());
     done.completed = !stop_all;
+    // The partial second up to the boundary; an abort here still ends the run before the next stage.
+    if (window_eval.active() && !stop_all && feedWindows(i)) stop_all = true;
     if (auto c = cpuOf(::getpid()); c && cpu_self0) done.controller_cpu_s = *c - *cpu_self0;
     if (stressor && stressor->pid() == stressor_pid0 && cpu_stressor0) {
       if (auto c = cpuOf(stressor_pid0)) done.stressor_cpu_s = *c - *cpu_stressor0;
@@ -822,6 +890,7 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
   actions.stop();
   for (auto& e : actions.drain()) rec.events.push_back(std::move(e));
   for (auto& p : probes) p->stop();
+  rec.window_checks = window_eval.records();
   // The observer finishes its queued snapshots before cleanup stops the target.
   if (pprof) {
     pprof->stop();

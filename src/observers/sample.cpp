@@ -43,6 +43,10 @@ nlohmann::json sampleToJson(const Sample& s, const std::string& stage_name) {
   if (s.setpoint_bytes) j["setpoint_bytes"] = *s.setpoint_bytes;
   if (s.stressor_process) j["stressor"]["process"] = processMemoryToJson(*s.stressor_process);
   if (s.target_process) j["target_process"] = processMemoryToJson(*s.target_process);
+  if (s.system_pressure) {
+    j["system_psi_some_avg10"] = s.system_pressure->some.avg10;
+    if (s.system_pressure->full) j["system_psi_full_avg10"] = s.system_pressure->full->avg10;
+  }
   return j;
 }
 

@@ -66,8 +66,17 @@ const std::vector<MetricInfo>& knownMetrics() {
       {"release.time_to_return", MetricUnit::kDuration, false, "from the release trigger until the drop reached the expected ratio"},
       {"release.lazy_bytes", MetricUnit::kBytes, false, "target LazyFree bytes at the release deadline (MADV_FREE pages)"},
       {"release.outcome", MetricUnit::kText, false, "returned, lazy, not_returned, nothing_released or no_data (use \"equals\")"},
+      {"psi.some_avg10.max", MetricUnit::kRatio, false, "largest memory PSI some avg10 (share of time some task stalled)"},
+      {"psi.full_avg10.max", MetricUnit::kRatio, false, "largest memory PSI full avg10 (share of time all tasks stalled)"},
+      {"psi.some_stall", MetricUnit::kDuration, false, "memory stall time (PSI some total) accumulated in the stage"},
+      {"psi.full_stall", MetricUnit::kDuration, false, "memory stall time (PSI full total) accumulated in the stage"},
   };
   return metrics;
+}
+
+bool windowableMetric(std::string_view metric) {
+  return metric.rfind("latency.", 0) == 0 || metric == "cgroup.usage.max" || metric == "cgroup.usage.mean" ||
+         metric == "target.rss.max" || metric == "psi.some_avg10.max" || metric == "psi.full_avg10.max";
 }
 
 const MetricInfo* findMetric(std::string_view name) {
@@ -838,9 +847,6 @@ void parseChecks(Checker& c, const json& j, const std::string& ptr, const Plan& 
       } else if (!names.insert(*n).second) c.issue(cp + "/name", "duplicate check name \"" + *n + "\"");
       else ck.name = *n;
     }
-    // Sliding windows and aborting need the executor to evaluate checks while the run goes on.
-    if (cj.contains("window")) c.issue(cp + "/window", "not supported yet: checks are evaluated per stage after the run");
-    if (cj.contains("abort")) c.issue(cp + "/abort", "not supported yet: checks are evaluated per stage after the run");
     const MetricInfo* metric = nullptr;
     if (!cj.contains("metric")) {
       c.issue(cp + "/metric", "required: the metric to check, e.g. \"latency.p99\"");
@@ -927,6 +933,24 @@ void parseChecks(Checker& c, const json& j, const std::string& ptr, const Plan& 
           }
         }
       }
+    }
+    // Sliding windows: judged live from per-second data, so only metrics made of per-second data
+    // that merge, and only absolute limits (a baseline stage's figure is not known live).
+    if (cj.contains("window")) {
+      // A window keeps each second's probe histograms (about 0.8 MiB per probe per second): 60 s
+      // bounds that memory.
+      if (auto w = c.duration(cj["window"], cp + "/window", std::chrono::seconds(1), std::chrono::seconds(60))) ck.window = *w;
+      if (metric && !windowableMetric(metric->name)) {
+        c.issue(cp + "/window", "metric \"" + std::string(metric->name) +
+                                    "\" cannot be judged over a window (windows take latency.*, cgroup.usage.max/mean, target.rss.max, "
+                                    "psi.some_avg10.max, psi.full_avg10.max)");
+      }
+      if (cj.contains("max_vs_baseline")) c.issue(cp + "/max_vs_baseline", "a window check takes absolute limits (max, min) only");
+    }
+    if (cj.contains("abort")) {
+      if (!cj["abort"].is_boolean()) c.issue(cp + "/abort", "expected true or false, got " + typeName(cj["abort"]));
+      else ck.abort = cj["abort"].get<bool>();
+      if (ck.abort && !cj.contains("window")) c.issue(cp + "/abort", "abort needs a \"window\": the check is judged live over it");
     }
     out.push_back(std::move(ck));
   }

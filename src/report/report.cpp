@@ -162,12 +162,27 @@ json checkResultJson(const CheckResult& r) {
           {"limit", {{"max", opt(r.max)}, {"min", opt(r.min)}, {"max_vs_baseline", rel}}},
           {"baseline", opt(r.baseline)},
           {"explanation", r.explanation},
-          {"description", r.description}};
+          {"description", r.description},
+          {"window", r.window_s ? json{{"seconds", *r.window_s},
+                                       {"abort", r.abort},
+                                       {"windows", r.windows},
+                                       {"windows_failed", r.windows_failed},
+                                       {"worst_end_s", opt(r.worst_window_end_s)}}
+                                : json(nullptr)}};
   if (r.unit == MetricUnit::kText) {
     j["observed_text"] = r.observed_text.empty() ? json(nullptr) : json(r.observed_text);
     j["limit"]["equals"] = r.equals;
   }
   return j;
+}
+
+json stagePsiJson(const std::optional<StagePsi>& p) {
+  if (!p) return nullptr;
+  return {{"source", p->source},
+          {"some_avg10_max", p->some_avg10_max},
+          {"full_avg10_max", opt(p->full_avg10_max)},
+          {"some_stall_s", p->some_stall_s},
+          {"full_stall_s", opt(p->full_stall_s)}};
 }
 
 json buildReportJson(const RunRecord& rec, const RunAnalysis& analysis, const std::string& plan_sha256) {
@@ -242,6 +257,7 @@ json buildReportJson(const RunRecord& rec, const RunAnalysis& analysis, const st
                              {"target_cgroup", opt(s.target_cgroup_cpu_s)}}},
                   {"heap", s.heap ? heapJson(*s.heap) : json(nullptr)},
                   {"release", release_spec && *release_spec ? releaseJson(s, **release_spec) : json(nullptr)},
+                  {"psi", stagePsiJson(s.psi)},
                   {"latency", [&] {
                      json l = json::array();
                      for (const auto& x : s.latency) l.push_back(stageLatencyJson(x));
@@ -278,6 +294,12 @@ json buildReportJson(const RunRecord& rec, const RunAnalysis& analysis, const st
   const CheckTally tally = tallyChecks(analysis.checks);
   j["checks_summary"] = {{"total", tally.total}, {"passed", tally.passed}, {"failed", tally.failed}, {"no_data", tally.no_data},
                          {"failed_names", tally.failed_names}};
+  j["abort"] = rec.abort ? json{{"check", rec.abort->check},
+                                {"stage", rec.abort->stage},
+                                {"t_s", rec.abort->t_s},
+                                {"observed", rec.abort->observed},
+                                {"explanation", rec.abort->explanation}}
+                         : json(nullptr);
   j["verdict"] = toString(verdict.verdict);
   j["verdict_reasons"] = verdict.reasons;
   j["cleanup"] = {{"status", rec.cleanup_ok ? "ok" : "failed"}, {"errors", rec.cleanup_errors}};

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "memstrain/cgroup/cgroup.hpp"
+#include "support/run_fixture.hpp"
 
 namespace memstrain {
 namespace {
@@ -24,63 +25,19 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using memstrain::testing::lastLine;
+using memstrain::testing::slurp;
 
-class ChecksRunTest : public ::testing::Test {
+// The cgroup subtree, target, plans and runs: tests/support/run_fixture.hpp.
+class ChecksRunTest : public memstrain::testing::RunFixture {
  protected:
-  void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root to create cgroups";
-    auto cg = CgroupFs::detect();
-    if (!cg.ok()) GTEST_SKIP() << "no cgroup memory controller: " << cg.error().message;
-    fs_.emplace(*cg);
-    target_ = fs::path(MEMSTRAIN_SOURCE_DIR) / "tests/target/bin/demo-target";
-    if (!fs::exists(target_)) GTEST_SKIP() << target_ << " missing: run `make go` (tests/go-build.sh)";
-    parent_ = "/memstrain-test-" + std::to_string(::getpid());
-    dir_ = fs::path(::testing::TempDir()) / ("memstrain-checks-" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-
-  void TearDown() override {
-    if (!fs_) return;
-    // Whatever a failed run left behind is removed, so that one failure does not leak.
-    const std::string mount = fs_->mount();
-    if (fs::exists(mount + parent_)) {
-      std::vector<fs::path> dirs;
-      for (auto& e : fs::recursive_directory_iterator(mount + parent_)) {
-        if (e.is_directory()) dirs.push_back(e.path());
-      }
-      std::sort(dirs.rbegin(), dirs.rend());
-      for (auto& d : dirs) {
-        (void)killAllMembers(*fs_, d.string().substr(mount.size()));
-        ::rmdir(d.c_str());
-      }
-      ::rmdir((mount + parent_).c_str());
-    }
-    fs::remove_all(dir_);
-  }
-
-  std::optional<CgroupFs> fs_;
-  fs::path target_;
-  std::string parent_;
-  fs::path dir_;
+  ChecksRunTest() : RunFixture("memstrain-checks") {}
 };
 
 TEST_F(ChecksRunTest, HarshHoldFailsTheUsageCheckOnly) {
-  const std::string addr = "127.0.0.1:16091";
   json plan = {
       {"name", "checks-e2e"},
-      {"target",
-       {{"launch",
-         {{"command", {target_.string(), "-addr", addr, "-baseline-mib", "8"}},
-          {"memory_limit", "256MiB"},
-          {"ready_url", "http://" + addr + "/healthz"}}},
-        {"probe", {{"name", "health"}, {"url", "http://" + addr + "/healthz"}, {"rate_per_s", 20}, {"timeout", "2s"}}}}},
+      {"target", launch(16091, "256MiB", {"-baseline-mib", "8"})},
       {"sampling", {{"interval", "100ms"}}},
       {"stages", {{{"name", "baseline"}, {"duration", "2s"}}, {{"name", "hold"}, {"duration", "4s"}, {"pressure", {{"level", "80%"}}}}}},
       {"checks",
@@ -88,25 +45,18 @@ TEST_F(ChecksRunTest, HarshHoldFailsTheUsageCheckOnly) {
         {{"name", "usage vs baseline"}, {"metric", "cgroup.usage.max"}, {"stages", {"hold"}}, {"max_vs_baseline", "20x+150MiB"}},
         {{"name", "no target OOM"}, {"metric", "target.oom_kills"}, {"max", 0}},
         {{"name", "p99 sane"}, {"metric", "latency.p99"}, {"max", "1500ms"}}}}};
-  const fs::path plan_path = dir_ / "plan.json";
-  std::ofstream(plan_path) << plan.dump(2);
+  plan["target"]["probe"] = {{"name", "health"}, {"url", "http://127.0.0.1:16091/healthz"}, {"rate_per_s", 20}, {"timeout", "2s"}};
+  const fs::path plan_path = writePlan("plan", plan);
   const fs::path out = dir_ / "out";
   const auto t0 = std::chrono::steady_clock::now();
-  const std::string cmd = std::string(MEMSTRAIN_BINARY) + " run " + plan_path.string() + " --out " + out.string() + " --cgroup-parent " +
-                          parent_ + " > " + (dir_ / "stdout.txt").string() + " 2> " + (dir_ / "stderr.txt").string();
-  const int status = std::system(cmd.c_str());
+  const int code = run(plan_path, out, "stdout.txt", "stderr.txt");
   const double took_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const std::string stdout_text = slurp(dir_ / "stdout.txt");
-  ASSERT_TRUE(WIFEXITED(status));
-  ASSERT_EQ(WEXITSTATUS(status), 1) << stdout_text << slurp(dir_ / "stderr.txt");
+  ASSERT_EQ(code, 1) << stdout_text << slurp(dir_ / "stderr.txt");
   EXPECT_LT(took_s, 20.0);
 
   // The last stdout line.
-  std::string last;
-  std::istringstream lines(stdout_text);
-  for (std::string l; std::getline(lines, l);) {
-    if (!l.empty()) last = l;
-  }
+  const std::string last = lastLine(stdout_text);
   EXPECT_EQ(last.rfind("memstrain: verdict=fail checks=3/4 failed=\"usage under pressure\" status=completed cleanup=ok exit=1 ", 0), 0U)
       << last;
   EXPECT_NE(last.find(" report=" + (out / "report.json").string()), std::string::npos) << last;

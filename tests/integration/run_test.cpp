@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "memstrain/cgroup/cgroup.hpp"
+#include "support/run_fixture.hpp"
 
 namespace memstrain {
 namespace {
@@ -27,101 +28,11 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 constexpr std::uint64_t MiB = 1ULL << 20;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using memstrain::testing::slurp;
+using memstrain::testing::strayStressors;
 
-// Processes whose command line mentions the stressor subcommand and this test's run directory.
-std::vector<pid_t> strayStressors() {
-  std::vector<pid_t> out;
-  DIR* d = ::opendir("/proc");
-  if (!d) return out;
-  while (dirent* e = ::readdir(d)) {
-    char* end = nullptr;
-    long pid = std::strtol(e->d_name, &end, 10);
-    if (*end != 0 || pid <= 0 || pid == ::getpid()) continue;
-    std::string cmd = slurp(fs::path("/proc") / e->d_name / "cmdline");
-    if (cmd.find("__stressor") != std::string::npos) out.push_back(static_cast<pid_t>(pid));
-  }
-  ::closedir(d);
-  return out;
-}
-
-class RunTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root to create cgroups";
-    auto cg = CgroupFs::detect();
-    if (!cg.ok()) GTEST_SKIP() << "no cgroup memory controller: " << cg.error().message;
-    fs_.emplace(*cg);
-    target_ = fs::path(MEMSTRAIN_SOURCE_DIR) / "tests/target/bin/demo-target";
-    if (!fs::exists(target_)) GTEST_SKIP() << target_ << " missing: run `make go` (tests/go-build.sh)";
-    parent_ = "/memstrain-test-" + std::to_string(::getpid());
-    dir_ = fs::path(::testing::TempDir()) / ("memstrain-run-" + std::to_string(::getpid()) + "-" +
-                                             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-
-  void TearDown() override {
-    if (!fs_) return;
-    // Whatever a failed test left behind is removed here, so that one failure does not leak.
-    const std::string mount = fs_->mount();
-    if (fs::exists(mount + parent_)) {
-      std::vector<fs::path> dirs;
-      for (auto& e : fs::recursive_directory_iterator(mount + parent_)) {
-        if (e.is_directory()) dirs.push_back(e.path());
-      }
-      std::sort(dirs.rbegin(), dirs.rend());
-      for (auto& d : dirs) {
-        (void)killAllMembers(*fs_, d.string().substr(mount.size()));
-        ::rmdir(d.c_str());
-      }
-      ::rmdir((mount + parent_).c_str());
-    }
-  }
-
-  fs::path writePlan(const std::string& name, const json& plan) {
-    fs::path p = dir_ / (name + ".json");
-    std::ofstream(p) << plan.dump(2);
-    return p;
-  }
-
-  json launch(int port, const std::string& limit) {
-    const std::string addr = "127.0.0.1:" + std::to_string(port);
-    return {{"launch",
-             {{"command", {target_.string(), "-addr", addr}},
-              {"memory_limit", limit},
-              {"ready_url", "http://" + addr + "/healthz"}}}};
-  }
-
-  // Runs memstrain to completion; returns its exit code; stdout+stderr in dir_/NAME.log.
-  int run(const fs::path& plan, const fs::path& out, const std::string& log_name) {
-    std::string cmd = std::string(MEMSTRAIN_BINARY) + " run " + plan.string() + " --out " + out.string() +
-                      " --cgroup-parent " + parent_ + " > " + (dir_ / log_name).string() + " 2>&1";
-    int status = std::system(cmd.c_str());
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-
-  void expectNothingLeft(const json& report) {
-    EXPECT_EQ(report["cleanup"]["status"], "ok") << report["cleanup"].dump();
-    EXPECT_FALSE(fs::exists(fs_->mount() + parent_ + "/" + report["run"]["id"].get<std::string>()))
-        << "run cgroup left behind";
-    EXPECT_TRUE(strayStressors().empty()) << "a stressor process is still running";
-    if (report["target"]["pid"].is_number()) {
-      const pid_t pid = report["target"]["pid"].get<pid_t>();
-      EXPECT_NE(::kill(pid, 0), 0) << "target " << pid << " is still running";
-    }
-  }
-
-  std::optional<CgroupFs> fs_;
-  fs::path target_;
-  std::string parent_;
-  fs::path dir_;
-};
+// The cgroup subtree, target, plans and runs: tests/support/run_fixture.hpp.
+class RunTest : public memstrain::testing::RunFixture {};
 
 TEST_F(RunTest, RampInsideReachesEightyPercentAndFollowsTheRampLine) {
   json plan = {{"name", "ramp-inside"},

@@ -90,7 +90,7 @@ TEST(ChecksParse, BadChecksArePointerPrecise) {
                                    {{"name", "d"}, {"metric", "cgroup.usage.max"}},
                                    {{"name", "e"}, {"metric", "latency.p99"}, {"max_vs_baseline", "double"}},
                                    {{"name", "f"}, {"metric", "latency.p99"}, {"probe", "other"}, {"max", "1s"}},
-                                   {{"name", "g"}, {"metric", "latency.error_rate"}, {"window", "10s"}, {"abort", true}, {"max", 0.01}},
+                                   {{"name", "g"}, {"metric", "target.oom_kills"}, {"window", "10s"}, {"abort", "yes"}, {"max", 0}},
                                    {{"name", "h"}, {"metric", "cgroup.usage.max"}, {"probe", "work"}, {"max", "1MiB"}},
                                    {{"name", "i"}, {"metric", "target.oom_kills"}, {"max", 0}, {"colour", "red"}}}));
   hasIssue(issues, "/checks/0/name", "required");
@@ -103,8 +103,8 @@ TEST(ChecksParse, BadChecksArePointerPrecise) {
   hasIssue(issues, "/checks/5", "give a limit");
   hasIssue(issues, "/checks/6/max_vs_baseline", "\"2x+5ms\"");
   hasIssue(issues, "/checks/7/probe", "no probe named \"other\"");
-  hasIssue(issues, "/checks/8/window", "not supported yet");
-  hasIssue(issues, "/checks/8/abort", "not supported yet");
+  hasIssue(issues, "/checks/8/window", "cannot be judged over a window");
+  hasIssue(issues, "/checks/8/abort", "expected true or false");
   hasIssue(issues, "/checks/9/probe", "only latency metrics");
   hasIssue(issues, "/checks/10/colour", "unknown key");
 }
@@ -163,6 +163,7 @@ StageStats stage(const std::string& name, double usage_max_mib, double p99_ms) {
   s.heap = h;
   s.setpoint_error_mean_abs_fraction = 0.004;
   s.oom_kills_stressor = 2;
+  s.psi = StagePsi{"cgroup", 0.12, 0.05, 1.5, 0.25};
   return s;
 }
 
@@ -198,6 +199,10 @@ TEST(ChecksEval, EveryMetricKindReadsItsFigure) {
   EXPECT_DOUBLE_EQ(*v("release.returned_ratio"), 0.95);
   EXPECT_DOUBLE_EQ(*v("release.time_to_return"), 0.25e9);
   EXPECT_DOUBLE_EQ(*v("release.lazy_bytes"), 0);
+  EXPECT_DOUBLE_EQ(*v("psi.some_avg10.max"), 0.12);
+  EXPECT_DOUBLE_EQ(*v("psi.full_avg10.max"), 0.05);
+  EXPECT_DOUBLE_EQ(*v("psi.some_stall"), 1.5e9);
+  EXPECT_DOUBLE_EQ(*v("psi.full_stall"), 0.25e9);
   // Every known metric is read by metricValue (none falls through to "no data" on a full stage).
   for (const auto& m : knownMetrics()) {
     if (m.unit == MetricUnit::kText) continue;

@@ -108,6 +108,48 @@ TEST(Junit, InterruptedRunAddsAnErrorCase) {
   EXPECT_EQ(xmlEscape("a<b>&\"c'\x01"), "a&lt;b&gt;&amp;&quot;c&apos;?");
 }
 
+// junit.xml against docs/junit.xsd with xmllint: a passing, a failing, an interrupted and an
+// aborted run; and the schema does reject a testcase without a classname.
+TEST(Junit, ValidatesAgainstTheXsd) {
+  if (std::system("command -v xmllint > /dev/null 2>&1") != 0) GTEST_SKIP() << "xmllint missing (Debian libxml2-utils)";
+  const std::string xsd = std::string(MEMSTRAIN_SOURCE_DIR) + "/docs/junit.xsd";
+  const auto dir = std::filesystem::path(::testing::TempDir()) / ("junit-xsd-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto valid = [&](const std::string& xml, const std::string& name) {
+    std::ofstream(dir / name) << xml;
+    const std::string cmd = "xmllint --noout --schema " + xsd + " " + (dir / name).string() + " > " + (dir / (name + ".txt")).string() + " 2>&1";
+    const int rc = std::system(cmd.c_str());
+    std::ifstream in(dir / (name + ".txt"));
+    std::stringstream got;
+    got << in.rdbuf();
+    return std::make_pair(rc == 0, got.str());
+  };
+  RunRecord rec;
+  RunAnalysis a = analysisWithChecks(rec);
+  auto [ok_fail, msg_fail] = valid(renderJunitXml(rec, a), "fail.xml");
+  EXPECT_TRUE(ok_fail) << msg_fail;
+  RunRecord intr = rec;
+  intr.status = RunStatus::kInterrupted;
+  intr.error = "SIGINT";
+  auto [ok_intr, msg_intr] = valid(renderJunitXml(intr, a), "interrupted.xml");
+  EXPECT_TRUE(ok_intr) << msg_intr;
+  RunRecord aborted = rec;
+  aborted.status = RunStatus::kAborted;
+  aborted.error = "aborted by check \"errors\" in stage hold: latency.error_rate 40.00% > max 1.00%";
+  auto [ok_ab, msg_ab] = valid(renderJunitXml(aborted, a), "aborted.xml");
+  EXPECT_TRUE(ok_ab) << msg_ab;
+  RunAnalysis none;
+  auto [ok_empty, msg_empty] = valid(renderJunitXml(RunRecord{}, none), "empty.xml");
+  EXPECT_TRUE(ok_empty) << msg_empty;
+  std::string broken = renderJunitXml(rec, a);
+  const auto at = broken.find(" classname=\"");
+  ASSERT_NE(at, std::string::npos);
+  broken.replace(at, 11, " classnom=\"");
+  auto [ok_broken, msg_broken] = valid(broken, "broken.xml");
+  EXPECT_FALSE(ok_broken) << "the XSD accepted a testcase without classname";
+  std::filesystem::remove_all(dir);
+}
+
 TEST(SummaryMd, TablesWithFailuresFirst) {
   RunRecord rec;
   RunAnalysis a = analysisWithChecks(rec);

@@ -10,6 +10,7 @@
 namespace memstrain {
 
 struct StageStats;
+struct WindowCheckRecord;
 
 enum class CheckOutcome {
   kPass,
@@ -37,6 +38,12 @@ struct CheckResult {
   /// One line: "p99 312.4 ms > max 250 ms" / "p99 41.0 ms > 2x+5ms of baseline 12.1 ms = 29.2 ms".
   std::string explanation;
   std::string description;  ///< CheckSpec::description
+  // Window checks: `observed` is the worst full window that ended in the stage.
+  std::optional<double> window_s;   ///< set for a sliding-window check
+  bool abort = false;               ///< CheckSpec::abort
+  std::size_t windows = 0;          ///< full windows judged in the stage
+  std::size_t windows_failed = 0;   ///< of those, how many broke a limit
+  std::optional<double> worst_window_end_s;  ///< run time at the end of the worst window
 };
 
 /// The value of `metric` in `stage`, in its canonical unit; nullopt when the stage has no data for
@@ -51,8 +58,13 @@ std::string formatMetricValue(MetricUnit unit, double value);
 /// without an entry in `stages` (it never ran) yields kNoData. `baseline_stage` is the plan's
 /// baseline ("" if none). In the baseline stage itself a max_vs_baseline limit is not applied
 /// (it would compare the stage with itself); a check with only that limit is not evaluated there.
+///
+/// A check with a `window` is judged from `windows` (what the live evaluator recorded per stage):
+/// fail when any window that ended in the stage broke a limit, no data when no full window ended
+/// there; `observed` is the worst window.
 std::vector<CheckResult> evaluateChecks(const std::vector<CheckSpec>& checks, const std::vector<StageStats>& stages,
-                                        const std::vector<std::string>& stage_order, const std::string& baseline_stage);
+                                        const std::vector<std::string>& stage_order, const std::string& baseline_stage,
+                                        const std::vector<WindowCheckRecord>& windows = {});
 
 /// Checks that passed / all results, and the names of failed checks (each once, in check order).
 struct CheckTally {

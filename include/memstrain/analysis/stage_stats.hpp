@@ -20,6 +20,22 @@ struct Summary {
 };
 Summary summarize(const std::vector<double>& values);
 
+/// Memory pressure (PSI) over a stage. Whose pressure it is matters: `source` "cgroup" is the
+/// measured cgroup's own memory.pressure (cgroup v2); "system" is /proc/pressure/memory, the whole
+/// host (cgroup v1 has no PSI per cgroup, so other workloads on the host show up in it too).
+struct StagePsi {
+  std::string source;
+  double some_avg10_max = 0;            ///< fraction of time (0..1), largest sampled avg10
+  std::optional<double> full_avg10_max;  ///< absent when the kernel has no "full" line
+  /// Stall time accumulated between the stage's first and last sample (PSI `total`), seconds.
+  double some_stall_s = 0;
+  std::optional<double> full_stall_s;
+};
+
+/// PSI of a stage from its samples in time order: the cgroup's own when the samples have it,
+/// else the host's. nullopt when no sample carries PSI.
+std::optional<StagePsi> stagePsi(const std::vector<const Sample*>& samples);
+
 struct StageStats {
   std::string name;
   double start_s = 0, end_s = 0;
@@ -49,6 +65,7 @@ struct StageStats {
   std::optional<ReclaimResult> reclaim;  ///< release stages whose reclaim phase ran
   bool reclaim_configured = false;       ///< the plan asked for reclaim (report: skipped vs absent)
   std::string reclaim_skipped_reason;
+  std::optional<StagePsi> psi;         ///< when the kernel reports memory PSI
 };
 
 /// Samples of a stage taken within this long of its start are left out of "reached" and of the
@@ -66,9 +83,16 @@ struct VerdictResult {
   std::vector<std::string> reasons;  ///< why it failed or was inconclusive; empty on pass
 };
 
-/// fail: the target died or was OOM-killed, or a check failed in a stage other than the baseline.
-/// Otherwise inconclusive: a check failed in the baseline stage itself (the baseline broke the
-/// check, so pressure cannot be blamed), a check had no data, or the run ended in an error or was
+/// Why the target looks unreachable at the start: in the baseline stage (or the first), a probe
+/// sent requests and got no expected answer, or pprof was on and every request failed. Empty when
+/// it answered.
+std::vector<std::string> unreachableAtStart(const RunRecord& rec, const std::vector<StageStats>& stages);
+
+/// fail: the target died or was OOM-killed, a window check aborted the run (outside the baseline
+/// stage), or a check failed in a stage other than the baseline. Inconclusive instead, whatever
+/// the checks say, when the target was unreachable at the start (unless it died).
+/// Otherwise inconclusive: an abort in the baseline stage, a check failed in the baseline stage
+/// itself (the baseline broke the check, so pressure cannot be blamed), a check had no data, or the run ended in an error or was
 /// interrupted before the stages finished. Otherwise pass. Cleanup does not change the verdict
 /// (see exitCodeFor).
 VerdictResult judge(const RunRecord& rec, const std::vector<StageStats>& stages, const std::vector<CheckResult>& checks = {});
@@ -85,7 +109,7 @@ struct RunAnalysis {
 };
 RunAnalysis analyzeRun(const RunRecord& rec);
 
-/// Process exit code for a run, first that applies: 1 fail, 3 run error, 4 interrupted,
+/// Process exit code for a run, first that applies: 7 aborted by a window check, 1 fail, 3 run error, 4 interrupted,
 /// 5 inconclusive, 6 cleanup failed (the verdict was pass but cgroups or processes were left
 /// behind), 0 pass. 2 (invalid plan or usage) is decided before a run starts.
 int exitCodeFor(const RunRecord& rec, const VerdictResult& v);

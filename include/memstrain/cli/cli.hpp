@@ -11,6 +11,7 @@ enum ExitCode : int {
   kExitInterrupted = 4,
   kExitInconclusive = 5,
   kExitCleanupFailed = 6,  ///< the run passed but memstrain could not undo everything (see `recover`)
+  kExitAborted = 7,        ///< a window check with abort: true stopped the run early (verdict fail)
 };
 
 /// The whole command line: parses argv and dispatches to a subcommand. Never throws.

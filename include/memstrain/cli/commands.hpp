@@ -10,5 +10,7 @@ int runRunCommand(const std::vector<std::string>& args);
 int runValidateCommand(const std::vector<std::string>& args);
 int runStressorCommand(const std::vector<std::string>& args);
 int runRecoverCommand(const std::vector<std::string>& args);
+/// `memstrain compare A B [--json|--markdown]`: two report.json files side by side.
+int runCompareCommand(const std::vector<std::string>& args);
 
 }  // namespace memstrain

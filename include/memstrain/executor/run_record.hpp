@@ -15,7 +15,8 @@
 
 namespace memstrain {
 
-enum class RunStatus { kCompleted, kInterrupted, kError };
+/// kAborted: a window check with `abort: true` failed and stopped the run early.
+enum class RunStatus { kCompleted, kAborted, kInterrupted, kError };
 const char* toString(RunStatus s);
 
 /// Something that happened at a point in time ("stressor_oom_kill", "target_exit", "interrupted").
@@ -82,6 +83,27 @@ struct StageRecord {
   std::optional<ReleaseRecord> release;  ///< release stages only
 };
 
+/// A window check that failed live with `abort: true`: why the run stops.
+struct WindowAbort {
+  std::string check;
+  std::string stage;
+  double t_s = 0;          ///< end of the failing window
+  double observed = 0;     ///< canonical unit
+  std::string explanation; ///< "latency.error_rate 12.50% > max 1.00% over the 10 s window ending at 31.0 s"
+};
+
+/// One window check over the windows that ended in one stage.
+struct WindowCheckRecord {
+  std::string check;
+  std::string stage;
+  std::size_t windows = 0;   ///< full windows judged
+  std::size_t failed = 0;    ///< of those, how many broke a limit
+  std::size_t no_data = 0;   ///< full windows whose metric had no data (no probe answer)
+  std::optional<double> worst;  ///< the value furthest beyond (or nearest to) the limits
+  double worst_end_s = 0;       ///< end of the worst window
+  std::optional<double> first_fail_end_s;
+};
+
 struct RunRecord {
   Plan plan;
   std::string plan_path;
@@ -107,6 +129,9 @@ struct RunRecord {
   std::vector<std::string> cleanup_errors;
   /// Set when a stressor held pressure and the run completed; see StressorReleaseMeasure.
   std::optional<StressorReleaseMeasure> stressor_release;
+  // Sliding-window checks, judged live by the executor's WindowEvaluator.
+  std::vector<WindowCheckRecord> window_checks;
+  std::optional<WindowAbort> abort;  ///< set when status is kAborted
 };
 
 }  // namespace memstrain

@@ -26,6 +26,9 @@ struct Sample {
   std::uint64_t stressor_populated_bytes = 0;        ///< what it reported holding
   std::optional<ProcessMemory> stressor_process;
   std::optional<ProcessMemory> target_process;
+  /// /proc/pressure/memory: host-wide memory PSI, read when the target's cgroup has no
+  /// memory.pressure of its own (cgroup v1, or v2 without PSI per cgroup).
+  std::optional<Psi> system_pressure;
 
   /// Usage of the cgroup the pressure level refers to.
   std::uint64_t measuredUsage() const { return measured_cgroup ? measured_cgroup->usage_bytes : target_cgroup.usage_bytes; }

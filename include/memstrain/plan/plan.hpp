@@ -193,7 +193,16 @@ struct CheckSpec {
   /// Text metrics (release.outcome): the value the metric must equal, e.g. "returned".
   std::optional<std::string> equals;
   std::string description;
+  /// Set: a sliding-window check, judged live every second over the last `window` of the run's
+  /// per-second data (only stages in scope count), and after the run as its worst window per stage.
+  std::optional<std::chrono::nanoseconds> window;
+  /// With `window`: the first failing window stops the pressure and ends the run as aborted.
+  bool abort = false;
 };
+
+/// True when `metric` can be judged over a sliding window: it is made of per-second data that
+/// merge (latency histograms and counts, cgroup usage, target RSS, PSI).
+bool windowableMetric(std::string_view metric);
 
 struct Plan {
   std::string name;
