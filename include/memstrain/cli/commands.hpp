@@ -10,5 +10,8 @@ int runRunCommand(const std::vector<std::string>& args);
 int runValidateCommand(const std::vector<std::string>& args);
 int runStressorCommand(const std::vector<std::string>& args);
 int runRecoverCommand(const std::vector<std::string>& args);
+/// `memstrain report OUT/report.json [--out FILE]`: writes report.html; 0 written, 2 usage or
+/// unreadable report, 3 write failed.
+int runReportCommand(const std::vector<std::string>& args);
 
 }  // namespace memstrain
