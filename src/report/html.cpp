@@ -612,6 +612,13 @@ void renderCharts(std::ostringstream& o, const json& r, const RunSeries* s, cons
 
 // ---- Stages ----
 
+// "33.7k", "1.25M", "812": counts in a narrow cell.
+std::string compactCount(double v) {
+  if (v >= 1e6) return fmt("%.2fM", v / 1e6);
+  if (v >= 1e4) return fmt("%.1fk", v / 1e3);
+  return fmt("%.0f", v);
+}
+
 void renderStages(std::ostringstream& o, const json& r) {
   o << "<section id=\"stages\"><h2>Stages</h2>\n";
   const json& stages = at(r, "stages");
@@ -620,26 +627,26 @@ void renderStages(std::ostringstream& o, const json& r) {
     return;
   }
   o << "<div class=\"scroll\"><table class=\"stages\"><thead><tr><th>stage</th><th class=\"num\">time</th><th>pressure</th>"
-       "<th class=\"num\">usage max</th><th class=\"num\">stressor mean</th><th class=\"num\">target RSS max</th>"
-       "<th class=\"num\">OOM kills target/stressor</th><th>probe</th><th class=\"num\">p50</th><th class=\"num\">p99</th>"
-       "<th class=\"num\">max</th><th class=\"num\">errors</th><th class=\"num\">heap objects start → end</th>"
-       "<th class=\"num\">objects/s</th><th class=\"num\">HeapInuse end</th><th class=\"num\">GC cycles</th><th>release</th></tr></thead><tbody>\n";
+       "<th class=\"num\">reached</th><th class=\"num\">usage max</th><th class=\"num\">stressor mean</th><th class=\"num\">RSS max</th>"
+       "<th class=\"num\">OOM kills t/s</th><th>probe</th><th class=\"num\">p50 / p99 / max</th>"
+       "<th class=\"num\">errors</th><th class=\"num\">heap objects</th>"
+       "<th class=\"num\">objects/s</th><th class=\"num\">HeapInuse end</th><th class=\"num\">GCs</th><th>release</th></tr></thead><tbody>\n";
   for (const auto& st : stages) {
-    std::string pressure = "–";
+    std::string pressure = "–", reached = "–";
     const json& p = at(st, "pressure");
     if (p.is_object()) {
       pressure = str(p, "placement") + " ";
-      if (auto lf = num(p, "level_fraction")) pressure += fmt("%.0f%%", *lf * 100) + " (" + bytes(num(p, "requested_bytes")) + ")";
+      if (auto lf = num(p, "level_fraction")) pressure += fmt("%.0f%%", *lf * 100);
       else pressure += bytes(num(p, "requested_bytes"));
-      if (auto reached = num(p, "reached_bytes")) pressure += ", reached " + bytes(reached);
+      if (num(p, "reached_bytes")) reached = bytes(num(p, "reached_bytes"));
     }
     const double dur = num(st, "end_s").value_or(0) - num(st, "start_s").value_or(0);
     const json& heap = at(st, "heap");
     std::string heap_objects = "–", slope = "–", inuse = "–", gcs = "–";
     if (heap.is_object()) {
       if (num(heap, "objects_start") && num(heap, "objects_end")) {
-        heap_objects = formatValue(ValueKind::kCount, *num(heap, "objects_start")) + " → " + formatValue(ValueKind::kCount, *num(heap, "objects_end"));
-        if (auto d = num(heap, "objects_delta")) heap_objects += " (" + std::string(*d >= 0 ? "+" : "") + formatValue(ValueKind::kCount, *d) + ")";
+        heap_objects = compactCount(*num(heap, "objects_start")) + " → " + compactCount(*num(heap, "objects_end"));
+        if (auto d = num(heap, "objects_delta")) heap_objects += " (" + std::string(*d >= 0 ? "+" : "−") + compactCount(std::fabs(*d)) + ")";
       }
       if (auto v = num(heap, "objects_slope_per_s")) slope = fmt("%.0f", *v);
       inuse = bytes(num(heap, "heap_inuse_end_bytes"));
@@ -659,7 +666,7 @@ void renderStages(std::ostringstream& o, const json& r) {
         o << "<th scope=\"row\"" << span << ">" << esc(str(st, "name"))
           << (at(st, "completed").is_boolean() && !at(st, "completed").get<bool>() ? " <span class=\"pill warn\">cut short</span>" : "")
           << "</th><td class=\"num\"" << span << ">" << fmt("%.1f s", dur) << "</td><td" << span << ">" << esc(pressure) << "</td><td class=\"num\""
-          << span << ">" << bytes(num(at(st, "usage_bytes"), "max")) << "</td><td class=\"num\"" << span << ">"
+          << span << ">" << reached << "</td><td class=\"num\"" << span << ">" << bytes(num(at(st, "usage_bytes"), "max")) << "</td><td class=\"num\"" << span << ">"
           << bytes(num(at(st, "stressor_bytes"), "mean")) << "</td><td class=\"num\"" << span << ">"
           << bytes(num(at(st, "target_rss_bytes"), "max")) << "</td><td class=\"num\"" << span << ">" << esc(str(at(st, "oom_kills"), "target"))
           << "/" << esc(str(at(st, "oom_kills"), "stressor")) << "</td>";
@@ -667,11 +674,11 @@ void renderStages(std::ostringstream& o, const json& r) {
       if (lat.is_array() && i < lat.size()) {
         const json& l = lat[i];
         const json& corr = at(l, "corrected");
-        o << "<td>" << esc(str(l, "probe")) << "</td><td class=\"num\">" << msText(num(corr, "p50_ms")) << "</td><td class=\"num\">"
-          << msText(num(corr, "p99_ms")) << "</td><td class=\"num\">" << msText(num(corr, "max_ms")) << "</td><td class=\"num\">"
+        o << "<td>" << esc(str(l, "probe")) << "</td><td class=\"num\">" << msText(num(corr, "p50_ms")) << " / <strong>"
+          << msText(num(corr, "p99_ms")) << "</strong> / " << msText(num(corr, "max_ms")) << "</td><td class=\"num\">"
           << (num(l, "error_rate") ? fmt("%.2f %%", *num(l, "error_rate") * 100) : "–") << "</td>";
       } else {
-        o << "<td>–</td><td class=\"num\">–</td><td class=\"num\">–</td><td class=\"num\">–</td><td class=\"num\">–</td>";
+        o << "<td>–</td><td class=\"num\">–</td><td class=\"num\">–</td>";
       }
       if (i == 0) {
         const std::string span = rows > 1 ? " rowspan=\"" + std::to_string(rows) + "\"" : "";
@@ -826,6 +833,7 @@ code{font:12.5px ui-monospace,"DejaVu Sans Mono",monospace}
 .why{margin-top:14px;padding:8px 14px;border-left:5px solid #777;background:#f6f6f6}.why h2{border:0;margin:4px 0;font-size:15px}
 .why.fail{border-color:var(--fail)}.why.inconclusive{border-color:var(--inc)}.why ul{margin:4px 0}
 table{border-collapse:collapse;width:100%;font-size:13px}
+table.stages{font-size:12.5px}table.stages td,table.stages th{padding:5px 6px}
 th,td{text-align:left;padding:5px 8px;border-bottom:1px solid var(--line);vertical-align:top}
 thead th{background:#f0f2f5;font-weight:600;font-size:12px;color:#333}
 td.num,th.num{text-align:right;white-space:nowrap}
