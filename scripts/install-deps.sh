@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev
   libcurl4-openssl-dev libprotobuf-dev protobuf-compiler zlib1g-dev
   golang-go curl python3
+  chromium  # headless: renders report.html in the browser test and the demo's screenshot
   "$@"
 )
 

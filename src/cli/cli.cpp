@@ -24,6 +24,7 @@ constexpr const char* kUsage =
     "  run PLAN [--out DIR] [--dry-run] [-v]   run a plan and judge the target\n"
     "  validate PLAN                           check a plan without touching anything\n"
     "  sweep PLAN --set GOGC=50,100 [...]      run a plan under each GOGC/GOMEMLIMIT/GODEBUG setting and compare\n"
+    "  report OUT/report.json [--out FILE]     write report.html (charts) from a finished run\n"
     "  pprof top|diff FILE...                  summarise saved Go heap profiles like `go tool pprof -top`\n"
     "  recover [--dry-run]                     undo runs that died without cleaning up\n"
     "  locate --pid N|--container-id ID|--pod-uid UID   find a target's memory cgroup on this node\n"
@@ -57,6 +58,7 @@ int cliMain(int argc, char** argv) {
     if (cmd == "validate") return runValidateCommand(rest);
     if (cmd == "pprof") return runPprofCommand(rest);
     if (cmd == "recover") return runRecoverCommand(rest);
+    if (cmd == "report") return runReportCommand(rest);
     if (cmd == "locate") return runLocateCommand(rest);
     if (cmd == "sweep") return runSweepCommand(rest);
     if (cmd == "compare") return runCompareCommand(rest);

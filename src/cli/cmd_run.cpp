@@ -23,6 +23,7 @@
 #include "memstrain/executor/resolve.hpp"
 #include "memstrain/plan/plan_parse.hpp"
 #include "memstrain/proc/proc_memory.hpp"
+#include "memstrain/report/html.hpp"
 #include "memstrain/report/junit.hpp"
 #include "memstrain/report/report.hpp"
 #include "memstrain/report/sha256.hpp"
@@ -150,7 +151,7 @@ int runRunCommand(const std::vector<std::string>& args) {
       ("out,o", po::value<std::string>(), "output directory (default: out/<plan name>-<run id>)")  //
       ("dry-run,n", "resolve the plan and print what would be done; change nothing")  //
       ("verbose,v", "debug logging")                                          //
-      ("quiet,q", "no progress lines, warnings and errors only")              //
+      ("quiet,q", "no live progress; warnings and errors only")              //
       ("cgroup-parent", po::value<std::string>()->default_value("/memstrain"),
        "launch mode: parent cgroup (relative to the memory mount) for run cgroups; must be named for memstrain")  //
       ("cgroup-mount", po::value<std::string>(), "memory controller mount (default: detected from /proc/self/mountinfo)")  //
@@ -159,8 +160,8 @@ int runRunCommand(const std::vector<std::string>& args) {
   po::variables_map vm;
   int code = 0;
   const char* usage =
-      "usage: memstrain run PLAN [--out DIR] [--dry-run] [-v]\n\n"
-      "Runs PLAN's stages against its target, writes samples.jsonl, report.json,\n"
+      "usage: memstrain run PLAN [--out DIR] [--dry-run] [-v] [-q]\n\n"
+      "Runs PLAN's stages against its target, writes samples.jsonl, report.json, report.html,\n"
       "junit.xml and summary.md, prints a summary and a last line for machines. Exit: 0 pass, 1 fail,\n"
       "2 invalid plan, 3 run error, 4 interrupted, 5 inconclusive, 6 cleanup failed, 7 aborted by a\n"
       "window check (abort: true).";
@@ -241,7 +242,12 @@ int runRunCommand(const std::vector<std::string>& args) {
   eo.plan_path = plan_path;
   eo.cgroup_parent = parent;
   eo.stop_signal = &g_stop_signal;
-  if (!vm.count("quiet")) eo.progress = [](const std::string& line) { spdlog::info("{}", line); };
+  if (!vm.count("quiet")) {
+    eo.progress = makeStderrProgress();
+    // On a terminal the progress line is rewritten in place; a log line first erases it, and the
+    // next tick draws it again below.
+    if (stderrIsTerminal()) spdlog::default_logger()->set_pattern("\r\x1b[K%^%Y-%m-%dT%H:%M:%S.%e %l%$ %v");
+  }
   spdlog::info("run {} of plan \"{}\" ({} stages, {}), output in {}", ctx.run_id, plan->name, plan->stages.size(),
                formatDuration(plan->totalDuration()), out_dir);
   Executor ex(std::move(*fs), std::move(editor), eo);
@@ -263,9 +269,16 @@ int runRunCommand(const std::vector<std::string>& args) {
       if (exit_code == kExitPass) exit_code = kExitRunError;
     }
   };
-  write("report.json", buildReportJson(rec, analysis, plan_sha256).dump(2) + "\n");
+  const nlohmann::json report_json = buildReportJson(rec, analysis, plan_sha256);
+  write("report.json", report_json.dump(2) + "\n");
   write("junit.xml", renderJunitXml(rec, analysis));
   write("summary.md", renderSummaryMarkdown(rec, analysis, exit_code));
+  {
+    // report.html draws its charts from samples.jsonl, which the executor wrote beside report.json.
+    std::string warning;
+    write("report.html", renderHtmlReportWithSamples(report_json, joinPath(out_dir, "samples.jsonl"), &warning));
+    if (!warning.empty()) spdlog::warn("report.html: {}", warning);
+  }
   std::printf("%s", renderSummary(rec, analysis).c_str());
   std::printf("%s\n", machineLine(rec, analysis, exit_code, report_path).c_str());
   std::fflush(stdout);

@@ -176,6 +176,7 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
   };
   std::optional<JournalWriter> journal;
   auto finish = [&]() -> RunRecord {
+    if (options_.progress) options_.progress->finish();
     cleanup.runAll(rec);
     if (journal) {
       if (rec.cleanup_ok) {
@@ -226,10 +227,15 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
   }
   // samples.jsonl is written by this thread (cgroup samples) and the pprof observer's.
   std::mutex samples_mu;
-  auto writeSample = [&samples_out, &samples_mu](const nlohmann::json& j) {
+  auto writeSampleLine = [&samples_out, &samples_mu](const nlohmann::json& j) {
     std::lock_guard<std::mutex> lock(samples_mu);
     samples_out << j.dump() << '\n';
     samples_out.flush();
+  };
+  // Progress sees every sample as it is written (the sink has its own lock).
+  auto writeSample = [&writeSampleLine, this](const nlohmann::json& j) {
+    writeSampleLine(j);
+    if (options_.progress) options_.progress->observeSample(j);
   };
 
   // 1. Cgroups, parents first; each removal is registered before anything is put inside it.
@@ -570,7 +576,6 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     return pm ? pm->rss_bytes : 0;
   };
 
-  Clock::time_point last_progress = Clock::now();
   for (std::size_t i = 0; i < res.stages.size() && !stop_all; ++i) {
     const ResolvedStage& stage = res.stages[i];
     const Clock::time_point stage_start = Clock::now();
@@ -791,20 +796,10 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
         next_sample += sample_interval;
         if (next_sample < now) next_sample = now + sample_interval;
       }
-      if (options_.progress && now - last_progress >= std::chrono::seconds(1)) {
-        last_progress = now;
-        const Sample& s = rec.samples.back();
-        char buf[256];
-        std::snprintf(buf, sizeof buf, "stage %s %.1f/%.0fs  stressor %s  usage %s%s", stage.name.c_str(),
-                      std::chrono::duration<double>(elapsed).count(), std::chrono::duration<double>(stage.duration).count(),
-                      formatBytes(s.stressor_populated_bytes).c_str(), formatBytes(s.measuredUsage()).c_str(),
-                      res.effective_limit_bytes == kUnlimited
-                          ? ""
-                          : (" (" + std::to_string(static_cast<int>(100.0 * static_cast<double>(s.measuredUsage()) /
-                                                                    static_cast<double>(res.effective_limit_bytes))) +
-                             "% of " + formatBytes(res.effective_limit_bytes) + ")")
-                                .c_str());
-        options_.progress(buf);
+      if (options_.progress) {
+        options_.progress->tick({stage.name, i, res.stages.size(), std::chrono::duration<double>(elapsed).count(),
+                                 std::chrono::duration<double>(stage.duration).count(), secondsBetween(t0, now),
+                                 std::chrono::duration<double>(plan.totalDuration()).count()});
       }
       for (auto& e : actions.drain()) rec.events.push_back(std::move(e));
       if (!probes.empty() && now >= next_latency_window) {

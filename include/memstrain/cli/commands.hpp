@@ -12,5 +12,8 @@ int runStressorCommand(const std::vector<std::string>& args);
 int runRecoverCommand(const std::vector<std::string>& args);
 /// `memstrain compare A B [--json|--markdown]`: two report.json files side by side.
 int runCompareCommand(const std::vector<std::string>& args);
+/// `memstrain report OUT/report.json [--out FILE]`: writes report.html; 0 written, 2 usage or
+/// unreadable report, 3 write failed.
+int runReportCommand(const std::vector<std::string>& args);
 
 }  // namespace memstrain

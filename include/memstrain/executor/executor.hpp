@@ -9,6 +9,7 @@
 
 #include "memstrain/cgroup/cgroup.hpp"
 #include "memstrain/executor/journal.hpp"
+#include "memstrain/executor/progress.hpp"
 #include "memstrain/executor/run_record.hpp"
 #include "memstrain/plan/plan.hpp"
 
@@ -22,8 +23,8 @@ struct ExecutorOptions {
   std::string self_exe;                      ///< memstrain binary for the stressor (default: /proc/self/exe)
   /// Set (to the signal number) by a signal handler to stop the run; checked every tick.
   const std::atomic<int>* stop_signal = nullptr;
-  /// Called about once a second with a one-line progress message (may be empty).
-  std::function<void(const std::string&)> progress;
+  /// Shown live progress: gets every sample written and the stage clock on every tick (may be null).
+  std::shared_ptr<ProgressSink> progress;
   std::chrono::milliseconds control_period{50};
   /// Where the crash journal goes; a dead run's journal here blocks new runs until recovered.
   std::string journal_dir = kDefaultJournalDir;

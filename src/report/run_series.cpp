@@ -1,0 +1,129 @@
+#include "memstrain/report/run_series.hpp"
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "memstrain/util/text.hpp"
+
+namespace memstrain {
+namespace {
+
+using nlohmann::json;
+
+std::optional<double> num(const json& j, const char* key) {
+  if (!j.is_object()) return std::nullopt;
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number()) return std::nullopt;
+  return it->get<double>();
+}
+
+const json& child(const json& j, const char* key) {
+  static const json kNull;
+  if (!j.is_object()) return kNull;
+  auto it = j.find(key);
+  return it == j.end() ? kNull : *it;
+}
+
+bool addCgroup(RunSeries& s, const json& j) {
+  auto t = num(j, "t");
+  auto usage = num(j, "measured_usage_bytes");
+  if (!t || !usage) return false;
+  CgroupPoint p;
+  p.t_s = *t;
+  p.usage_bytes = *usage;
+  p.limit_bytes = num(j, "effective_limit_bytes");
+  p.stressor_bytes = num(child(j, "stressor"), "populated_bytes").value_or(0);
+  p.setpoint_bytes = num(j, "setpoint_bytes");
+  const json& tp = child(j, "target_process");
+  p.target_rss_bytes = num(tp, "rss_bytes");
+  p.target_lazyfree_bytes = num(tp, "lazyfree_bytes");
+  // PSI of the cgroup the pressure level refers to (the parent with beside placement).
+  const json& measured = child(j, "measured_cgroup").is_object() ? child(j, "measured_cgroup") : child(j, "target_cgroup");
+  p.psi_some_avg10 = num(measured, "psi_some_avg10");
+  p.psi_full_avg10 = num(measured, "psi_full_avg10");
+  s.cgroup.push_back(p);
+  return true;
+}
+
+bool addMemstats(RunSeries& s, const json& j) {
+  auto t = num(j, "t");
+  auto objects = num(j, "heap_objects");
+  if (!t || !objects) return false;
+  MemstatsPoint p;
+  p.t_s = *t;
+  p.heap_objects = *objects;
+  p.heap_inuse_bytes = num(j, "heap_inuse_bytes").value_or(0);
+  p.heap_released_bytes = num(j, "heap_released_bytes").value_or(0);
+  p.num_gc = num(j, "num_gc").value_or(0);
+  s.memstats.push_back(p);
+  return true;
+}
+
+bool addLatency(RunSeries& s, const json& j) {
+  auto t = num(j, "t");
+  const json& probe = child(j, "probe");
+  if (!t || !probe.is_string()) return false;
+  const std::string name = probe.get<std::string>();
+  std::size_t k = 0;
+  while (k < s.probes.size() && s.probes[k] != name) ++k;
+  if (k == s.probes.size()) {
+    if (s.probes.size() >= kMaxSeriesProbes) return false;
+    s.probes.push_back(name);
+    s.latency.emplace_back();
+  }
+  LatencyPoint p;
+  p.t_s = *t;
+  p.p50_ms = num(j, "p50_ms").value_or(0);
+  p.p99_ms = num(j, "p99_ms").value_or(0);
+  p.completed = num(j, "completed").value_or(0);
+  p.errors = num(j, "errors").value_or(0);
+  s.latency[k].push_back(p);
+  return true;
+}
+
+}  // namespace
+
+void addSampleLine(RunSeries& series, std::string_view line) {
+  line = trim(line);
+  if (line.empty()) return;
+  json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    ++series.bad_lines;
+    return;
+  }
+  const json& kind = child(j, "kind");
+  if (!kind.is_string()) {
+    ++series.bad_lines;
+    return;
+  }
+  const std::string& k = kind.get_ref<const std::string&>();
+  bool ok = true;
+  if (k == "cgroup") ok = addCgroup(series, j);
+  else if (k == "memstats") ok = addMemstats(series, j);
+  else if (k == "latency") ok = addLatency(series, j);
+  else if (k == "pprof_error") ++series.pprof_errors;
+  if (!ok) ++series.bad_lines;
+}
+
+RunSeries parseSamples(std::string_view text) {
+  RunSeries s;
+  for (std::string_view line : splitLines(text)) addSampleLine(s, line);
+  return s;
+}
+
+Result<RunSeries> readSamplesFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Error::fromErrno("open " + path);
+  RunSeries s;
+  std::string line;
+  constexpr std::size_t kMaxLine = 1 << 20;
+  while (std::getline(in, line)) {
+    if (line.size() > kMaxLine) return Error{path + ": a line longer than 1 MiB; not a memstrain samples file"};
+    addSampleLine(s, line);
+  }
+  if (in.bad()) return Error::fromErrno("read " + path);
+  return s;
+}
+
+}  // namespace memstrain
