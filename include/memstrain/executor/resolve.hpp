@@ -65,7 +65,7 @@ struct ResolveContext {
   bool force = false;                          ///< `--force`: system slices, the node cap
   /// memstrain's own memory cgroup (relative to the mount); empty when unknown. It and its
   /// ancestors are never a target.
-  std::string self_cgroup;
+  std::string self_cgroup{};
   std::string host_root = "/";                 ///< runtime metadata for attach.container names
 };
 
