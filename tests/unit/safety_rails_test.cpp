@@ -55,8 +55,8 @@ TEST(NodeRails, LevelAboveTheCapIsRefusedUnlessForced) {
   ASSERT_TRUE(why.has_value());
   EXPECT_NE(why->find("above the node cap of 90.0%"), std::string::npos) << *why;
   EXPECT_NE(why->find("--force"), std::string::npos) << *why;
-  // Forced: the cap is lifted; 95% leaves 800 MiB, just below the 819 MiB floor: still refused.
-  auto forced = refuseNodePressure(nodeRails(SafetySpec{}, 16 * GiB, true), now, 0.95, std::nullopt);
+  // Forced: the cap is lifted; 96% would leave 655 MiB, below the 819 MiB floor: still refused.
+  auto forced = refuseNodePressure(nodeRails(SafetySpec{}, 16 * GiB, true), now, 0.96, std::nullopt);
   ASSERT_TRUE(forced.has_value());
   EXPECT_NE(forced->find("below the floor"), std::string::npos) << *forced;
   EXPECT_FALSE(refuseNodePressure(nodeRails(SafetySpec{}, 16 * GiB, true), now, 0.93, std::nullopt).has_value());
@@ -151,7 +151,7 @@ TEST(AttachPlan, BadAttachKeysNameTheirPointer) {
             std::string::npos);
   EXPECT_NE(parseError(attachPlan(R"({"container_id": "abc"})")).find("/target/attach/container_id: expected a container id"),
             std::string::npos);
-  EXPECT_NE(parseError(attachPlan(R"({"container": "app"})")).find("/target/attach/container: a container name needs \"pod_uid\""),
+  EXPECT_NE(parseError(attachPlan(R"({"cgroup": "/a/b", "container": "app"})")).find("/target/attach/container: a container name needs \"pod_uid\""),
             std::string::npos);
   EXPECT_NE(parseError(attachPlan(R"({"pod_uid": "6b1d4c2e0a9f", "container": "App_1"})")).find("/target/attach/container: expected a Kubernetes container name"),
             std::string::npos);
