@@ -418,12 +418,21 @@ cmd_in_job() {
   fi
   log "target cgroup $cgroup (cgroup v$version, mount $mount): $(jq -c '{effective_limit_bytes, usage_bytes, main_pid, pids}' <<<"$located")"
 
-  # The plan from the ConfigMap, attached to the located cgroup. {{POD_IP}} in the plan (pprof or
-  # action URLs) becomes the target pod's IP.
+  # The plan from the ConfigMap, attached to the target by pod UID and container id (memstrain
+  # resolves them again when it starts and refuses a container of another pod), or by pod UID and
+  # container name, or else by the located cgroup. {{POD_IP}} in the plan (pprof or action URLs)
+  # becomes the target pod's IP.
+  local attach
+  attach=$(jq -cn --arg uid "$uid" --arg cid "$cid" --arg name "${MEMSTRAIN_CONTAINER_NAME:-}" --arg cg "$cgroup" '
+    if $uid != "" and $cid != "" then {pod_uid: $uid, container_id: $cid}
+    elif $cid != "" then {container_id: $cid}
+    elif $uid != "" and $name != "" then {pod_uid: $uid, container: $name}
+    elif $uid != "" then {pod_uid: $uid}
+    else {cgroup: $cg} end')
   local tmp=${TMPDIR:-/tmp}
   local attach_plan=$tmp/memstrain-plan.json
   if ! sed "s/{{POD_IP}}/${MEMSTRAIN_POD_IP:-127.0.0.1}/g" "$plan" |
-    jq --arg cg "$cgroup" '.target = ((.target // {}) | del(.launch) | .attach = {cgroup: $cg})' >"$attach_plan"; then
+    jq --argjson attach "$attach" '.target = ((.target // {}) | del(.launch) | .attach = $attach)' >"$attach_plan"; then
     log "$plan is not a JSON plan"
     echo "${VERDICT_PREFIX}error status=invalid_plan exit=2"
     exit 2

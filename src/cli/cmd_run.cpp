@@ -1,5 +1,6 @@
 // `memstrain run`, `memstrain validate` and the hidden stressor entry point.
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -10,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <thread>
 
 #include <boost/program_options.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -38,20 +40,20 @@ namespace memstrain {
 namespace {
 
 std::atomic<int> g_stop_signal{0};
-char g_run_cgroup[512] = "";
+// What a second signal skips, written before the handlers are installed (the handler may only
+// write(2) it).
+char g_skipped[2048] = "";
 
 void onSignal(int sig) {
-  if (g_stop_signal.load() != 0) {
+  int expected = 0;
+  if (!g_stop_signal.compare_exchange_strong(expected, sig)) {
     // Second signal: leave at once. Only async-signal-safe calls here.
-    const char msg[] = "\nmemstrain: second signal, exiting without cleanup; the stressor and a launched target die with us, "
-                       "but these cgroups may remain: ";
+    const char msg[] = "\nmemstrain: second signal, exiting at once without cleanup.\n";
     ssize_t ignored = ::write(2, msg, sizeof msg - 1);
-    ignored = ::write(2, g_run_cgroup, std::strlen(g_run_cgroup));
-    ignored = ::write(2, "\n", 1);
+    ignored = ::write(2, g_skipped, std::strlen(g_skipped));
     (void)ignored;
     ::_exit(kExitInterrupted);
   }
-  g_stop_signal.store(sig);
 }
 
 void installSignalHandlers() {
@@ -59,7 +61,54 @@ void installSignalHandlers() {
   sa.sa_handler = onSignal;
   sigemptyset(&sa.sa_mask);
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
+  // Ignored so that a reset probe or pprof socket never kills the run; a broken stdout pipe is
+  // noticed by StdoutWatch instead.
   ::signal(SIGPIPE, SIG_IGN);
+}
+
+// While the run goes on, watches stdout: when it is a pipe or socket whose reader went away (a
+// `memstrain run … | head` that ended, a dead log collector), it stops the run as SIGPIPE would,
+// so that cleanup runs and the report is written. Nothing is written to stdout during a run, so
+// no write would notice.
+class StdoutWatch {
+ public:
+  StdoutWatch() {
+    struct stat st {};
+    if (::fstat(1, &st) != 0 || !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) return;
+    thread_ = std::thread([this] {
+      while (!done_.load()) {
+        pollfd p{1, 0, 0};
+        if (::poll(&p, 1, 100) > 0 && (p.revents & (POLLERR | POLLHUP)) != 0) {
+          int expected = 0;
+          g_stop_signal.compare_exchange_strong(expected, SIGPIPE);
+          return;
+        }
+      }
+    });
+  }
+  ~StdoutWatch() {
+    done_.store(true);
+    if (thread_.joinable()) thread_.join();
+  }
+  StdoutWatch(const StdoutWatch&) = delete;
+  StdoutWatch& operator=(const StdoutWatch&) = delete;
+
+ private:
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+// The second-signal message for this run: what cleanup would have done and how to finish it.
+std::string skippedMessage(const Resolution& res, const std::string& journal_path) {
+  std::string m = "Skipped: stopping the stressor";
+  if (res.launch) m += " and the launched target (both die with memstrain: PR_SET_PDEATHSIG)";
+  else m += " (it dies with memstrain: PR_SET_PDEATHSIG)";
+  if (!res.cgroups_to_create.empty()) {
+    m += "; removing the cgroups";
+    for (auto it = res.cgroups_to_create.rbegin(); it != res.cgroups_to_create.rend(); ++it) m += " " + *it;
+  }
+  m += "; writing the report.\nThe run journal " + journal_path + " stays: run `memstrain recover` to finish the cleanup.\n";
+  return m;
 }
 
 void setupLogging(bool verbose, bool quiet) {
@@ -156,7 +205,9 @@ int runRunCommand(const std::vector<std::string>& args) {
        "launch mode: parent cgroup (relative to the memory mount) for run cgroups; must be named for memstrain")  //
       ("cgroup-mount", po::value<std::string>(), "memory controller mount (default: detected from /proc/self/mountinfo)")  //
       ("cgroup-version", po::value<std::string>()->default_value("1"), "with --cgroup-mount: 1 or 2")  //
-      ("editor", po::value<std::string>()->default_value("auto"), "how cgroups are changed: auto, libcgroup or direct");
+      ("editor", po::value<std::string>()->default_value("auto"), "how cgroups are changed: auto, libcgroup or direct")  //
+      ("force", "allow targets in systemd's system slices and node pressure above safety.node_max")  //
+      ("journal-dir", po::value<std::string>()->default_value(kDefaultJournalDir), "where the run keeps its crash journal");
   po::variables_map vm;
   int code = 0;
   const char* usage =
@@ -193,7 +244,13 @@ int runRunCommand(const std::vector<std::string>& args) {
   ResolveContext ctx;
   ctx.cgroup_parent = parent;
   ctx.run_id = makeRunId();
-  if (auto nm = readNodeMemory()) ctx.node_memory_bytes = nm->total_bytes;
+  if (auto nm = readNodeMemory()) {
+    ctx.node_memory_bytes = nm->total_bytes;
+    ctx.node_available_bytes = nm->available_bytes;
+  }
+  ctx.force = vm.count("force") > 0;
+  // memstrain's own cgroup is never a target; unknown (another hierarchy) leaves the rail off.
+  if (auto self = fs->cgroupOfPid(::getpid())) ctx.self_cgroup = *self;
   auto res = resolvePlan(*plan, *fs, ctx);
   if (!res) {
     std::fprintf(stderr, "%s: %s\nmemstrain: nothing was started or changed\n", plan_path.c_str(), res.error().message.c_str());
@@ -228,8 +285,8 @@ int runRunCommand(const std::vector<std::string>& args) {
     std::fprintf(stderr, "memstrain: output directory: %s\n", st.error().message.c_str());
     return kExitRunError;
   }
-  std::snprintf(g_run_cgroup, sizeof g_run_cgroup, "%s",
-                res->launch ? res->run_cgroup.c_str() : (res->cgroups_to_create.empty() ? "(none)" : res->cgroups_to_create.front().c_str()));
+  std::snprintf(g_skipped, sizeof g_skipped, "%s",
+                skippedMessage(*res, joinPath(vm["journal-dir"].as<std::string>(), ctx.run_id + ".json")).c_str());
   installSignalHandlers();
   // Each outstanding probe request may hold a socket: allow as many descriptors as the hard limit.
   if (rlimit rl{}; ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -242,6 +299,7 @@ int runRunCommand(const std::vector<std::string>& args) {
   eo.plan_path = plan_path;
   eo.cgroup_parent = parent;
   eo.stop_signal = &g_stop_signal;
+  eo.journal_dir = vm["journal-dir"].as<std::string>();
   if (!vm.count("quiet")) {
     eo.progress = makeStderrProgress();
     // On a terminal the progress line is rewritten in place; a log line first erases it, and the
@@ -251,7 +309,11 @@ int runRunCommand(const std::vector<std::string>& args) {
   spdlog::info("run {} of plan \"{}\" ({} stages, {}), output in {}", ctx.run_id, plan->name, plan->stages.size(),
                formatDuration(plan->totalDuration()), out_dir);
   Executor ex(std::move(*fs), std::move(editor), eo);
-  RunRecord rec = ex.run(*plan, *res, ctx.run_id);
+  RunRecord rec;
+  {
+    StdoutWatch watch;
+    rec = ex.run(*plan, *res, ctx.run_id);
+  }
 
   RunAnalysis analysis = analyzeRun(rec);
   int exit_code = exitCodeFor(rec, analysis.verdict);

@@ -26,12 +26,15 @@ std::vector<RunEvent> ActionRunner::drain() {
   return out;
 }
 
-void ActionRunner::stop() {
+void ActionRunner::stop(std::chrono::milliseconds grace) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     stopping_ = true;
+    cv_.notify_all();
+    // The worker signals cv_ when it is out of work; past the grace, everything left is cut short.
+    if (!cv_.wait_for(lock, grace, [&] { return queue_.empty() && !busy_; })) abort_.store(true);
   }
-  cv_.notify_one();
+  cv_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -42,14 +45,24 @@ void ActionRunner::loop() {
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;
+      if (queue_.empty()) {
+        cv_.notify_all();
+        return;
+      }
       job = std::move(queue_.front());
       queue_.pop_front();
+      if (abort_.load()) {
+        done_.push_back({job.t_s, "action_skipped", job.stage,
+                         job.action.method + " " + job.action.url + " not sent: the run was ending and earlier actions used up the grace"});
+        continue;
+      }
+      busy_ = true;
     }
     HttpOptions o;
     o.total_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(job.action.timeout);
     o.connect_timeout = std::min(o.connect_timeout, o.total_timeout);
     o.max_body_bytes = 1 << 20;
+    o.abort = &abort_;
     client.setOptions(o);
     const std::string what = job.action.method + " " + job.action.url;
     HttpResult r = job.action.method == "GET" ? client.get(job.action.url)
@@ -64,6 +77,8 @@ void ActionRunner::loop() {
     }
     std::lock_guard<std::mutex> lock(mu_);
     done_.push_back(std::move(e));
+    busy_ = false;
+    cv_.notify_all();
   }
 }
 

@@ -20,6 +20,7 @@
 #include "memstrain/analysis/release.hpp"
 #include "memstrain/analysis/window_checks.hpp"
 #include "memstrain/executor/actions.hpp"
+#include "memstrain/executor/node_guard.hpp"
 #include "memstrain/executor/readiness.hpp"
 #include "memstrain/observers/latency_probe.hpp"
 #include "memstrain/observers/pprof_observer.hpp"
@@ -244,7 +245,8 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
       fail("create cgroup " + cg + ": " + st.error().message);
       return finish();
     }
-    const bool shared_parent = res.launch && cg == parentCgroup(res.run_cgroup);
+    const bool shared_parent =
+        (res.launch && cg == parentCgroup(res.run_cgroup)) || (res.node && cg == options_.cgroup_parent);
     cleanup.push("remove cgroup " + cg, [this, cg, shared_parent]() -> Status {
       if (!fs_.exists(cg)) return {};
       if (shared_parent) {
@@ -425,6 +427,17 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
   std::uint32_t stressor_kills_unattributed = 0;
   bool have_oom_baseline = false;
   const bool separate_measured = res.measured_cgroup != res.target_cgroup;
+  // Node placement measures the node: in use (MemTotal - MemAvailable) against MemTotal.
+  auto nodeSample = [&]() -> std::optional<NodeMemory> {
+    auto m = readNodeMemory(options_.proc_root);
+    return m ? std::optional<NodeMemory>(*m) : std::nullopt;
+  };
+  auto measuredUsage = [&]() -> Result<std::uint64_t> {
+    if (!res.node) return fs_.usage(res.measured_cgroup);
+    auto m = readNodeMemory(options_.proc_root);
+    if (!m) return m.error();
+    return nodeUsedBytes(*m);
+  };
   const bool separate_stressor_cg = res.stressor_cgroup != res.target_cgroup;
 
   std::uint64_t pending_kills = 0;
@@ -442,7 +455,14 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
       return false;
     }
     s.target_cgroup = std::move(*tc);
-    if (separate_measured) {
+    if (res.node) {
+      if (auto m = nodeSample()) {
+        CgroupSample node;
+        node.usage_bytes = nodeUsedBytes(*m);
+        node.limit_bytes = m->total_bytes;
+        s.measured_cgroup = node;
+      }
+    } else if (separate_measured) {
       if (auto mc = fs_.sample(res.measured_cgroup)) s.measured_cgroup = std::move(*mc);
     }
     if (separate_stressor_cg) {
@@ -616,7 +636,7 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     };
     const std::optional<double> cpu_cgroup0 = cgroupCpu();
     std::uint64_t start_usage = 0;
-    if (auto u = fs_.usage(res.measured_cgroup)) start_usage = *u;
+    if (auto u = measuredUsage()) start_usage = *u;
     const std::uint64_t start_stressor = stressor ? stressor->populatedBytes() : 0;
     Clock::time_point next_sample = stage_start;
     // Release stages sample faster (the time to return is read from these samples) and read
@@ -772,8 +792,23 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
       } else if (stage.size_bytes) {
         goal.stressor_bytes = rampValue(start_stressor, *stage.size_bytes, elapsed, stage.pressure->ramp);
       }
+      if (stressor && res.node) {
+        // The floor is a hard stop: the stressor goes at once, then the run ends with the reason.
+        if (auto m = nodeSample(); m) {
+          if (auto why = nodeFloorBreach(*res.node, *m)) {
+            const std::uint64_t held = stressor->populatedBytes();
+            stressor->stop(std::chrono::milliseconds(0));
+            stressor.reset();
+            const std::string msg = *why + " while the stressor held " + formatBytes(held) + "; pressure stopped";
+            rec.events.push_back({secondsBetween(t0, now), "node_floor", stage.name, msg});
+            fail(msg);
+            stop_all = true;
+            break;
+          }
+        }
+      }
       if (stressor && phase != ReleasePhase::kReclaim) {
-        auto usage = fs_.usage(res.measured_cgroup);
+        auto usage = measuredUsage();
         if (!usage) {
           fail("read usage of " + res.measured_cgroup + ": " + usage.error().message);
           stop_all = true;
@@ -882,7 +917,8 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     if (!stop_all) checkProcesses(rec.stages.size() - 1);
     (void)takeSample(rec.stages.size() - 1, std::nullopt, /*final_sample=*/true);
   }
-  actions.stop();
+  // Interrupted: actions in flight are cut short at once, so cleanup is never held up by a peer.
+  actions.stop(rec.status == RunStatus::kInterrupted ? std::chrono::milliseconds(0) : std::chrono::milliseconds(10000));
   for (auto& e : actions.drain()) rec.events.push_back(std::move(e));
   for (auto& p : probes) p->stop();
   rec.window_checks = window_eval.records();

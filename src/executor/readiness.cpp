@@ -3,7 +3,9 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <thread>
 
 #include "memstrain/observers/http_client.hpp"
@@ -28,14 +30,18 @@ Status waitForReady(const std::string& url, std::chrono::nanoseconds timeout, st
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + timeout;
   HttpOptions ho;
-  ho.total_timeout = std::chrono::milliseconds(1000);
-  ho.connect_timeout = std::chrono::milliseconds(500);
   ho.max_body_bytes = 1 << 16;
   HttpClient client(ho);
   std::string last = "no attempt";
   while (Clock::now() < deadline) {
     if (stop && stop->load() != 0) return Error{"interrupted"};
     if (pid && exitedWithoutReaping(*pid)) return Error{"the target exited before it was ready"};
+    // Each attempt gets at most a second and never outlives the deadline: a peer that hangs or
+    // trickles cannot stretch ready_timeout.
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    ho.total_timeout = std::clamp(left, std::chrono::milliseconds(1), std::chrono::milliseconds(1000));
+    ho.connect_timeout = std::min(ho.total_timeout, std::chrono::milliseconds(500));
+    client.setOptions(ho);
     auto r = client.get(url);
     if (r) return {};
     last = r.error().message;

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "memstrain/discovery/locate.hpp"
 #include "memstrain/util/units.hpp"
 
 namespace memstrain {
@@ -25,7 +26,53 @@ Result<std::uint64_t> limitOfNearestExisting(const CgroupFs& fs, std::string rel
   return fs.effectiveLimit(rel);
 }
 
+// "/a" is "/a/b" or an ancestor of it.
+bool isSameOrAncestor(const std::string& a, const std::string& b) {
+  if (a == "/") return true;
+  return b == a || (b.size() > a.size() && b.compare(0, a.size(), a) == 0 && b[a.size()] == '/');
+}
+
+// Finds an attach target named by pod UID and/or container id through the locate module.
+Result<LocateResult> locateAttach(const AttachSpec& a, const CgroupFs& fs, const ResolveContext& ctx) {
+  LocateOptions lo;
+  lo.proc_root = ctx.proc_root;
+  lo.host_root = ctx.host_root;
+  lo.container_name = a.container;
+  if (a.container_id) {
+    auto r = locateByContainerId(fs, *a.container_id, lo);
+    if (!r) return Error{"/target/attach/container_id: " + r.error().message, r.error().sys_errno};
+    if (a.pod_uid && (!r->kube || r->kube->pod_uid != *a.pod_uid)) {
+      return Error{"/target/attach/container_id: container " + r->cgroup + " belongs to pod " +
+                       (r->kube ? r->kube->pod_uid : std::string("(none)")) + ", not to /target/attach/pod_uid " + *a.pod_uid +
+                       "; refusing to touch it",
+                   EXDEV};
+    }
+    return r;
+  }
+  auto r = locateByPodUid(fs, *a.pod_uid, lo);
+  if (!r) return Error{"/target/attach/pod_uid: " + r.error().message, r.error().sys_errno};
+  return r;
+}
+
 }  // namespace
+
+std::optional<std::string> refusedPressureCgroup(const std::string& rel, const std::string& self_cgroup, bool force) {
+  if (rel.empty() || rel == "/") return "the root cgroup is the whole host; memstrain never puts pressure on it";
+  if (!self_cgroup.empty() && isSameOrAncestor(rel, self_cgroup)) {
+    return rel + (rel == self_cgroup ? " is memstrain's own cgroup" : " contains memstrain's own cgroup " + self_cgroup) +
+           "; pressure there would squeeze memstrain itself";
+  }
+  if (force) return std::nullopt;
+  static constexpr const char* kSystem[] = {"system.slice", "init.scope", "user.slice", "-.slice"};
+  const auto end = rel.find('/', 1);
+  const std::string top = rel.substr(1, end == std::string::npos ? std::string::npos : end - 1);
+  for (const char* s : kSystem) {
+    if (top == s) {
+      return rel + " is in systemd's " + s + " (host services and logins, not a staging target); run with --force if you mean it";
+    }
+  }
+  return std::nullopt;
+}
 
 Result<Resolution> resolvePlan(const Plan& plan, const CgroupFs& fs, const ResolveContext& ctx) {
   Resolution r;
@@ -34,7 +81,8 @@ Result<Resolution> resolvePlan(const Plan& plan, const CgroupFs& fs, const Resol
   for (const auto& s : plan.stages) {
     if (s.pressure) {
       if (r.placement && *r.placement != s.pressure->placement) {
-        return Error{"/stages: every stage with pressure must use the same placement (found both inside and beside)"};
+        return Error{std::string("/stages: every stage with pressure must use the same placement (found both ") +
+                     toString(*r.placement) + " and " + toString(s.pressure->placement) + ")"};
       }
       r.placement = s.pressure->placement;
     }
@@ -44,6 +92,9 @@ Result<Resolution> resolvePlan(const Plan& plan, const CgroupFs& fs, const Resol
   const bool reclaim = std::any_of(plan.stages.begin(), plan.stages.end(), [](const StageSpec& s) { return s.release && s.release->reclaim; });
   if (reclaim && !r.placement) r.placement = Placement::kInside;
   const bool beside = r.placement == Placement::kBeside;
+  const bool node = r.placement == Placement::kNode;
+  // Node placement: a stressor cgroup of its own under the memstrain parent, beside the run cgroup.
+  const std::string node_cgroup = joinCgroup(ctx.cgroup_parent, ctx.run_id + "-node");
 
   if (plan.target.launch) {
     r.launch = true;
@@ -56,6 +107,10 @@ Result<Resolution> resolvePlan(const Plan& plan, const CgroupFs& fs, const Resol
     r.cgroups_to_create.push_back(r.run_cgroup);
     r.cgroups_to_create.push_back(r.target_cgroup);
     if (beside) r.cgroups_to_create.push_back(r.stressor_cgroup);
+    if (node) {
+      r.stressor_cgroup = node_cgroup;
+      r.cgroups_to_create.push_back(node_cgroup);
+    }
     auto above = limitOfNearestExisting(fs, ctx.cgroup_parent);
     if (!above) return above.error();
     r.effective_limit_bytes = std::min(*above, plan.target.launch->memory_limit_bytes);
@@ -64,34 +119,62 @@ Result<Resolution> resolvePlan(const Plan& plan, const CgroupFs& fs, const Resol
     const AttachSpec& a = *plan.target.attach;
     if (a.cgroup) {
       r.target_cgroup = *a.cgroup;
+      r.attach_matched_by = "cgroup";
+    } else if (a.pid) {
+      // Through locate: /proc/PID/cgroup is joined with the mount's root, so cgroup namespaces work.
+      LocateOptions lo;
+      lo.proc_root = ctx.proc_root;
+      auto loc = locateByPid(fs, *a.pid, lo);
+      if (!loc) return Error{"/target/attach/pid: " + loc.error().message, loc.error().sys_errno};
+      r.target_cgroup = loc->cgroup;
+      r.attach_matched_by = "pid";
     } else {
-      auto cg = fs.cgroupOfPid(*a.pid, ctx.proc_root);
-      if (!cg) return Error{"/target/attach/pid: " + cg.error().message};
-      r.target_cgroup = *cg;
+      auto loc = locateAttach(a, fs, ctx);
+      if (!loc) return loc.error();
+      r.target_cgroup = loc->cgroup;
+      r.attach_matched_by = loc->matched_by;
+      if (loc->kube) {
+        r.pod_uid = loc->kube->pod_uid;
+        r.container_id = loc->kube->container_id;
+      }
     }
     if (r.target_cgroup == "/") return Error{"/target/attach: the target is in the root cgroup; memstrain will not pressure the whole host"};
     if (!fs.exists(r.target_cgroup)) return Error{"/target/attach/cgroup: no cgroup " + r.target_cgroup + " under " + fs.mount()};
+    if (auto why = refusedPressureCgroup(r.target_cgroup, ctx.self_cgroup, ctx.force)) return Error{"/target/attach: " + *why};
     auto tl = fs.effectiveLimit(r.target_cgroup);
     if (!tl) return tl.error();
     r.target_limit_bytes = *tl;
     if (beside) {
       const std::string parent = parentCgroup(r.target_cgroup);
       if (parent == "/") return Error{"/stages: beside placement needs the target below a parent cgroup other than the root"};
+      if (auto why = refusedPressureCgroup(parent, ctx.self_cgroup, ctx.force)) return Error{"/stages: beside placement competes in " + parent + ": " + *why};
       r.stressor_cgroup = joinCgroup(parent, "memstrain-stressor-" + ctx.run_id);
       r.measured_cgroup = parent;
       r.cgroups_to_create.push_back(r.stressor_cgroup);
       auto pl = fs.effectiveLimit(parent);
       if (!pl) return pl.error();
       r.effective_limit_bytes = *pl;
+    } else if (node) {
+      r.stressor_cgroup = node_cgroup;
+      if (!fs.exists(ctx.cgroup_parent)) r.cgroups_to_create.push_back(ctx.cgroup_parent);
+      r.cgroups_to_create.push_back(node_cgroup);
     } else {
       r.stressor_cgroup = r.target_cgroup;
       r.measured_cgroup = r.target_cgroup;
       r.effective_limit_bytes = r.target_limit_bytes;
     }
   }
+  if (node) {
+    if (ctx.node_memory_bytes == 0) return Error{"/stages: node placement needs the node's MemTotal (/proc/meminfo was not readable)"};
+    r.measured_cgroup = kNodeMeasured;
+    r.node = nodeRails(plan.safety, ctx.node_memory_bytes, ctx.force);
+    r.effective_limit_bytes = ctx.node_memory_bytes;
+  }
 
   const bool limited = r.effective_limit_bytes != kUnlimited;
-  if (limited) {
+  if (node) {
+    r.safety_margin_bytes = nodeControlMarginBytes(*r.node);
+  } else if (limited) {
     r.safety_margin_bytes = std::max<std::uint64_t>(
         plan.safety.margin_min_bytes,
         static_cast<std::uint64_t>(plan.safety.margin_fraction * static_cast<double>(r.effective_limit_bytes)));
@@ -102,6 +185,12 @@ Result<Resolution> resolvePlan(const Plan& plan, const CgroupFs& fs, const Resol
     ResolvedStage rs{s.name, s.duration, s.pressure, std::nullopt, std::nullopt};
     if (s.pressure) {
       const std::string ptr = "/stages/" + std::to_string(i) + "/pressure";
+      if (node) {
+        const NodeMemory now{ctx.node_memory_bytes, ctx.node_available_bytes};
+        if (auto why = refuseNodePressure(*r.node, now, s.pressure->level_fraction, s.pressure->size_bytes)) {
+          return Error{ptr + (s.pressure->level_fraction ? "/level: " : "/size: ") + *why};
+        }
+      }
       if (s.pressure->level_fraction) {
         if (!limited) {
           return Error{ptr + "/level: " + r.measured_cgroup + " has no memory limit on it or its parents; a level needs one (use \"size\")"};
@@ -110,7 +199,7 @@ Result<Resolution> resolvePlan(const Plan& plan, const CgroupFs& fs, const Resol
         reserve = std::max(reserve, r.effective_limit_bytes);
       } else {
         const std::uint64_t size = *s.pressure->size_bytes;
-        if (!s.pressure->allow_oom) {
+        if (!s.pressure->allow_oom && !node) {
           const std::uint64_t ceiling = limited ? r.effective_limit_bytes - std::min(r.effective_limit_bytes, r.safety_margin_bytes)
                                                 : ctx.node_memory_bytes;
           if (ceiling > 0 && size > ceiling) {
@@ -146,10 +235,19 @@ std::string describeResolution(const Plan& plan, const Resolution& r) {
     o << "run cgroup:       " << r.run_cgroup << " (limit " << formatBytes(plan.target.launch->memory_limit_bytes) << ")\n";
   }
   o << "target cgroup:    " << r.target_cgroup << " (effective limit " << lim(r.target_limit_bytes) << ")\n";
+  if (!r.attach_matched_by.empty() && r.attach_matched_by != "cgroup") {
+    o << "found by:         " << r.attach_matched_by;
+    if (!r.pod_uid.empty()) o << " (pod " << r.pod_uid << (r.container_id.empty() ? "" : ", container " + r.container_id) << ")";
+    o << "\n";
+  }
   if (r.placement) {
     o << "placement:        " << toString(*r.placement) << "; stressor cgroup " << r.stressor_cgroup << "\n";
     o << "measured cgroup:  " << r.measured_cgroup << " (effective limit " << lim(r.effective_limit_bytes) << ", safety margin "
       << formatBytes(r.safety_margin_bytes) << ")\n";
+  }
+  if (r.node) {
+    o << "node rails:       in use at most " << formatBytes(r.node->cap_bytes) << (r.node->force ? " (not enforced: --force)" : "")
+      << ", MemAvailable floor " << formatBytes(r.node->floor_bytes) << " of MemTotal " << formatBytes(r.node->total_bytes) << "\n";
   }
   if (!r.cgroups_to_create.empty()) {
     o << "will create:      ";

@@ -38,6 +38,11 @@ std::string formatMs(std::chrono::nanoseconds d) {
   return std::to_string(us / 1000) + "." + std::to_string((us % 1000) / 100) + " ms";
 }
 
+// libcurl's progress callback: a non-zero return aborts the transfer.
+int abortIfRaised(void* flag, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<const std::atomic<bool>*>(flag)->load() ? 1 : 0;
+}
+
 }  // namespace
 
 const char* httpErrorKindName(HttpErrorKind kind) {
@@ -112,6 +117,11 @@ HttpResult HttpClient::perform(const std::string& url, const std::string_view* p
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, &sink);
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, impl_->error_buffer);
   curl_easy_setopt(easy, CURLOPT_USERAGENT, "memstrain");
+  if (options_.abort != nullptr) {
+    curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, &abortIfRaised);
+    curl_easy_setopt(easy, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(options_.abort));
+  }
   curl_slist* headers = nullptr;
   std::string content_type_header;
   if (post_body != nullptr) {

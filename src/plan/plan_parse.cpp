@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "memstrain/discovery/locate.hpp"
 #include "memstrain/observers/latency_probe.hpp"
 #include "memstrain/util/fs.hpp"
 #include "memstrain/util/text.hpp"
@@ -19,7 +20,14 @@ namespace memstrain {
 using nlohmann::json;
 using std::chrono::nanoseconds;
 
-const char* toString(Placement p) { return p == Placement::kInside ? "inside" : "beside"; }
+const char* toString(Placement p) {
+  switch (p) {
+    case Placement::kInside: return "inside";
+    case Placement::kBeside: return "beside";
+    case Placement::kNode: return "node";
+  }
+  return "inside";
+}
 
 const char* toString(ReleaseTrigger::Kind k) {
   switch (k) {
@@ -311,10 +319,18 @@ void parseLaunch(Checker& c, const json& j, const std::string& ptr, LaunchSpec& 
 }
 
 void parseAttach(Checker& c, const json& j, const std::string& ptr, AttachSpec& out) {
-  if (!c.checkObject(j, ptr, {"cgroup", "pid"})) return;
-  if (j.contains("cgroup") == j.contains("pid")) {
-    c.issue(ptr, "give exactly one of \"cgroup\" (a path under the cgroup mount) or \"pid\"");
+  if (!c.checkObject(j, ptr, {"cgroup", "pid", "pod_uid", "container", "container_id"})) return;
+  const int ways = (j.contains("cgroup") ? 1 : 0) + (j.contains("pid") ? 1 : 0) +
+                   (j.contains("pod_uid") || j.contains("container_id") ? 1 : 0);
+  if (ways != 1) {
+    c.issue(ptr, "give exactly one of \"cgroup\" (a path under the cgroup mount), \"pid\", or \"pod_uid\" and/or "
+                 "\"container_id\" (a Kubernetes pod or container on this node)");
     return;
+  }
+  if (j.contains("container") && !j.contains("pod_uid")) {
+    c.issue(ptr + "/container", "a container name needs \"pod_uid\" (the name is only unique within a pod)");
+  } else if (j.contains("container") && j.contains("container_id")) {
+    c.issue(ptr + "/container", "give \"container\" or \"container_id\", not both");
   }
   if (j.contains("cgroup")) {
     if (auto s = c.str(j["cgroup"], ptr + "/cgroup")) {
@@ -326,8 +342,31 @@ void parseAttach(Checker& c, const json& j, const std::string& ptr, AttachSpec& 
         out.cgroup = *s;
       }
     }
-  } else if (auto v = c.integer(j["pid"], ptr + "/pid", 2, 4194304)) {
-    out.pid = static_cast<pid_t>(*v);
+  } else if (j.contains("pid")) {
+    if (auto v = c.integer(j["pid"], ptr + "/pid", 2, 4194304)) out.pid = static_cast<pid_t>(*v);
+  }
+  if (j.contains("pod_uid")) {
+    if (auto s = c.str(j["pod_uid"], ptr + "/pod_uid", 128)) {
+      if (auto u = normalizePodUid(*s)) out.pod_uid = *u;
+      // The raw value is not echoed: it may hold control characters.
+      else c.issue(ptr + "/pod_uid", "expected the pod's metadata.uid (8-64 hex digits and '-', e.g. 0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b)");
+    }
+  }
+  if (j.contains("container_id")) {
+    if (auto s = c.str(j["container_id"], ptr + "/container_id", 128)) {
+      if (auto id = normalizeContainerId(*s)) out.container_id = *id;
+      else c.issue(ptr + "/container_id", "expected a container id or a unique prefix of 12-64 hex digits, bare or as in "
+                                          "status.containerStatuses[].containerID (containerd://..., cri-o://..., docker://...)");
+    }
+  }
+  if (j.contains("container")) {
+    if (auto s = c.str(j["container"], ptr + "/container", 253)) {
+      // Kubernetes container names are DNS labels: lowercase alphanumerics and '-'.
+      const bool label = !s->empty() && s->size() <= 63 && s->front() != '-' && s->back() != '-' &&
+                         std::all_of(s->begin(), s->end(), [](char ch) { return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-'; });
+      if (!label) c.issue(ptr + "/container", "expected a Kubernetes container name (1-63 of [a-z0-9-]), got \"" + *s + "\"");
+      else out.container = *s;
+    }
   }
 }
 
@@ -449,11 +488,17 @@ void parsePressure(Checker& c, const json& j, const std::string& ptr, nanosecond
     if (auto s = c.str(j["placement"], ptr + "/placement")) {
       if (*s == "inside") out.placement = Placement::kInside;
       else if (*s == "beside") out.placement = Placement::kBeside;
-      else c.issue(ptr + "/placement", "expected \"inside\" or \"beside\", got \"" + *s + "\"");
+      else if (*s == "node") out.placement = Placement::kNode;
+      else c.issue(ptr + "/placement", "expected \"inside\", \"beside\" or \"node\", got \"" + *s + "\"");
     }
   }
+  const bool node = out.placement == Placement::kNode;
   if (j.contains("allow_oom")) {
-    if (auto b = c.boolean(j["allow_oom"], ptr + "/allow_oom")) out.allow_oom = *b;
+    if (auto b = c.boolean(j["allow_oom"], ptr + "/allow_oom")) {
+      // On the node, an OOM is the node's: never something a plan may ask for.
+      if (*b && node) c.issue(ptr + "/allow_oom", "not allowed with \"placement\": \"node\" (a node-wide OOM is the outage memstrain must not cause)");
+      else out.allow_oom = *b;
+    }
   }
   if (j.contains("level") == j.contains("size")) {
     c.issue(ptr, "give exactly one of \"level\" (a percent of the effective limit, closed loop) or \"size\" (fixed bytes)");
@@ -461,13 +506,14 @@ void parsePressure(Checker& c, const json& j, const std::string& ptr, nanosecond
   if (j.contains("level")) {
     const json& l = j["level"];
     if (!l.is_string() || !looksLikePercent(l.get_ref<const std::string&>())) {
-      c.issue(ptr + "/level", "expected a percent of the effective limit like \"80%\", got " +
+      c.issue(ptr + "/level", std::string(node ? "expected a percent of the node's MemTotal" : "expected a percent of the effective limit") +
+                                  " like \"80%\", got " +
                                   (l.is_string() ? "\"" + l.get<std::string>() + "\"" : typeName(l)));
     } else if (auto p = parsePercent(l.get_ref<const std::string&>()); !p) {
       c.issue(ptr + "/level", p.error().message);
     } else if (*p <= 0.0 || *p > 1.0) {
       c.issue(ptr + "/level", "must be above 0% and at most 100%");
-    } else if (*p > 1.0 - safety.margin_fraction && !out.allow_oom) {
+    } else if (!node && *p > 1.0 - safety.margin_fraction && !out.allow_oom) {
       char buf[160];
       std::snprintf(buf, sizeof buf,
                     "%.1f%% is inside the %.1f%% safety margin below the limit; lower it or set \"allow_oom\": true",
@@ -491,6 +537,34 @@ void parsePressure(Checker& c, const json& j, const std::string& ptr, nanosecond
   }
   if (j.contains("oom_score_adj")) {
     if (auto v = c.integer(j["oom_score_adj"], ptr + "/oom_score_adj", -1000, 1000)) out.oom_score_adj = static_cast<int>(*v);
+  }
+}
+
+// safety.node_max (a percent of MemTotal, at most 95%) and safety.node_min_available (a percent of
+// MemTotal or a size).
+void parseNodeSafety(Checker& c, const json& s, SafetySpec& out) {
+  if (s.contains("node_max")) {
+    const json& m = s["node_max"];
+    std::optional<double> p;
+    if (m.is_string() && looksLikePercent(m.get_ref<const std::string&>())) {
+      if (auto v = parsePercent(m.get_ref<const std::string&>())) p = *v;
+    }
+    if (!p || *p <= 0.0 || *p > 0.95) {
+      c.issue("/safety/node_max", "expected a percent of the node's MemTotal above 0% and at most 95% like \"90%\" (above that takes `memstrain run --force`)");
+    } else {
+      out.node_max_fraction = *p;
+    }
+  }
+  if (s.contains("node_min_available")) {
+    const json& m = s["node_min_available"];
+    const std::string ptr = "/safety/node_min_available";
+    if (m.is_string() && looksLikePercent(m.get_ref<const std::string&>())) {
+      auto p = parsePercent(m.get_ref<const std::string&>());
+      if (!p || *p < 0.01 || *p > 0.5) c.issue(ptr, "expected a percent of MemTotal between 1% and 50%, or a size like \"1GiB\"");
+      else out.node_min_available_fraction = *p;
+    } else if (auto v = c.size(m, ptr, 64ULL << 20, 1ULL << 50)) {
+      out.node_min_available_bytes = *v;
+    }
   }
 }
 
@@ -1065,7 +1139,7 @@ Result<Plan> parsePlan(std::string_view text, std::vector<PlanIssue>* issues_out
     }
     if (doc.contains("safety")) {
       const json& s = doc["safety"];
-      if (c.checkObject(s, "/safety", {"margin", "max_duration"})) {
+      if (c.checkObject(s, "/safety", {"margin", "max_duration", "node_max", "node_min_available"})) {
         if (s.contains("margin")) {
           const json& m = s["margin"];
           if (m.is_string() && looksLikePercent(m.get_ref<const std::string&>())) {
@@ -1081,6 +1155,7 @@ Result<Plan> parsePlan(std::string_view text, std::vector<PlanIssue>* issues_out
             plan.safety.max_duration = *d;
           }
         }
+        parseNodeSafety(c, s, plan.safety);
       }
     }
     if (doc.contains("sampling")) {

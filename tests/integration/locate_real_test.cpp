@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -188,6 +189,170 @@ TEST_F(LocateRealTest, GoneContainerIsNotFoundWithExitThree) {
   EXPECT_EQ(o.exit_code, 3) << o.err;
   EXPECT_TRUE(o.out.empty()) << o.out;
   EXPECT_NE(o.err.find("no container cgroup with id eeeeeeeeeeee"), std::string::npos) << o.err;
+}
+
+// --- Plans that attach by pod UID / container id, and node placement, on the same real tree -----
+
+class AttachRealTest : public LocateRealTest {
+ protected:
+  // Writes `plan` to the scratch dir and runs `memstrain run` on it with a journal directory and a
+  // memstrain parent of the test's own.
+  Output runPlan(const nlohmann::json& plan, const std::vector<std::string>& extra = {}) {
+    const std::string path = scratch_ + "/plan.json";
+    EXPECT_TRUE(writeFileAtomic(path, plan.dump()).ok());
+    std::vector<std::string> args = {"run", path, "--out", scratch_ + "/out", "--journal-dir", scratch_ + "/journal",
+                                     "--cgroup-parent", base_ + "/memstrain", "--editor", "direct"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return runBinary(args, scratch_);
+  }
+  nlohmann::json report() { return nlohmann::json::parse(readFile(scratch_ + "/out/report.json").valueOr("{}"), nullptr, false); }
+  void TearDown() override {
+    for (const char* f : {"/plan.json", "/out/report.json", "/out/samples.jsonl", "/out/junit.xml", "/out/summary.md", "/out/stressor.log"}) {
+      ::unlink((scratch_ + f).c_str());
+    }
+    ::rmdir((scratch_ + "/out/profiles").c_str());
+    ::rmdir((scratch_ + "/out").c_str());
+    ::rmdir((scratch_ + "/journal").c_str());
+    LocateRealTest::TearDown();
+  }
+  static nlohmann::json plan(const nlohmann::json& attach, const nlohmann::json& pressure, const nlohmann::json& safety = nullptr) {
+    nlohmann::json p = {{"name", "attach-real"},
+                        {"target", {{"attach", attach}}},
+                        {"sampling", {{"interval", "100ms"}}},
+                        {"stages", {{{"name", "squeeze"}, {"duration", "1500ms"}, {"pressure", pressure}}}}};
+    if (!safety.is_null()) p["safety"] = safety;
+    return p;
+  }
+};
+
+TEST_F(AttachRealTest, DryRunResolvesPodUidAndContainerIdToTheAppContainer) {
+  for (const auto& attach : {nlohmann::json{{"pod_uid", kUid}}, nlohmann::json{{"container_id", "containerd://" + kAppId.substr(0, 16)}},
+                             nlohmann::json{{"pod_uid", kUid}, {"container_id", kAppId}}}) {
+    const Output o = runPlan(plan(attach, {{"placement", "beside"}, {"size", "8MiB"}}), {"--dry-run"});
+    EXPECT_EQ(o.exit_code, 0) << attach.dump() << "\n" << o.err;
+    EXPECT_NE(o.out.find("target cgroup:    " + app_ + " (effective limit 48.0 MiB)"), std::string::npos) << o.out;
+    EXPECT_NE(o.out.find("found by:         "), std::string::npos) << o.out;
+    EXPECT_NE(o.out.find("measured cgroup:  " + pod_ + " (effective limit 64.0 MiB"), std::string::npos) << o.out;
+  }
+  // The sandbox is another container of the same pod; a container of no pod of that UID is refused.
+  const Output wrong = runPlan(plan({{"pod_uid", "11111111-2222-3333-4444-555555555555"}, {"container_id", kAppId}},
+                                    {{"size", "8MiB"}}), {"--dry-run"});
+  EXPECT_EQ(wrong.exit_code, 2) << wrong.err;
+  EXPECT_NE(wrong.err.find("/target/attach/container_id: container " + app_ + " belongs to pod " + kUid), std::string::npos) << wrong.err;
+}
+
+TEST_F(AttachRealTest, BesideRunByPodUidCompetesInThePodAndLeavesNothing) {
+  const Output o = runPlan(plan({{"pod_uid", kUid}}, {{"placement", "beside"}, {"size", "16MiB"}}));
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  const auto r = report();
+  ASSERT_TRUE(r.is_object()) << o.err;
+  EXPECT_EQ(r["cgroup"]["target"], app_);
+  EXPECT_EQ(r["cgroup"]["measured"], pod_);
+  const std::string stressor = r["cgroup"]["stressor"].get<std::string>();
+  EXPECT_EQ(stressor.rfind(pod_ + "/memstrain-stressor-run-", 0), 0u) << stressor;
+  EXPECT_EQ(r["cleanup"]["status"], "ok");
+  EXPECT_FALSE(pathExists(fs_->mount() + stressor)) << "the stressor's sibling cgroup is removed";
+  // The pod's own limit was not touched.
+  EXPECT_EQ(readFile(fs_->mount() + pod_ + "/" + cgroup_file::kV1Limit).valueOr(""), std::to_string(kPodLimit) + "\n");
+}
+
+TEST_F(AttachRealTest, NodePlacementRunsUnderTheMemstrainParentAndRemovesItsCgroup) {
+  // Small: a 64 MiB stressor at node level for 1.5 s, with a low floor that this cannot reach.
+  const Output o = runPlan(plan({{"container_id", kAppId}}, {{"placement", "node"}, {"size", "64MiB"}},
+                                {{"node_min_available", "64MiB"}}));
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  const auto r = report();
+  ASSERT_TRUE(r.is_object()) << o.err;
+  EXPECT_EQ(r["cgroup"]["measured"], "(node)");
+  const std::string stressor = r["cgroup"]["stressor"].get<std::string>();
+  EXPECT_EQ(stressor.rfind(base_ + "/memstrain/run-", 0), 0u) << stressor;
+  EXPECT_EQ(stressor.substr(stressor.size() - 5), "-node") << stressor;
+  EXPECT_FALSE(pathExists(fs_->mount() + stressor));
+  EXPECT_FALSE(pathExists(fs_->mount() + base_ + "/memstrain")) << "the memstrain parent it created goes when empty";
+}
+
+TEST_F(AttachRealTest, OwnCgroupIsNeverATarget) {
+  // memstrain runs as this test's child, in the test's memory cgroup: attaching to it is refused.
+  std::string own;
+  const std::string lines = readFile("/proc/self/cgroup").valueOr("");
+  for (std::size_t i = 0; i < lines.size();) {
+    const std::size_t end = lines.find('\n', i);
+    const std::string line = lines.substr(i, end == std::string::npos ? std::string::npos : end - i);
+    const auto colon = line.find(':'), colon2 = line.find(':', colon + 1);
+    if (colon2 != std::string::npos && line.substr(colon + 1, colon2 - colon - 1).find("memory") != std::string::npos) own = line.substr(colon2 + 1);
+    if (end == std::string::npos) break;
+    i = end + 1;
+  }
+  if (own.empty() || own == "/") GTEST_SKIP() << "this test runs in the root memory cgroup";
+  for (const auto& extra : {std::vector<std::string>{"--dry-run"}, std::vector<std::string>{"--dry-run", "--force"}}) {
+    const Output o = runPlan(plan({{"cgroup", own}}, {{"size", "8MiB"}}), extra);
+    EXPECT_EQ(o.exit_code, 2) << o.err;
+    EXPECT_NE(o.err.find("/target/attach: " + own + " is memstrain's own cgroup"), std::string::npos) << o.err;
+  }
+}
+
+// MemAvailable now, from /proc/meminfo.
+std::uint64_t memAvailableBytes() {
+  const std::string m = readFile("/proc/meminfo").valueOr("");
+  const auto pos = m.find("MemAvailable:");
+  return pos == std::string::npos ? 0 : std::stoull(m.substr(pos + 13)) * 1024;
+}
+
+TEST_F(AttachRealTest, NodeFloorRefusesAtStartAndStopsTheRunWhenCrossed) {
+  // A floor above what is available: refused before anything starts, even with --force.
+  const std::uint64_t avail = memAvailableBytes();
+  ASSERT_GT(avail, 2ULL << 30) << "this test needs 2 GiB available";
+  const Output refused = runPlan(plan({{"container_id", kAppId}}, {{"placement", "node"}, {"size", "64MiB"}},
+                                      {{"node_min_available", std::to_string(avail + (1ULL << 30))}}),
+                                 {"--force"});
+  EXPECT_EQ(refused.exit_code, 2) << refused.err;
+  EXPECT_NE(refused.err.find("/stages/0/pressure/size: node MemAvailable is"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("already below the floor"), std::string::npos) << refused.err;
+
+  // A floor 400 MiB below MemAvailable and a 128 MiB stressor: this test then takes memory itself
+  // (at most 768 MiB, in 64 MiB steps) until MemAvailable crosses the floor. memstrain must kill
+  // its stressor, end the run with exit 3 and say why.
+  nlohmann::json p = plan({{"container_id", kAppId}}, {{"placement", "node"}, {"size", "128MiB"}},
+                          {{"node_min_available", std::to_string(memAvailableBytes() - (400ULL << 20))}});
+  p["stages"][0]["duration"] = "20s";
+  const std::string path = scratch_ + "/plan.json";
+  ASSERT_TRUE(writeFileAtomic(path, p.dump()).ok());
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    const int err = ::open((scratch_ + "/stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(err, 1);
+    ::dup2(err, 2);
+    ::execl(MEMSTRAIN_BINARY, MEMSTRAIN_BINARY, "run", path.c_str(), "--out", (scratch_ + "/out").c_str(), "--journal-dir",
+            (scratch_ + "/journal").c_str(), "--cgroup-parent", (base_ + "/memstrain").c_str(), "--editor", "direct",
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ASSERT_GT(pid, 0);
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // the stressor is up
+  std::vector<std::unique_ptr<char[]>> held;
+  int status = 0;
+  pid_t done = 0;
+  for (int step = 0; step < 12 && done == 0; ++step) {
+    auto block = std::make_unique<char[]>(64ULL << 20);
+    volatile char* page = block.get();  // volatile: the stores that fault the pages in must happen
+    for (std::size_t off = 0; off < (64ULL << 20); off += 4096) page[off] = 1;
+    held.push_back(std::move(block));
+    for (int i = 0; i < 10 && (done = ::waitpid(pid, &status, WNOHANG)) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (done == 0) done = ::waitpid(pid, &status, 0);
+  held.clear();
+  ASSERT_EQ(done, pid);
+  const std::string err = readFile(scratch_ + "/stderr").valueOr("");
+  ::unlink((scratch_ + "/stderr").c_str());
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 3) << err;
+  const auto r = report();
+  ASSERT_TRUE(r.is_object()) << err;
+  EXPECT_NE(r["run"]["error"].get<std::string>().find("fell below the floor"), std::string::npos) << r["run"]["error"];
+  bool event = false;
+  for (const auto& e : r["events"]) event = event || e["kind"] == "node_floor";
+  EXPECT_TRUE(event) << r["events"].dump();
+  EXPECT_EQ(r["cleanup"]["status"], "ok");
+  EXPECT_FALSE(pathExists(fs_->mount() + r["cgroup"]["stressor"].get<std::string>()));
 }
 
 }  // namespace

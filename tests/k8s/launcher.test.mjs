@@ -320,13 +320,18 @@ function inJob({ version = 2, locateExit = 0, runExit = 5, podUid = DEMO.metadat
   return { status: r.status, out: r.stdout, last: lines[lines.length - 1], calls, runPlan, host, dir, cgroup };
 }
 
-test("in-job (cgroup v2): locates by container id, attaches the plan to that cgroup, execs memstrain run", () => {
+test("in-job (cgroup v2): locates by container id, attaches the plan to that pod and container, execs memstrain run", () => {
   const r = inJob();
   assert.equal(r.status, 5, r.out);
   assert.match(r.last, /^memstrain: verdict=inconclusive .*exit=5 /);
   assert.equal(r.calls[0], `locate --container-id ${DEMO.status.containerStatuses[0].containerID} --json --cgroup-mount ${r.host} --cgroup-version 2`);
   assert.equal(r.calls[1], `run ${r.dir}/memstrain-plan.json --out ${r.dir}/reports/job-1 --cgroup-mount ${r.host} --cgroup-version 2 --editor direct`);
-  assert.deepEqual(r.runPlan.target, { attach: { cgroup: r.cgroup }, pprof_url: "http://10.244.2.7:6060/debug/pprof" });
+  // memstrain resolves the pod UID and container id itself when it starts (and refuses a container
+  // of another pod); the located cgroup is only the pre-flight check.
+  assert.deepEqual(r.runPlan.target, {
+    attach: { pod_uid: DEMO.metadata.uid, container_id: DEMO.status.containerStatuses[0].containerID },
+    pprof_url: "http://10.244.2.7:6060/debug/pprof",
+  });
   assert.ok(fs.existsSync(path.join(r.dir, "reports/job-1/plan.json")), "the plan as run is kept with the report");
 });
 

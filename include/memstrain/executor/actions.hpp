@@ -2,6 +2,8 @@
 // Sends a stage's HTTP actions on a worker thread so that a slow target never delays the
 // control loop; each outcome comes back as a RunEvent.
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -25,8 +27,11 @@ class ActionRunner {
   void submit(const StageAction& action, const std::string& stage, double t_s);
   /// Events of the actions finished since the last call.
   std::vector<RunEvent> drain();
-  /// Finishes queued actions (each bounded by its timeout) and joins the worker.
-  void stop();
+  /// Lets queued and in-flight actions finish for at most `grace` in all, then aborts the one in
+  /// flight and skips the rest (each skipped one is an "action_skipped" event), and joins the
+  /// worker. A peer that hangs or trickles therefore delays the end of a run by `grace` plus about
+  /// a second, however many actions are queued. Idempotent.
+  void stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
 
  private:
   struct Job {
@@ -41,6 +46,8 @@ class ActionRunner {
   std::deque<Job> queue_;
   std::vector<RunEvent> done_;
   bool stopping_ = false;
+  bool busy_ = false;  ///< an action is in flight
+  std::atomic<bool> abort_{false};  ///< raised when the grace is over: abort in flight, skip queued
   std::thread thread_;
 };
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "memstrain/cgroup/cgroup.hpp"
+#include "memstrain/executor/node_guard.hpp"
 #include "memstrain/plan/plan.hpp"
 #include "memstrain/util/result.hpp"
 
@@ -43,14 +44,38 @@ struct Resolution {
   /// Cgroups the run will create, parents first.
   std::vector<std::string> cgroups_to_create;
   std::vector<ResolvedStage> stages;
+  /// Attach mode: how the target was found ("cgroup", "pid", "pod-uid", "container-id") and, for
+  /// Kubernetes targets, the pod UID and container id.
+  std::string attach_matched_by;
+  std::string pod_uid;
+  std::string container_id;
+  /// Node placement: measured "cgroup" is the node (MemTotal - MemAvailable against MemTotal).
+  std::optional<NodeRails> node;
 };
+
+/// measured_cgroup for node placement: not a cgroup path; the executor reads /proc/meminfo.
+inline constexpr const char* kNodeMeasured = "(node)";
 
 struct ResolveContext {
   std::string cgroup_parent = "/memstrain";  ///< launch mode creates run cgroups below this
   std::string run_id;                          ///< names the run's cgroups
   std::string proc_root = "/proc";
   std::uint64_t node_memory_bytes = 0;         ///< MemTotal, caps reservations
+  std::uint64_t node_available_bytes = 0;      ///< MemAvailable now (node placement's rails)
+  bool force = false;                          ///< `--force`: system slices, the node cap
+  /// memstrain's own memory cgroup (relative to the mount); empty when unknown. It and its
+  /// ancestors are never a target.
+  std::string self_cgroup{};
+  std::string host_root = "/";                 ///< runtime metadata for attach.container names
 };
+
+/// Why memstrain refuses to put pressure on cgroup `rel` (an attach target, or the parent a beside
+/// stressor competes in), or nullopt. Always refused: the root and memstrain's own cgroup or an
+/// ancestor of it (`self_cgroup`, when known). Refused unless `force`: systemd's system slices and
+/// scopes (system.slice, init.scope, user.slice, -.slice and anything below them) — host services
+/// and logins, not staging targets (machine.slice, where VMs and podman containers live, is
+/// allowed). Pure.
+std::optional<std::string> refusedPressureCgroup(const std::string& rel, const std::string& self_cgroup, bool force);
 
 /// Resolves `plan` against `fs`. Errors name the JSON pointer when the plan asks for something
 /// the host cannot give (beside placement with the target at the root, a level against an

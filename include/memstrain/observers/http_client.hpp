@@ -5,6 +5,7 @@
 //
 // Which hosts may be contacted (memstrain only talks to loopback) is the caller's business.
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -21,6 +22,9 @@ struct HttpOptions {
   std::chrono::milliseconds total_timeout{2000};   ///< whole request, connect included
   std::chrono::milliseconds connect_timeout{1000};
   std::size_t max_body_bytes = std::size_t{64} << 20;  ///< the transfer aborts past this
+  /// When set and raised, the request in flight is aborted (within about a second, the pace of
+  /// libcurl's progress callback when nothing moves) and fails as kTransport "aborted".
+  const std::atomic<bool>* abort = nullptr;
 };
 
 /// A completed exchange with a 2xx status.

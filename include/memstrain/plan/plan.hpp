@@ -26,10 +26,14 @@ struct LaunchSpec {
   std::optional<std::string> workdir;
 };
 
-/// memstrain observes a running target it did not start.
+/// memstrain observes a running target it did not start. Exactly one way of naming it is set:
+/// cgroup, pid, or pod_uid and/or container_id (both: the container must belong to that pod).
 struct AttachSpec {
   std::optional<std::string> cgroup;  ///< path relative to the memory controller's mount
-  std::optional<pid_t> pid;           ///< its cgroup is read from /proc/PID/cgroup
+  std::optional<pid_t> pid;           ///< its cgroup is read from /proc/PID/cgroup (namespaces joined)
+  std::optional<std::string> pod_uid;       ///< canonical pod UID (normalizePodUid); kubelet layouts
+  std::optional<std::string> container;     ///< with pod_uid: the container's name in the pod spec
+  std::optional<std::string> container_id;  ///< normalised container id or unique prefix (≥ 12 hex)
 };
 
 /// An open-loop HTTP latency probe against the target (target.probe).
@@ -56,6 +60,7 @@ struct TargetSpec {
 enum class Placement {
   kInside,  ///< stressor joins the target's cgroup and shares its limit
   kBeside,  ///< stressor in a sibling cgroup: both compete for the parent's limit
+  kNode,    ///< stressor in a memstrain cgroup at node level: competes for the node's memory
 };
 const char* toString(Placement p);
 
@@ -147,6 +152,13 @@ struct SafetySpec {
   std::uint64_t margin_min_bytes = 16ULL << 20;
   /// A run that would last longer than this is refused.
   std::chrono::nanoseconds max_duration{std::chrono::hours(6)};
+  /// Node placement: the most of MemTotal the node may have in use (MemTotal - MemAvailable) under
+  /// pressure; more is refused unless `memstrain run --force`.
+  double node_max_fraction = 0.90;
+  /// Node placement: pressure stops (and the run ends) when MemAvailable falls below this. Either a
+  /// fraction of MemTotal or bytes; the default is the larger of 5% of MemTotal and 512 MiB.
+  std::optional<double> node_min_available_fraction;
+  std::optional<std::uint64_t> node_min_available_bytes;
 };
 
 /// The unit a check's metric is measured in, which decides how its limits are written in the plan.
