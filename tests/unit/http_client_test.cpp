@@ -259,6 +259,13 @@ struct FakePprof {
   std::mutex mu;
   std::string mode = "ok";
   std::string last_heap_query;
+  // 8 MiB of zeros, gzipped once per process: built per request inside the handler it took longer
+  // than the client's 300 ms timeout under ASan on a loaded machine, so the client saw a timeout
+  // instead of the body it is meant to cap.
+  static const std::string& bomb() {
+    static const std::string gz = gzip(std::string(8 << 20, '\0'));
+    return gz;
+  }
 
   HttpTestServer::Handler handler() {
     return [this](const TestHttpRequest& req, ResponseWriter& w) {
@@ -289,7 +296,7 @@ struct FakePprof {
         if (m == "html") {
           w.respond(200, "<html>not a profile</html>", "text/html");
         } else if (m == "bomb") {
-          w.respond(200, gzip(std::string(8 << 20, '\0')), "application/octet-stream");
+          w.respond(200, bomb(), "application/octet-stream");
         } else if (m == "truncated") {
           std::string p = tinyHeapProfile();
           w.respond(200, p.substr(0, p.size() - 10), "application/octet-stream");
@@ -360,6 +367,7 @@ TEST(PprofClientTest, EndpointDown) {
 
 TEST(PprofClientTest, EachMisbehaviourGetsItsKind) {
   FakePprof fake;
+  (void)FakePprof::bomb();  // built before the client's clock starts
   HttpTestServer server(fake.handler());
   PprofClientOptions o = fastPprofOptions();
   o.limits.max_decompressed_bytes = 1 << 20;
