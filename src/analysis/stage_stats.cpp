@@ -169,7 +169,12 @@ std::vector<std::string> unreachableAtStart(const RunRecord& rec, const std::vec
                     std::to_string(l.errors_other) + ")");
     }
   }
-  if (rec.plan.target.pprof_url && base->heap && base->heap->samples == 0 && base->heap->pprof_errors > 0) {
+  // A pprof endpoint that fails while the target answers its probes or its readiness URL is a
+  // broken endpoint, not an unreachable target (checks that need heap data say "no data" on their
+  // own); pprof speaks for the target only when nothing else does.
+  const bool answered_otherwise = !base->latency.empty() || (rec.plan.target.launch && rec.plan.target.launch->ready_url);
+  if (!answered_otherwise && rec.plan.target.pprof_url && base->heap && base->heap->samples == 0 &&
+      base->heap->pprof_errors > 0) {
     out.push_back("target unreachable at start: every pprof request in stage " + base->name + " failed (" +
                   std::to_string(base->heap->pprof_errors) + " error(s))");
   }

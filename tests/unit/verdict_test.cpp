@@ -123,15 +123,32 @@ TEST(Verdict, UnreachableAtStartIsInconclusiveEvenWhenLaterChecksFail) {
 TEST(Verdict, PprofAllFailingAtStartIsUnreachable) {
   RunRecord rec = record();
   rec.plan.target.pprof_url = "http://127.0.0.1:1/debug/pprof";
-  StageStats base = answered("baseline", 5);
   StageHeapStats h;
   h.samples = 0;
   h.pprof_errors = 4;
+  // No probe and no readiness URL: pprof is the only sign of life, and it never answered.
+  StageStats base;
+  base.name = "baseline";
+  base.completed = true;
   base.heap = h;
-  auto [v, code] = judged(rec, {base, answered("hold", 5)});
+  StageStats hold = base;
+  hold.name = "hold";
+  auto [v, code] = judged(rec, {base, hold});
   EXPECT_EQ(v.verdict, Verdict::kInconclusive);
   EXPECT_EQ(code, 5);
   EXPECT_EQ(v.reasons.at(0), "target unreachable at start: every pprof request in stage baseline failed (4 error(s))");
+  // A probe that answered: the target is up and only its pprof endpoint is broken — reported, not
+  // a reason for inconclusive.
+  StageStats probed = answered("baseline", 5);
+  probed.heap = h;
+  EXPECT_TRUE(unreachableAtStart(rec, {probed, answered("hold", 5)}).empty());
+  auto [v2, code2] = judged(rec, {probed, answered("hold", 5)});
+  EXPECT_EQ(v2.verdict, Verdict::kPass);
+  EXPECT_EQ(code2, 0);
+  // The same with a launched target whose readiness URL answered.
+  rec.plan.target.launch = LaunchSpec{};
+  rec.plan.target.launch->ready_url = "http://127.0.0.1:1/healthz";
+  EXPECT_TRUE(unreachableAtStart(rec, {base, hold}).empty());
 }
 
 TEST(Verdict, ATargetThatDiesIsAFailEvenIfUnreachableAtStart) {

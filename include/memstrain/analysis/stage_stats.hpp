@@ -84,8 +84,8 @@ struct VerdictResult {
 };
 
 /// Why the target looks unreachable at the start: in the baseline stage (or the first), a probe
-/// sent requests and got no expected answer, or pprof was on and every request failed. Empty when
-/// it answered.
+/// sent requests and got no expected answer, or — when there is no probe and no readiness URL, so
+/// pprof is the only sign of life — every pprof request failed. Empty when it answered.
 std::vector<std::string> unreachableAtStart(const RunRecord& rec, const std::vector<StageStats>& stages);
 
 /// fail: the target died or was OOM-killed, a window check aborted the run (outside the baseline
