@@ -710,7 +710,15 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
       const auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(now - stage_start);
       if (release && phase == ReleasePhase::kBefore) {
         const bool have_runtime = !pprof || !pprof->memstatsSince(rec.stages.back().start_s).empty();
-        if (have_runtime || now >= before_give_up) {
+        // Right after a pressure stage the stressor is still giving its pages back: the "before"
+        // of the OS view waits until it holds nothing, or the cgroup's drop would be its drop.
+        bool stressor_drained = true;
+        if (stressor) {
+          (void)stressor->setTarget(0);
+          stressor->pollPopulated();
+          stressor_drained = stressor->populatedBytes() == 0;
+        }
+        if ((have_runtime && stressor_drained) || now >= before_give_up) {
           (void)takeSample(i, std::nullopt);
           ReleaseRecord& rr = *rec.stages.back().release;
           rr.window_start_s = secondsBetween(t0, Clock::now());
