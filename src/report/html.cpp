@@ -243,6 +243,8 @@ void renderChecks(std::ostringstream& o, const json& r) {
     auto add = [&](const std::string& part) { limit += (limit.empty() ? "" : ", ") + part; };
     if (num(l, "max")) add("≤ " + value(at(l, "max")));
     if (num(l, "min")) add("≥ " + value(at(l, "min")));
+    // Word metrics (release.outcome): observed_text and limit.equals instead of numbers.
+    if (!str(l, "equals").empty()) add("= " + esc(str(l, "equals")));
     if (at(l, "max_vs_baseline").is_object()) {
       const json& rel = at(l, "max_vs_baseline");
       std::string part = "≤ " + esc(str(rel, "text")) + " of baseline";
@@ -253,7 +255,7 @@ void renderChecks(std::ostringstream& o, const json& r) {
     o << "<tr class=\"outcome-" << (rank(outcome) == 2 ? std::string("unknown") : esc(outcome)) << "\"><td class=\"result\">"
       << (rank(outcome) == 2 ? esc(outcome) : label) << "</td><td>" << esc(str(c, "name")) << "<div class=\"metric\">" << esc(str(c, "metric"))
       << (str(c, "probe").empty() ? "" : " · probe " + esc(str(c, "probe"))) << "</div></td><td>" << esc(str(c, "stage")) << "</td><td class=\"num\">"
-      << value(at(c, "observed")) << "</td><td>" << (limit.empty() ? "–" : limit) << "</td><td class=\"num\">" << value(at(c, "baseline"))
+      << (str(c, "observed_text").empty() ? value(at(c, "observed")) : esc(str(c, "observed_text"))) << "</td><td>" << (limit.empty() ? "–" : limit) << "</td><td class=\"num\">" << value(at(c, "baseline"))
       << "</td><td class=\"expl\">" << esc(str(c, "explanation")) << "</td></tr>\n";
   }
   o << "</tbody></table></section>\n";

@@ -174,6 +174,16 @@ TEST(HtmlReport, FailedChecksComeFirst) {
   EXPECT_NE(html.find("class=\"verdict fail\""), std::string::npos);
 }
 
+TEST(HtmlReport, WordMetricChecksShowTheWordAndTheExpectedWord) {
+  json r = sampleReport();
+  r["checks"].push_back({{"name", "released memory returned"}, {"metric", "release.outcome"}, {"unit", "text"}, {"stage", "release"},
+                         {"outcome", "fail"}, {"observed", nullptr}, {"observed_text", "lazy<x>"},
+                         {"limit", {{"max", nullptr}, {"min", nullptr}, {"max_vs_baseline", nullptr}, {"equals", "returned"}}},
+                         {"baseline", nullptr}, {"explanation", "release.outcome lazy != returned"}});
+  const std::string html = renderHtmlReport(r, nullptr);
+  EXPECT_NE(html.find("<td class=\"num\">lazy&lt;x&gt;</td><td>= returned</td>"), std::string::npos);
+}
+
 TEST(HtmlReport, UntrustedTextIsEscapedEverywhere) {
   json r = sampleReport();
   r["plan"]["name"] = kEvil;
