@@ -103,10 +103,10 @@ class ReleaseRun : public ::testing::Test {
 };
 
 TEST_F(ReleaseRun, MadvDontNeedReturnsThePages) {
-  const std::string base = "http://127.0.0.1:16091";
+  const std::string base = "http://127.0.0.1:16201";
   const json release = {{"trigger", {{"url", base + "/debug/free"}, {"method", "POST"}, {"at", "500ms"}}},
                         {"expect", {{"returned_ratio", 0.8}, {"within", "6s"}}}};
-  const int code = run(plan("release-dontneed", 16091, "madvdontneed=1", 150, release, {{{"url", base + "/drop"}}}, "8s"));
+  const int code = run(plan("release-dontneed", 16201, "madvdontneed=1", 150, release, {{{"url", base + "/drop"}}}, "8s"));
   EXPECT_EQ(code, 0) << log();
   const json r = report();
   const json& rel = r["stages"].back()["release"];
@@ -135,8 +135,8 @@ TEST_F(ReleaseRun, MadvDontNeedReturnsThePages) {
 // cgroup's drop is measured from a reading the stressor's own release distorts (seen in the demo
 // plan: "0 MiB left the cgroup" beside a real 78 MiB RSS drop).
 TEST_F(ReleaseRun, RightAfterPressureTheStressorsPagesAreNotCounted) {
-  const std::string base = "http://127.0.0.1:16096";
-  json p = plan("release-after-pressure", 16096, "madvdontneed=1", 100,
+  const std::string base = "http://127.0.0.1:16205";
+  json p = plan("release-after-pressure", 16205, "madvdontneed=1", 100,
                 {{"trigger", {{"url", base + "/debug/free"}, {"method", "POST"}, {"at", "1s"}}},
                  {"expect", {{"returned_ratio", 0.8}, {"within", "5s"}}}},
                 {{{"url", base + "/drop"}}}, "7s");
@@ -165,11 +165,11 @@ TEST_F(ReleaseRun, RightAfterPressureTheStressorsPagesAreNotCounted) {
 }
 
 TEST_F(ReleaseRun, MadvFreeIsLazyAndReclaimTakesThePagesBack) {
-  const std::string base = "http://127.0.0.1:16092";
+  const std::string base = "http://127.0.0.1:16202";
   const json release = {{"trigger", {{"url", base + "/debug/free"}, {"at", "500ms"}}},
                         {"expect", {{"returned_ratio", 0.8}, {"within", "4s"}}},
                         {"reclaim", {{"duration", "5s"}}}};
-  const int code = run(plan("release-free", 16092, "madvdontneed=0", 150, release, {{{"url", base + "/drop"}}}, "11s", "384MiB"));
+  const int code = run(plan("release-free", 16202, "madvdontneed=0", 150, release, {{{"url", base + "/drop"}}}, "11s", "384MiB"));
   EXPECT_EQ(code, 1) << "the checks expect returned and no LazyFree: " << log();
   const json r = report();
   const json& rel = r["stages"].back()["release"];
@@ -208,7 +208,7 @@ TEST_F(ReleaseRun, MadvFreeIsLazyAndReclaimTakesThePagesBack) {
 TEST_F(ReleaseRun, NoTriggerAndNothingDroppedIsNeverReturned) {
   // The target holds its 64 MiB; nobody drops or frees anything.
   const json release = {{"expect", {{"returned_ratio", 0.8}, {"within", "3s"}}}};
-  const int code = run(plan("release-none", 16093, "madvdontneed=1", 64, release, json::array(), "4s"));
+  const int code = run(plan("release-none", 16203, "madvdontneed=1", 64, release, json::array(), "4s"));
   EXPECT_EQ(code, 1) << log();
   const json r = report();
   const json& rel = r["stages"].back()["release"];
@@ -223,9 +223,9 @@ TEST_F(ReleaseRun, NoTriggerAndNothingDroppedIsNeverReturned) {
 
 TEST_F(ReleaseRun, SignalAndCommandTriggers) {
   if (!fs::exists("/usr/bin/curl")) GTEST_SKIP() << "the command trigger uses /usr/bin/curl";
-  const std::string base = "http://127.0.0.1:16094";
+  const std::string base = "http://127.0.0.1:16204";
   // Two release stages: SIGUSR1 (the demo target calls FreeOSMemory on it), then a command.
-  json p = plan("release-triggers", 16094, "madvdontneed=1", 100,
+  json p = plan("release-triggers", 16204, "madvdontneed=1", 100,
                 {{"trigger", {{"signal", "SIGUSR1"}}}, {"expect", {{"within", "3s"}}}}, {{{"url", base + "/drop"}}}, "4s");
   p["stages"].push_back({{"name", "grow2"}, {"duration", "3s"}, {"actions", {{{"url", base + "/grow?mib=100"}}}}});
   p["stages"].push_back({{"name", "release2"},
