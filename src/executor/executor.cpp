@@ -796,7 +796,14 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     if (auto c = cgroupCpu(); c && cpu_cgroup0) done.target_cgroup_cpu_s = *c - *cpu_cgroup0;
     if (pprof && !(rec.target_exit)) pprof->requestStageSnapshot(i, stage.name);
   }
-  // The stressor's own release: told to hold nothing, the cgroup's non-target charge must return
+  // One last look so the final stage's end (and any late OOM kill, e.g. the one that ended the
+  // target) is on record. After an error this may fail again; the first error is kept.
+  if (!rec.stages.empty()) {
+    if (!stop_all) checkProcesses(rec.stages.size() - 1);
+    (void)takeSample(rec.stages.size() - 1, std::nullopt, /*final_sample=*/true);
+  }
+  // After the last look (which shows the last stage as it ended): the stressor's own release.
+  // Told to hold nothing, the cgroup's non-target charge must return
   // to what it was before the first pressure.
   if (stressor_release && stressor && rec.status == RunStatus::kCompleted && !stop_all) {
     (void)stressor->setTarget(0);
@@ -812,12 +819,6 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
       stressor_release->after_target_rss_bytes = targetRssCheap();
       rec.stressor_release = stressor_release;
     }
-  }
-  // One last look so the final stage's end (and any late OOM kill, e.g. the one that ended the
-  // target) is on record. After an error this may fail again; the first error is kept.
-  if (!rec.stages.empty()) {
-    if (!stop_all) checkProcesses(rec.stages.size() - 1);
-    (void)takeSample(rec.stages.size() - 1, std::nullopt, /*final_sample=*/true);
   }
   actions.stop();
   for (auto& e : actions.drain()) rec.events.push_back(std::move(e));
