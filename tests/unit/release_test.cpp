@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 
 #include "memstrain/analysis/checks.hpp"
@@ -251,6 +252,17 @@ TEST(ReleasePlan, ParsesTriggerExpectAndReclaim) {
   EXPECT_DOUBLE_EQ(plan->stages[3].release->returned_ratio, 0.8);
   EXPECT_EQ(plan->checks[0].equals, std::optional<std::string>("returned"));
   EXPECT_EQ(plan->checks[1].unit, MetricUnit::kDuration);
+}
+
+TEST(ReleasePlan, ShippedReleaseCheckPlanIsValid) {
+  auto p = loadPlan(std::string(MEMSTRAIN_SOURCE_DIR) + "/plans/release-check.json");
+  ASSERT_TRUE(p) << p.error().message;
+  const StageSpec& last = p->stages.back();
+  ASSERT_TRUE(last.release);
+  ASSERT_TRUE(last.release->trigger);
+  EXPECT_EQ(last.release->trigger->kind, ReleaseTrigger::Kind::kHttp);
+  EXPECT_TRUE(last.release->reclaim);
+  EXPECT_TRUE(std::any_of(p->checks.begin(), p->checks.end(), [](const CheckSpec& c) { return c.metric == "release.outcome"; }));
 }
 
 TEST(ReleasePlan, WordMetricTakesOnlyEquals) {
