@@ -20,6 +20,8 @@
 
 #include "memstrain/cgroup/cgroup.hpp"
 
+#include "support/run_fixture.hpp"
+
 namespace memstrain {
 namespace {
 
@@ -33,12 +35,12 @@ std::string slurp(const fs::path& p) {
   return ss.str();
 }
 
-int run(const std::string& cmd) {
+int shell(const std::string& cmd) {
   const int st = std::system(cmd.c_str());
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
 
-bool haveTool(const std::string& name) { return run("command -v " + name + " > /dev/null 2>&1") == 0; }
+bool haveTool(const std::string& name) { return shell("command -v " + name + " > /dev/null 2>&1") == 0; }
 
 std::size_t count(const std::string& hay, const std::string& needle) {
   std::size_t n = 0;
@@ -46,38 +48,10 @@ std::size_t count(const std::string& hay, const std::string& needle) {
   return n;
 }
 
-class ReportHtmlTest : public ::testing::Test {
+// The cgroup subtree, demo target and scratch directory: tests/support/run_fixture.hpp.
+class ReportHtmlTest : public memstrain::testing::RunFixture {
  protected:
-  void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root to create cgroups";
-    auto cg = CgroupFs::detect();
-    if (!cg.ok()) GTEST_SKIP() << "no cgroup memory controller: " << cg.error().message;
-    fs_.emplace(*cg);
-    target_ = fs::path(MEMSTRAIN_SOURCE_DIR) / "tests/target/bin/demo-target";
-    if (!fs::exists(target_)) GTEST_SKIP() << target_ << " missing: run `make go` (tests/go-build.sh)";
-    parent_ = "/memstrain-test-" + std::to_string(::getpid());
-    dir_ = fs::path(::testing::TempDir()) / ("memstrain-html-" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-
-  void TearDown() override {
-    if (!fs_) return;
-    const std::string mount = fs_->mount();
-    if (fs::exists(mount + parent_)) {
-      std::vector<fs::path> dirs;
-      for (auto& e : fs::recursive_directory_iterator(mount + parent_)) {
-        if (e.is_directory()) dirs.push_back(e.path());
-      }
-      std::sort(dirs.rbegin(), dirs.rend());
-      for (auto& d : dirs) {
-        (void)killAllMembers(*fs_, d.string().substr(mount.size()));
-        ::rmdir(d.c_str());
-      }
-      ::rmdir((mount + parent_).c_str());
-    }
-    fs::remove_all(dir_);
-  }
+  ReportHtmlTest() : RunFixture("memstrain-html") {}
 
   fs::path writePlan(const std::string& name, const std::string& port, json stages, bool probe_and_pprof) {
     const std::string addr = "127.0.0.1:" + port;
@@ -98,11 +72,6 @@ class ReportHtmlTest : public ::testing::Test {
   std::string runCmd(const fs::path& plan, const fs::path& out, const std::string& extra = "") const {
     return std::string(MEMSTRAIN_BINARY) + " run " + plan.string() + " --out " + out.string() + " --cgroup-parent " + parent_ + extra;
   }
-
-  std::optional<CgroupFs> fs_;
-  fs::path target_;
-  std::string parent_;
-  fs::path dir_;
 };
 
 // Decodes an 8-bit RGB/RGBA PNG with zlib (python3's) and prints "distinct_colours non_white_fraction".
@@ -159,7 +128,7 @@ TEST_F(ReportHtmlTest, TtyProgressThenAReportChromiumRenders) {
   // `script` gives the run a pseudo-terminal and records what appeared on it.
   const fs::path typescript = dir_ / "tty.txt";
   const std::string cmd = "script -qec '" + runCmd(plan, out) + "' " + typescript.string() + " < /dev/null > /dev/null 2>&1";
-  const int code = run(cmd);
+  const int code = shell(cmd);
   const std::string tty = slurp(typescript);
   ASSERT_EQ(code, 0) << tty;
 
@@ -187,12 +156,12 @@ TEST_F(ReportHtmlTest, TtyProgressThenAReportChromiumRenders) {
   const fs::path html = out / "report.html";
   ASSERT_TRUE(fs::exists(html));
   const fs::path regen = dir_ / "regen.html";
-  ASSERT_EQ(run(std::string(MEMSTRAIN_BINARY) + " report " + (out / "report.json").string() + " --out " + regen.string() + " > /dev/null"), 0);
+  ASSERT_EQ(shell(std::string(MEMSTRAIN_BINARY) + " report " + (out / "report.json").string() + " --out " + regen.string() + " > /dev/null"), 0);
   EXPECT_EQ(slurp(regen), slurp(html));
   // Without samples.jsonl the page still comes out and says why there are no charts.
   fs::create_directories(dir_ / "alone");
   fs::copy_file(out / "report.json", dir_ / "alone/report.json");
-  ASSERT_EQ(run(std::string(MEMSTRAIN_BINARY) + " report " + (dir_ / "alone/report.json").string() + " > /dev/null 2> " +
+  ASSERT_EQ(shell(std::string(MEMSTRAIN_BINARY) + " report " + (dir_ / "alone/report.json").string() + " > /dev/null 2> " +
                 (dir_ / "alone/err.txt").string()),
             0);
   EXPECT_NE(slurp(dir_ / "alone/err.txt").find("samples.jsonl"), std::string::npos);
@@ -203,7 +172,7 @@ TEST_F(ReportHtmlTest, TtyProgressThenAReportChromiumRenders) {
   const std::string chromium = "timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-background-networking --no-first-run "
                                "--no-default-browser-check --user-data-dir=" + profile.string();
   const std::string url = "file://" + fs::absolute(html).string();
-  ASSERT_EQ(run(chromium + " --enable-logging=stderr --v=0 --dump-dom " + url + " > " + (dir_ / "dom.html").string() + " 2> " +
+  ASSERT_EQ(shell(chromium + " --enable-logging=stderr --v=0 --dump-dom " + url + " > " + (dir_ / "dom.html").string() + " 2> " +
                 (dir_ / "dom.err").string()),
             0)
       << slurp(dir_ / "dom.err");
@@ -226,13 +195,13 @@ TEST_F(ReportHtmlTest, TtyProgressThenAReportChromiumRenders) {
   EXPECT_EQ(log.find("CONSOLE"), std::string::npos) << log;
 
   const fs::path png = dir_ / "report.png";
-  ASSERT_EQ(run(chromium + " --hide-scrollbars --window-size=1280,1600 --screenshot=" + png.string() + " " + url + " > /dev/null 2> " +
+  ASSERT_EQ(shell(chromium + " --hide-scrollbars --window-size=1280,1600 --screenshot=" + png.string() + " " + url + " > /dev/null 2> " +
                 (dir_ / "shot.err").string()),
             0)
       << slurp(dir_ / "shot.err");
   ASSERT_TRUE(fs::exists(png)) << slurp(dir_ / "shot.err");
   std::ofstream(dir_ / "png_stats.py") << kPngStats;
-  ASSERT_EQ(run("python3 " + (dir_ / "png_stats.py").string() + " " + png.string() + " > " + (dir_ / "png.txt").string() + " 2>&1"), 0)
+  ASSERT_EQ(shell("python3 " + (dir_ / "png_stats.py").string() + " " + png.string() + " > " + (dir_ / "png.txt").string() + " 2>&1"), 0)
       << slurp(dir_ / "png.txt");
   std::istringstream stats(slurp(dir_ / "png.txt"));
   std::size_t colours = 0, w = 0, h = 0;
@@ -249,7 +218,7 @@ TEST_F(ReportHtmlTest, TtyProgressThenAReportChromiumRenders) {
 TEST_F(ReportHtmlTest, LogLinesWithoutATerminalAndNothingWithQuiet) {
   const json stages = {{{"name", "baseline"}, {"duration", "2s"}}, {{"name", "hold"}, {"duration", "5s"}, {"pressure", {{"level", "50%"}}}}};
   const fs::path plan = writePlan("html-log", "16172", stages, false);
-  ASSERT_EQ(run(runCmd(plan, dir_ / "out-log") + " > /dev/null 2> " + (dir_ / "log.txt").string()), 0) << slurp(dir_ / "log.txt");
+  ASSERT_EQ(shell(runCmd(plan, dir_ / "out-log") + " > /dev/null 2> " + (dir_ / "log.txt").string()), 0) << slurp(dir_ / "log.txt");
   const std::string log = slurp(dir_ / "log.txt");
   EXPECT_EQ(log.find('\r'), std::string::npos);
   EXPECT_EQ(log.find("\x1b[K"), std::string::npos);
@@ -261,7 +230,7 @@ TEST_F(ReportHtmlTest, LogLinesWithoutATerminalAndNothingWithQuiet) {
   EXPECT_LE(lines, 3U) << log;
   EXPECT_TRUE(fs::exists(dir_ / "out-log/report.html"));
 
-  ASSERT_EQ(run(runCmd(plan, dir_ / "out-quiet", " --quiet") + " > /dev/null 2> " + (dir_ / "quiet.txt").string()), 0) << slurp(dir_ / "quiet.txt");
+  ASSERT_EQ(shell(runCmd(plan, dir_ / "out-quiet", " --quiet") + " > /dev/null 2> " + (dir_ / "quiet.txt").string()), 0) << slurp(dir_ / "quiet.txt");
   const std::string quiet = slurp(dir_ / "quiet.txt");
   EXPECT_EQ(quiet.find("/2 baseline]"), std::string::npos) << quiet;
   EXPECT_EQ(quiet.find("/2 hold]"), std::string::npos) << quiet;

@@ -24,6 +24,8 @@
 
 #include "memstrain/cgroup/cgroup.hpp"
 
+#include "support/run_fixture.hpp"
+
 namespace memstrain {
 namespace {
 
@@ -38,38 +40,10 @@ std::string slurp(const fs::path& p) {
   return ss.str();
 }
 
-class SweepRunTest : public ::testing::Test {
+// The cgroup subtree, demo target and scratch directory: tests/support/run_fixture.hpp.
+class SweepRunTest : public memstrain::testing::RunFixture {
  protected:
-  void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root to create cgroups";
-    auto cg = CgroupFs::detect();
-    if (!cg.ok()) GTEST_SKIP() << "no cgroup memory controller: " << cg.error().message;
-    fs_.emplace(*cg);
-    target_ = fs::path(MEMSTRAIN_SOURCE_DIR) / "tests/target/bin/demo-target";
-    if (!fs::exists(target_)) GTEST_SKIP() << target_ << " missing: run tests/go-build.sh";
-    parent_ = "/memstrain-test-" + std::to_string(::getpid());
-    dir_ = fs::path(::testing::TempDir()) / ("memstrain-sweep-" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-
-  void TearDown() override {
-    if (!fs_) return;
-    const std::string mount = fs_->mount();
-    if (fs::exists(mount + parent_)) {
-      std::vector<fs::path> dirs;
-      for (auto& e : fs::recursive_directory_iterator(mount + parent_)) {
-        if (e.is_directory()) dirs.push_back(e.path());
-      }
-      std::sort(dirs.rbegin(), dirs.rend());
-      for (auto& d : dirs) {
-        (void)killAllMembers(*fs_, d.string().substr(mount.size()));
-        ::rmdir(d.c_str());
-      }
-      ::rmdir((mount + parent_).c_str());
-    }
-    fs::remove_all(dir_);
-  }
+  SweepRunTest() : RunFixture("memstrain-sweep") {}
 
   // The churn plan: baseline, then `churn_s` of a 96 MiB live set churned at 64 MiB/s.
   fs::path writePlan(const std::string& addr, int churn_s) {
@@ -94,10 +68,6 @@ class SweepRunTest : public ::testing::Test {
 
   bool cgroupsLeft() const { return fs::exists(fs_->mount() + parent_) && !fs::is_empty(fs_->mount() + parent_); }
 
-  std::optional<CgroupFs> fs_;
-  fs::path target_;
-  std::string parent_;
-  fs::path dir_;
 };
 
 TEST_F(SweepRunTest, LowerGogcRunsMoreCyclesAndSurvivesWhereHigherIsOomKilled) {
