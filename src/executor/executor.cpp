@@ -128,25 +128,6 @@ nlohmann::json latencyWindowJson(const ProbeWindow& w, const std::string& probe,
           {"sched_lag_p99_ms", ms(summarizeLatency(w.sched_lag).p99_ns)}};
 }
 
-StageLatency summarizeStageLatency(const std::string& probe, const ProbeWindow& w) {
-  StageLatency l;
-  l.probe = probe;
-  l.corrected = summarizeLatency(w.corrected);
-  l.uncorrected = summarizeLatency(w.uncorrected);
-  l.sched_lag = summarizeLatency(w.sched_lag);
-  l.sent = w.sent;
-  l.missed = w.missed;
-  l.completed = w.completed;
-  l.ok = w.ok;
-  l.errors_timeout = w.errors.timeout;
-  l.errors_connect = w.errors.connect;
-  l.errors_http_status = w.errors.http_status;
-  l.errors_other = w.errors.other;
-  l.error_rate = w.errorRate();
-  l.probe_cpu_s = std::chrono::duration<double>(w.probe_cpu).count();
-  return l;
-}
-
 }  // namespace
 
 Executor::Executor(CgroupFs fs, std::unique_ptr<CgroupEditor> editor, ExecutorOptions options)
@@ -885,7 +866,7 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     if (!probes.empty()) {
       collectLatency(i);  // the partial second up to the boundary belongs to this stage
       for (std::size_t k = 0; k < probes.size(); ++k) {
-        if (stage_windows[k]) done.latency.push_back(summarizeStageLatency(probes[k]->config().name, *stage_windows[k]));
+        if (stage_windows[k]) done.latency.push_back(stageLatencyOf(probes[k]->config().name, *stage_windows[k]));
         stage_windows[k].reset();
       }
     }
