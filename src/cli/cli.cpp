@@ -37,6 +37,15 @@ constexpr const char* kUsage =
 
 }  // namespace
 
+std::string cgroupParentProblem(const std::string& parent) {
+  const auto slash = parent.find_last_of('/');
+  const std::string leaf = slash == std::string::npos ? parent : parent.substr(slash + 1);
+  if (parent.empty() || parent.front() != '/' || parent.find("..") != std::string::npos || leaf.find("memstrain") == std::string::npos) {
+    return "--cgroup-parent must be an absolute path whose last part names memstrain, got \"" + parent + "\"";
+  }
+  return "";
+}
+
 int cliMain(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {

@@ -182,14 +182,9 @@ int sweepMain(const std::vector<std::string>& args) {
     return kExitUsage;
   }
   const std::string parent = vm["cgroup-parent"].as<std::string>();
-  {
-    const auto slash = parent.find_last_of('/');
-    const std::string leaf = slash == std::string::npos ? parent : parent.substr(slash + 1);
-    if (parent.empty() || parent.front() != '/' || parent.find("..") != std::string::npos || leaf.find("memstrain") == std::string::npos) {
-      std::fprintf(stderr, "memstrain: --cgroup-parent must be an absolute path whose last part names memstrain, got \"%s\"\n",
-                   parent.c_str());
-      return kExitUsage;
-    }
+  if (const std::string problem = cgroupParentProblem(parent); !problem.empty()) {
+    std::fprintf(stderr, "memstrain: %s\n", problem.c_str());
+    return kExitUsage;
   }
   auto plan = loadPlan(plan_path);
   if (!plan) {
