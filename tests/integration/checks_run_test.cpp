@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -104,6 +105,65 @@ TEST_F(ChecksRunTest, HarshHoldFailsTheUsageCheckOnly) {
   const auto fail_row = md.find("| ❌ fail | usage under pressure | hold |");
   ASSERT_NE(fail_row, std::string::npos) << md;
   EXPECT_LT(fail_row, md.find("| ✅ pass |")) << md;
+}
+
+// The end-to-end latency case: pressure that raises the target's latency fails the latency check
+// and nothing else. The demo target serves /read from a 128 MiB memory-mapped file (-data-mib),
+// the page-cache working set of a service with an mmap'd index. A 200 MiB stressor inside its
+// 256 MiB cgroup leaves that file about 50 MiB, so /read pages that the kernel evicted come back
+// from disk: on this machine p50 went from about 1 ms to 13 ms while the Go heap, RSS of the
+// process' own allocations and the OOM counters did not move. allow_oom is what lets the stressor
+// push usage to the limit, where the kernel reclaims file pages; its anonymous memory plus the
+// target's stays under the limit, so no one is OOM-killed.
+TEST_F(ChecksRunTest, PageCacheSqueezeRaisesLatencyAndFailsTheLatencyCheckOnly) {
+  json plan = {
+      {"name", "page-cache-e2e"},
+      {"target", launch(16092, "256MiB", {"-data-mib", "128", "-data-dir", dir_.string()})},
+      {"sampling", {{"interval", "250ms"}}},
+      {"stages",
+       {{{"name", "baseline"}, {"duration", "5s"}},
+        {{"name", "hold"}, {"duration", "8s"}, {"pressure", {{"size", "200MiB"}, {"ramp", "1s"}, {"allow_oom", true}}}}}},
+      {"checks",
+       {{{"name", "p50 vs baseline"}, {"metric", "latency.p50"}, {"stages", {"hold"}}, {"max_vs_baseline", "2x+2ms"}},
+        {{"name", "no errors"}, {"metric", "latency.error_rate"}, {"max", 0.01}},
+        {{"name", "no target OOM"}, {"metric", "target.oom_kills"}, {"max", 0}}}}};
+  plan["target"]["probe"] = {{"name", "read"}, {"url", "http://127.0.0.1:16092/read?pages=128"}, {"rate_per_s", 50}, {"timeout", "2s"}};
+  const fs::path plan_path = writePlan("plan", plan);
+  const fs::path out = dir_ / "out";
+  const int code = run(plan_path, out, "stdout.txt", "stderr.txt");
+  const std::string stdout_text = slurp(dir_ / "stdout.txt");
+  ASSERT_EQ(code, 1) << stdout_text << slurp(dir_ / "stderr.txt");
+  const std::string last = lastLine(stdout_text);
+  EXPECT_EQ(last.rfind("memstrain: verdict=fail checks=2/3 failed=\"p50 vs baseline\" status=completed cleanup=ok exit=1 ", 0), 0U)
+      << last;
+
+  const json report = json::parse(slurp(out / "report.json"));
+  expectNothingLeft(report);
+  const json& base = report["stages"][0]["latency"][0];
+  const json& hold = report["stages"][1]["latency"][0];
+  const double base_p50 = base["corrected"]["p50_ms"].get<double>();
+  const double hold_p50 = hold["corrected"]["p50_ms"].get<double>();
+  EXPECT_GT(hold_p50, 2 * base_p50 + 2) << "baseline p50 " << base_p50 << " ms, hold p50 " << hold_p50 << " ms";
+  EXPECT_EQ(base["errors"]["timeout"].get<int>() + hold["errors"]["timeout"].get<int>(), 0);
+  for (const auto& c : report["checks"]) {
+    EXPECT_EQ(c["outcome"], c["name"] == "p50 vs baseline" ? "fail" : "pass") << c.dump();
+  }
+
+  // The cause is visible in the samples: the data file's pages left the cgroup's page cache while
+  // the stressor held its size; before it, all 128 MiB were cached.
+  std::uint64_t base_file_min = UINT64_MAX, hold_file_min = UINT64_MAX, stressor_max = 0;
+  std::istringstream samples(slurp(out / "samples.jsonl"));
+  for (std::string line; std::getline(samples, line);) {
+    const json s = json::parse(line);
+    if (s["kind"] != "cgroup") continue;
+    const auto file = s["target_cgroup"]["file_bytes"].get<std::uint64_t>();
+    if (s["stage"] == "baseline") base_file_min = std::min(base_file_min, file);
+    if (s["stage"] == "hold") hold_file_min = std::min(hold_file_min, file);
+    if (s["stage"] == "hold") stressor_max = std::max(stressor_max, s["stressor"]["populated_bytes"].get<std::uint64_t>());
+  }
+  EXPECT_GE(base_file_min, 128ULL << 20);
+  EXPECT_LT(hold_file_min, 80ULL << 20);
+  EXPECT_GE(stressor_max, 190ULL << 20);
 }
 
 }  // namespace

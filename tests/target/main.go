@@ -216,6 +216,7 @@ func handleIndex(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprint(w, `demo-target endpoints:
   GET  /healthz
   GET  /work[?sleep_ms=N][&kib=N]
+  GET  /read[?pages=N]               (random pages of the -data-mib file)
   POST /grow?mib=N[&object_bytes=B]   (GET accepted too)
   POST /grow?objects=N[&object_bytes=B]
   POST /drop[?all=1]
@@ -485,6 +486,8 @@ func handleStats(w http.ResponseWriter, r *http.Request) {
 			"GODEBUG":    envOrNull("GODEBUG"),
 		},
 		"memory_limit": debug.SetMemoryLimit(-1), // effective limit; -1 only reads
+		"major_faults": majorFaults(),
+		"data_bytes":   len(dataMap),
 		"memstats": map[string]uint64{
 			"HeapObjects":  m.HeapObjects,
 			"HeapAlloc":    m.HeapAlloc,
@@ -645,6 +648,8 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:6060", "listen address (host:port; port 0 picks a free port)")
 	workKiB := flag.Int64("work-kib", 64, "KiB allocated in 64-byte objects per /work request")
 	baselineMiB := flag.Int64("baseline-mib", 0, "MiB retained at start (1 KiB objects)")
+	dataMiB := flag.Int64("data-mib", 0, "MiB of a data file mapped at start, read by /read (page cache, not heap)")
+	dataDir := flag.String("data-dir", os.TempDir(), "directory for the -data-mib file (unlinked at once)")
 	flag.Parse()
 
 	fail := func(code int, format string, args ...interface{}) {
@@ -660,6 +665,9 @@ func main() {
 	if *baselineMiB < 0 || *baselineMiB > maxGrowMiB {
 		fail(2, "-baseline-mib %d out of range [0, %d]", *baselineMiB, maxGrowMiB)
 	}
+	if *dataMiB < 0 || *dataMiB > maxDataMiB {
+		fail(2, "-data-mib %d out of range [0, %d]", *dataMiB, maxDataMiB)
+	}
 	defaultWorkKiB = *workKiB
 
 	ln, err := net.Listen("tcp", *addr)
@@ -668,6 +676,11 @@ func main() {
 	}
 	if *baselineMiB > 0 {
 		retainBaseline(*baselineMiB)
+	}
+	if *dataMiB > 0 {
+		if err := openDataFile(*dataDir, *dataMiB); err != nil {
+			fail(1, "%v", err)
+		}
 	}
 
 	mux := http.DefaultServeMux // net/http/pprof registered itself here
@@ -680,6 +693,7 @@ func main() {
 	mux.HandleFunc("/leak-goroutines", handleLeak)
 	mux.HandleFunc("/stats", handleStats)
 	mux.HandleFunc("/churn", handleChurn)
+	mux.HandleFunc("/read", handleRead)
 
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
