@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <csignal>
 #include <sstream>
 
 #include "memstrain/discovery/locate.hpp"
@@ -223,6 +224,48 @@ Result<Resolution> resolvePlan(const Plan& plan, const CgroupFs& fs, const Resol
   return r;
 }
 
+namespace {
+
+// The lines under a stage's row: its actions and its release check, indented under the name.
+void describeStageExtras(std::ostringstream& o, const StageSpec& stage) {
+  const char* indent = "                            ";
+  for (const auto& a : stage.actions) {
+    o << indent << "action at " << formatDuration(a.at) << ": " << a.method << " " << a.url << "\n";
+  }
+  if (!stage.release) return;
+  const ReleaseSpec& rel = *stage.release;
+  o << indent << "release check: ";
+  if (!rel.trigger) {
+    o << "no trigger (the runtime's own scavenging)";
+  } else {
+    const ReleaseTrigger& t = *rel.trigger;
+    switch (t.kind) {
+      case ReleaseTrigger::Kind::kHttp:
+        o << t.method << " " << t.url;
+        break;
+      case ReleaseTrigger::Kind::kSignal:
+        o << (t.signal == SIGUSR2 ? "SIGUSR2" : "SIGUSR1") << " to the target";
+        break;
+      case ReleaseTrigger::Kind::kCommand:
+        o << "command `";
+        for (std::size_t k = 0; k < t.command.size(); ++k) o << (k ? " " : "") << t.command[k];
+        o << "`";
+        break;
+    }
+    o << " at " << formatDuration(t.at);
+  }
+  char ratio[32];
+  std::snprintf(ratio, sizeof ratio, "%.0f%%", rel.returned_ratio * 100);
+  o << "; expect " << ratio << " of the released bytes out of RSS and the cgroup within " << formatDuration(rel.within);
+  if (rel.reclaim) {
+    o << "; if lazy, reclaim for " << formatDuration(rel.reclaim->duration) << " with "
+      << (rel.reclaim->size_bytes ? "a stressor of " + formatBytes(*rel.reclaim->size_bytes) : std::string("the cgroup filled"));
+  }
+  o << "\n";
+}
+
+}  // namespace
+
 std::string describeResolution(const Plan& plan, const Resolution& r) {
   std::ostringstream o;
   auto lim = [](std::uint64_t v) { return v == kUnlimited ? std::string("unlimited") : formatBytes(v); };
@@ -273,6 +316,7 @@ std::string describeResolution(const Plan& plan, const Resolution& r) {
     if (s.pressure && s.pressure->ramp.count() > 0) o << ", ramp " << formatDuration(s.pressure->ramp);
     if (s.pressure && s.pressure->allow_oom) o << ", OOM allowed";
     o << "\n";
+    if (i < plan.stages.size()) describeStageExtras(o, plan.stages[i]);
   }
   o << "total duration:   " << formatDuration(plan.totalDuration()) << "\n";
   return o.str();

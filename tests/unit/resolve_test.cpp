@@ -140,6 +140,25 @@ TEST_F(ResolveTest, DryRunDescriptionNamesCgroupsAndBytes) {
   EXPECT_NE(d.find("ramp 5s"), std::string::npos) << d;
 }
 
+TEST_F(ResolveTest, DryRunDescriptionListsActionsAndTheReleaseCheck) {
+  CgroupFs cg(root_.string(), CgroupVersion::kV2);
+  Plan p = plan(R"({"name": "x", "target": {"attach": {"cgroup": "/kubepods/pod/ctr"}, "pprof_url": "http://127.0.0.1:1/debug/pprof"},
+      "stages": [{"name": "hold", "duration": "10s", "pressure": {"level": "80%"},
+                  "actions": [{"at": "2s", "url": "http://127.0.0.1:1/grow?mib=8"}]},
+                 {"name": "release", "duration": "15s", "actions": [{"url": "http://127.0.0.1:1/drop"}],
+                  "release": {"trigger": {"signal": "SIGUSR1", "at": "1s"}, "expect": {"returned_ratio": 0.9, "within": "5s"},
+                              "reclaim": {"duration": "4s"}}}]})");
+  auto r = resolvePlan(p, cg, {"/memstrain", "r", "/proc", 0});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  std::string d = describeResolution(p, *r);
+  EXPECT_NE(d.find("action at 2s: POST http://127.0.0.1:1/grow?mib=8\n"), std::string::npos) << d;
+  EXPECT_NE(d.find("action at 0s: POST http://127.0.0.1:1/drop\n"), std::string::npos) << d;
+  EXPECT_NE(d.find("release check: SIGUSR1 to the target at 1s; expect 90% of the released bytes out of RSS and the cgroup "
+                   "within 5s; if lazy, reclaim for 4s with the cgroup filled\n"),
+            std::string::npos)
+      << d;
+}
+
 TEST(ResolveParent, ParentOfPaths) {
   EXPECT_EQ(parentCgroup("/a/b"), "/a");
   EXPECT_EQ(parentCgroup("/a"), "/");
