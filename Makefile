@@ -4,7 +4,7 @@ JOBS      ?= 2
 BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build go demo test test-unit test-integration test-asan bench fuzz soak clean
+.PHONY: all deps build go demo test test-plain test-unit test-integration test-asan bench fuzz soak clean
 
 all: build
 
@@ -23,7 +23,16 @@ go: deps
 demo: build go
 	@scripts/demo.sh $(BUILD)/memstrain
 
-test: build go
+# The whole suite runs under AddressSanitizer + UBSan (scripts/test-asan.sh, in $(ASAN_BUILD)/),
+# then each fuzz target for 10 s, then the offline k8s checks. test-plain runs the same suite on
+# the optimised build that demo and bench use.
+ASAN_BUILD ?= build-asan
+test: deps go
+	BUILD=$(ASAN_BUILD) JOBS=$(JOBS) scripts/test-asan.sh
+	scripts/fuzz.sh 10
+	BUILD=$(ASAN_BUILD) scripts/k8s-validate.sh
+
+test-plain: build go
 	cd $(BUILD) && ctest --output-on-failure --timeout 600 -j2
 	scripts/fuzz.sh 10
 	BUILD=$(BUILD) scripts/k8s-validate.sh
@@ -34,9 +43,7 @@ test-unit: build
 test-integration: build go
 	cd $(BUILD) && ctest --output-on-failure -L integration
 
-# The C++ suite under AddressSanitizer + UBSan in its own build directory (scripts/test-asan.sh);
-# ASAN_TESTS narrows it with ctest arguments, e.g. ASAN_TESTS="-L unit".
-ASAN_BUILD ?= build-asan
+# Only the sanitizer suite; ASAN_TESTS narrows it with ctest arguments, e.g. ASAN_TESTS="-L unit".
 ASAN_TESTS ?=
 test-asan: deps go
 	BUILD=$(ASAN_BUILD) JOBS=$(JOBS) scripts/test-asan.sh $(ASAN_TESTS)
@@ -52,4 +59,4 @@ soak: build go
 	cd $(BUILD) && MEMSTRAIN_KILL_TRIALS=50 ctest --output-on-failure -R KillTest
 
 clean:
-	rm -rf $(BUILD) out
+	rm -rf $(BUILD) $(ASAN_BUILD) out
