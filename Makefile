@@ -24,17 +24,17 @@ demo: build go
 	@scripts/demo.sh $(BUILD)/memstrain
 
 # The whole suite runs under AddressSanitizer + UBSan (scripts/test-asan.sh, in $(ASAN_BUILD)/),
-# then each fuzz target for 10 s, then the offline k8s checks. test-plain runs the same suite on
+# then each fuzz target for 5 s, then the offline k8s checks. test-plain runs the same suite on
 # the optimised build that demo and bench use.
 ASAN_BUILD ?= build-asan
 test: deps go
 	BUILD=$(ASAN_BUILD) JOBS=$(JOBS) scripts/test-asan.sh
-	scripts/fuzz.sh 10
+	scripts/fuzz.sh 5
 	BUILD=$(ASAN_BUILD) scripts/k8s-validate.sh
 
 test-plain: build go
 	cd $(BUILD) && ctest --output-on-failure --timeout 600 -j2
-	scripts/fuzz.sh 10
+	scripts/fuzz.sh 5
 	BUILD=$(BUILD) scripts/k8s-validate.sh
 
 test-unit: build

@@ -75,6 +75,9 @@ std::optional<double> metricValue(const std::string& metric, const std::string& 
   }
   if (metric == "cgroup.usage.max") return s.usage.n ? std::optional<double>(s.usage.max) : std::nullopt;
   if (metric == "cgroup.usage.mean") return s.usage.n ? std::optional<double>(s.usage.mean) : std::nullopt;
+  if (metric == "cgroup.file.min") return s.page_cache && s.page_cache->file_bytes.n ? std::optional<double>(s.page_cache->file_bytes.min) : std::nullopt;
+  if (metric == "cgroup.major_faults.rate") return s.page_cache ? s.page_cache->major_faults_per_s : std::nullopt;
+  if (metric == "cgroup.refaults.rate") return s.page_cache ? s.page_cache->refaults_per_s : std::nullopt;
   if (metric == "target.rss.max") return s.target_rss.n ? std::optional<double>(s.target_rss.max) : std::nullopt;
   if (metric == "target.oom_kills") return static_cast<double>(s.oom_kills_target);
   if (metric == "stressor.oom_kills") return static_cast<double>(s.oom_kills_stressor);

@@ -47,6 +47,27 @@ std::optional<StagePsi> stagePsi(const std::vector<const Sample*>& samples) {
   return out;
 }
 
+std::optional<StagePageCache> stagePageCache(const std::vector<const Sample*>& samples) {
+  if (samples.empty()) return std::nullopt;
+  StagePageCache out;
+  std::vector<double> file;
+  for (const Sample* s : samples) file.push_back(static_cast<double>(s->target_cgroup.stat.file_bytes));
+  out.file_bytes = summarize(file);
+  const Sample& first = *samples.front();
+  const Sample& last = *samples.back();
+  const double span_s = last.t_s - first.t_s;
+  // Counters only grow; a smaller later value means a different cgroup file, never expected: 0.
+  auto counter = [&](const std::optional<std::uint64_t>& a, const std::optional<std::uint64_t>& b, std::optional<std::uint64_t>& n,
+                     std::optional<double>& rate) {
+    if (!a || !b) return;
+    n = *b >= *a ? *b - *a : 0;
+    if (span_s > 0) rate = static_cast<double>(*n) / span_s;
+  };
+  counter(first.target_cgroup.stat.major_faults, last.target_cgroup.stat.major_faults, out.major_faults, out.major_faults_per_s);
+  counter(first.target_cgroup.stat.refaults_file, last.target_cgroup.stat.refaults_file, out.refaults, out.refaults_per_s);
+  return out;
+}
+
 std::vector<StageStats> analyzeStages(const RunRecord& rec) {
   std::vector<StageStats> out;
   const Resolution& res = rec.resolution;
@@ -93,6 +114,7 @@ std::vector<StageStats> analyzeStages(const RunRecord& rec) {
     st.stressor = summarize(stressor);
     st.target_rss = summarize(rss);
     st.psi = stagePsi(stage_samples);
+    st.page_cache = stagePageCache(stage_samples);
     if (!reached.empty()) st.reached_bytes = summarize(reached).mean;
     if (!err.empty()) {
       Summary e = summarize(err);

@@ -154,6 +154,13 @@ Result<CgroupMemoryStat> parseMemoryStat(std::string_view text, CgroupVersion ve
     st.active_file_bytes = hier("total_active_file", "active_file");
     st.inactive_file_bytes = hier("total_inactive_file", "inactive_file");
     st.shmem_bytes = hier("total_shmem", "shmem");
+    auto hierOpt = [&](const char* total_key, const char* local_key) {
+      auto v = get(total_key);
+      return v ? v : get(local_key);
+    };
+    st.major_faults = hierOpt("total_pgmajfault", "pgmajfault");
+    st.refaults_file = hierOpt("total_workingset_refault_file", "workingset_refault_file");
+    if (!st.refaults_file) st.refaults_file = hierOpt("total_workingset_refault", "workingset_refault");
   } else {
     st.anon_bytes = get("anon").value_or(0);
     st.file_bytes = get("file").value_or(0);
@@ -162,6 +169,9 @@ Result<CgroupMemoryStat> parseMemoryStat(std::string_view text, CgroupVersion ve
     st.shmem_bytes = get("shmem").value_or(0);
     st.pglazyfree = get("pglazyfree");
     st.pglazyfreed = get("pglazyfreed");
+    st.major_faults = get("pgmajfault");
+    st.refaults_file = get("workingset_refault_file");
+    if (!st.refaults_file) st.refaults_file = get("workingset_refault");
   }
   return st;
 }

@@ -14,6 +14,8 @@ nlohmann::json cgroupSampleToJson(const CgroupSample& c) {
   if (c.peak_bytes) j["peak_bytes"] = *c.peak_bytes;
   if (c.stat.pglazyfree) j["pglazyfree"] = *c.stat.pglazyfree;
   if (c.stat.pglazyfreed) j["pglazyfreed"] = *c.stat.pglazyfreed;
+  if (c.stat.major_faults) j["major_faults"] = *c.stat.major_faults;
+  if (c.stat.refaults_file) j["refaults_file"] = *c.stat.refaults_file;
   if (c.pressure) {
     j["psi_some_avg10"] = c.pressure->some.avg10;
     if (c.pressure->full) j["psi_full_avg10"] = c.pressure->full->avg10;

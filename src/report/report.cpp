@@ -185,6 +185,15 @@ json stagePsiJson(const std::optional<StagePsi>& p) {
           {"full_stall_s", opt(p->full_stall_s)}};
 }
 
+json stagePageCacheJson(const std::optional<StagePageCache>& p) {
+  if (!p) return nullptr;
+  return {{"file_bytes", summaryJson(p->file_bytes)},
+          {"major_faults", opt(p->major_faults)},
+          {"major_faults_per_s", opt(p->major_faults_per_s)},
+          {"refaults", opt(p->refaults)},
+          {"refaults_per_s", opt(p->refaults_per_s)}};
+}
+
 json buildReportJson(const RunRecord& rec, const RunAnalysis& analysis, const std::string& plan_sha256) {
   const std::vector<StageStats>& stages = analysis.stages;
   const VerdictResult& verdict = analysis.verdict;
@@ -258,6 +267,7 @@ json buildReportJson(const RunRecord& rec, const RunAnalysis& analysis, const st
                   {"heap", s.heap ? heapJson(*s.heap) : json(nullptr)},
                   {"release", release_spec && *release_spec ? releaseJson(s, **release_spec) : json(nullptr)},
                   {"psi", stagePsiJson(s.psi)},
+                  {"page_cache", stagePageCacheJson(s.page_cache)},
                   {"latency", [&] {
                      json l = json::array();
                      for (const auto& x : s.latency) l.push_back(stageLatencyJson(x));

@@ -76,6 +76,23 @@ std::string renderSummaryMarkdown(const RunRecord& rec, const RunAnalysis& analy
     }
   }
 
+  // The target cgroup's page cache: a working set squeezed out of memory shows here (major
+  // faults, refaults) before anything is OOM-killed.
+  bool page_cache_header = false;
+  for (const auto& s : analysis.stages) {
+    if (!s.page_cache || !s.page_cache->file_bytes.n) continue;
+    if (!page_cache_header) {
+      o << "\n### Page cache of the target's cgroup\n\n";
+      o << "| stage | file min MiB | file max MiB | major faults/s | file refaults/s |\n";
+      o << "|---|---:|---:|---:|---:|\n";
+      page_cache_header = true;
+    }
+    const StagePageCache& pc = *s.page_cache;
+    auto rate = [](const std::optional<double>& r) { return r ? fixed(*r, 1) : std::string("-"); };
+    o << "| " << cell(s.name) << " | " << formatMiB(pc.file_bytes.min) << " | " << formatMiB(pc.file_bytes.max) << " | "
+      << rate(pc.major_faults_per_s) << " | " << rate(pc.refaults_per_s) << " |\n";
+  }
+
   bool release_header = false;
   for (const auto& s : analysis.stages) {
     if (!s.release) continue;

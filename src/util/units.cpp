@@ -181,6 +181,7 @@ std::string formatDuration(std::chrono::nanoseconds d) {
   using namespace std::chrono;
   char buf[64];
   const double ns = static_cast<double>(d.count());
+  if (d.count() == 0) return "0s";  // "at 0s", not "at 0ns"
   if (d < microseconds(1)) {
     std::snprintf(buf, sizeof buf, "%lldns", static_cast<long long>(d.count()));
   } else if (d < milliseconds(1)) {

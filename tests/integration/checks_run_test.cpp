@@ -164,6 +164,20 @@ TEST_F(ChecksRunTest, PageCacheSqueezeRaisesLatencyAndFailsTheLatencyCheckOnly) 
   EXPECT_GE(base_file_min, 128ULL << 20);
   EXPECT_LT(hold_file_min, 80ULL << 20);
   EXPECT_GE(stressor_max, 190ULL << 20);
+
+  // report.json says the same per stage: the page cache shrank, and pages the target needed came
+  // back from disk (major faults, file refaults) in the hold and hardly at all before it.
+  const json& base_pc = report["stages"][0]["page_cache"];
+  const json& hold_pc = report["stages"][1]["page_cache"];
+  ASSERT_TRUE(hold_pc.is_object()) << report["stages"][1].dump();
+  EXPECT_LT(hold_pc["file_bytes"]["min"].get<double>(), 80.0 * (1 << 20));
+  EXPECT_GE(base_pc["file_bytes"]["min"].get<double>(), 128.0 * (1 << 20));
+  // 50 requests/s x 128 random pages with well over half of the file evicted.
+  EXPECT_GT(hold_pc["major_faults_per_s"].get<double>(), 500.0) << hold_pc.dump();
+  EXPECT_GT(hold_pc["refaults_per_s"].get<double>(), 500.0) << hold_pc.dump();
+  EXPECT_LT(base_pc["major_faults_per_s"].get<double>(), 50.0) << base_pc.dump();
+  const std::string md = slurp(out / "summary.md");
+  EXPECT_NE(md.find("### Page cache of the target's cgroup"), std::string::npos) << md;
 }
 
 }  // namespace

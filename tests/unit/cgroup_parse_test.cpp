@@ -78,6 +78,33 @@ TEST(CgroupParseMemoryStat, V2WithoutLazyFreeLeavesThemEmpty) {
   EXPECT_EQ(st->shmem_bytes, 0u);
 }
 
+TEST(CgroupParseMemoryStat, MajorFaultsAndFileRefaultsOnBothVersions) {
+  // v1: the hierarchical totals, as for the byte counts (the local keys are this cgroup alone).
+  auto v1 = parseMemoryStat("pgmajfault 3\nworkingset_refault_file 5\ntotal_pgmajfault 76811\n"
+                            "total_workingset_refault_file 1948549\n",
+                            CgroupVersion::kV1);
+  ASSERT_TRUE(v1.ok()) << v1.error().message;
+  EXPECT_EQ(v1->major_faults, std::optional<std::uint64_t>(76811));
+  EXPECT_EQ(v1->refaults_file, std::optional<std::uint64_t>(1948549));
+  auto v2 = parseMemoryStat("anon 1\npgmajfault 42\nworkingset_refault_anon 7\nworkingset_refault_file 900\n", CgroupVersion::kV2);
+  ASSERT_TRUE(v2.ok()) << v2.error().message;
+  EXPECT_EQ(v2->major_faults, std::optional<std::uint64_t>(42));
+  EXPECT_EQ(v2->refaults_file, std::optional<std::uint64_t>(900));
+  // Before Linux 5.9 refaults were not split into anon and file: workingset_refault.
+  auto old_v2 = parseMemoryStat("pgmajfault 1\nworkingset_refault 12\n", CgroupVersion::kV2);
+  ASSERT_TRUE(old_v2.ok());
+  EXPECT_EQ(old_v2->refaults_file, std::optional<std::uint64_t>(12));
+  auto old_v1 = parseMemoryStat("total_workingset_refault 13\n", CgroupVersion::kV1);
+  ASSERT_TRUE(old_v1.ok());
+  EXPECT_EQ(old_v1->refaults_file, std::optional<std::uint64_t>(13));
+  EXPECT_FALSE(old_v1->major_faults.has_value());
+  // Hand-made trees without the counters: absent, not zero.
+  auto none = parseMemoryStat(kV2Stat, CgroupVersion::kV2);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->major_faults.has_value());
+  EXPECT_FALSE(none->refaults_file.has_value());
+}
+
 TEST(CgroupParseMemoryStat, EmptyTextIsAllZero) {
   auto st = parseMemoryStat("", CgroupVersion::kV2);
   ASSERT_TRUE(st.ok());

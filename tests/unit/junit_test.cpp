@@ -166,6 +166,23 @@ TEST(SummaryMd, TablesWithFailuresFirst) {
   EXPECT_LT(fail_row, nodata_row);
   EXPECT_LT(nodata_row, pass_row);
   EXPECT_NE(md.find("| ❌ fail | usage vs baseline | hold | 400.0 MiB | ≤ 2x of baseline (60.0 MiB) | 30.0 MiB |"), std::string::npos) << md;
+  EXPECT_EQ(md.find("### Page cache"), std::string::npos) << "no page-cache figures, no section";
+}
+
+TEST(SummaryMd, PageCacheTableWhenTheStagesHaveIt) {
+  RunRecord rec;
+  RunAnalysis a = analysisWithChecks(rec);
+  ASSERT_FALSE(a.stages.empty());
+  StagePageCache pc;
+  pc.file_bytes = summarize({47.0 * (1 << 20), 128.0 * (1 << 20)});
+  pc.major_faults_per_s = 4321.04;
+  pc.refaults_per_s = 3999.96;
+  a.stages.back().page_cache = pc;
+  const std::string md = renderSummaryMarkdown(rec, a, 1);
+  EXPECT_NE(md.find("### Page cache of the target's cgroup\n\n| stage | file min MiB | file max MiB | major faults/s | file refaults/s |\n"
+                    "|---|---:|---:|---:|---:|\n| hold | 47.0 | 128.0 | 4321.0 | 4000.0 |\n"),
+            std::string::npos)
+      << md;
 }
 
 }  // namespace

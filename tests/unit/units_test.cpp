@@ -64,6 +64,7 @@ TEST(Units, Formatting) {
   EXPECT_EQ(formatBytes(512ULL << 20), "512.0 MiB");
   EXPECT_EQ(formatBytes(3ULL << 29), "1.50 GiB");
   EXPECT_EQ(formatBytes(812), "812 B");
+  EXPECT_EQ(formatDuration(0ms), "0s");
   EXPECT_EQ(formatDuration(250ms), "250ms");
   EXPECT_EQ(formatDuration(1500ms), "1.5s");
   EXPECT_EQ(formatDuration(150s), "2m30s");

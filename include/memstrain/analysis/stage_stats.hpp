@@ -36,6 +36,22 @@ struct StagePsi {
 /// else the host's. nullopt when no sample carries PSI.
 std::optional<StagePsi> stagePsi(const std::vector<const Sample*>& samples);
 
+/// The target cgroup's page cache over a stage: how much file memory it kept, and how often
+/// pages it needed had to come back from disk. A squeezed page cache raises latency long before
+/// anyone is OOM-killed.
+struct StagePageCache {
+  Summary file_bytes;  ///< v1 total_cache, v2 file
+  /// Counter increases between the stage's first and last sample; absent when memory.stat has no
+  /// such key. The rates divide by the time between those samples.
+  std::optional<std::uint64_t> major_faults;
+  std::optional<double> major_faults_per_s;
+  std::optional<std::uint64_t> refaults;
+  std::optional<double> refaults_per_s;
+};
+
+/// The target cgroup's page cache from a stage's samples in time order; nullopt without samples.
+std::optional<StagePageCache> stagePageCache(const std::vector<const Sample*>& samples);
+
 struct StageStats {
   std::string name;
   double start_s = 0, end_s = 0;
@@ -66,6 +82,7 @@ struct StageStats {
   bool reclaim_configured = false;       ///< the plan asked for reclaim (report: skipped vs absent)
   std::string reclaim_skipped_reason;
   std::optional<StagePsi> psi;         ///< when the kernel reports memory PSI
+  std::optional<StagePageCache> page_cache;
 };
 
 /// Samples of a stage taken within this long of its start are left out of "reached" and of the

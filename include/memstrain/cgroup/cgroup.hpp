@@ -51,6 +51,11 @@ struct CgroupMemoryStat {
   std::uint64_t shmem_bytes = 0;          ///< v1 total_shmem, v2 shmem
   std::optional<std::uint64_t> pglazyfree;   ///< v2 only: pages marked lazily free
   std::optional<std::uint64_t> pglazyfreed;  ///< v2 only: lazily freed pages reclaimed
+  /// Page faults that had to wait for I/O, a cumulative count: v1 total_pgmajfault, v2 pgmajfault.
+  std::optional<std::uint64_t> major_faults;
+  /// Evicted file pages read back soon after (the working set did not fit), cumulative: v1
+  /// total_workingset_refault_file, v2 workingset_refault_file (before Linux 5.9: workingset_refault).
+  std::optional<std::uint64_t> refaults_file;
   std::map<std::string, std::uint64_t> raw;  ///< every key as read
 };
 
