@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -29,6 +30,7 @@
 #include "memstrain/report/junit.hpp"
 #include "memstrain/report/report.hpp"
 #include "memstrain/report/sha256.hpp"
+#include "memstrain/report/prometheus.hpp"
 #include "memstrain/report/summary_md.hpp"
 #include "memstrain/util/fs.hpp"
 #include "memstrain/util/text.hpp"
@@ -207,13 +209,15 @@ int runRunCommand(const std::vector<std::string>& args) {
       ("cgroup-version", po::value<std::string>()->default_value("1"), "with --cgroup-mount: 1 or 2")  //
       ("editor", po::value<std::string>()->default_value("auto"), "how cgroups are changed: auto, libcgroup or direct")  //
       ("force", "allow targets in systemd's system slices and node pressure above safety.node_max")  //
-      ("journal-dir", po::value<std::string>()->default_value(kDefaultJournalDir), "where the run keeps its crash journal");
+      ("journal-dir", po::value<std::string>()->default_value(kDefaultJournalDir), "where the run keeps its crash journal")  //
+      ("textfile-dir", po::value<std::string>(),
+       "also write metrics.prom as DIR/memstrain_<plan>.prom (node_exporter's textfile collector)");
   po::variables_map vm;
   int code = 0;
   const char* usage =
       "usage: memstrain run PLAN [--out DIR] [--dry-run] [-v] [-q]\n\n"
       "Runs PLAN's stages against its target, writes samples.jsonl, report.json, report.html,\n"
-      "junit.xml and summary.md, prints a summary and a last line for machines. Exit: 0 pass, 1 fail,\n"
+      "junit.xml, summary.md and metrics.prom, prints a summary and a last line for machines. Exit: 0 pass, 1 fail,\n"
       "2 invalid plan, 3 run error, 4 interrupted, 5 inconclusive, 6 cleanup failed, 7 aborted by a\n"
       "window check (abort: true).";
   if (!parseArgs(args, desc, usage, vm, code)) return code;
@@ -330,6 +334,20 @@ int runRunCommand(const std::vector<std::string>& args) {
   write("report.json", report_json.dump(2) + "\n");
   write("junit.xml", renderJunitXml(rec, analysis));
   write("summary.md", renderSummaryMarkdown(rec, analysis, exit_code));
+  {
+    const double end_unix_s = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    const std::string prom = renderPrometheusText(report_json, exit_code, end_unix_s);
+    write("metrics.prom", prom);
+    if (vm.count("textfile-dir")) {
+      // writeFileAtomic renames a finished temporary file into place, so the collector never
+      // reads half a file.
+      const std::string path = joinPath(vm["textfile-dir"].as<std::string>(), prometheusFileName(plan->name));
+      if (auto st = writeFileAtomic(path, prom); !st) {
+        spdlog::error("--textfile-dir: {}", st.error().message);
+        if (exit_code == kExitPass) exit_code = kExitRunError;
+      }
+    }
+  }
   {
     // report.html draws its charts from samples.jsonl, which the executor wrote beside report.json.
     std::string warning;

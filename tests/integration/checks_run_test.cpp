@@ -130,7 +130,9 @@ TEST_F(ChecksRunTest, PageCacheSqueezeRaisesLatencyAndFailsTheLatencyCheckOnly) 
   plan["target"]["probe"] = {{"name", "read"}, {"url", "http://127.0.0.1:16092/read?pages=128"}, {"rate_per_s", 50}, {"timeout", "2s"}};
   const fs::path plan_path = writePlan("plan", plan);
   const fs::path out = dir_ / "out";
-  const int code = run(plan_path, out, "stdout.txt", "stderr.txt");
+  const fs::path textfiles = dir_ / "textfile-collector";
+  fs::create_directories(textfiles);
+  const int code = run(plan_path, out, "stdout.txt", "stderr.txt", "--textfile-dir " + textfiles.string());
   const std::string stdout_text = slurp(dir_ / "stdout.txt");
   ASSERT_EQ(code, 1) << stdout_text << slurp(dir_ / "stderr.txt");
   const std::string last = lastLine(stdout_text);
@@ -178,6 +180,19 @@ TEST_F(ChecksRunTest, PageCacheSqueezeRaisesLatencyAndFailsTheLatencyCheckOnly) 
   EXPECT_LT(base_pc["major_faults_per_s"].get<double>(), 50.0) << base_pc.dump();
   const std::string md = slurp(out / "summary.md");
   EXPECT_NE(md.find("### Page cache of the target's cgroup"), std::string::npos) << md;
+
+  // metrics.prom, and the same bytes in the textfile collector's directory under the plan's name.
+  const std::string prom = slurp(out / "metrics.prom");
+  EXPECT_EQ(slurp(textfiles / "memstrain_page-cache-e2e.prom"), prom);
+  EXPECT_NE(prom.find("memstrain_run_passed{plan=\"page-cache-e2e\"} 0\n"), std::string::npos) << prom;
+  EXPECT_NE(prom.find("memstrain_run_exit_code{plan=\"page-cache-e2e\"} 1\n"), std::string::npos) << prom;
+  EXPECT_NE(prom.find("memstrain_check_failed{plan=\"page-cache-e2e\",check=\"p50 vs baseline\",stage=\"hold\",probe=\"read\"} 1\n"),
+            std::string::npos)
+      << prom;
+  EXPECT_NE(prom.find("memstrain_stage_major_faults_per_second{plan=\"page-cache-e2e\",stage=\"hold\"} "), std::string::npos) << prom;
+  EXPECT_NE(prom.find("memstrain_stage_latency_seconds{plan=\"page-cache-e2e\",stage=\"hold\",probe=\"read\",quantile=\"0.99\"} "),
+            std::string::npos)
+      << prom;
 }
 
 }  // namespace

@@ -96,10 +96,11 @@ json RunFixture::launch(int port, const std::string& limit, const std::vector<st
   return {{"launch", {{"command", command}, {"memory_limit", limit}, {"ready_url", "http://" + addr + "/healthz"}}}};
 }
 
-int RunFixture::run(const fs::path& plan, const fs::path& out, const std::string& log_name, const std::string& stderr_name) const {
+int RunFixture::run(const fs::path& plan, const fs::path& out, const std::string& log_name, const std::string& stderr_name,
+                    const std::string& extra_args) const {
   const std::string err = stderr_name.empty() ? std::string(" 2>&1") : " 2> " + (dir_ / stderr_name).string();
   const std::string cmd = std::string(MEMSTRAIN_BINARY) + " run " + plan.string() + " --out " + out.string() + " --cgroup-parent " +
-                          parent_ + " > " + (dir_ / log_name).string() + err;
+                          parent_ + (extra_args.empty() ? "" : " " + extra_args) + " > " + (dir_ / log_name).string() + err;
   const int status = std::system(cmd.c_str());
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }

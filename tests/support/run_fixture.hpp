@@ -42,10 +42,11 @@ class RunFixture : public ::testing::Test {
   /// ready when /healthz answers; `extra_args` go after "-addr ADDR".
   nlohmann::json launch(int port, const std::string& limit, const std::vector<std::string>& extra_args = {}) const;
   /// Runs `memstrain run PLAN --out OUT --cgroup-parent parent_` to completion. stdout goes to
-  /// dir_/LOG_NAME, stderr too unless `stderr_name` is given. Returns the exit code (-1 when it
+  /// dir_/LOG_NAME, stderr too unless `stderr_name` is given; `extra_args` go after the options
+  /// (shell words). Returns the exit code (-1 when it
   /// did not exit normally).
   int run(const std::filesystem::path& plan, const std::filesystem::path& out, const std::string& log_name,
-          const std::string& stderr_name = "") const;
+          const std::string& stderr_name = "", const std::string& extra_args = "") const;
   /// Cleanup status ok, no run cgroup, no stressor, no target left.
   void expectNothingLeft(const nlohmann::json& report) const;
 

@@ -1,0 +1,196 @@
+#include "memstrain/report/prometheus.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <utility>
+#include <vector>
+
+namespace memstrain {
+namespace {
+
+using nlohmann::json;
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+std::string escapeLabel(const std::string& v) {
+  std::string out;
+  out.reserve(v.size());
+  for (char c : v) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '"') out += "\\\"";
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out;
+}
+
+std::string formatValue(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  // The shortest text that reads back as the same double ("0.0125", not "0.012500000000000001").
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+
+std::optional<double> number(const json& j, const char* key) {
+  if (!j.is_object()) return std::nullopt;
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number()) return std::nullopt;
+  return it->get<double>();
+}
+
+std::string text(const json& j, const char* key) {
+  if (!j.is_object()) return "";
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return "";
+  return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
+// Families in the order they are first declared; samples in the order they were added.
+class Exposition {
+ public:
+  explicit Exposition(std::string plan) : plan_(std::move(plan)) {}
+
+  void family(const std::string& name, const std::string& help) {
+    index_[name] = families_.size();
+    families_.push_back({name, help, {}});
+  }
+  void add(const std::string& name, Labels labels, double value) {
+    auto it = index_.find(name);
+    if (it == index_.end()) return;  // a family must be declared first
+    std::string line = name + "{plan=\"" + escapeLabel(plan_) + "\"";
+    for (const auto& [k, v] : labels) line += "," + k + "=\"" + escapeLabel(v) + "\"";
+    line += "} " + formatValue(value) + "\n";
+    families_[it->second].samples.push_back(std::move(line));
+  }
+  void add(const std::string& name, Labels labels, const std::optional<double>& value) {
+    if (value) add(name, std::move(labels), *value);
+  }
+  std::string str() const {
+    std::ostringstream o;
+    for (const auto& f : families_) {
+      if (f.samples.empty()) continue;
+      o << "# HELP " << f.name << " " << f.help << "\n# TYPE " << f.name << " gauge\n";
+      for (const auto& s : f.samples) o << s;
+    }
+    return o.str();
+  }
+
+ private:
+  struct Family {
+    std::string name, help;
+    std::vector<std::string> samples;
+  };
+  std::string plan_;
+  std::vector<Family> families_;
+  std::map<std::string, std::size_t> index_;
+};
+
+// report.json check units to Prometheus base units, with the divisor that converts: durations are
+// nanoseconds in report.json. Dividing rounds once, so 12500000 ns becomes exactly "0.0125".
+std::pair<std::string, double> baseUnit(const std::string& unit) {
+  if (unit == "ns") return {"seconds", 1e9};
+  if (unit == "bytes") return {"bytes", 1};
+  if (unit == "fraction") return {"ratio", 1};
+  if (unit == "per_s") return {"per_second", 1};
+  return {unit.empty() ? "count" : unit, 1};
+}
+
+}  // namespace
+
+std::string renderPrometheusText(const json& report, int exit_code, double end_unix_s) {
+  const std::string plan = text(report.value("plan", json::object()), "name");
+  Exposition e(plan);
+  e.family("memstrain_run_info", "A finished memstrain run; its verdict, status and cleanup are labels.");
+  e.family("memstrain_run_passed", "1 when the run's verdict is pass, else 0.");
+  e.family("memstrain_run_exit_code", "Exit code of memstrain run (0 pass, 1 fail, 3 error, 4 interrupted, 5 inconclusive, 6 cleanup failed, 7 aborted).");
+  e.family("memstrain_run_duration_seconds", "Wall time of the run.");
+  e.family("memstrain_run_end_time_seconds", "When the run ended, Unix time.");
+  e.family("memstrain_checks", "Check results (check x stage) by outcome.");
+  e.family("memstrain_check_failed", "1 when the check failed in the stage, 0 when it passed.");
+  e.family("memstrain_check_observed", "The value a check judged, in the base unit named by the unit label.");
+  e.family("memstrain_stage_latency_seconds", "Probe latency in the stage, corrected for coordinated omission.");
+  e.family("memstrain_stage_error_ratio", "Failed probe requests / completed requests in the stage.");
+  e.family("memstrain_stage_usage_max_bytes", "Largest usage of the measured cgroup in the stage.");
+  e.family("memstrain_stage_oom_kills", "OOM kills in the stage, of the target or of the stressor.");
+  e.family("memstrain_stage_page_cache_min_bytes", "Smallest page cache (file memory) of the target's cgroup in the stage.");
+  e.family("memstrain_stage_major_faults_per_second", "Page faults in the target's cgroup that waited for I/O.");
+  e.family("memstrain_stage_refaults_per_second", "Evicted file pages of the target's cgroup read back.");
+  e.family("memstrain_stage_release_returned_ratio", "Release stages: OS-visible drop / bytes the Go runtime released.");
+
+  const json& run = report.value("run", json::object());
+  const std::string verdict = text(report, "verdict");
+  e.add("memstrain_run_info",
+        {{"run_id", text(run, "id")},
+         {"verdict", verdict},
+         {"status", text(run, "status")},
+         {"cleanup", text(report.value("cleanup", json::object()), "status")},
+         {"cgroup_version", text(report.value("cgroup", json::object()), "version")}},
+        1.0);
+  e.add("memstrain_run_passed", {}, verdict == "pass" ? 1.0 : 0.0);
+  e.add("memstrain_run_exit_code", {}, static_cast<double>(exit_code));
+  e.add("memstrain_run_duration_seconds", {}, number(run, "duration_s"));
+  e.add("memstrain_run_end_time_seconds", {}, end_unix_s);
+
+  std::map<std::string, double> tally = {{"pass", 0}, {"fail", 0}, {"no_data", 0}};
+  const json& checks = report.value("checks", json::array());
+  for (const auto& c : checks.is_array() ? checks : json::array()) {
+    const std::string outcome = text(c, "outcome");
+    tally[outcome] += 1;
+    if (outcome != "pass" && outcome != "fail") continue;
+    Labels l = {{"check", text(c, "name")}, {"stage", text(c, "stage")}, {"probe", text(c, "probe")}};
+    e.add("memstrain_check_failed", l, outcome == "fail" ? 1.0 : 0.0);
+    if (auto v = number(c, "observed")) {
+      auto [unit, divisor] = baseUnit(text(c, "unit"));
+      l.emplace_back("unit", unit);
+      e.add("memstrain_check_observed", l, *v / divisor);
+    }
+  }
+  for (const auto& [outcome, n] : tally) e.add("memstrain_checks", {{"outcome", outcome}}, n);
+
+  const json& stages = report.value("stages", json::array());
+  for (const auto& s : stages.is_array() ? stages : json::array()) {
+    const std::string stage = text(s, "name");
+    const json& latency = s.value("latency", json::array());
+    for (const auto& l : latency.is_array() ? latency : json::array()) {
+      const std::string probe = text(l, "probe");
+      const json& c = l.value("corrected", json::object());
+      if (number(c, "count").value_or(0) > 0) {
+        static const std::pair<const char*, const char*> kQuantiles[] = {
+            {"0.5", "p50_ms"}, {"0.9", "p90_ms"}, {"0.99", "p99_ms"}, {"0.999", "p999_ms"}, {"1", "max_ms"}};
+        for (const auto& [q, key] : kQuantiles) {
+          if (auto v = number(c, key)) e.add("memstrain_stage_latency_seconds", {{"stage", stage}, {"probe", probe}, {"quantile", q}}, *v / 1e3);
+        }
+      }
+      e.add("memstrain_stage_error_ratio", {{"stage", stage}, {"probe", probe}}, number(l, "error_rate"));
+    }
+    const json& usage = s.value("usage_bytes", json::object());
+    if (number(usage, "n").value_or(0) > 0) e.add("memstrain_stage_usage_max_bytes", {{"stage", stage}}, number(usage, "max"));
+    const json& oom = s.value("oom_kills", json::object());
+    e.add("memstrain_stage_oom_kills", {{"stage", stage}, {"who", "target"}}, number(oom, "target"));
+    e.add("memstrain_stage_oom_kills", {{"stage", stage}, {"who", "stressor"}}, number(oom, "stressor"));
+    const json& pc = s.value("page_cache", json());
+    if (pc.is_object()) {
+      const json& file = pc.value("file_bytes", json::object());
+      if (number(file, "n").value_or(0) > 0) e.add("memstrain_stage_page_cache_min_bytes", {{"stage", stage}}, number(file, "min"));
+      e.add("memstrain_stage_major_faults_per_second", {{"stage", stage}}, number(pc, "major_faults_per_s"));
+      e.add("memstrain_stage_refaults_per_second", {{"stage", stage}}, number(pc, "refaults_per_s"));
+    }
+    e.add("memstrain_stage_release_returned_ratio", {{"stage", stage}}, number(s.value("release", json()), "returned_ratio"));
+  }
+  return e.str();
+}
+
+std::string prometheusFileName(const std::string& plan_name) {
+  std::string out = "memstrain_";
+  for (char c : plan_name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    out += ok ? c : '_';
+  }
+  return out + ".prom";
+}
+
+}  // namespace memstrain
