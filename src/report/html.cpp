@@ -621,6 +621,27 @@ std::string compactCount(double v) {
   return fmt("%.0f", v);
 }
 
+// The target cgroup's page cache per stage, when report.json has it: a working set squeezed out
+// of memory shows as major faults and refaults while nothing is OOM-killed.
+void renderPageCache(std::ostringstream& o, const json& stages) {
+  bool any = false;
+  for (const auto& st : stages) any = any || at(st, "page_cache").is_object();
+  if (!any) return;
+  auto rate = [](std::optional<double> v) { return v ? fmt("%.1f", *v) : std::string("–"); };
+  o << "<h3>Page cache of the target's cgroup</h3>\n<div class=\"scroll\"><table class=\"page-cache\"><thead><tr><th>stage</th>"
+       "<th class=\"num\">file min</th><th class=\"num\">file max</th><th class=\"num\">major faults/s</th>"
+       "<th class=\"num\">file refaults/s</th></tr></thead><tbody>\n";
+  for (const auto& st : stages) {
+    const json& pc = at(st, "page_cache");
+    if (!pc.is_object()) continue;
+    const json& file = at(pc, "file_bytes");
+    o << "<tr><th scope=\"row\">" << esc(str(st, "name")) << "</th><td class=\"num\">" << bytes(num(file, "min")) << "</td><td class=\"num\">"
+      << bytes(num(file, "max")) << "</td><td class=\"num\">" << rate(num(pc, "major_faults_per_s")) << "</td><td class=\"num\">"
+      << rate(num(pc, "refaults_per_s")) << "</td></tr>\n";
+  }
+  o << "</tbody></table></div>\n";
+}
+
 void renderStages(std::ostringstream& o, const json& r) {
   o << "<section id=\"stages\"><h2>Stages</h2>\n";
   const json& stages = at(r, "stages");
@@ -690,7 +711,9 @@ void renderStages(std::ostringstream& o, const json& r) {
       o << "</tr>\n";
     }
   }
-  o << "</tbody></table></div></section>\n";
+  o << "</tbody></table></div>\n";
+  renderPageCache(o, stages);
+  o << "</section>\n";
 }
 
 // ---- Heap growth by function ----

@@ -270,6 +270,30 @@ TEST(HtmlReport, ReleaseOutcomesAreShownWhenPresent) {
   EXPECT_EQ(html.find("verified no release"), std::string::npos);
 }
 
+TEST(HtmlReport, PageCacheTableWhenTheReportHasIt) {
+  json r = sampleReport();
+  EXPECT_EQ(renderHtmlReport(r, nullptr).find("Page cache of the target"), std::string::npos);
+  r["stages"][0]["page_cache"] = {{"file_bytes", {{"min", 134217728.0}, {"mean", 134217728.0}, {"max", 134217728.0}, {"n", 40}}},
+                                  {"major_faults", 0}, {"major_faults_per_s", 0.0}, {"refaults", 0}, {"refaults_per_s", 0.0}};
+  r["stages"][2]["page_cache"] = {{"file_bytes", {{"min", 48250880.0}, {"mean", 49e6}, {"max", 49410048.0}, {"n", 80}}},
+                                  {"major_faults", 80040}, {"major_faults_per_s", 4052.647}, {"refaults", nullptr}, {"refaults_per_s", nullptr}};
+  r["stages"][2]["name"] = "<hold>";
+  const std::string html = renderHtmlReport(r, nullptr);
+  EXPECT_NE(html.find("<h3>Page cache of the target's cgroup</h3>"), std::string::npos) << html;
+  EXPECT_NE(html.find("<tr><th scope=\"row\">baseline</th><td class=\"num\">128.0 MiB</td><td class=\"num\">128.0 MiB</td>"
+                      "<td class=\"num\">0.0</td><td class=\"num\">0.0</td></tr>"),
+            std::string::npos)
+      << html;
+  EXPECT_NE(html.find("<tr><th scope=\"row\">&lt;hold&gt;</th><td class=\"num\">46.0 MiB</td><td class=\"num\">47.1 MiB</td>"
+                      "<td class=\"num\">4052.6</td><td class=\"num\">–</td></tr>"),
+            std::string::npos)
+      << html;
+  const auto table = html.find("<table class=\"page-cache\">");
+  ASSERT_NE(table, std::string::npos);
+  const std::string page_cache = html.substr(table, html.find("</table>", table) - table);
+  EXPECT_EQ(page_cache.find(">ramp<"), std::string::npos) << "a stage without page_cache has no row";
+}
+
 TEST(HtmlReport, OddInputNeverThrows) {
   const RunSeries s = parseSamples(sampleLines());
   for (const json& j : {json(nullptr), json::array({1, 2}), json{{"stages", "x"}, {"checks", 3}, {"events", {{{"t_s", "soon"}}}}},
