@@ -203,6 +203,14 @@ TEST(ChecksEval, EveryMetricKindReadsItsFigure) {
   EXPECT_DOUBLE_EQ(*v("psi.full_avg10.max"), 0.05);
   EXPECT_DOUBLE_EQ(*v("psi.some_stall"), 1.5e9);
   EXPECT_DOUBLE_EQ(*v("psi.full_stall"), 0.25e9);
+  StagePageCache pc;
+  pc.file_bytes = summarize({47 * MiB, 128 * MiB});
+  pc.major_faults_per_s = 4052.5;
+  pc.refaults_per_s = 3999.0;
+  s.page_cache = pc;
+  EXPECT_DOUBLE_EQ(*v("cgroup.file.min"), 47 * MiB);
+  EXPECT_DOUBLE_EQ(*v("cgroup.major_faults.rate"), 4052.5);
+  EXPECT_DOUBLE_EQ(*v("cgroup.refaults.rate"), 3999.0);
   // Every known metric is read by metricValue (none falls through to "no data" on a full stage).
   for (const auto& m : knownMetrics()) {
     if (m.unit == MetricUnit::kText) continue;
