@@ -129,8 +129,8 @@ std::string formatMetricValue(MetricUnit unit, double v) {
 
 namespace {
 
-CheckResult windowCheckResult(const CheckSpec& ck, const std::string& stage, bool is_base, const std::vector<WindowCheckRecord>& windows,
-                              bool stage_ran) {
+// What every result of `ck` in `stage` starts with: the check's identity and its limits.
+CheckResult resultFor(const CheckSpec& ck, const std::string& stage, bool is_base) {
   CheckResult r;
   r.check = ck.name;
   r.metric = ck.metric;
@@ -141,6 +141,12 @@ CheckResult windowCheckResult(const CheckSpec& ck, const std::string& stage, boo
   r.description = ck.description;
   r.max = ck.max;
   r.min = ck.min;
+  return r;
+}
+
+CheckResult windowCheckResult(const CheckSpec& ck, const std::string& stage, bool is_base, const std::vector<WindowCheckRecord>& windows,
+                              bool stage_ran) {
+  CheckResult r = resultFor(ck, stage, is_base);
   r.window_s = std::chrono::duration<double>(*ck.window).count();
   r.abort = ck.abort;
   char wtext[32];
@@ -198,16 +204,7 @@ std::vector<CheckResult> evaluateChecks(const std::vector<CheckSpec>& checks, co
       const bool is_base = !baseline_stage.empty() && stage == baseline_stage;
       const bool relative = ck.max_vs_baseline && !is_base;
       if (!relative && !ck.max && !ck.min && !ck.equals) continue;  // only a relative limit, and this is the baseline
-      CheckResult r;
-      r.check = ck.name;
-      r.metric = ck.metric;
-      r.unit = ck.unit;
-      r.stage = stage;
-      r.probe = ck.probe;
-      r.baseline_stage = is_base;
-      r.description = ck.description;
-      r.max = ck.max;
-      r.min = ck.min;
+      CheckResult r = resultFor(ck, stage, is_base);
       auto fmt = [&](double v) { return formatMetricValue(ck.unit, v); };
       const StageStats* st = statsOf(stage);
       if (st) r.observed = metricValue(ck.metric, ck.probe, *st);
