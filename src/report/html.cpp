@@ -9,6 +9,7 @@
 #include "memstrain/analysis/checks.hpp"
 #include "memstrain/report/chart_scale.hpp"
 #include "memstrain/report/svg_chart.hpp"
+#include "memstrain/util/json_read.hpp"
 
 namespace memstrain {
 namespace {
@@ -25,36 +26,10 @@ constexpr const char* kVermillion = "#D55E00";
 constexpr const char* kPurple = "#CC79A7";
 constexpr const char* kGrey = "#777777";
 
-// ---- Safe access to untrusted JSON: wrong types read as absent, never throw. ----
-
-const json& at(const json& j, const char* key) {
-  static const json kNull;
-  if (!j.is_object()) return kNull;
-  auto it = j.find(key);
-  return it == j.end() ? kNull : *it;
-}
-
-std::optional<double> num(const json& j) {
-  if (j.is_number()) return j.get<double>();
-  return std::nullopt;
-}
-
-std::optional<double> num(const json& j, const char* key) { return num(at(j, key)); }
-
-std::string str(const json& j) {
-  if (j.is_string()) return j.get<std::string>();
-  if (j.is_number_integer()) return std::to_string(j.get<long long>());
-  if (j.is_number_unsigned()) return std::to_string(j.get<unsigned long long>());
-  if (j.is_number_float()) {
-    char b[48];
-    std::snprintf(b, sizeof b, "%g", j.get<double>());
-    return b;
-  }
-  if (j.is_boolean()) return j.get<bool>() ? "true" : "false";
-  return "";
-}
-
-std::string str(const json& j, const char* key) { return str(at(j, key)); }
+// Untrusted JSON: wrong types read as absent, never throw (util/json_read.hpp).
+using json_read::at;
+using json_read::num;
+using json_read::str;
 
 std::string esc(std::string_view s) { return htmlEscape(s); }
 

@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "memstrain/util/json_read.hpp"
+
 namespace memstrain {
 namespace {
 
@@ -35,19 +37,11 @@ std::string formatValue(double v) {
   return std::string(buf, r.ptr);
 }
 
-std::optional<double> number(const json& j, const char* key) {
-  if (!j.is_object()) return std::nullopt;
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_number()) return std::nullopt;
-  return it->get<double>();
-}
-
-std::string text(const json& j, const char* key) {
-  if (!j.is_object()) return "";
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return "";
-  return it->is_string() ? it->get<std::string>() : it->dump();
-}
+// report.json as read back: wrong types read as absent (util/json_read.hpp).
+using json_read::at;
+using json_read::items;
+using json_read::num;
+using json_read::str;
 
 // Families in the order they are first declared; samples in the order they were added.
 class Exposition {
@@ -102,7 +96,7 @@ std::pair<std::string, double> baseUnit(const std::string& unit) {
 }  // namespace
 
 std::string renderPrometheusText(const json& report, int exit_code, double end_unix_s) {
-  const std::string plan = text(report.value("plan", json::object()), "name");
+  const std::string plan = str(at(report, "plan"), "name");
   Exposition e(plan);
   e.family("memstrain_run_info", "A finished memstrain run; its verdict, status and cleanup are labels.");
   e.family("memstrain_run_passed", "1 when the run's verdict is pass, else 0.");
@@ -121,65 +115,62 @@ std::string renderPrometheusText(const json& report, int exit_code, double end_u
   e.family("memstrain_stage_refaults_per_second", "Evicted file pages of the target's cgroup read back.");
   e.family("memstrain_stage_release_returned_ratio", "Release stages: OS-visible drop / bytes the Go runtime released.");
 
-  const json& run = report.value("run", json::object());
-  const std::string verdict = text(report, "verdict");
+  const json& run = at(report, "run");
+  const std::string verdict = str(report, "verdict");
   e.add("memstrain_run_info",
-        {{"run_id", text(run, "id")},
+        {{"run_id", str(run, "id")},
          {"verdict", verdict},
-         {"status", text(run, "status")},
-         {"cleanup", text(report.value("cleanup", json::object()), "status")},
-         {"cgroup_version", text(report.value("cgroup", json::object()), "version")}},
+         {"status", str(run, "status")},
+         {"cleanup", str(at(report, "cleanup"), "status")},
+         {"cgroup_version", str(at(report, "cgroup"), "version")}},
         1.0);
   e.add("memstrain_run_passed", {}, verdict == "pass" ? 1.0 : 0.0);
   e.add("memstrain_run_exit_code", {}, static_cast<double>(exit_code));
-  e.add("memstrain_run_duration_seconds", {}, number(run, "duration_s"));
+  e.add("memstrain_run_duration_seconds", {}, num(run, "duration_s"));
   e.add("memstrain_run_end_time_seconds", {}, end_unix_s);
 
   std::map<std::string, double> tally = {{"pass", 0}, {"fail", 0}, {"no_data", 0}};
-  const json& checks = report.value("checks", json::array());
-  for (const auto& c : checks.is_array() ? checks : json::array()) {
-    const std::string outcome = text(c, "outcome");
+  for (const auto& c : items(report, "checks")) {
+    const std::string outcome = str(c, "outcome");
     tally[outcome] += 1;
     if (outcome != "pass" && outcome != "fail") continue;
-    Labels l = {{"check", text(c, "name")}, {"stage", text(c, "stage")}, {"probe", text(c, "probe")}};
+    Labels l = {{"check", str(c, "name")}, {"stage", str(c, "stage")}, {"probe", str(c, "probe")}};
     e.add("memstrain_check_failed", l, outcome == "fail" ? 1.0 : 0.0);
-    if (auto v = number(c, "observed")) {
-      auto [unit, divisor] = baseUnit(text(c, "unit"));
+    if (auto v = num(c, "observed")) {
+      auto [unit, divisor] = baseUnit(str(c, "unit"));
       l.emplace_back("unit", unit);
       e.add("memstrain_check_observed", l, *v / divisor);
     }
   }
   for (const auto& [outcome, n] : tally) e.add("memstrain_checks", {{"outcome", outcome}}, n);
 
-  const json& stages = report.value("stages", json::array());
-  for (const auto& s : stages.is_array() ? stages : json::array()) {
-    const std::string stage = text(s, "name");
-    const json& latency = s.value("latency", json::array());
-    for (const auto& l : latency.is_array() ? latency : json::array()) {
-      const std::string probe = text(l, "probe");
-      const json& c = l.value("corrected", json::object());
-      if (number(c, "count").value_or(0) > 0) {
+  for (const auto& s : items(report, "stages")) {
+    const std::string stage = str(s, "name");
+    for (const auto& l : items(s, "latency")) {
+      const std::string probe = str(l, "probe");
+      const json& c = at(l, "corrected");
+      if (num(c, "count").value_or(0) > 0) {
         static const std::pair<const char*, const char*> kQuantiles[] = {
             {"0.5", "p50_ms"}, {"0.9", "p90_ms"}, {"0.99", "p99_ms"}, {"0.999", "p999_ms"}, {"1", "max_ms"}};
         for (const auto& [q, key] : kQuantiles) {
-          if (auto v = number(c, key)) e.add("memstrain_stage_latency_seconds", {{"stage", stage}, {"probe", probe}, {"quantile", q}}, *v / 1e3);
+          if (auto v = num(c, key)) e.add("memstrain_stage_latency_seconds", {{"stage", stage}, {"probe", probe}, {"quantile", q}}, *v / 1e3);
         }
       }
-      e.add("memstrain_stage_error_ratio", {{"stage", stage}, {"probe", probe}}, number(l, "error_rate"));
+      e.add("memstrain_stage_error_ratio", {{"stage", stage}, {"probe", probe}}, num(l, "error_rate"));
     }
-    const json& usage = s.value("usage_bytes", json::object());
-    if (number(usage, "n").value_or(0) > 0) e.add("memstrain_stage_usage_max_bytes", {{"stage", stage}}, number(usage, "max"));
-    const json& oom = s.value("oom_kills", json::object());
-    e.add("memstrain_stage_oom_kills", {{"stage", stage}, {"who", "target"}}, number(oom, "target"));
-    e.add("memstrain_stage_oom_kills", {{"stage", stage}, {"who", "stressor"}}, number(oom, "stressor"));
-    const json& pc = s.value("page_cache", json());
+    const json& usage = at(s, "usage_bytes");
+    if (num(usage, "n").value_or(0) > 0) e.add("memstrain_stage_usage_max_bytes", {{"stage", stage}}, num(usage, "max"));
+    const json& oom = at(s, "oom_kills");
+    e.add("memstrain_stage_oom_kills", {{"stage", stage}, {"who", "target"}}, num(oom, "target"));
+    e.add("memstrain_stage_oom_kills", {{"stage", stage}, {"who", "stressor"}}, num(oom, "stressor"));
+    const json& pc = at(s, "page_cache");
     if (pc.is_object()) {
-      const json& file = pc.value("file_bytes", json::object());
-      if (number(file, "n").value_or(0) > 0) e.add("memstrain_stage_page_cache_min_bytes", {{"stage", stage}}, number(file, "min"));
-      e.add("memstrain_stage_major_faults_per_second", {{"stage", stage}}, number(pc, "major_faults_per_s"));
-      e.add("memstrain_stage_refaults_per_second", {{"stage", stage}}, number(pc, "refaults_per_s"));
+      const json& file = at(pc, "file_bytes");
+      if (num(file, "n").value_or(0) > 0) e.add("memstrain_stage_page_cache_min_bytes", {{"stage", stage}}, num(file, "min"));
+      e.add("memstrain_stage_major_faults_per_second", {{"stage", stage}}, num(pc, "major_faults_per_s"));
+      e.add("memstrain_stage_refaults_per_second", {{"stage", stage}}, num(pc, "refaults_per_s"));
     }
-    e.add("memstrain_stage_release_returned_ratio", {{"stage", stage}}, number(s.value("release", json()), "returned_ratio"));
+    e.add("memstrain_stage_release_returned_ratio", {{"stage", stage}}, num(at(s, "release"), "returned_ratio"));
   }
   return e.str();
 }

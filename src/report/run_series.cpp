@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "memstrain/util/json_read.hpp"
 #include "memstrain/util/text.hpp"
 
 namespace memstrain {
@@ -11,19 +12,9 @@ namespace {
 
 using nlohmann::json;
 
-std::optional<double> num(const json& j, const char* key) {
-  if (!j.is_object()) return std::nullopt;
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_number()) return std::nullopt;
-  return it->get<double>();
-}
-
-const json& child(const json& j, const char* key) {
-  static const json kNull;
-  if (!j.is_object()) return kNull;
-  auto it = j.find(key);
-  return it == j.end() ? kNull : *it;
-}
+// Samples may come from another version or be cut short: util/json_read.hpp reads them safely.
+using json_read::at;
+using json_read::num;
 
 bool addCgroup(RunSeries& s, const json& j) {
   auto t = num(j, "t");
@@ -33,13 +24,13 @@ bool addCgroup(RunSeries& s, const json& j) {
   p.t_s = *t;
   p.usage_bytes = *usage;
   p.limit_bytes = num(j, "effective_limit_bytes");
-  p.stressor_bytes = num(child(j, "stressor"), "populated_bytes").value_or(0);
+  p.stressor_bytes = num(at(j, "stressor"), "populated_bytes").value_or(0);
   p.setpoint_bytes = num(j, "setpoint_bytes");
-  const json& tp = child(j, "target_process");
+  const json& tp = at(j, "target_process");
   p.target_rss_bytes = num(tp, "rss_bytes");
   p.target_lazyfree_bytes = num(tp, "lazyfree_bytes");
   // PSI of the cgroup the pressure level refers to (the parent with beside placement).
-  const json& measured = child(j, "measured_cgroup").is_object() ? child(j, "measured_cgroup") : child(j, "target_cgroup");
+  const json& measured = at(j, "measured_cgroup").is_object() ? at(j, "measured_cgroup") : at(j, "target_cgroup");
   p.psi_some_avg10 = num(measured, "psi_some_avg10");
   p.psi_full_avg10 = num(measured, "psi_full_avg10");
   s.cgroup.push_back(p);
@@ -62,7 +53,7 @@ bool addMemstats(RunSeries& s, const json& j) {
 
 bool addLatency(RunSeries& s, const json& j) {
   auto t = num(j, "t");
-  const json& probe = child(j, "probe");
+  const json& probe = at(j, "probe");
   if (!t || !probe.is_string()) return false;
   const std::string name = probe.get<std::string>();
   std::size_t k = 0;
@@ -92,7 +83,7 @@ void addSampleLine(RunSeries& series, std::string_view line) {
     ++series.bad_lines;
     return;
   }
-  const json& kind = child(j, "kind");
+  const json& kind = at(j, "kind");
   if (!kind.is_string()) {
     ++series.bad_lines;
     return;
