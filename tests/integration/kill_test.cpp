@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "memstrain/cgroup/cgroup.hpp"
+#include "support/run_fixture.hpp"
 
 namespace memstrain {
 namespace {
@@ -27,12 +28,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using memstrain::testing::slurp;
 
 // Pids whose command line contains `needle` and, when `cgroup_part` is not empty, whose
 // /proc/PID/cgroup mentions it (other memstrain runs on the machine are not ours to judge).

@@ -14,6 +14,7 @@
 #include "memstrain/analysis/pprof_top.hpp"
 #include "memstrain/cgroup/cgroup.hpp"
 #include "memstrain/observers/pprof_decode.hpp"
+#include "support/run_fixture.hpp"
 
 namespace memstrain {
 namespace {
@@ -21,12 +22,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using memstrain::testing::slurp;
 
 TEST(PprofRun, LeakShowsUpInTheRightStageAndFunction) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to create cgroups";

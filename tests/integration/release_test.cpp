@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "memstrain/cgroup/cgroup.hpp"
+#include "support/run_fixture.hpp"
 
 namespace memstrain {
 namespace {
@@ -26,12 +27,7 @@ using nlohmann::json;
 
 constexpr double kMiB = 1024.0 * 1024.0;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using memstrain::testing::slurp;
 
 class ReleaseRun : public ::testing::Test {
  protected:

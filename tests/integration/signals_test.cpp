@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "memstrain/cgroup/cgroup.hpp"
+#include "support/run_fixture.hpp"
 
 namespace memstrain {
 namespace {
@@ -28,12 +29,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using memstrain::testing::slurp;
 
 class SignalsTest : public ::testing::Test {
  protected:

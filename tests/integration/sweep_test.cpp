@@ -33,12 +33,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using ::testing::HasSubstr;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using memstrain::testing::slurp;
 
 // The cgroup subtree, demo target and scratch directory: tests/support/run_fixture.hpp.
 class SweepRunTest : public memstrain::testing::RunFixture {
