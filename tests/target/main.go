@@ -650,6 +650,8 @@ func main() {
 	baselineMiB := flag.Int64("baseline-mib", 0, "MiB retained at start (1 KiB objects)")
 	dataMiB := flag.Int64("data-mib", 0, "MiB of a data file mapped at start, read by /read (page cache, not heap)")
 	dataDir := flag.String("data-dir", os.TempDir(), "directory for the -data-mib file (unlinked at once)")
+	profileRate := flag.Int("mem-profile-rate", runtime.MemProfileRate,
+		"bytes per heap-profile sample (runtime.MemProfileRate); Go 1.19 ignores GODEBUG=memprofilerate")
 	flag.Parse()
 
 	fail := func(code int, format string, args ...interface{}) {
@@ -668,6 +670,10 @@ func main() {
 	if *dataMiB < 0 || *dataMiB > maxDataMiB {
 		fail(2, "-data-mib %d out of range [0, %d]", *dataMiB, maxDataMiB)
 	}
+	if *profileRate < 1 {
+		fail(2, "-mem-profile-rate %d must be at least 1", *profileRate)
+	}
+	runtime.MemProfileRate = *profileRate
 	defaultWorkKiB = *workKiB
 
 	ln, err := net.Listen("tcp", *addr)
