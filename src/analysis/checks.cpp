@@ -66,6 +66,7 @@ std::optional<double> metricValue(const std::string& metric, const std::string& 
     if (metric == "heap.objects.slope") return h.objects_slope_per_s;
     if (metric == "heap.inuse.end") return asDouble(h.heap_inuse_end);
     if (metric == "heap.gc_cycles") return asDouble(h.gc_cycles);
+    if (metric == "heap.gc_cpu_fraction") return h.gc_cpu_fraction;
     if (metric == "goroutines.end") return asDouble(h.goroutines_end);
     if (metric == "goroutines.delta") {
       if (!h.goroutines_start || !h.goroutines_end) return std::nullopt;

@@ -23,10 +23,19 @@ std::optional<double> leastSquaresSlope(const std::vector<std::pair<double, doub
   return sxy / sxx;
 }
 
+std::optional<double> gcCpuSeconds(const GoMemStats& s, std::int64_t process_start_unix_ns) {
+  if (!s.last_gc_unix_ns) return std::nullopt;
+  if (*s.last_gc_unix_ns == 0 || s.num_gc == 0) return 0.0;
+  const double up_s = (static_cast<double>(*s.last_gc_unix_ns) - static_cast<double>(process_start_unix_ns)) * 1e-9;
+  if (!(up_s > 0) || !(s.gc_cpu_fraction >= 0)) return std::nullopt;  // clocks disagree, or a NaN
+  return s.gc_cpu_fraction * up_s;
+}
+
 std::vector<StageHeapStats> analyzeHeap(const std::vector<MemStatsSample>& readings, const std::vector<PprofFailure>& failures,
-                                        std::size_t stage_count) {
+                                        std::size_t stage_count, std::optional<std::int64_t> process_start_unix_ns) {
   std::vector<StageHeapStats> out(stage_count);
   std::optional<std::uint64_t> num_gc_before;  // NumGC at the last reading of earlier stages
+  const MemStatsSample* reading_before = nullptr;  // that reading
   for (std::size_t i = 0; i < stage_count; ++i) {
     StageHeapStats& h = out[i];
     std::vector<std::pair<double, double>> pts;
@@ -52,6 +61,14 @@ std::vector<StageHeapStats> analyzeHeap(const std::vector<MemStatsSample>& readi
     const std::uint64_t gc_base = num_gc_before.value_or(first->stats.num_gc);
     h.gc_cycles = last->stats.num_gc >= gc_base ? last->stats.num_gc - gc_base : 0;
     num_gc_before = last->stats.num_gc;
+    if (process_start_unix_ns) {
+      const MemStatsSample* from = reading_before ? reading_before : first;
+      const double span_s = last->t_s - from->t_s;
+      auto c0 = gcCpuSeconds(from->stats, *process_start_unix_ns);
+      auto c1 = gcCpuSeconds(last->stats, *process_start_unix_ns);
+      if (c0 && c1 && span_s > 0) h.gc_cpu_fraction = std::clamp((*c1 - *c0) / span_s, 0.0, 1.0);
+    }
+    reading_before = last;
     h.goroutines_start = first->goroutines;
     h.goroutines_end = last->goroutines;
   }

@@ -127,7 +127,7 @@ std::vector<StageStats> analyzeStages(const RunRecord& rec) {
     out.push_back(std::move(st));
   }
   if (rec.plan.target.pprof_url) {
-    auto heap = analyzeHeap(rec.memstats, rec.pprof_failures, out.size());
+    auto heap = analyzeHeap(rec.memstats, rec.pprof_failures, out.size(), rec.target_start_unix_ns);
     for (std::size_t i = 0; i < out.size(); ++i) out[i].heap = heap[i];
   }
   for (std::size_t i = 0; i < out.size() && i < rec.plan.stages.size(); ++i) {

@@ -98,6 +98,10 @@ Result<GoMemStats> parseMemStats(std::string_view page) {
       auto v = sumUintArray(value);
       if (!v) return bad("a list of unsigned integers like [0 12 7]");
       pause_ring_sum = *v;
+    } else if (key == "LastGC") {
+      auto v = parseUint64(value);
+      if (!v) return bad("an unsigned integer");
+      out.last_gc_unix_ns = *v;
     } else if (key == "MaxRSS") {
       auto v = parseUint64(value);
       if (!v) return bad("an unsigned integer");

@@ -33,6 +33,7 @@ nlohmann::json memStatsToJson(const MemStatsSample& s, const std::string& stage_
                       {"num_gc", m.num_gc},
                       {"pause_total_ns", m.pause_total_ns},
                       {"gc_cpu_fraction", m.gc_cpu_fraction}};
+  if (m.last_gc_unix_ns) j["last_gc_unix_ns"] = *m.last_gc_unix_ns;
   if (m.max_rss_bytes) j["max_rss_bytes"] = *m.max_rss_bytes;
   if (s.goroutines) j["goroutines"] = *s.goroutines;
   return j;

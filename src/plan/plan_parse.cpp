@@ -62,6 +62,7 @@ const std::vector<MetricInfo>& knownMetrics() {
       {"heap.objects.slope", MetricUnit::kRate, false, "Go heap objects growth, least squares, per second"},
       {"heap.inuse.end", MetricUnit::kBytes, false, "Go HeapInuse at the stage's end"},
       {"heap.gc_cycles", MetricUnit::kCount, false, "Go GC cycles completed in the stage"},
+      {"heap.gc_cpu_fraction", MetricUnit::kRatio, false, "share of the Go runtime's CPU (GOMAXPROCS x time) spent in GC in the stage"},
       {"goroutines.end", MetricUnit::kCount, false, "goroutines at the stage's end"},
       {"goroutines.delta", MetricUnit::kCount, false, "goroutines at the stage's end minus its start"},
       {"cgroup.usage.max", MetricUnit::kBytes, false, "largest measured cgroup usage"},

@@ -62,6 +62,7 @@ std::vector<Figure> stageFigures(const json& s) {
     f.push_back({"heap.objects.delta", "count", numberAt(s, {"heap", "objects_delta"})});
     f.push_back({"heap.objects.slope", "per_s", numberAt(s, {"heap", "objects_slope_per_s"})});
     f.push_back({"heap.gc_cycles", "count", numberAt(s, {"heap", "gc_cycles"})});
+    f.push_back({"heap.gc_cpu_fraction", "fraction", numberAt(s, {"heap", "gc_cpu_fraction"})});
   }
   if (s.contains("psi") && s["psi"].is_object()) {
     const std::string src = " (" + stringAt(s["psi"], "source") + ")";

@@ -649,6 +649,7 @@ void renderStages(std::ostringstream& o, const json& r) {
       if (auto v = num(heap, "objects_slope_per_s")) slope = fmt("%.0f", *v);
       inuse = bytes(num(heap, "heap_inuse_end_bytes"));
       if (num(heap, "gc_cycles")) gcs = str(heap, "gc_cycles");
+      if (auto f = num(heap, "gc_cpu_fraction")) gcs += fmt(" (%.1f%% CPU)", *f * 100);
     }
     std::string release = "–";
     if (at(st, "release").is_object()) {

@@ -113,6 +113,9 @@ std::string renderPrometheusText(const json& report, int exit_code, double end_u
   e.family("memstrain_stage_page_cache_min_bytes", "Smallest page cache (file memory) of the target's cgroup in the stage.");
   e.family("memstrain_stage_major_faults_per_second", "Page faults in the target's cgroup that waited for I/O.");
   e.family("memstrain_stage_refaults_per_second", "Evicted file pages of the target's cgroup read back.");
+  e.family("memstrain_stage_gc_cycles", "Go GC cycles completed in the stage.");
+  e.family("memstrain_stage_gc_cpu_ratio", "Share of the Go runtime's CPU (GOMAXPROCS x time) spent in GC in the stage.");
+  e.family("memstrain_stage_heap_objects_delta", "Go heap objects at the stage's end minus its start.");
   e.family("memstrain_stage_release_returned_ratio", "Release stages: OS-visible drop / bytes the Go runtime released.");
 
   const json& run = at(report, "run");
@@ -170,6 +173,10 @@ std::string renderPrometheusText(const json& report, int exit_code, double end_u
       e.add("memstrain_stage_major_faults_per_second", {{"stage", stage}}, num(pc, "major_faults_per_s"));
       e.add("memstrain_stage_refaults_per_second", {{"stage", stage}}, num(pc, "refaults_per_s"));
     }
+    const json& heap = at(s, "heap");
+    e.add("memstrain_stage_gc_cycles", {{"stage", stage}}, num(heap, "gc_cycles"));
+    e.add("memstrain_stage_gc_cpu_ratio", {{"stage", stage}}, num(heap, "gc_cpu_fraction"));
+    e.add("memstrain_stage_heap_objects_delta", {{"stage", stage}}, num(heap, "objects_delta"));
     e.add("memstrain_stage_release_returned_ratio", {{"stage", stage}}, num(at(s, "release"), "returned_ratio"));
   }
   return e.str();

@@ -47,6 +47,7 @@ json heapJson(const StageHeapStats& h) {
           {"heap_released_start_bytes", opt(h.heap_released_start)},
           {"heap_released_end_bytes", opt(h.heap_released_end)},
           {"gc_cycles", opt(h.gc_cycles)},
+          {"gc_cpu_fraction", opt(h.gc_cpu_fraction)},
           {"goroutines_start", opt(h.goroutines_start)},
           {"goroutines_end", opt(h.goroutines_end)},
           {"pprof_errors", h.pprof_errors}};
@@ -223,6 +224,9 @@ json buildReportJson(const RunRecord& rec, const RunAnalysis& analysis, const st
                  {"placement", r.placement ? json(toString(*r.placement)) : json(nullptr)},
                  {"created", r.cgroups_to_create}};
   json target = {{"mode", r.launch ? "launch" : "attach"}, {"pid", opt(rec.target_pid)}};
+  // Process start, Unix ms (from /proc, to a clock tick): lines up the target's own logs and
+  // gctrace's "@<seconds since start>" with the run.
+  target["started_unix_ms"] = rec.target_start_unix_ns ? json(*rec.target_start_unix_ns / 1'000'000) : json(nullptr);
   if (r.launch) {
     target["command"] = rec.plan.target.launch->command;
     target["env"] = rec.plan.target.launch->env;
@@ -366,8 +370,8 @@ std::string renderSummary(const RunRecord& rec, const RunAnalysis& analysis) {
   }
   const bool any_heap = std::any_of(stages.begin(), stages.end(), [](const StageStats& s) { return s.heap && s.heap->samples > 0; });
   if (any_heap) {
-    std::snprintf(line, sizeof line, "\n%-14s %12s %12s %12s %10s %12s %12s\n", "go runtime", "objects start", "objects end",
-                  "slope /s", "GC cycles", "HeapInuse end", "goroutines");
+    std::snprintf(line, sizeof line, "\n%-14s %12s %12s %12s %10s %7s %12s %12s\n", "go runtime", "objects start", "objects end",
+                  "slope /s", "GC cycles", "GC CPU", "HeapInuse end", "goroutines");
     o << line;
     for (const auto& s : stages) {
       if (!s.heap || s.heap->samples == 0) {
@@ -376,9 +380,11 @@ std::string renderSummary(const RunRecord& rec, const RunAnalysis& analysis) {
         continue;
       }
       const StageHeapStats& h = *s.heap;
-      std::snprintf(line, sizeof line, "%-14s %12llu %12llu %12.0f %10llu %12s %12s\n", s.name.c_str(),
+      char gc_cpu[16] = "-";
+      if (h.gc_cpu_fraction) std::snprintf(gc_cpu, sizeof gc_cpu, "%.1f%%", *h.gc_cpu_fraction * 100);
+      std::snprintf(line, sizeof line, "%-14s %12llu %12llu %12.0f %10llu %7s %12s %12s\n", s.name.c_str(),
                     static_cast<unsigned long long>(h.objects_start.value_or(0)), static_cast<unsigned long long>(h.objects_end.value_or(0)),
-                    h.objects_slope_per_s.value_or(0.0), static_cast<unsigned long long>(h.gc_cycles.value_or(0)),
+                    h.objects_slope_per_s.value_or(0.0), static_cast<unsigned long long>(h.gc_cycles.value_or(0)), gc_cpu,
                     (formatMiB(static_cast<double>(h.heap_inuse_end.value_or(0))) + "M").c_str(),
                     h.goroutines_end ? std::to_string(*h.goroutines_end).c_str() : "-");
       o << line;

@@ -93,6 +93,25 @@ std::string renderSummaryMarkdown(const RunRecord& rec, const RunAnalysis& analy
       << rate(pc.major_faults_per_s) << " | " << rate(pc.refaults_per_s) << " |\n";
   }
 
+  // The Go runtime per stage: a heap that keeps growing, or GC eating the CPU as the heap nears
+  // GOMEMLIMIT, shows here.
+  bool heap_header = false;
+  for (const auto& s : analysis.stages) {
+    if (!s.heap || s.heap->samples == 0) continue;
+    if (!heap_header) {
+      o << "\n### Go runtime\n\n";
+      o << "| stage | heap objects end | objects Δ | objects/s | GC cycles | GC CPU | HeapInuse end MiB | goroutines |\n";
+      o << "|---|---:|---:|---:|---:|---:|---:|---:|\n";
+      heap_header = true;
+    }
+    const StageHeapStats& h = *s.heap;
+    auto count = [](auto v) { return v ? std::to_string(*v) : std::string("-"); };
+    o << "| " << cell(s.name) << " | " << count(h.objects_end) << " | " << count(h.objects_delta) << " | "
+      << (h.objects_slope_per_s ? fixed(*h.objects_slope_per_s, 0) : "-") << " | " << count(h.gc_cycles) << " | "
+      << (h.gc_cpu_fraction ? fixed(*h.gc_cpu_fraction * 100, 1) + "%" : "-") << " | "
+      << (h.heap_inuse_end ? formatMiB(static_cast<double>(*h.heap_inuse_end)) : "-") << " | " << count(h.goroutines_end) << " |\n";
+  }
+
   bool release_header = false;
   for (const auto& s : analysis.stages) {
     if (!s.release) continue;

@@ -1,12 +1,17 @@
 // The pprof observer during a real run: a leak the target makes in one stage shows up as
-// heap-object growth in that stage and as the top function of the heap diff.
+// heap-object growth in that stage and as the top function of the heap diff; a GC pinned by
+// GOMEMLIMIT shows up as the stage's GC CPU share.
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -155,6 +160,106 @@ TEST(PprofRun, BrokenEndpointsAreReportedAndTheRunGoesOn) {
     EXPECT_EQ(errors, r["pprof"]["errors"].get<int>());
     EXPECT_TRUE(r["pprof"]["diff"].is_null());
   }
+  fs::remove_all(dir);
+}
+
+// gctrace's per-cycle CPU times, keyed by GC number: sweep termination + assist + background +
+// mark termination (the idle-worker share is left out, as runtime.MemStats.GCCPUFraction leaves
+// it out). Lines look like
+//   gc 101 @11.291s 1%: 0.051+5.0+0.005 ms clock, 0.10+1.4/2.7/0.99+0.011 ms cpu, 143->144->143 MB, 143 MB goal, 0 MB stacks, 0 MB globals, 2 P
+struct GcTrace {
+  std::map<std::uint64_t, double> cpu_ms;
+  int procs = 0;
+};
+
+GcTrace parseGcTrace(const std::string& log) {
+  GcTrace out;
+  std::istringstream in(log);
+  for (std::string line; std::getline(in, line);) {
+    unsigned long long n = 0;
+    if (std::sscanf(line.c_str(), "gc %llu @", &n) != 1) continue;
+    const auto cpu_end = line.find(" ms cpu,");
+    const auto clock_end = line.find(" ms clock, ");
+    if (cpu_end == std::string::npos || clock_end == std::string::npos) continue;
+    const std::string cpu = line.substr(clock_end + 11, cpu_end - clock_end - 11);  // a+b/c/d+e
+    double a = 0, b = 0, c = 0, d = 0, e = 0;
+    if (std::sscanf(cpu.c_str(), "%lf+%lf/%lf/%lf+%lf", &a, &b, &c, &d, &e) != 5) continue;
+    out.cpu_ms[n] = a + b + c + e;
+    const auto p = line.rfind(" P");
+    const auto sp = line.rfind(' ', p - 1);
+    if (p != std::string::npos && sp != std::string::npos) out.procs = std::atoi(line.c_str() + sp + 1);
+  }
+  return out;
+}
+
+// GOMEMLIMIT pinned just above a burst's live heap: the GC runs back to back. The per-stage GC CPU
+// share memstrain derives from GCCPUFraction and LastGC matches the sum of gctrace's per-cycle CPU
+// times over the same readings, and the GC check fails in the burst only.
+TEST(PprofRun, GcCpuShareMatchesGctraceAndTheCheckFailsInTheBurst) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to create cgroups";
+  if (!CgroupFs::detect().ok()) GTEST_SKIP() << "no cgroup memory controller";
+  const fs::path target = fs::path(MEMSTRAIN_SOURCE_DIR) / "tests/target/bin/demo-target";
+  if (!fs::exists(target)) GTEST_SKIP() << target << " missing: run `make go`";
+  const fs::path dir = fs::path(::testing::TempDir()) / ("memstrain-pprof-gc-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string base = "http://127.0.0.1:16083";
+  json plan = {{"name", "gomemlimit-burst"},
+               {"target",
+                {{"launch",
+                  {{"command", {target.string(), "-addr", "127.0.0.1:16083"}},
+                   {"env", {{"GOMEMLIMIT", "96MiB"}, {"GODEBUG", "gctrace=1"}}},
+                   {"memory_limit", "256MiB"},
+                   {"ready_url", base + "/healthz"}}},
+                 {"pprof_url", base + "/debug/pprof"},
+                 {"probe", {{"url", base + "/work"}, {"rate_per_s", 200}}}}},  // 64 KiB of garbage per request
+               {"sampling", {{"interval", "250ms"}, {"pprof_interval", "500ms"}}},
+               {"checks", {{{"name", "GC CPU"}, {"metric", "heap.gc_cpu_fraction"}, {"max", 0.04}}}},
+               {"stages",
+                {{{"name", "baseline"}, {"duration", "3s"}},
+                 {{"name", "burst"}, {"duration", "6s"}, {"actions", {{{"at", "0s"}, {"url", base + "/grow?mib=84"}}}}}}}};
+  std::ofstream(dir / "plan.json") << plan.dump(2);
+  const fs::path out = dir / "out";
+  const std::string cmd = std::string(MEMSTRAIN_BINARY) + " run " + (dir / "plan.json").string() + " --out " + out.string() +
+                          " --cgroup-parent /memstrain-test-" + std::to_string(::getpid()) + " > " + (dir / "log").string() + " 2>&1";
+  ASSERT_EQ(WEXITSTATUS(std::system(cmd.c_str())), 1) << "the GC check fails\n" << slurp(dir / "log");
+  json r = json::parse(slurp(out / "report.json"));
+  ASSERT_TRUE(r["target"]["started_unix_ms"].is_number()) << r["target"].dump();
+
+  const GcTrace trace = parseGcTrace(slurp(out / "target.log"));
+  ASSERT_GT(trace.procs, 0) << "no gctrace lines in target.log";
+  struct Reading {
+    double t;
+    std::uint64_t num_gc;
+  };
+  std::map<std::string, std::vector<Reading>> readings;
+  std::ifstream samples(out / "samples.jsonl");
+  for (std::string line; std::getline(samples, line);) {
+    json s = json::parse(line);
+    if (s["kind"] == "memstats") readings[s["stage"].get<std::string>()].push_back({s["t"].get<double>(), s["num_gc"].get<std::uint64_t>()});
+  }
+  std::optional<Reading> before;
+  std::map<std::string, double> from_trace;
+  for (const std::string stage : {"baseline", "burst"}) {
+    ASSERT_GE(readings[stage].size(), 4U) << stage;
+    const Reading from = before.value_or(readings[stage].front());
+    const Reading to = readings[stage].back();
+    double cpu_ms = 0;
+    for (const auto& [n, ms] : trace.cpu_ms) cpu_ms += n > from.num_gc && n <= to.num_gc ? ms : 0;
+    from_trace[stage] = cpu_ms / 1e3 / ((to.t - from.t) * trace.procs);
+    before = to;
+  }
+  const json& st = r["stages"];
+  const double baseline = st[0]["heap"]["gc_cpu_fraction"].get<double>();
+  const double burst = st[1]["heap"]["gc_cpu_fraction"].get<double>();
+  // Measured here: baseline 0.17% (gctrace 0.16%), burst 12.0% (gctrace 11.7%).
+  EXPECT_NEAR(baseline, from_trace["baseline"], 0.005 + 0.15 * from_trace["baseline"]);
+  EXPECT_NEAR(burst, from_trace["burst"], 0.005 + 0.15 * from_trace["burst"]);
+  EXPECT_LT(baseline, 0.02);
+  EXPECT_GT(burst, 0.05) << "the burst must pin the GC for the comparison to mean something";
+  EXPECT_GT(st[1]["heap"]["gc_cycles"].get<int>(), 2 * st[0]["heap"]["gc_cycles"].get<int>());
+  EXPECT_EQ(r["checks_summary"]["failed_names"], json::array({"GC CPU"})) << r["checks"].dump(2);
+  for (const auto& c : r["checks"]) EXPECT_EQ(c["outcome"], c["stage"] == "burst" ? "fail" : "pass") << c.dump();
   fs::remove_all(dir);
 }
 

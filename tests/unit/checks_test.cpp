@@ -158,6 +158,7 @@ StageStats stage(const std::string& name, double usage_max_mib, double p99_ms) {
   h.objects_slope_per_s = 2500;
   h.heap_inuse_end = 8 * 1024 * 1024;
   h.gc_cycles = 7;
+  h.gc_cpu_fraction = 0.31;
   h.goroutines_start = 10;
   h.goroutines_end = 14;
   s.heap = h;
@@ -181,6 +182,7 @@ TEST(ChecksEval, EveryMetricKindReadsItsFigure) {
   EXPECT_DOUBLE_EQ(*v("heap.objects.slope"), 2500);
   EXPECT_DOUBLE_EQ(*v("heap.inuse.end"), 8 * MiB);
   EXPECT_DOUBLE_EQ(*v("heap.gc_cycles"), 7);
+  EXPECT_DOUBLE_EQ(*v("heap.gc_cpu_fraction"), 0.31);
   EXPECT_DOUBLE_EQ(*v("goroutines.end"), 14);
   EXPECT_DOUBLE_EQ(*v("goroutines.delta"), 4);
   EXPECT_DOUBLE_EQ(*v("cgroup.usage.max"), 300 * MiB);

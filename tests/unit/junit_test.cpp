@@ -167,6 +167,27 @@ TEST(SummaryMd, TablesWithFailuresFirst) {
   EXPECT_LT(nodata_row, pass_row);
   EXPECT_NE(md.find("| ❌ fail | usage vs baseline | hold | 400.0 MiB | ≤ 2x of baseline (60.0 MiB) | 30.0 MiB |"), std::string::npos) << md;
   EXPECT_EQ(md.find("### Page cache"), std::string::npos) << "no page-cache figures, no section";
+  EXPECT_EQ(md.find("### Go runtime"), std::string::npos) << "no MemStats readings, no section";
+}
+
+TEST(SummaryMd, GoRuntimeTableWhenTheStagesHaveReadings) {
+  RunRecord rec;
+  RunAnalysis a = analysisWithChecks(rec);
+  ASSERT_FALSE(a.stages.empty());
+  StageHeapStats h;
+  h.samples = 6;
+  h.objects_end = 143360;
+  h.objects_delta = 140000;
+  h.objects_slope_per_s = 35000.4;
+  h.gc_cycles = 204;
+  h.gc_cpu_fraction = 0.1537;
+  h.heap_inuse_end = 150 * (1 << 20);
+  a.stages.back().heap = h;
+  const std::string md = renderSummaryMarkdown(rec, a, 1);
+  EXPECT_NE(md.find("### Go runtime\n\n| stage | heap objects end | objects Δ | objects/s | GC cycles | GC CPU | HeapInuse end MiB | goroutines |\n"
+                    "|---|---:|---:|---:|---:|---:|---:|---:|\n| hold | 143360 | 140000 | 35000 | 204 | 15.4% | 150.0 | - |\n"),
+            std::string::npos)
+      << md;
 }
 
 TEST(SummaryMd, PageCacheTableWhenTheStagesHaveIt) {

@@ -82,6 +82,7 @@ TEST(MemStatsParseTest, ParsesGo119Trailer) {
   EXPECT_EQ(s.pause_total_ns, 83636u + 10399u);  // Go 1.19 prints no PauseTotalNs: summed from PauseNs
   EXPECT_FALSE(s.pause_total_is_partial);
   EXPECT_DOUBLE_EQ(s.gc_cpu_fraction, 0.013100300481668718);
+  EXPECT_EQ(s.last_gc_unix_ns, 1795751459585819483u);
   ASSERT_TRUE(s.max_rss_bytes.has_value());
   EXPECT_EQ(*s.max_rss_bytes, 7159808u);
 }
@@ -112,6 +113,11 @@ TEST(MemStatsParseTest, MaxRssIsOptionalAndCrlfIsFine) {
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_FALSE(r->max_rss_bytes.has_value());
   EXPECT_EQ(r->heap_objects, 2439u);
+  std::string no_last_gc = goPage();
+  no_last_gc.erase(no_last_gc.find("# LastGC"), no_last_gc.find("# PauseNs") - no_last_gc.find("# LastGC"));
+  auto n = parseMemStats(no_last_gc);
+  ASSERT_TRUE(n.ok()) << n.error().message;
+  EXPECT_FALSE(n->last_gc_unix_ns.has_value()) << "LastGC is optional";
 }
 
 TEST(MemStatsParseTest, ExponentFormattedFractionParses) {

@@ -35,6 +35,7 @@ json smallReport() {
        "latency": [{"probe": "read", "error_rate": 0.0,
                     "corrected": {"count": 10, "p50_ms": 1.25, "p90_ms": 2, "p99_ms": 3.5, "p999_ms": 4, "max_ms": 5}}],
        "page_cache": {"file_bytes": {"min": 134217728, "mean": 1, "max": 1, "n": 2}, "major_faults_per_s": 0, "refaults_per_s": null},
+       "heap": {"samples": 3, "objects_delta": -120, "gc_cycles": 204, "gc_cpu_fraction": 0.25},
        "release": null},
       {"name": "quiet", "usage_bytes": {"min": 0, "mean": 0, "max": 0, "n": 0}, "oom_kills": {"target": 1, "stressor": 2},
        "latency": [{"probe": "read", "error_rate": null, "corrected": {"count": 0, "p50_ms": 0}}],
@@ -142,6 +143,10 @@ TEST(Prometheus, FiguresUnitsEscapingAndLeftOutNulls) {
   EXPECT_TRUE(has("memstrain_stage_page_cache_min_bytes{" + p + ",stage=\"baseline\"} 134217728")) << text;
   EXPECT_TRUE(has("memstrain_stage_major_faults_per_second{" + p + ",stage=\"baseline\"} 0")) << text;
   EXPECT_TRUE(has("memstrain_stage_release_returned_ratio{" + p + ",stage=\"quiet\"} 0.98")) << text;
+  EXPECT_TRUE(has("memstrain_stage_gc_cycles{" + p + ",stage=\"baseline\"} 204")) << text;
+  EXPECT_TRUE(has("memstrain_stage_gc_cpu_ratio{" + p + ",stage=\"baseline\"} 0.25")) << text;
+  EXPECT_TRUE(has("memstrain_stage_heap_objects_delta{" + p + ",stage=\"baseline\"} -120")) << text;
+  EXPECT_EQ(text.find("memstrain_stage_gc_cycles{" + p + ",stage=\"quiet\""), std::string::npos) << "no heap, no GC sample";
   // Nulls and empty series are left out, never written as 0: no latency for a stage without
   // requests, no usage without samples, no refault rate the kernel did not report.
   EXPECT_EQ(text.find("stage=\"quiet\",probe=\"read\",quantile"), std::string::npos) << text;

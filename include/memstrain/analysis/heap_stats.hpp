@@ -27,13 +27,23 @@ struct StageHeapStats {
   /// GC cycles completed during the stage: NumGC at its last reading minus NumGC at the last
   /// reading before it (or its own first reading for the first stage).
   std::optional<std::uint64_t> gc_cycles;
+  /// Share of the CPU the Go runtime could use (GOMAXPROCS × time) that GC took during the stage,
+  /// between the same two readings as gc_cycles; see gcCpuSeconds(). Needs the process start.
+  std::optional<double> gc_cpu_fraction;
   std::optional<std::uint64_t> goroutines_start, goroutines_end;
   std::size_t pprof_errors = 0;
 };
 
+/// GC CPU time up to a reading, in seconds per GOMAXPROCS. Go updates GCCPUFraction only when a
+/// GC ends, as GC CPU over GOMAXPROCS × (that moment − runtime start), so the product with
+/// (LastGC − process start) is cumulative and differences of it hold per interval. Zero before
+/// the first GC; nullopt without LastGC.
+std::optional<double> gcCpuSeconds(const GoMemStats& s, std::int64_t process_start_unix_ns);
+
 /// One entry per stage (`stage_count` of them), from readings tagged with their stage index.
+/// `process_start_unix_ns`, when known, enables gc_cpu_fraction.
 std::vector<StageHeapStats> analyzeHeap(const std::vector<MemStatsSample>& readings, const std::vector<PprofFailure>& failures,
-                                        std::size_t stage_count);
+                                        std::size_t stage_count, std::optional<std::int64_t> process_start_unix_ns = std::nullopt);
 
 /// Top heap-growth functions between two saved profiles, like `go tool pprof -diff_base`.
 struct HeapDiff {

@@ -117,6 +117,8 @@ struct RunRecord {
   RunStatus status = RunStatus::kCompleted;
   std::string error;  ///< why the run ended early, when it did
   std::optional<pid_t> target_pid;
+  /// When the target process started (Unix ns, from /proc), for per-stage GC CPU shares.
+  std::optional<std::int64_t> target_start_unix_ns;
   std::optional<ExitInfo> target_exit;  ///< a launched target that ended during the run
   std::vector<StageRecord> stages;
   std::vector<Sample> samples;

@@ -29,7 +29,11 @@ struct GoMemStats {
   /// True when pause_total_ns was summed from PauseNs while NumGC > 256: the ring buffer has
   /// dropped older pauses, so the sum is a lower bound.
   bool pause_total_is_partial = false;
+  /// Go's GCCPUFraction: GC CPU time over GOMAXPROCS × time since the runtime started, as of the
+  /// end of the last GC (the runtime updates it only then).
   double gc_cpu_fraction = 0.0;
+  /// "LastGC": when the last GC ended, Unix ns (0 before the first GC); absent on pages without it.
+  std::optional<std::uint64_t> last_gc_unix_ns;
   /// "# MaxRSS" (bytes), printed only on platforms with getrusage.
   std::optional<std::uint64_t> max_rss_bytes;
 };
