@@ -356,6 +356,10 @@ SweepRunFigures runFigures(const json& report, const SampleDigest& samples) {
       }
       if (const json* heap = at(s, "heap")) {
         if (auto slope = number(at(*heap, "objects_slope_per_s"))) f.heap_slope_per_s[name] = *slope;
+        if (auto share = number(at(*heap, "gc_cpu_fraction")); share && (!f.gc_cpu_max || *share > *f.gc_cpu_max)) {
+          f.gc_cpu_max = share;
+          f.gc_cpu_max_stage = name;
+        }
       }
       if (const json* rel = at(s, "release")) {
         if (rel->is_object() && at(*rel, "outcome") && at(*rel, "outcome")->is_string()) {
@@ -389,7 +393,7 @@ SweepSettingSummary summarizeSetting(SweepSetting setting, std::map<std::string,
   s.setting = std::move(setting);
   s.env = std::move(env);
   s.runs = std::move(runs);
-  std::vector<double> oom, gc, pause, peak, peak_target, headroom;
+  std::vector<double> oom, gc, pause, gc_cpu, peak, peak_target, headroom;
   std::map<std::string, std::vector<double>> p99, slope;
   for (const auto& r : s.runs) {
     if (r.verdict == "pass") {
@@ -407,6 +411,7 @@ SweepSettingSummary summarizeSetting(SweepSetting setting, std::map<std::string,
     }
     if (r.gc_cycles) gc.push_back(static_cast<double>(*r.gc_cycles));
     if (r.gc_pause_total_ns) pause.push_back(static_cast<double>(*r.gc_pause_total_ns) / 1e6);
+    if (r.gc_cpu_max) gc_cpu.push_back(*r.gc_cpu_max);
     if (r.peak_usage_bytes) peak.push_back(static_cast<double>(*r.peak_usage_bytes));
     if (r.peak_target_bytes) peak_target.push_back(static_cast<double>(*r.peak_target_bytes));
     if (r.headroom_bytes) headroom.push_back(static_cast<double>(*r.headroom_bytes));
@@ -428,6 +433,7 @@ SweepSettingSummary summarizeSetting(SweepSetting setting, std::map<std::string,
   s.oom_time_s = spreadOf(oom);
   s.gc_cycles = spreadOf(gc);
   s.gc_pause_ms = spreadOf(pause);
+  s.gc_cpu_max = spreadOf(gc_cpu);
   s.peak_usage_bytes = spreadOf(peak);
   s.peak_target_bytes = spreadOf(peak_target);
   s.headroom_bytes = spreadOf(headroom);

@@ -134,6 +134,11 @@ std::string progressResult(const SweepRunFigures& f) {
     s += ", survived";
   }
   if (f.gc_cycles) s += ", " + std::to_string(*f.gc_cycles) + " GC cycles";
+  if (f.gc_cpu_max) {
+    char b[64];
+    std::snprintf(b, sizeof b, ", GC CPU up to %.1f%%", *f.gc_cpu_max * 100);
+    s += b + (" (" + f.gc_cpu_max_stage + ")");
+  }
   if (f.peak_usage_bytes) s += ", peak " + formatBytes(*f.peak_usage_bytes);
   if (!f.error.empty()) s += " (" + f.error + ")";
   return s;

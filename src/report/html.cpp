@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "memstrain/analysis/checks.hpp"
+#include "memstrain/analysis/heap_stats.hpp"
 #include "memstrain/report/chart_scale.hpp"
 #include "memstrain/report/svg_chart.hpp"
 #include "memstrain/util/json_read.hpp"
@@ -540,6 +541,24 @@ void renderCharts(std::ostringstream& o, const json& r, const RunSeries* s, cons
       const double dn = s->memstats[i].num_gc - s->memstats[i - 1].num_gc;
       if (dt > 0) gc.push_back({s->memstats[i].t_s, std::max(0.0, dn / dt)});
     }
+    // GC CPU share per interval, as heap.gc_cpu_fraction per stage: needs the target's start.
+    std::vector<RatePoint> gc_cpu;
+    if (auto start_ms = num(at(r, "target"), "started_unix_ms")) {
+      const auto start_ns = static_cast<std::int64_t>(*start_ms * 1e6);
+      auto cumulative = [&](const MemstatsPoint& p) {
+        GoMemStats m;
+        m.num_gc = static_cast<std::uint64_t>(p.num_gc);
+        m.gc_cpu_fraction = p.gc_cpu_fraction;
+        m.last_gc_unix_ns = p.last_gc_unix_ns;
+        return gcCpuSeconds(m, start_ns);
+      };
+      for (std::size_t i = 1; i < s->memstats.size(); ++i) {
+        const double dt = s->memstats[i].t_s - s->memstats[i - 1].t_s;
+        auto c0 = cumulative(s->memstats[i - 1]);
+        auto c1 = cumulative(s->memstats[i]);
+        if (dt > 0 && c0 && c1) gc_cpu.push_back({s->memstats[i].t_s, std::clamp((*c1 - *c0) / dt, 0.0, 1.0) * 100});
+      }
+    }
     std::vector<CgroupPoint> psi;
     for (const auto& p : s->cgroup) {
       if (p.psi_some_avg10) psi.push_back(p);
@@ -557,8 +576,19 @@ void renderCharts(std::ostringstream& o, const json& r, const RunSeries* s, cons
         spec->series.push_back(std::move(g));
         legend.push_back({"GC cycles per second (left axis)", kGreen, "area"});
       }
-      if (!psi.empty()) {
+      if (!gc_cpu.empty()) {
         spec->right = ChartAxis{ValueKind::kPercent, "", std::nullopt};
+        const auto idx = pick(gc_cpu, c.max_points, [](const RatePoint& p) { return p.v; });
+        ChartSeries g = seriesAt(gc_cpu, idx, [](const RatePoint& p) { return p.v; });
+        g.name = "GC CPU";
+        g.key = "gc-cpu";
+        g.color = kBlue;
+        g.axis = 1;
+        spec->series.push_back(std::move(g));
+        legend.push_back({"GC share of GOMAXPROCS x time (right axis)", kBlue, "line"});
+      }
+      if (!psi.empty()) {
+        if (!spec->right) spec->right = ChartAxis{ValueKind::kPercent, "", std::nullopt};
         const auto idx = pick(psi, c.max_points, [](const CgroupPoint& p) { return *p.psi_some_avg10; });
         ChartSeries some = seriesAt(psi, idx, [](const CgroupPoint& p) { return *p.psi_some_avg10; });
         some.name = "PSI some avg10";
@@ -573,6 +603,7 @@ void renderCharts(std::ostringstream& o, const json& r, const RunSeries* s, cons
         full.style = ChartSeries::Style::kDashed;
         double hi = 0;
         for (double v : some.v) hi = std::max(hi, v);
+        for (const auto& p : gc_cpu) hi = std::max(hi, p.v);
         if (hi < 1) spec->right->max = 1;
         spec->series.push_back(std::move(some));
         spec->series.push_back(std::move(full));
@@ -580,7 +611,8 @@ void renderCharts(std::ostringstream& o, const json& r, const RunSeries* s, cons
         legend.push_back({"memory PSI full, avg10 (right axis)", kVermillion, "dashed"});
       }
     }
-    std::string sub = psi.empty() ? "PSI not available (cgroup v1 has no memory.pressure)" : "GC from MemStats.NumGC; PSI from memory.pressure";
+    std::string sub = std::string(gc_cpu.empty() ? "GC from MemStats.NumGC" : "GC from MemStats.NumGC and GCCPUFraction") +
+                      (psi.empty() ? "; PSI not available (cgroup v1 has no memory.pressure)" : "; PSI from memory.pressure");
     renderFigure(o, "chart-gc", "GC cycles and memory pressure stall", sub, spec, legend,
                  "Neither GC counts (needs target.pprof_url) nor PSI (needs cgroup v2) were recorded.");
   }

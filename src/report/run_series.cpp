@@ -47,6 +47,8 @@ bool addMemstats(RunSeries& s, const json& j) {
   p.heap_inuse_bytes = num(j, "heap_inuse_bytes").value_or(0);
   p.heap_released_bytes = num(j, "heap_released_bytes").value_or(0);
   p.num_gc = num(j, "num_gc").value_or(0);
+  p.gc_cpu_fraction = num(j, "gc_cpu_fraction").value_or(0);
+  if (auto last = num(j, "last_gc_unix_ns"); last && *last >= 0) p.last_gc_unix_ns = static_cast<std::uint64_t>(*last);
   s.memstats.push_back(p);
   return true;
 }

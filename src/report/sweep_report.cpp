@@ -36,6 +36,8 @@ json runJson(const SweepRunFigures& r) {
           {"target_exit", opt(r.target_exit)},
           {"gc_cycles", opt(r.gc_cycles)},
           {"gc_pause_total_ns", opt(r.gc_pause_total_ns)},
+          {"gc_cpu_max", opt(r.gc_cpu_max)},
+          {"gc_cpu_max_stage", r.gc_cpu_max ? json(r.gc_cpu_max_stage) : json(nullptr)},
           {"peak_usage_bytes", opt(r.peak_usage_bytes)},
           {"peak_target_bytes", opt(r.peak_target_bytes)},
           {"limit_bytes", opt(r.limit_bytes)},
@@ -135,7 +137,7 @@ struct Table {
 
 Table buildTable(const SweepDocument& doc) {
   Table t;
-  t.header = {"setting", "verdict", "first OOM kill", "GC cycles", "GC pause", "peak usage", "headroom"};
+  t.header = {"setting", "verdict", "first OOM kill", "GC cycles", "GC pause", "GC CPU (worst stage)", "peak usage", "headroom"};
   const auto keys = latencyKeys(doc);
   for (const auto& k : keys) t.header.push_back("p99 " + k);
   t.header.push_back("heap objects slope");
@@ -147,6 +149,7 @@ Table buildTable(const SweepDocument& doc) {
                                     oomText(s),
                                     spreadText(s.gc_cycles, count),
                                     spreadText(s.gc_pause_ms, [](double v) { return fixed(v, 1, " ms"); }),
+                                    spreadText(s.gc_cpu_max, [](double v) { return fixed(v * 100, 1, "%"); }),
                                     spreadText(s.peak_usage_bytes, mib),
                                     spreadText(s.headroom_bytes, mib)};
     for (const auto& k : keys) {
@@ -240,6 +243,7 @@ json sweepJson(const SweepDocument& doc) {
                         {"first_oom_s", spreadJson(s.oom_time_s)},
                         {"gc_cycles", spreadJson(s.gc_cycles)},
                         {"gc_pause_ms", spreadJson(s.gc_pause_ms)},
+                        {"gc_cpu_max", spreadJson(s.gc_cpu_max)},
                         {"peak_usage_bytes", spreadJson(s.peak_usage_bytes)},
                         {"peak_target_bytes", spreadJson(s.peak_target_bytes)},
                         {"headroom_bytes", spreadJson(s.headroom_bytes)},
@@ -280,7 +284,7 @@ std::string renderSweepMarkdown(const SweepDocument& doc) {
   o << "\n**" << mdCell(doc.recommendation.line) << "**\n\n";
   o << "Figures over repeats read median (min – max). First OOM kill: seconds from the first stage to the kernel's first OOM "
        "kill in the target's cgroup. GC cycles and pause: NumGC and PauseTotalNs between the first and last MemStats reading. "
-    << mdCell(kHeadroomDefinition) << ". Each run's own report is in its directory (see sweep.json).\n";
+    << kGcCpuDefinition << " " << mdCell(kHeadroomDefinition) << ". Each run's own report is in its directory (see sweep.json).\n";
   return o.str();
 }
 
@@ -316,7 +320,7 @@ std::string renderSweepHtml(const SweepDocument& doc) {
   o << "<p class=\"note\">Figures over repeats read median (min – max). First OOM kill: seconds from the first stage to the "
        "kernel's first OOM kill in the target's cgroup. GC cycles and pause: NumGC and PauseTotalNs between the first and last "
        "MemStats reading. "
-    << e(kHeadroomDefinition) << ".</p>\n";
+    << e(kGcCpuDefinition) << " " << e(kHeadroomDefinition) << ".</p>\n";
   o << "<p class=\"note\">Runs:";
   for (const auto& s : doc.settings) {
     for (const auto& r : s.runs) {

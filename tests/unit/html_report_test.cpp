@@ -67,7 +67,8 @@ std::string sampleLines(std::size_t cgroup_points = 240, const std::string& prob
   }
   for (int i = 0; i < 60; ++i) {
     out += json{{"kind", "memstats"}, {"t", i + 0.03}, {"heap_objects", 30000 + i * 1000}, {"heap_inuse_bytes", 35e6}, {"heap_released_bytes", 2e6},
-                {"num_gc", 4 + i / 10}}.dump() + "\n";
+                {"num_gc", 4 + i / 10}, {"gc_cpu_fraction", 0.1},
+                {"last_gc_unix_ns", (1010 + i) * 1'000'000'000LL}}.dump() + "\n";  // 10% since a start at 1000 s
     out += json{{"kind", "latency"}, {"t", i + 0.98}, {"probe", probe}, {"completed", 50}, {"errors", i == 30 ? 5 : 0}, {"p50_ms", 1.2},
                 {"p99_ms", 4.0 + i}}.dump() + "\n";
   }
@@ -125,6 +126,29 @@ TEST(HtmlReport, EveryChartIsThereWithItsPoints) {
   // Self-contained: nothing is loaded from anywhere.
   EXPECT_EQ(html.find("src=\"http"), std::string::npos);
   EXPECT_EQ(html.find("href=\"http"), std::string::npos);
+}
+
+TEST(HtmlReport, GcCpuSeriesWhenTheReportHasTheTargetsStart) {
+  const RunSeries s = parseSamples(sampleLines());
+  ASSERT_EQ(s.memstats.size(), 60U);
+  EXPECT_EQ(s.memstats[5].last_gc_unix_ns, 1015'000'000'000ULL);
+  EXPECT_DOUBLE_EQ(s.memstats[5].gc_cpu_fraction, 0.1);
+  const std::string without = renderHtmlReport(sampleReport(), &s);
+  EXPECT_EQ(attr(without, "gc-cpu", "points"), "") << "no start time, no GC CPU series";
+  EXPECT_NE(without.find("GC from MemStats.NumGC;"), std::string::npos);
+  json r = sampleReport();
+  r["target"]["started_unix_ms"] = 1'000'000;
+  const std::string with = renderHtmlReport(r, &s);
+  EXPECT_EQ(attr(with, "gc-cpu", "points"), "59");
+  EXPECT_NE(with.find("GC from MemStats.NumGC and GCCPUFraction"), std::string::npos);
+  EXPECT_NE(with.find("GC share of GOMAXPROCS x time (right axis)"), std::string::npos);
+  // The read-out data carries the share itself: 10% in every interval, on the percent axis.
+  const auto series = with.find("\"kind\":\"percent\",\"name\":\"GC CPU\"");
+  ASSERT_NE(series, std::string::npos) << "a read-out series named GC CPU in percent";
+  const auto values = with.find("\"v\":[10.0,10.0,10.0", series);
+  EXPECT_NE(values, std::string::npos);
+  const auto next_series = with.find("\"name\":", with.find("\"name\":", series) + 1);
+  EXPECT_LT(values, next_series) << "the values belong to the GC CPU series";
 }
 
 TEST(HtmlReport, LongSeriesAreDownsampledToTheBound) {

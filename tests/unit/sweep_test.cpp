@@ -169,10 +169,10 @@ json sampleReport() {
     "stages": [
       {"name": "baseline", "usage_bytes": {"max": 1000},
        "latency": [{"probe": "p", "corrected": {"count": 10, "p99_ms": 1.5}}],
-       "heap": {"objects_slope_per_s": 12.5}},
+       "heap": {"objects_slope_per_s": 12.5, "gc_cpu_fraction": 0.004}},
       {"name": "churn", "usage_bytes": {"max": 2000},
        "latency": [{"probe": "p", "corrected": {"count": 0, "p99_ms": 0}}],
-       "heap": {"objects_slope_per_s": null},
+       "heap": {"objects_slope_per_s": null, "gc_cpu_fraction": 0.1537},
        "release": {"outcome": "released"}}
     ]})");
 }
@@ -210,6 +210,8 @@ TEST(SweepFiguresTest, FromReportAndSamples) {
   EXPECT_EQ(f.headroom_bytes, 268435456 - 160000000);
   EXPECT_EQ(f.p99_ms, (std::map<std::string, double>{{"baseline", 1.5}}));  // churn had no completed requests
   EXPECT_EQ(f.heap_slope_per_s, (std::map<std::string, double>{{"baseline", 12.5}}));
+  EXPECT_EQ(f.gc_cpu_max, 0.1537);
+  EXPECT_EQ(f.gc_cpu_max_stage, "churn");
   EXPECT_EQ(f.release, (std::map<std::string, std::string>{{"churn", "released"}}));
 }
 
@@ -289,6 +291,8 @@ SweepDocument sampleDocument() {
   SweepRunFigures good = run("pass", 100 << 20, std::nullopt, 40);
   good.p99_ms = {{"churn", 2.5}};
   good.gc_pause_total_ns = 3500000;
+  good.gc_cpu_max = 0.1537;
+  good.gc_cpu_max_stage = "churn";
   good.release = {{"churn", "released"}};
   SweepRunFigures bad = run("fail", -(1 << 20), 3.25, 4);
   doc.settings.push_back(summarizeSetting(SweepSetting{{{"GOGC", "25"}}}, {{"GOGC", "25"}}, {good}));
@@ -299,10 +303,10 @@ SweepDocument sampleDocument() {
 
 TEST(SweepReportTest, MarkdownTable) {
   const std::string md = renderSweepMarkdown(sampleDocument());
-  EXPECT_THAT(md, HasSubstr("| setting | verdict | first OOM kill | GC cycles | GC pause | peak usage | headroom | p99 churn | "
-                            "heap objects slope | release |"));
-  EXPECT_THAT(md, HasSubstr("| **GOGC=25** | pass | survived | 40 | 3.5 ms | - | 100.0 MiB | 2.50 ms | - | churn: released |"));
-  EXPECT_THAT(md, HasSubstr("| GOGC=300 | fail | OOM at 3.2 s | 4 | - | - | -1.0 MiB | - | - | - |"));
+  EXPECT_THAT(md, HasSubstr("| setting | verdict | first OOM kill | GC cycles | GC pause | GC CPU (worst stage) | peak usage | headroom | "
+                            "p99 churn | heap objects slope | release |"));
+  EXPECT_THAT(md, HasSubstr("| **GOGC=25** | pass | survived | 40 | 3.5 ms | 15.4% | - | 100.0 MiB | 2.50 ms | - | churn: released |"));
+  EXPECT_THAT(md, HasSubstr("| GOGC=300 | fail | OOM at 3.2 s | 4 | - | - | - | -1.0 MiB | - | - | - |"));
   EXPECT_THAT(md, HasSubstr("**recommended: GOGC=25 — passed 1/1 run(s) with at least 100.0 MiB of headroom"));
 }
 
@@ -345,6 +349,8 @@ TEST(SweepReportTest, JsonCarriesRunsAndSpreads) {
   EXPECT_EQ(j["settings"][0]["label"], "GOGC=25");
   EXPECT_EQ(j["settings"][0]["dir"], "GOGC-25");
   EXPECT_EQ(j["settings"][0]["gc_cycles"]["median"], 40.0);
+  EXPECT_EQ(j["settings"][0]["gc_cpu_max"]["median"], 0.1537);
+  EXPECT_EQ(j["settings"][0]["runs"][0]["gc_cpu_max_stage"], "churn");
   EXPECT_EQ(j["settings"][1]["oom_runs"], 1);
   EXPECT_EQ(j["settings"][1]["runs"][0]["first_target_oom_s"], 3.25);
   EXPECT_EQ(j["recommendation"]["setting"], "GOGC=25");

@@ -80,6 +80,8 @@ struct SweepRunFigures {
   std::optional<std::string> target_exit;    ///< "killed by SIGKILL" when the target died during the run
   std::optional<std::uint64_t> gc_cycles;    ///< NumGC at the last MemStats reading minus at the first
   std::optional<std::uint64_t> gc_pause_total_ns;  ///< PauseTotalNs, the same difference
+  std::optional<double> gc_cpu_max;                ///< the largest per-stage GC CPU share
+  std::string gc_cpu_max_stage;                    ///< and its stage
   std::optional<std::uint64_t> peak_usage_bytes;   ///< largest usage of the measured cgroup (stressor included)
   std::optional<std::uint64_t> peak_target_bytes;  ///< largest usage of the target's cgroup minus an inside stressor
   std::optional<std::uint64_t> limit_bytes;        ///< the effective limit the target ran under
@@ -128,7 +130,7 @@ struct SweepSettingSummary {
   std::string verdict;
   std::size_t oom_runs = 0;  ///< runs in which the target was OOM-killed
   std::optional<Spread> oom_time_s;  ///< over the runs with an OOM kill
-  std::optional<Spread> gc_cycles, gc_pause_ms, peak_usage_bytes, peak_target_bytes, headroom_bytes;
+  std::optional<Spread> gc_cycles, gc_pause_ms, gc_cpu_max, peak_usage_bytes, peak_target_bytes, headroom_bytes;
   std::map<std::string, Spread> p99_ms, heap_slope_per_s;
   std::map<std::string, std::map<std::string, std::size_t>> release;  ///< stage -> outcome -> runs
 };
@@ -149,5 +151,10 @@ SweepRecommendation recommendSetting(const std::vector<SweepSettingSummary>& set
 inline constexpr const char* kHeadroomDefinition =
     "headroom = effective memory limit - peak usage of the target's cgroup (an inside stressor's bytes left out), "
     "at the worst sample of a run; the recommendation takes each setting's smallest headroom over its repeats";
+
+/// How the GC CPU column is defined, for the reports.
+inline constexpr const char* kGcCpuDefinition =
+    "GC CPU: the largest per-stage share of GOMAXPROCS x time the Go GC took (as GCCPUFraction counts it: idle-time mark "
+    "workers left out).";
 
 }  // namespace memstrain

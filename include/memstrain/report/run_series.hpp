@@ -33,6 +33,8 @@ struct MemstatsPoint {
   double heap_inuse_bytes = 0;
   double heap_released_bytes = 0;
   double num_gc = 0;
+  double gc_cpu_fraction = 0;                    ///< Go's lifetime GCCPUFraction
+  std::optional<std::uint64_t> last_gc_unix_ns;  ///< LastGC; absent in files from before it was recorded
 };
 
 /// One per-second "latency" window of one probe. Milliseconds.
