@@ -5,12 +5,18 @@
 #include <filesystem>
 #include <set>
 
+#include "memstrain/util/json_read.hpp"
 #include "memstrain/util/text.hpp"
 #include "memstrain/util/units.hpp"
 
 namespace memstrain {
 
 using nlohmann::json;
+using json_read::at;
+using json_read::items;
+using json_read::num;
+using json_read::str;
+using json_read::u64;
 
 namespace {
 
@@ -68,31 +74,6 @@ std::string joinNames(const std::vector<std::string>& names) {
   for (std::size_t i = 0; i < names.size(); ++i) s += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
   return s;
 }
-
-const json* at(const json& j, const char* key) {
-  if (!j.is_object()) return nullptr;
-  auto it = j.find(key);
-  return it == j.end() ? nullptr : &*it;
-}
-
-std::optional<double> number(const json* j) {
-  if (j == nullptr || !j->is_number()) return std::nullopt;
-  return j->get<double>();
-}
-
-std::optional<std::uint64_t> unsignedNumber(const json* j) {
-  if (j == nullptr || !j->is_number()) return std::nullopt;
-  if (j->is_number_unsigned()) return j->get<std::uint64_t>();
-  if (j->is_number_integer()) {
-    const auto v = j->get<std::int64_t>();
-    return v < 0 ? std::nullopt : std::optional<std::uint64_t>(static_cast<std::uint64_t>(v));
-  }
-  const double d = j->get<double>();
-  if (!(d >= 0) || d >= 1.8e19) return std::nullopt;
-  return static_cast<std::uint64_t>(d);
-}
-
-std::string str(const json* j) { return j != nullptr && j->is_string() ? j->get<std::string>() : std::string(); }
 
 void maxInto(std::optional<std::uint64_t>& slot, std::uint64_t v) {
   if (!slot || v > *slot) slot = v;
@@ -274,26 +255,24 @@ void SampleDigest::addLine(std::string_view line) {
     ++bad_lines_;
     return;
   }
-  const std::string kind = str(at(j, "kind"));
+  const std::string kind = str(j, "kind");
   if (kind == "memstats") {
-    if (auto gc = unsignedNumber(at(j, "num_gc"))) {
+    if (auto gc = u64(j, "num_gc")) {
       if (!first_gc_) first_gc_ = gc;
       last_gc_ = gc;
     }
-    if (auto p = unsignedNumber(at(j, "pause_total_ns"))) {
+    if (auto p = u64(j, "pause_total_ns")) {
       if (!first_pause_) first_pause_ = p;
       last_pause_ = p;
     }
   } else if (kind == "cgroup") {
-    if (auto u = unsignedNumber(at(j, "measured_usage_bytes"))) maxInto(peak_usage_, *u);
-    const json* target_cg = at(j, "target_cgroup");
-    if (auto t = target_cg ? unsignedNumber(at(*target_cg, "usage_bytes")) : std::nullopt) {
+    if (auto u = u64(j, "measured_usage_bytes")) maxInto(peak_usage_, *u);
+    if (auto t = u64(at(j, "target_cgroup"), "usage_bytes")) {
       std::uint64_t own = *t;
       // Inside placement (no separate stressor cgroup): the stressor's pages are in the target's
       // cgroup; what is left is the target's own.
-      if (at(j, "stressor_cgroup") == nullptr) {
-        const json* st = at(j, "stressor");
-        const auto populated = st ? unsignedNumber(at(*st, "populated_bytes")) : std::nullopt;
+      if (!j.contains("stressor_cgroup")) {
+        const auto populated = u64(at(j, "stressor"), "populated_bytes");
         if (populated) own = own > *populated ? own - *populated : 0;
       }
       maxInto(peak_target_, own);
@@ -313,61 +292,52 @@ std::optional<std::uint64_t> SampleDigest::gcPauseTotalNs() const {
 
 SweepRunFigures runFigures(const json& report, const SampleDigest& samples) {
   SweepRunFigures f;
-  f.verdict = str(at(report, "verdict"));
+  f.verdict = str(report, "verdict");
   if (f.verdict.empty()) f.verdict = "error";
-  if (const json* run = at(report, "run")) {
-    f.status = str(at(*run, "status"));
-    f.duration_s = number(at(*run, "duration_s")).value_or(0.0);
-    f.dir = str(at(*run, "out_dir"));
+  if (const json& run = at(report, "run"); run.is_object()) {
+    f.status = str(run, "status");
+    f.duration_s = num(run, "duration_s").value_or(0.0);
+    f.dir = str(run, "out_dir");
   }
-  if (const json* events = at(report, "events"); events && events->is_array()) {
-    for (const auto& e : *events) {
-      if (str(at(e, "kind")) != "target_oom_kill") continue;
-      if (auto t = number(at(e, "t_s")); t && (!f.first_target_oom_s || *t < *f.first_target_oom_s)) f.first_target_oom_s = t;
-    }
+  for (const auto& e : items(report, "events")) {
+    if (str(e, "kind") != "target_oom_kill") continue;
+    if (auto t = num(e, "t_s"); t && (!f.first_target_oom_s || *t < *f.first_target_oom_s)) f.first_target_oom_s = t;
   }
-  if (const json* target = at(report, "target")) {
-    if (const json* ex = at(*target, "exit"); ex && ex->is_string()) f.target_exit = ex->get<std::string>();
-    if (const json* cg = at(report, "cgroup")) f.limit_bytes = unsignedNumber(at(*cg, "effective_limit_bytes"));
-    if (!f.limit_bytes) f.limit_bytes = unsignedNumber(at(*target, "memory_limit_bytes"));
+  if (const json& target = at(report, "target"); target.is_object()) {
+    if (const json& ex = at(target, "exit"); ex.is_string()) f.target_exit = ex.get<std::string>();
+    f.limit_bytes = u64(at(report, "cgroup"), "effective_limit_bytes");
+    if (!f.limit_bytes) f.limit_bytes = u64(target, "memory_limit_bytes");
   }
   f.gc_cycles = samples.gcCycles();
   f.gc_pause_total_ns = samples.gcPauseTotalNs();
   f.peak_usage_bytes = samples.peakUsageBytes();
   f.peak_target_bytes = samples.peakTargetBytes();
   const bool usage_from_report = !f.peak_usage_bytes;
-  if (const json* stages = at(report, "stages"); stages && stages->is_array()) {
-    for (const auto& s : *stages) {
-      const std::string name = str(at(s, "name"));
-      if (usage_from_report) {
-        // No samples file: the report's per-stage maximum of the same usage.
-        if (const json* u = at(s, "usage_bytes")) {
-          if (auto m = unsignedNumber(at(*u, "max")); m && (!f.peak_usage_bytes || *m > *f.peak_usage_bytes)) f.peak_usage_bytes = m;
-        }
-      }
-      if (const json* lat = at(s, "latency"); lat && lat->is_array()) {
-        for (const auto& l : *lat) {
-          const json* corrected = at(l, "corrected");
-          auto p99 = corrected ? number(at(*corrected, "p99_ms")) : std::nullopt;
-          const auto count = corrected ? unsignedNumber(at(*corrected, "count")) : std::nullopt;
-          if (!p99 || !count || *count == 0) continue;
-          f.p99_ms[lat->size() == 1 ? name : name + "/" + str(at(l, "probe"))] = *p99;
-        }
-      }
-      if (const json* heap = at(s, "heap")) {
-        if (auto slope = number(at(*heap, "objects_slope_per_s"))) f.heap_slope_per_s[name] = *slope;
-        if (auto share = number(at(*heap, "gc_cpu_fraction")); share && (!f.gc_cpu_max || *share > *f.gc_cpu_max)) {
-          f.gc_cpu_max = share;
-          f.gc_cpu_max_stage = name;
-        }
-      }
-      if (const json* rel = at(s, "release")) {
-        if (rel->is_object() && at(*rel, "outcome") && at(*rel, "outcome")->is_string()) {
-          f.release[name] = at(*rel, "outcome")->get<std::string>();
-        } else if (rel->is_string()) {
-          f.release[name] = rel->get<std::string>();
-        }
-      }
+  for (const auto& s : items(report, "stages")) {
+    const std::string name = str(s, "name");
+    if (usage_from_report) {
+      // No samples file: the report's per-stage maximum of the same usage.
+      if (auto m = u64(at(s, "usage_bytes"), "max"); m && (!f.peak_usage_bytes || *m > *f.peak_usage_bytes)) f.peak_usage_bytes = m;
+    }
+    const json& lat = items(s, "latency");
+    for (const auto& l : lat) {
+      const json& corrected = at(l, "corrected");
+      const auto p99 = num(corrected, "p99_ms");
+      const auto count = u64(corrected, "count");
+      if (!p99 || !count || *count == 0) continue;
+      f.p99_ms[lat.size() == 1 ? name : name + "/" + str(l, "probe")] = *p99;
+    }
+    const json& heap = at(s, "heap");
+    if (auto slope = num(heap, "objects_slope_per_s")) f.heap_slope_per_s[name] = *slope;
+    if (auto share = num(heap, "gc_cpu_fraction"); share && (!f.gc_cpu_max || *share > *f.gc_cpu_max)) {
+      f.gc_cpu_max = share;
+      f.gc_cpu_max_stage = name;
+    }
+    // An object with an "outcome" (report.json), or the outcome itself (older hand-written input).
+    if (const json& rel = at(s, "release"); rel.is_string()) {
+      f.release[name] = rel.get<std::string>();
+    } else if (const json& outcome = at(rel, "outcome"); outcome.is_string()) {
+      f.release[name] = outcome.get<std::string>();
     }
   }
   if (f.limit_bytes && f.peak_target_bytes) {

@@ -6,27 +6,16 @@
 #include <sstream>
 
 #include "memstrain/report/report.hpp"
+#include "memstrain/util/json_read.hpp"
 
 namespace memstrain {
 namespace {
 
 using nlohmann::json;
-
-// A number at `path` (keys) inside `j`, or nullopt when a key is missing or the value is not a
-// number (null in the report means "no data").
-std::optional<double> numberAt(const json& j, std::initializer_list<const char*> path) {
-  const json* cur = &j;
-  for (const char* k : path) {
-    if (!cur->is_object() || !cur->contains(k)) return std::nullopt;
-    cur = &(*cur)[k];
-  }
-  if (!cur->is_number()) return std::nullopt;
-  return cur->get<double>();
-}
-
-std::string stringAt(const json& j, const char* key) {
-  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
-}
+using json_read::at;
+using json_read::items;
+using json_read::num;
+using json_read::str;
 
 // (name, unit, value) of every figure compared for a stage.
 struct Figure {
@@ -37,37 +26,31 @@ struct Figure {
 std::vector<Figure> stageFigures(const json& s) {
   std::vector<Figure> f;
   std::optional<double> dur;
-  if (auto a = numberAt(s, {"start_s"}), b = numberAt(s, {"end_s"}); a && b) dur = *b - *a;
+  if (auto a = num(s, "start_s"), b = num(s, "end_s"); a && b) dur = *b - *a;
   f.push_back({"duration", "s", dur});
-  f.push_back({"usage.max", "bytes", numberAt(s, {"usage_bytes", "max"})});
-  f.push_back({"usage.mean", "bytes", numberAt(s, {"usage_bytes", "mean"})});
-  f.push_back({"target.rss.max", "bytes", numberAt(s, {"target_rss_bytes", "max"})});
-  f.push_back({"oom_kills.target", "count", numberAt(s, {"oom_kills", "target"})});
-  f.push_back({"oom_kills.stressor", "count", numberAt(s, {"oom_kills", "stressor"})});
-  if (s.contains("latency") && s["latency"].is_array()) {
-    for (const json& l : s["latency"]) {
-      const std::string p = " [" + stringAt(l, "probe") + "]";
-      for (const char* q : {"p50", "p90", "p99", "p999", "max"}) {
-        const std::string key = std::string(q) + "_ms";
-        std::optional<double> ns;
-        if (l.contains("corrected") && l["corrected"].contains(key) && l["corrected"][key].is_number()) {
-          ns = l["corrected"][key].get<double>() * 1e6;
-        }
-        f.push_back({std::string("latency.") + q + p, "ns", ns});
-      }
-      f.push_back({"latency.error_rate" + p, "fraction", numberAt(l, {"error_rate"})});
+  f.push_back({"usage.max", "bytes", num(at(s, "usage_bytes"), "max")});
+  f.push_back({"usage.mean", "bytes", num(at(s, "usage_bytes"), "mean")});
+  f.push_back({"target.rss.max", "bytes", num(at(s, "target_rss_bytes"), "max")});
+  f.push_back({"oom_kills.target", "count", num(at(s, "oom_kills"), "target")});
+  f.push_back({"oom_kills.stressor", "count", num(at(s, "oom_kills"), "stressor")});
+  for (const json& l : items(s, "latency")) {
+    const std::string p = " [" + str(l, "probe") + "]";
+    for (const char* q : {"p50", "p90", "p99", "p999", "max"}) {
+      const auto ms = num(at(l, "corrected"), (std::string(q) + "_ms").c_str());
+      f.push_back({std::string("latency.") + q + p, "ns", ms ? std::optional<double>(*ms * 1e6) : std::nullopt});
     }
+    f.push_back({"latency.error_rate" + p, "fraction", num(l, "error_rate")});
   }
-  if (s.contains("heap") && s["heap"].is_object()) {
-    f.push_back({"heap.objects.delta", "count", numberAt(s, {"heap", "objects_delta"})});
-    f.push_back({"heap.objects.slope", "per_s", numberAt(s, {"heap", "objects_slope_per_s"})});
-    f.push_back({"heap.gc_cycles", "count", numberAt(s, {"heap", "gc_cycles"})});
-    f.push_back({"heap.gc_cpu_fraction", "fraction", numberAt(s, {"heap", "gc_cpu_fraction"})});
+  if (const json& heap = at(s, "heap"); heap.is_object()) {
+    f.push_back({"heap.objects.delta", "count", num(heap, "objects_delta")});
+    f.push_back({"heap.objects.slope", "per_s", num(heap, "objects_slope_per_s")});
+    f.push_back({"heap.gc_cycles", "count", num(heap, "gc_cycles")});
+    f.push_back({"heap.gc_cpu_fraction", "fraction", num(heap, "gc_cpu_fraction")});
   }
-  if (s.contains("psi") && s["psi"].is_object()) {
-    const std::string src = " (" + stringAt(s["psi"], "source") + ")";
-    f.push_back({"psi.some_avg10.max" + src, "fraction", numberAt(s, {"psi", "some_avg10_max"})});
-    f.push_back({"psi.some_stall" + src, "s", numberAt(s, {"psi", "some_stall_s"})});
+  if (const json& psi = at(s, "psi"); psi.is_object()) {
+    const std::string src = " (" + str(psi, "source") + ")";
+    f.push_back({"psi.some_avg10.max" + src, "fraction", num(psi, "some_avg10_max")});
+    f.push_back({"psi.some_stall" + src, "s", num(psi, "some_stall_s")});
   }
   return f;
 }
@@ -81,7 +64,7 @@ void fillChange(CompareRow& r) {
 
 const json* findByName(const json& arr, const std::string& name) {
   for (const json& x : arr) {
-    if (stringAt(x, "name") == name) return &x;
+    if (str(x, "name") == name) return &x;
   }
   return nullptr;
 }
@@ -141,17 +124,17 @@ Result<ReportComparison> compareReports(const json& a, const json& b, const std:
   ReportComparison c;
   c.label_a = label_a;
   c.label_b = label_b;
-  c.plan_a = a.contains("plan") ? stringAt(a["plan"], "name") : "";
-  c.plan_b = b.contains("plan") ? stringAt(b["plan"], "name") : "";
-  c.verdict_a = stringAt(a, "verdict");
-  c.verdict_b = stringAt(b, "verdict");
-  c.status_a = a.contains("run") ? stringAt(a["run"], "status") : "";
-  c.status_b = b.contains("run") ? stringAt(b["run"], "status") : "";
+  c.plan_a = str(at(a, "plan"), "name");
+  c.plan_b = str(at(b, "plan"), "name");
+  c.verdict_a = str(a, "verdict");
+  c.verdict_b = str(b, "verdict");
+  c.status_a = str(at(a, "run"), "status");
+  c.status_b = str(at(b, "run"), "status");
   // Stages: A's order, then those only B has.
   std::vector<std::string> stages;
-  for (const json& s : a["stages"]) stages.push_back(stringAt(s, "name"));
+  for (const json& s : a["stages"]) stages.push_back(str(s, "name"));
   for (const json& s : b["stages"]) {
-    const std::string n = stringAt(s, "name");
+    const std::string n = str(s, "name");
     if (std::find(stages.begin(), stages.end(), n) == stages.end()) stages.push_back(n);
   }
   for (const std::string& stage : stages) {
@@ -181,7 +164,7 @@ Result<ReportComparison> compareReports(const json& a, const json& b, const std:
     }
   }
   // Checks: one row per check x stage, in A's order then B-only ones.
-  auto key = [](const json& x) { return stringAt(x, "name") + "\x1f" + stringAt(x, "stage"); };
+  auto key = [](const json& x) { return str(x, "name") + "\x1f" + str(x, "stage"); };
   std::vector<std::string> keys;
   for (const json& x : a["checks"]) keys.push_back(key(x));
   for (const json& x : b["checks"]) {
@@ -199,16 +182,16 @@ Result<ReportComparison> compareReports(const json& a, const json& b, const std:
     const json& any = ca ? *ca : *cb;
     CompareRow r;
     r.section = "check";
-    r.name = stringAt(any, "name");
-    r.stage = stringAt(any, "stage");
-    r.unit = stringAt(any, "unit");
+    r.name = str(any, "name");
+    r.stage = str(any, "stage");
+    r.unit = str(any, "unit");
     if (ca) {
-      r.a = numberAt(*ca, {"observed"});
-      r.outcome_a = stringAt(*ca, "outcome");
+      r.a = num(*ca, "observed");
+      r.outcome_a = str(*ca, "outcome");
     }
     if (cb) {
-      r.b = numberAt(*cb, {"observed"});
-      r.outcome_b = stringAt(*cb, "outcome");
+      r.b = num(*cb, "observed");
+      r.outcome_b = str(*cb, "outcome");
     }
     fillChange(r);
     if (!r.outcome_a.empty() && !r.outcome_b.empty() && r.outcome_a != r.outcome_b) {

@@ -26,6 +26,20 @@ std::optional<double> num(const json& j) {
 
 std::optional<double> num(const json& j, const char* key) { return num(at(j, key)); }
 
+std::optional<std::uint64_t> u64(const json& j) {
+  if (j.is_number_unsigned()) return j.get<std::uint64_t>();
+  if (j.is_number_integer()) {
+    const auto v = j.get<std::int64_t>();
+    return v < 0 ? std::nullopt : std::optional<std::uint64_t>(static_cast<std::uint64_t>(v));
+  }
+  if (!j.is_number()) return std::nullopt;
+  const double d = j.get<double>();
+  if (!(d >= 0) || d >= 1.8e19) return std::nullopt;
+  return static_cast<std::uint64_t>(d);
+}
+
+std::optional<std::uint64_t> u64(const json& j, const char* key) { return u64(at(j, key)); }
+
 std::string str(const json& j) {
   if (j.is_string()) return j.get<std::string>();
   if (j.is_number_integer()) return std::to_string(j.get<long long>());

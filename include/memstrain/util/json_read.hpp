@@ -2,6 +2,7 @@
 // Reading JSON that memstrain did not just build in memory (report.json, samples.jsonl, possibly
 // from another version or hand-edited): a missing key or a wrong type reads as absent, never throws.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -16,6 +17,9 @@ const nlohmann::json& items(const nlohmann::json& j, const char* key);
 /// The number, or nullopt for anything else.
 std::optional<double> num(const nlohmann::json& j);
 std::optional<double> num(const nlohmann::json& j, const char* key);
+/// A non-negative integer (a float is truncated), or nullopt for anything else or out of range.
+std::optional<std::uint64_t> u64(const nlohmann::json& j);
+std::optional<std::uint64_t> u64(const nlohmann::json& j, const char* key);
 /// A string as it is, a number or bool as text ("%g" for floats), anything else "".
 std::string str(const nlohmann::json& j);
 std::string str(const nlohmann::json& j, const char* key);
