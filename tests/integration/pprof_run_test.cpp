@@ -2,8 +2,6 @@
 // heap-object growth in that stage and as the top function of the heap diff; a GC pinned by
 // GOMEMLIMIT shows up as the stage's GC CPU share.
 
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -29,14 +27,13 @@ using nlohmann::json;
 
 using memstrain::testing::slurp;
 
-TEST(PprofRun, LeakShowsUpInTheRightStageAndFunction) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root to create cgroups";
-  if (!CgroupFs::detect().ok()) GTEST_SKIP() << "no cgroup memory controller";
-  const fs::path target = fs::path(MEMSTRAIN_SOURCE_DIR) / "tests/target/bin/demo-target";
-  if (!fs::exists(target)) GTEST_SKIP() << target << " missing: run `make go`";
-  const fs::path dir = fs::path(::testing::TempDir()) / ("memstrain-pprof-run-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+class PprofRunTest : public memstrain::testing::RunFixture {
+ protected:
+  PprofRunTest() : RunFixture("memstrain-pprof") {}
+};
+
+TEST_F(PprofRunTest, LeakShowsUpInTheRightStageAndFunction) {
+  const fs::path& target = target_;
   // 40000 objects of 1 KiB: ~40 MiB. At Go's default MemProfileRate (512 KiB) that is only ~78
   // samples, so pprof's estimate has a ~11% standard error and a 25% band failed about once in
   // fifty runs (CI saw 29726). A 64 KiB rate gives ~620 samples (~4%). The target takes it as a
@@ -58,11 +55,8 @@ TEST(PprofRun, LeakShowsUpInTheRightStageAndFunction) {
                   {"duration", "4s"},
                   {"actions", {{{"at", "1s"}, {"url", base + "/grow?objects=" + std::to_string(kLeak) + "&object_bytes=1024"}}}}},
                  {{"name", "after"}, {"duration", "2s"}}}}};
-  std::ofstream(dir / "plan.json") << plan.dump(2);
-  const fs::path out = dir / "out";
-  const std::string cmd = std::string(MEMSTRAIN_BINARY) + " run " + (dir / "plan.json").string() + " --out " + out.string() +
-                          " --cgroup-parent /memstrain-test-" + std::to_string(::getpid()) + " > " + (dir / "log").string() + " 2>&1";
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << slurp(dir / "log");
+  const fs::path out = dir_ / "out";
+  ASSERT_EQ(run(writePlan("plan", plan), out, "log"), 0) << slurp(dir_ / "log");
   json r = json::parse(slurp(out / "report.json"));
 
   // The action ran in the leak stage and succeeded.
@@ -79,8 +73,10 @@ TEST(PprofRun, LeakShowsUpInTheRightStageAndFunction) {
   const double delta = leak["objects_delta"].get<double>();
   EXPECT_GT(delta, 0.9 * kLeak) << leak.dump(2);
   EXPECT_LT(delta, 1.25 * kLeak) << leak.dump(2);
-  EXPECT_LT(std::abs(baseline["objects_delta"].get<double>()), 0.1 * kLeak) << baseline.dump(2);
-  EXPECT_LT(std::abs(after["objects_delta"].get<double>()), 0.1 * kLeak) << after.dump(2);
+  // HeapObjects also counts garbage not yet swept: the target's own pprof handlers (encoding a
+  // profile sampled every 64 KiB) leave several thousand objects between GCs (5057 seen).
+  EXPECT_LT(std::abs(baseline["objects_delta"].get<double>()), 0.25 * kLeak) << baseline.dump(2);
+  EXPECT_LT(std::abs(after["objects_delta"].get<double>()), 0.25 * kLeak) << after.dump(2);
   EXPECT_GT(leak["objects_slope_per_s"].get<double>(), 0.0);
   EXPECT_GE(leak["gc_cycles"].get<int>(), 1);  // ?gc=1 profiles and the grow itself
   // MemStats lines carry the same clock as the cgroup samples.
@@ -109,19 +105,12 @@ TEST(PprofRun, LeakShowsUpInTheRightStageAndFunction) {
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->rows[0].name, top_fn);
   EXPECT_EQ(static_cast<double>(d->rows[0].flat), top_flat);
-  fs::remove_all(dir);
 }
 
 // A pprof endpoint that answers 404 for everything and one where nothing listens: each failure is
 // a pprof_error sample, the run completes, and the verdict is not affected.
-TEST(PprofRun, BrokenEndpointsAreReportedAndTheRunGoesOn) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root to create cgroups";
-  if (!CgroupFs::detect().ok()) GTEST_SKIP() << "no cgroup memory controller";
-  const fs::path target = fs::path(MEMSTRAIN_SOURCE_DIR) / "tests/target/bin/demo-target";
-  if (!fs::exists(target)) GTEST_SKIP() << target << " missing: run `make go`";
-  const fs::path dir = fs::path(::testing::TempDir()) / ("memstrain-pprof-broken-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+TEST_F(PprofRunTest, BrokenEndpointsAreReportedAndTheRunGoesOn) {
+  const fs::path& target = target_;
   struct Case {
     const char* name;
     std::string pprof_url;
@@ -136,12 +125,9 @@ TEST(PprofRun, BrokenEndpointsAreReportedAndTheRunGoesOn) {
                    {"pprof_url", c.pprof_url}}},
                  {"sampling", {{"pprof_interval", "300ms"}}},
                  {"stages", {{{"name", "baseline"}, {"duration", "1500ms"}}, {{"name", "hold"}, {"duration", "1s"}}}}};
-    std::ofstream(dir / "plan.json") << plan.dump(2);
-    const fs::path out = dir / c.name;
-    const std::string cmd = std::string(MEMSTRAIN_BINARY) + " run " + (dir / "plan.json").string() + " --out " + out.string() +
-                            " --cgroup-parent /memstrain-test-" + std::to_string(::getpid()) + " > " + (dir / "log").string() + " 2>&1";
-    ASSERT_EQ(std::system(cmd.c_str()), 0) << c.name << "\n" << slurp(dir / "log");
-    const std::string log = slurp(dir / "log");
+    const fs::path out = dir_ / c.name;
+    ASSERT_EQ(run(writePlan("plan", plan), out, "log"), 0) << c.name << "\n" << slurp(dir_ / "log");
+    const std::string log = slurp(dir_ / "log");
     EXPECT_NE(log.find("pprof memstats"), std::string::npos) << "a clear log line: " << log;
     json r = json::parse(slurp(out / "report.json"));
     EXPECT_EQ(r["run"]["status"], "completed");
@@ -160,7 +146,6 @@ TEST(PprofRun, BrokenEndpointsAreReportedAndTheRunGoesOn) {
     EXPECT_EQ(errors, r["pprof"]["errors"].get<int>());
     EXPECT_TRUE(r["pprof"]["diff"].is_null());
   }
-  fs::remove_all(dir);
 }
 
 // gctrace's per-cycle CPU times, keyed by GC number: sweep termination + assist + background +
@@ -195,14 +180,8 @@ GcTrace parseGcTrace(const std::string& log) {
 // GOMEMLIMIT pinned just above a burst's live heap: the GC runs back to back. The per-stage GC CPU
 // share memstrain derives from GCCPUFraction and LastGC matches the sum of gctrace's per-cycle CPU
 // times over the same readings, and the GC check fails in the burst only.
-TEST(PprofRun, GcCpuShareMatchesGctraceAndTheCheckFailsInTheBurst) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root to create cgroups";
-  if (!CgroupFs::detect().ok()) GTEST_SKIP() << "no cgroup memory controller";
-  const fs::path target = fs::path(MEMSTRAIN_SOURCE_DIR) / "tests/target/bin/demo-target";
-  if (!fs::exists(target)) GTEST_SKIP() << target << " missing: run `make go`";
-  const fs::path dir = fs::path(::testing::TempDir()) / ("memstrain-pprof-gc-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+TEST_F(PprofRunTest, GcCpuShareMatchesGctraceAndTheCheckFailsInTheBurst) {
+  const fs::path& target = target_;
   const std::string base = "http://127.0.0.1:16083";
   json plan = {{"name", "gomemlimit-burst"},
                {"target",
@@ -218,11 +197,8 @@ TEST(PprofRun, GcCpuShareMatchesGctraceAndTheCheckFailsInTheBurst) {
                {"stages",
                 {{{"name", "baseline"}, {"duration", "3s"}},
                  {{"name", "burst"}, {"duration", "6s"}, {"actions", {{{"at", "0s"}, {"url", base + "/grow?mib=84"}}}}}}}};
-  std::ofstream(dir / "plan.json") << plan.dump(2);
-  const fs::path out = dir / "out";
-  const std::string cmd = std::string(MEMSTRAIN_BINARY) + " run " + (dir / "plan.json").string() + " --out " + out.string() +
-                          " --cgroup-parent /memstrain-test-" + std::to_string(::getpid()) + " > " + (dir / "log").string() + " 2>&1";
-  ASSERT_EQ(WEXITSTATUS(std::system(cmd.c_str())), 1) << "the GC check fails\n" << slurp(dir / "log");
+  const fs::path out = dir_ / "out";
+  ASSERT_EQ(run(writePlan("plan", plan), out, "log"), 1) << "the GC check fails\n" << slurp(dir_ / "log");
   json r = json::parse(slurp(out / "report.json"));
   ASSERT_TRUE(r["target"]["started_unix_ms"].is_number()) << r["target"].dump();
 
@@ -260,7 +236,6 @@ TEST(PprofRun, GcCpuShareMatchesGctraceAndTheCheckFailsInTheBurst) {
   EXPECT_GT(st[1]["heap"]["gc_cycles"].get<int>(), 2 * st[0]["heap"]["gc_cycles"].get<int>());
   EXPECT_EQ(r["checks_summary"]["failed_names"], json::array({"GC CPU"})) << r["checks"].dump(2);
   for (const auto& c : r["checks"]) EXPECT_EQ(c["outcome"], c["stage"] == "burst" ? "fail" : "pass") << c.dump();
-  fs::remove_all(dir);
 }
 
 }  // namespace
