@@ -400,6 +400,20 @@ void renderCharts(std::ostringstream& o, const json& r, const RunSeries* s, cons
         spec->series.push_back(std::move(sp));
         legend.push_back({"controller setpoint", kOrange, "dashed"});
       }
+      // The page cache inside that usage: a working set squeezed out (plans/page-cache.json) shows
+      // as this line falling while usage stays at the limit.
+      std::vector<std::size_t> file_idx;
+      for (std::size_t i : idx) {
+        if (s->cgroup[i].target_file_bytes) file_idx.push_back(i);
+      }
+      if (!file_idx.empty()) {
+        ChartSeries pc = seriesAt(s->cgroup, file_idx, [](const CgroupPoint& p) { return *p.target_file_bytes; });
+        pc.name = "page cache";
+        pc.key = "page-cache";
+        pc.color = kGreen;
+        spec->series.push_back(std::move(pc));
+        legend.push_back({"page cache (file) of the target's cgroup", kGreen, "line"});
+      }
       std::optional<double> limit = num(at(r, "cgroup"), "effective_limit_bytes");
       if (!limit) limit = s->cgroup.back().limit_bytes;
       if (limit) {

@@ -26,6 +26,7 @@ bool addCgroup(RunSeries& s, const json& j) {
   p.limit_bytes = num(j, "effective_limit_bytes");
   p.stressor_bytes = num(at(j, "stressor"), "populated_bytes").value_or(0);
   p.setpoint_bytes = num(j, "setpoint_bytes");
+  p.target_file_bytes = num(at(j, "target_cgroup"), "file_bytes");
   const json& tp = at(j, "target_process");
   p.target_rss_bytes = num(tp, "rss_bytes");
   p.target_lazyfree_bytes = num(tp, "lazyfree_bytes");

@@ -62,6 +62,7 @@ std::string sampleLines(std::size_t cgroup_points = 240, const std::string& prob
     const double t = 60.0 * static_cast<double>(i) / static_cast<double>(cgroup_points);
     json j = {{"kind", "cgroup"}, {"t", t}, {"measured_usage_bytes", 40e6 + t * 6e6}, {"effective_limit_bytes", 536870912},
               {"stressor", {{"populated_bytes", t * 5e6}}}, {"target_process", {{"rss_bytes", 42e6}, {"lazyfree_bytes", 0}}}};
+    if (i % 2 == 0) j["target_cgroup"] = {{"usage_bytes", 40e6}, {"file_bytes", 128e6 - t * 1e6}};  // every other sample
     if (t >= 10) j["setpoint_bytes"] = 429e6;
     out += j.dump() + "\n";
   }
@@ -108,6 +109,7 @@ TEST(HtmlReport, EveryChartIsThereWithItsPoints) {
   EXPECT_EQ(attr(html, "usage", "points"), "240");
   EXPECT_EQ(attr(html, "stressor", "points"), "240");
   EXPECT_EQ(attr(html, "setpoint", "points"), "200");  // from t = 10 s on
+  EXPECT_EQ(attr(html, "page-cache", "points"), "120");  // the samples that have the target cgroup's file bytes
   EXPECT_EQ(attr(html, "p99-0", "points"), "60");
   EXPECT_EQ(attr(html, "p50-0", "points"), "60");
   EXPECT_EQ(attr(html, "errors", "points"), "60");
