@@ -301,8 +301,12 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
 
   if (rec.target_pid) {
     // GCCPUFraction is a share of the process's whole life; its start turns it into per-stage shares.
-    if (auto start = readProcessStartUnixNs(*rec.target_pid, options_.proc_root)) rec.target_start_unix_ns = *start;
-    else spdlog::debug("target start time: {}", start.error().message);
+    if (auto start = readProcessStartUnixNs(*rec.target_pid, options_.proc_root)) {
+      rec.target_start_unix_ns = *start;
+      if (options_.progress) options_.progress->targetStarted(*start);
+    } else {
+      spdlog::debug("target start time: {}", start.error().message);
+    }
   }
 
   // 3. The stressor, when any stage applies pressure.

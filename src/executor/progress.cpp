@@ -3,10 +3,12 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include <spdlog/spdlog.h>
 
+#include "memstrain/analysis/heap_stats.hpp"
 #include "memstrain/util/units.hpp"
 
 namespace memstrain {
@@ -50,6 +52,20 @@ void applySampleToProgress(ProgressState& state, const nlohmann::json& sample) {
     state.p99_ms = p99->get<double>();
   } else if (k == "memstats") {
     if (auto h = uintAt(sample, "heap_objects")) state.heap_objects = h;
+    auto t = sample.find("t");
+    auto fraction = sample.find("gc_cpu_fraction");
+    if (!state.target_start_unix_ns || t == sample.end() || !t->is_number() || fraction == sample.end() || !fraction->is_number()) return;
+    GoMemStats m;
+    m.num_gc = uintAt(sample, "num_gc").value_or(0);
+    m.gc_cpu_fraction = fraction->get<double>();
+    m.last_gc_unix_ns = uintAt(sample, "last_gc_unix_ns");
+    const auto cpu = gcCpuSeconds(m, *state.target_start_unix_ns);
+    if (!cpu) return;
+    const double now = t->get<double>();
+    if (state.last_gc_cpu && now > state.last_gc_cpu->first) {
+      state.gc_cpu_share = std::clamp((*cpu - state.last_gc_cpu->second) / (now - state.last_gc_cpu->first), 0.0, 1.0);
+    }
+    state.last_gc_cpu = std::make_pair(now, *cpu);
   }
 }
 
@@ -75,6 +91,10 @@ std::string formatProgressLine(const ProgressState& s, std::size_t max_width) {
     line += buf;
   }
   if (s.heap_objects) line += "  heap " + withThousands(*s.heap_objects) + " objects";
+  if (s.gc_cpu_share) {
+    std::snprintf(buf, sizeof buf, "  GC %.1f%% CPU", *s.gc_cpu_share * 100);
+    line += buf;
+  }
   if (max_width > 0 && line.size() > max_width) {
     // Cut on a character boundary (the stage name may be UTF-8).
     std::size_t cut = max_width;
@@ -89,6 +109,11 @@ TextProgress::TextProgress(Options options) : options_(std::move(options)) {}
 void TextProgress::observeSample(const nlohmann::json& sample) {
   std::lock_guard<std::mutex> lock(mu_);
   applySampleToProgress(state_, sample);
+}
+
+void TextProgress::targetStarted(std::int64_t unix_ns) {
+  std::lock_guard<std::mutex> lock(mu_);
+  state_.target_start_unix_ns = unix_ns;
 }
 
 void TextProgress::tick(const ProgressClock& clock) {

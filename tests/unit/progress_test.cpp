@@ -37,6 +37,29 @@ TEST(Progress, SamplesFillTheState) {
   EXPECT_FALSE(s.limit_bytes);
 }
 
+TEST(Progress, GcShareBetweenReadingsOnceTheTargetStartIsKnown) {
+  // Started at Unix 1000 s; readings at run time t with the runtime's lifetime share and LastGC.
+  auto reading = [](double t, double fraction, std::int64_t last_gc_s) {
+    return json{{"kind", "memstats"}, {"t", t}, {"heap_objects", 10}, {"num_gc", 5}, {"gc_cpu_fraction", fraction},
+                {"last_gc_unix_ns", last_gc_s * 1'000'000'000LL}};
+  };
+  ProgressState s;
+  applySampleToProgress(s, reading(0, 0.01, 1010));
+  applySampleToProgress(s, reading(2, 0.02, 1012));
+  EXPECT_FALSE(s.gc_cpu_share) << "no start time, no share";
+  s.target_start_unix_ns = 1000LL * 1'000'000'000;
+  applySampleToProgress(s, reading(4, 0.02, 1014));  // 0.28 s of GC by then
+  EXPECT_FALSE(s.gc_cpu_share) << "one reading is not an interval";
+  applySampleToProgress(s, reading(6, 0.05, 1016));  // 0.80 s: 0.52 s in 2 s
+  ASSERT_TRUE(s.gc_cpu_share);
+  EXPECT_NEAR(*s.gc_cpu_share, 0.26, 1e-9);
+  applySampleToProgress(s, json{{"kind", "memstats"}, {"t", 8}, {"heap_objects", 10}});  // no GC fields: unchanged
+  EXPECT_NEAR(*s.gc_cpu_share, 0.26, 1e-9);
+  ProgressState line = rampState();
+  line.gc_cpu_share = 0.109;
+  EXPECT_EQ(formatProgressLine(line), "[2/4 ramp] 12.3/20.0s  run 22/75s  GC 10.9% CPU");
+}
+
 TEST(Progress, TheLineShowsStageTimePressureUsageLatencyAndHeap) {
   ProgressState s = rampState();
   EXPECT_EQ(formatProgressLine(s), "[2/4 ramp] 12.3/20.0s  run 22/75s");

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -37,15 +38,20 @@ struct ProgressState {
   std::optional<double> p99_ms;                 ///< of the last one-second window of the first probe
   std::string p99_probe;                        ///< that probe's name
   std::optional<std::uint64_t> heap_objects;    ///< from the last MemStats reading
+  /// When the target started (Unix ns); with it, GC's CPU share between the last two readings.
+  std::optional<std::int64_t> target_start_unix_ns;
+  std::optional<double> gc_cpu_share;
+  std::optional<std::pair<double, double>> last_gc_cpu;  ///< (t, cumulative GC s) of the last reading
 };
 
 /// Folds one samples.jsonl object into `state`: "cgroup" sets usage, limit and pressure;
 /// "latency" sets p99 (first probe seen only, windows with completed requests only); "memstats"
-/// sets heap objects. Other kinds and malformed objects leave it unchanged.
+/// sets heap objects and, once the target's start is known, the GC CPU share since the reading
+/// before. Other kinds and malformed objects leave it unchanged.
 void applySampleToProgress(ProgressState& state, const nlohmann::json& sample);
 
 /// One line, e.g. "[2/4 ramp] 12.3/20.0s  run 22/75s  pressure 210.5 MiB  usage 301.2 MiB / 512.0 MiB
-/// (58.8%)  p99 4.39 ms  heap 87,692 objects". Readings not yet known are left out. With
+/// (58.8%)  p99 4.39 ms  heap 87,692 objects  GC 10.9% CPU". Readings not yet known are left out. With
 /// `max_width` > 0 the line is cut to that many characters (a terminal line must not wrap, or
 /// rewriting it in place fails). Control characters in the stage name are replaced.
 std::string formatProgressLine(const ProgressState& state, std::size_t max_width = 0);
@@ -58,6 +64,8 @@ class ProgressSink {
   virtual void observeSample(const nlohmann::json& sample) = 0;
   /// The stage clock, called on every control tick; the sink rate-limits itself.
   virtual void tick(const ProgressClock& clock) = 0;
+  /// The target process started at this Unix time (ns), when memstrain can see it.
+  virtual void targetStarted(std::int64_t /*unix_ns*/) {}
   /// The run is over (any path): a terminal line is cleared so that what follows starts clean.
   virtual void finish() = 0;
 };
@@ -76,6 +84,7 @@ class TextProgress : public ProgressSink {
   explicit TextProgress(Options options);
   void observeSample(const nlohmann::json& sample) override;
   void tick(const ProgressClock& clock) override;
+  void targetStarted(std::int64_t unix_ns) override;
   void finish() override;
 
  private:
