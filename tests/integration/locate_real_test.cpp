@@ -248,6 +248,13 @@ TEST_F(AttachRealTest, BesideRunByPodUidCompetesInThePodAndLeavesNothing) {
   ASSERT_TRUE(r.is_object()) << o.err;
   EXPECT_EQ(r["cgroup"]["target"], app_);
   EXPECT_EQ(r["cgroup"]["measured"], pod_);
+  // The attached container's process, found through its cgroup, and when it started (for GC shares).
+  EXPECT_EQ(r["target"]["pid"], app_pid_);
+  ASSERT_TRUE(r["target"]["started_unix_ms"].is_number()) << r["target"].dump();
+  const auto started_ms = r["target"]["started_unix_ms"].get<std::int64_t>();
+  const auto run_started_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  EXPECT_LT(started_ms, run_started_ms);
+  EXPECT_GT(started_ms, run_started_ms - 600'000) << "the test's container process started minutes ago at most";
   const std::string stressor = r["cgroup"]["stressor"].get<std::string>();
   EXPECT_EQ(stressor.rfind(pod_ + "/memstrain-stressor-run-", 0), 0u) << stressor;
   EXPECT_EQ(r["cleanup"]["status"], "ok");
