@@ -82,6 +82,19 @@ StageStats mergeSlices(const std::vector<const WindowSlice*>& slices, const std:
     }
   }
   st.psi = psi;
+  const WindowSlice* first_gc = nullptr;
+  const WindowSlice* last_gc = nullptr;
+  for (const WindowSlice* s : slices) {
+    if (!s->gc_cpu) continue;
+    if (!first_gc) first_gc = s;
+    last_gc = s;
+  }
+  if (first_gc && last_gc->gc_cpu->first > first_gc->gc_cpu->first) {
+    StageHeapStats h;
+    h.samples = 2;
+    h.gc_cpu_fraction = std::clamp((last_gc->gc_cpu->second - first_gc->gc_cpu->second) / (last_gc->gc_cpu->first - first_gc->gc_cpu->first), 0.0, 1.0);
+    st.heap = h;
+  }
   for (std::size_t k = 0; k < merged.size(); ++k) {
     if (merged[k]) st.latency.push_back(stageLatencyOf(probe_names[k], *merged[k]));
   }

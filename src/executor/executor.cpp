@@ -17,6 +17,7 @@
 
 #include "memstrain/actuators/setpoint.hpp"
 #include "memstrain/actuators/stressor.hpp"
+#include "memstrain/analysis/heap_stats.hpp"
 #include "memstrain/analysis/release.hpp"
 #include "memstrain/analysis/window_checks.hpp"
 #include "memstrain/executor/actions.hpp"
@@ -509,6 +510,8 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
 
   bool stop_all = false;
   double last_slice_s = 0;
+  std::optional<std::pair<double, double>> latest_gc_cpu;  // (t, cumulative GC s) of the latest MemStats reading
+  std::optional<double> last_reading_t;                    // and its time
   std::size_t slice_first_sample = 0;
   Clock::time_point next_slice = t0 + std::chrono::seconds(1);
   // Feeds the window evaluator what happened since the last slice; true when it says abort.
@@ -517,6 +520,16 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     sl.end_s = secondsBetween(t0, Clock::now());
     sl.seconds = sl.end_s - last_slice_s;
     sl.stage = stage_idx;
+    if (pprof && rec.target_start_unix_ns) {
+      // Readings newer than the last one seen: a reading is stamped when its request starts and
+      // lands when it ends, so a cut by slice time would lose the one in flight at the cut.
+      const auto readings = pprof->memstatsSince(last_reading_t ? *last_reading_t + 1e-6 : 0.0);
+      if (!readings.empty()) {
+        last_reading_t = readings.back().t_s;
+        if (auto c = gcCpuSeconds(readings.back().stats, *rec.target_start_unix_ns)) latest_gc_cpu = std::make_pair(readings.back().t_s, *c);
+      }
+      sl.gc_cpu = latest_gc_cpu;
+    }
     last_slice_s = sl.end_s;
     if (window_eval.needsLatency()) {
       for (auto& w : slice_probes) {

@@ -88,7 +88,8 @@ const std::vector<MetricInfo>& knownMetrics() {
 
 bool windowableMetric(std::string_view metric) {
   return metric.rfind("latency.", 0) == 0 || metric == "cgroup.usage.max" || metric == "cgroup.usage.mean" ||
-         metric == "target.rss.max" || metric == "psi.some_avg10.max" || metric == "psi.full_avg10.max";
+         metric == "target.rss.max" || metric == "psi.some_avg10.max" || metric == "psi.full_avg10.max" ||
+         metric == "heap.gc_cpu_fraction";
 }
 
 const MetricInfo* findMetric(std::string_view name) {

@@ -192,10 +192,14 @@ TEST_F(PprofRunTest, GcCpuShareMatchesGctraceAndTheCheckFailsInTheBurst) {
                    {"ready_url", base + "/healthz"}}},
                  {"pprof_url", base + "/debug/pprof"},
                  {"probe", {{"url", base + "/work"}, {"rate_per_s", 200}}}}},  // 64 KiB of garbage per request
-               {"sampling", {{"interval", "250ms"}, {"pprof_interval", "500ms"}}},
-               {"checks", {{{"name", "GC CPU"}, {"metric", "heap.gc_cpu_fraction"}, {"max", 0.04}}}},
+               // MemStats every second, in step with the one-second window slices: a reading taken
+               // just before a slice's cut and landing after it must still count.
+               {"sampling", {{"interval", "250ms"}, {"pprof_interval", "1s"}}},
+               {"checks", json::array({{{"name", "GC CPU"}, {"metric", "heap.gc_cpu_fraction"}, {"max", 0.04}},
+                                       // The same share judged live over 3 s windows, as an abort would.
+                                       {{"name", "GC CPU window"}, {"metric", "heap.gc_cpu_fraction"}, {"window", "3s"}, {"max", 0.04}}})},
                {"stages",
-                {{{"name", "baseline"}, {"duration", "3s"}},
+                {{{"name", "baseline"}, {"duration", "4s"}},
                  {{"name", "burst"}, {"duration", "6s"}, {"actions", {{{"at", "0s"}, {"url", base + "/grow?mib=84"}}}}}}}};
   const fs::path out = dir_ / "out";
   ASSERT_EQ(run(writePlan("plan", plan), out, "log"), 1) << "the GC check fails\n" << slurp(dir_ / "log");
@@ -234,8 +238,21 @@ TEST_F(PprofRunTest, GcCpuShareMatchesGctraceAndTheCheckFailsInTheBurst) {
   EXPECT_LT(baseline, 0.02);
   EXPECT_GT(burst, 0.05) << "the burst must pin the GC for the comparison to mean something";
   EXPECT_GT(st[1]["heap"]["gc_cycles"].get<int>(), 2 * st[0]["heap"]["gc_cycles"].get<int>());
-  EXPECT_EQ(r["checks_summary"]["failed_names"], json::array({"GC CPU"})) << r["checks"].dump(2);
-  for (const auto& c : r["checks"]) EXPECT_EQ(c["outcome"], c["stage"] == "burst" ? "fail" : "pass") << c.dump();
+  EXPECT_EQ(r["checks_summary"]["failed_names"], json::array({"GC CPU", "GC CPU window"})) << r["checks"].dump(2);
+  for (const auto& c : r["checks"]) {
+    EXPECT_EQ(c["outcome"], c["stage"] == "burst" ? "fail" : "pass") << c.dump();
+    if (c["name"] != "GC CPU window") continue;
+    // Most of the burst's windows fail (the first ones still hold baseline seconds), none of the
+    // baseline's; the worst window is in line with the stage's share.
+    const int windows = c["window"]["windows"].get<int>(), failed = c["window"]["windows_failed"].get<int>();
+    if (c["stage"] == "burst") {
+      EXPECT_GE(2 * failed, windows) << c.dump();
+      EXPECT_GT(c["observed"].get<double>(), 0.5 * burst) << c.dump();
+    } else {
+      EXPECT_EQ(failed, 0) << c.dump();
+      EXPECT_LT(c["observed"].get<double>(), 0.02) << c.dump();
+    }
+  }
 }
 
 }  // namespace

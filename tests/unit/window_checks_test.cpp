@@ -182,6 +182,40 @@ TEST(WindowEvaluator, MinLimitsAndNonLatencyMetrics) {
   EXPECT_DOUBLE_EQ(*recs[4].worst, 0.35);
 }
 
+TEST(WindowEvaluator, GcShareBetweenTheWindowsReadingsAndAbort) {
+  auto p = parsePlan(planWith({{{"name", "gc"}, {"metric", "heap.gc_cpu_fraction"}, {"window", "4s"}, {"max", 0.5}, {"abort", true}}}).dump());
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  CheckSpec gc = p->checks[0];
+  WindowEvaluator ev({gc}, kStages, kProbes);
+  // MemStats every 2 s: cumulative GC seconds 0, 0.2, 0.4 (10%), then 1.8 and 3.2 (70%).
+  const double cumulative[] = {0.0, 0.2, 0.4, 1.8, 3.2};
+  std::optional<WindowAbort> abort;
+  for (int t = 1; t <= 9 && !abort; ++t) {
+    WindowSlice s = slice(t, 1, 1, 5);
+    const int reading = (t - 1) / 2;  // the latest reading by the slice's end, at 2 * reading + 1 s
+    s.gc_cpu = std::make_pair(2.0 * reading + 1, cumulative[reading]);
+    abort = ev.push(std::move(s));
+    if (t <= 7) {
+      EXPECT_FALSE(abort) << "10%, then 40% with the first fast reading; t=" << t;
+    }
+  }
+  ASSERT_TRUE(abort);
+  EXPECT_EQ(abort->check, "gc");
+  EXPECT_DOUBLE_EQ(abort->t_s, 8) << "the first window holding two 70% readings (5 s and 7 s) ends at 8 s";
+  EXPECT_NEAR(abort->observed, 0.7, 1e-9);
+  auto recs = ev.records();
+  ASSERT_EQ(recs.size(), 3U);
+  ASSERT_TRUE(recs[1].worst.has_value());
+  EXPECT_NEAR(*recs[1].worst, 0.7, 1e-9);
+  // One reading in the window: no share, not a pass.
+  WindowSlice a = slice(1, 1, 1, 5), b = slice(2, 1, 1, 5);
+  a.gc_cpu = b.gc_cpu = std::make_pair(0.5, 0.1);
+  const StageStats merged = mergeSlices({&a, &b}, kProbes);
+  EXPECT_FALSE(metricValue("heap.gc_cpu_fraction", "", merged).has_value());
+  b.gc_cpu = std::make_pair(1.5, 0.35);
+  EXPECT_NEAR(*metricValue("heap.gc_cpu_fraction", "", mergeSlices({&a, &b}, kProbes)), 0.25, 1e-9);
+}
+
 TEST(WindowEvaluator, WindowWithoutProbeAnswersIsNoData) {
   CheckSpec p99 = windowCheck("p99", "latency.p99", MetricUnit::kDuration, 1);
   p99.max = 10 * kMs;

@@ -8,6 +8,7 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "memstrain/analysis/stage_stats.hpp"
@@ -27,12 +28,17 @@ struct WindowSlice {
   Summary target_rss;  ///< bytes
   std::optional<double> psi_some_avg10;  ///< fraction, the slice's largest
   std::optional<double> psi_full_avg10;
+  /// The latest MemStats reading by the slice's end, as (its run time, cumulative GC seconds per
+  /// GOMAXPROCS: gcCpuSeconds); absent without pprof or the target's start time.
+  std::optional<std::pair<double, double>> gc_cpu;
 };
 
 // WindowAbort and WindowCheckRecord are in run_record.hpp: the executor records them.
 
 /// The metric over a merged window, as metricValue reads a stage: latency from merged histograms,
-/// usage/RSS summaries, PSI maxima. `probe_names` parallel the slices' probes.
+/// usage/RSS summaries, PSI maxima, and the GC CPU share between the first and the last slice's
+/// MemStats readings (no data when they are the same reading: a window shorter than two pprof
+/// intervals). `probe_names` parallel the slices' probes.
 StageStats mergeSlices(const std::vector<const WindowSlice*>& slices, const std::vector<std::string>& probe_names);
 
 /// One probe's merged window as the report's per-stage figures.
