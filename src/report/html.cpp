@@ -387,33 +387,28 @@ void renderCharts(std::ostringstream& o, const json& r, const RunSeries* s, cons
       spec->series.push_back(std::move(us));
       legend.push_back({"stressor", kSky, "area"});
       legend.push_back({"rest of the cgroup's usage (target, page cache)", kBlue, "area"});
-      std::vector<std::size_t> sp_idx;
-      for (std::size_t i : idx) {
-        if (s->cgroup[i].setpoint_bytes) sp_idx.push_back(i);
-      }
-      if (!sp_idx.empty()) {
-        ChartSeries sp = seriesAt(s->cgroup, sp_idx, [](const CgroupPoint& p) { return *p.setpoint_bytes; });
-        sp.name = "setpoint";
-        sp.key = "setpoint";
-        sp.color = kOrange;
-        sp.style = ChartSeries::Style::kDashed;
-        spec->series.push_back(std::move(sp));
-        legend.push_back({"controller setpoint", kOrange, "dashed"});
-      }
+      // A line over the samples that have an optional field (the setpoint only while the
+      // controller holds; the page cache only where the sample has the target cgroup's stat).
+      auto optionalLine = [&](std::optional<double> CgroupPoint::*field, const char* name, const char* key, const char* color,
+                              ChartSeries::Style style, const char* legend_text) {
+        std::vector<std::size_t> have;
+        for (std::size_t i : idx) {
+          if (s->cgroup[i].*field) have.push_back(i);
+        }
+        if (have.empty()) return;
+        ChartSeries line = seriesAt(s->cgroup, have, [field](const CgroupPoint& p) { return *(p.*field); });
+        line.name = name;
+        line.key = key;
+        line.color = color;
+        line.style = style;
+        spec->series.push_back(std::move(line));
+        legend.push_back({legend_text, color, style == ChartSeries::Style::kDashed ? "dashed" : "line"});
+      };
+      optionalLine(&CgroupPoint::setpoint_bytes, "setpoint", "setpoint", kOrange, ChartSeries::Style::kDashed, "controller setpoint");
       // The page cache inside that usage: a working set squeezed out (plans/page-cache.json) shows
       // as this line falling while usage stays at the limit.
-      std::vector<std::size_t> file_idx;
-      for (std::size_t i : idx) {
-        if (s->cgroup[i].target_file_bytes) file_idx.push_back(i);
-      }
-      if (!file_idx.empty()) {
-        ChartSeries pc = seriesAt(s->cgroup, file_idx, [](const CgroupPoint& p) { return *p.target_file_bytes; });
-        pc.name = "page cache";
-        pc.key = "page-cache";
-        pc.color = kGreen;
-        spec->series.push_back(std::move(pc));
-        legend.push_back({"page cache (file) of the target's cgroup", kGreen, "line"});
-      }
+      optionalLine(&CgroupPoint::target_file_bytes, "page cache", "page-cache", kGreen, ChartSeries::Style::kLine,
+                   "page cache (file) of the target's cgroup");
       std::optional<double> limit = num(at(r, "cgroup"), "effective_limit_bytes");
       if (!limit) limit = s->cgroup.back().limit_bytes;
       if (limit) {
