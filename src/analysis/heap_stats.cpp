@@ -31,6 +31,11 @@ std::optional<double> gcCpuSeconds(const GoMemStats& s, std::int64_t process_sta
   return s.gc_cpu_fraction * up_s;
 }
 
+std::optional<double> gcCpuShare(double t0_s, double cpu0_s, double t1_s, double cpu1_s) {
+  if (!(t1_s > t0_s)) return std::nullopt;
+  return std::clamp((cpu1_s - cpu0_s) / (t1_s - t0_s), 0.0, 1.0);
+}
+
 std::vector<StageHeapStats> analyzeHeap(const std::vector<MemStatsSample>& readings, const std::vector<PprofFailure>& failures,
                                         std::size_t stage_count, std::optional<std::int64_t> process_start_unix_ns) {
   std::vector<StageHeapStats> out(stage_count);
@@ -63,10 +68,9 @@ std::vector<StageHeapStats> analyzeHeap(const std::vector<MemStatsSample>& readi
     num_gc_before = last->stats.num_gc;
     if (process_start_unix_ns) {
       const MemStatsSample* from = reading_before ? reading_before : first;
-      const double span_s = last->t_s - from->t_s;
       auto c0 = gcCpuSeconds(from->stats, *process_start_unix_ns);
       auto c1 = gcCpuSeconds(last->stats, *process_start_unix_ns);
-      if (c0 && c1 && span_s > 0) h.gc_cpu_fraction = std::clamp((*c1 - *c0) / span_s, 0.0, 1.0);
+      if (c0 && c1) h.gc_cpu_fraction = gcCpuShare(from->t_s, *c0, last->t_s, *c1);
     }
     reading_before = last;
     h.goroutines_start = first->goroutines;

@@ -89,11 +89,15 @@ StageStats mergeSlices(const std::vector<const WindowSlice*>& slices, const std:
     if (!first_gc) first_gc = s;
     last_gc = s;
   }
-  if (first_gc && last_gc->gc_cpu->first > first_gc->gc_cpu->first) {
-    StageHeapStats h;
-    h.samples = 2;
-    h.gc_cpu_fraction = std::clamp((last_gc->gc_cpu->second - first_gc->gc_cpu->second) / (last_gc->gc_cpu->first - first_gc->gc_cpu->first), 0.0, 1.0);
-    st.heap = h;
+  if (first_gc) {
+    const auto& [t0, cpu0] = *first_gc->gc_cpu;
+    const auto& [t1, cpu1] = *last_gc->gc_cpu;
+    if (auto share = gcCpuShare(t0, cpu0, t1, cpu1)) {
+      StageHeapStats h;
+      h.samples = 2;
+      h.gc_cpu_fraction = share;
+      st.heap = h;
+    }
   }
   for (std::size_t k = 0; k < merged.size(); ++k) {
     if (merged[k]) st.latency.push_back(stageLatencyOf(probe_names[k], *merged[k]));

@@ -3,22 +3,19 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdio>
 
 #include <spdlog/spdlog.h>
 
 #include "memstrain/analysis/heap_stats.hpp"
+#include "memstrain/util/json_read.hpp"
 #include "memstrain/util/units.hpp"
 
 namespace memstrain {
 namespace {
 
-std::optional<std::uint64_t> uintAt(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_number() || it->get<double>() < 0) return std::nullopt;
-  return static_cast<std::uint64_t>(it->get<double>());
-}
+using json_read::num;
+using json_read::u64;
 
 std::string withThousands(std::uint64_t v) {
   std::string digits = std::to_string(v), out;
@@ -37,13 +34,13 @@ void applySampleToProgress(ProgressState& state, const nlohmann::json& sample) {
   if (kind == sample.end() || !kind->is_string()) return;
   const std::string& k = kind->get_ref<const std::string&>();
   if (k == "cgroup") {
-    if (auto u = uintAt(sample, "measured_usage_bytes")) state.usage_bytes = u;
-    state.limit_bytes = uintAt(sample, "effective_limit_bytes");
+    if (auto u = u64(sample, "measured_usage_bytes")) state.usage_bytes = u;
+    state.limit_bytes = u64(sample, "effective_limit_bytes");
     auto st = sample.find("stressor");
-    if (st != sample.end() && st->is_object()) state.pressure_bytes = uintAt(*st, "populated_bytes");
+    if (st != sample.end() && st->is_object()) state.pressure_bytes = u64(*st, "populated_bytes");
   } else if (k == "latency") {
     auto probe = sample.find("probe");
-    auto completed = uintAt(sample, "completed");
+    auto completed = u64(sample, "completed");
     auto p99 = sample.find("p99_ms");
     if (probe == sample.end() || !probe->is_string() || !completed || *completed == 0 || p99 == sample.end() || !p99->is_number()) return;
     // The first probe stands for all: one number fits on the line.
@@ -51,19 +48,19 @@ void applySampleToProgress(ProgressState& state, const nlohmann::json& sample) {
     if (*probe != state.p99_probe) return;
     state.p99_ms = p99->get<double>();
   } else if (k == "memstats") {
-    if (auto h = uintAt(sample, "heap_objects")) state.heap_objects = h;
-    auto t = sample.find("t");
-    auto fraction = sample.find("gc_cpu_fraction");
-    if (!state.target_start_unix_ns || t == sample.end() || !t->is_number() || fraction == sample.end() || !fraction->is_number()) return;
+    if (auto h = u64(sample, "heap_objects")) state.heap_objects = h;
+    auto t = num(sample, "t");
+    auto fraction = num(sample, "gc_cpu_fraction");
+    if (!state.target_start_unix_ns || !t || !fraction) return;
     GoMemStats m;
-    m.num_gc = uintAt(sample, "num_gc").value_or(0);
-    m.gc_cpu_fraction = fraction->get<double>();
-    m.last_gc_unix_ns = uintAt(sample, "last_gc_unix_ns");
+    m.num_gc = u64(sample, "num_gc").value_or(0);
+    m.gc_cpu_fraction = *fraction;
+    m.last_gc_unix_ns = u64(sample, "last_gc_unix_ns");
     const auto cpu = gcCpuSeconds(m, *state.target_start_unix_ns);
     if (!cpu) return;
-    const double now = t->get<double>();
-    if (state.last_gc_cpu && now > state.last_gc_cpu->first) {
-      state.gc_cpu_share = std::clamp((*cpu - state.last_gc_cpu->second) / (now - state.last_gc_cpu->first), 0.0, 1.0);
+    const double now = *t;
+    if (state.last_gc_cpu) {
+      if (auto share = gcCpuShare(state.last_gc_cpu->first, state.last_gc_cpu->second, now, *cpu)) state.gc_cpu_share = share;
     }
     state.last_gc_cpu = std::make_pair(now, *cpu);
   }

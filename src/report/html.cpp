@@ -562,10 +562,10 @@ void renderCharts(std::ostringstream& o, const json& r, const RunSeries* s, cons
         return gcCpuSeconds(m, start_ns);
       };
       for (std::size_t i = 1; i < s->memstats.size(); ++i) {
-        const double dt = s->memstats[i].t_s - s->memstats[i - 1].t_s;
         auto c0 = cumulative(s->memstats[i - 1]);
         auto c1 = cumulative(s->memstats[i]);
-        if (dt > 0 && c0 && c1) gc_cpu.push_back({s->memstats[i].t_s, std::clamp((*c1 - *c0) / dt, 0.0, 1.0) * 100});
+        auto share = c0 && c1 ? gcCpuShare(s->memstats[i - 1].t_s, *c0, s->memstats[i].t_s, *c1) : std::nullopt;
+        if (share) gc_cpu.push_back({s->memstats[i].t_s, *share * 100});
       }
     }
     std::vector<CgroupPoint> psi;

@@ -40,6 +40,10 @@ struct StageHeapStats {
 /// the first GC; nullopt without LastGC.
 std::optional<double> gcCpuSeconds(const GoMemStats& s, std::int64_t process_start_unix_ns);
 
+/// GC's share of GOMAXPROCS × time between two readings of gcCpuSeconds, `cpu0_s` at `t0_s` and
+/// `cpu1_s` at `t1_s`, held within [0, 1]; nullopt unless t1_s > t0_s.
+std::optional<double> gcCpuShare(double t0_s, double cpu0_s, double t1_s, double cpu1_s);
+
 /// One entry per stage (`stage_count` of them), from readings tagged with their stage index.
 /// `process_start_unix_ns`, when known, enables gc_cpu_fraction.
 std::vector<StageHeapStats> analyzeHeap(const std::vector<MemStatsSample>& readings, const std::vector<PprofFailure>& failures,
