@@ -4,7 +4,7 @@ JOBS      ?= 2
 BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build go demo test test-plain test-unit test-integration test-asan bench fuzz soak clean
+.PHONY: all deps build go demo lint format test test-plain test-unit test-integration test-asan bench fuzz soak clean
 
 all: build
 
@@ -27,7 +27,7 @@ demo: build go
 # then each fuzz target for 5 s, then the offline k8s checks. test-plain runs the same suite on
 # the optimised build that demo and bench use.
 ASAN_BUILD ?= build-asan
-test: deps go
+test: deps go lint
 	BUILD=$(ASAN_BUILD) JOBS=$(JOBS) scripts/test-asan.sh
 	scripts/fuzz.sh 5
 	BUILD=$(ASAN_BUILD) scripts/k8s-validate.sh
@@ -60,3 +60,13 @@ soak: build go
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) out
+
+# The C++ tree is kept in .clang-format's style: `make format` rewrites it, `make lint` (part of
+# `make test`) fails on any file that is not.
+CXX_SOURCES = $(shell git ls-files '*.cpp' '*.hpp' 2>/dev/null)
+format:
+	clang-format -i $(CXX_SOURCES)
+
+lint:
+	@command -v clang-format >/dev/null || scripts/install-deps.sh clang-format
+	@clang-format --dry-run -Werror $(CXX_SOURCES) && echo "lint: $(words $(CXX_SOURCES)) files formatted"

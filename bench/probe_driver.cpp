@@ -43,8 +43,10 @@ nlohmann::json percentilesMs(const Histogram& h) {
 }
 
 int usage(const char* why) {
-  std::fprintf(stderr, "probe_driver: %s\nusage: probe_driver --url URL --rate N --duration-s N "
-                       "[--timeout-ms N] [--concurrency N] [--max-in-flight N] [--name NAME]\n", why);
+  std::fprintf(stderr,
+               "probe_driver: %s\nusage: probe_driver --url URL --rate N --duration-s N "
+               "[--timeout-ms N] [--concurrency N] [--max-in-flight N] [--name NAME]\n",
+               why);
   return 2;
 }
 
@@ -103,9 +105,8 @@ int main(int argc, char** argv) {
     worst_second_missed = std::max(worst_second_missed, w.missed);
     // The per-second time series, as the executor would keep it, on stderr for diagnosis.
     std::fprintf(stderr, "t=%llus sent=%llu missed=%llu lag_p99_us=%.0f lag_max_us=%.0f corrected_p99_ms=%.2f cpu_ms=%.1f\n",
-                 static_cast<unsigned long long>(sec), static_cast<unsigned long long>(w.sent),
-                 static_cast<unsigned long long>(w.missed), static_cast<double>(w.sched_lag.valueAtPercentile(99)) / 1e3,
-                 static_cast<double>(w.sched_lag.max()) / 1e3,
+                 static_cast<unsigned long long>(sec), static_cast<unsigned long long>(w.sent), static_cast<unsigned long long>(w.missed),
+                 static_cast<double>(w.sched_lag.valueAtPercentile(99)) / 1e3, static_cast<double>(w.sched_lag.max()) / 1e3,
                  static_cast<double>(w.corrected.valueAtPercentile(99)) / 1e6,
                  std::chrono::duration<double, std::milli>(w.probe_cpu).count());
     total.merge(w);

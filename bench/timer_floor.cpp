@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
   auto us = [&](double q) {
     return static_cast<double>(lag_ns[static_cast<std::size_t>(q * static_cast<double>(lag_ns.size() - 1))]) / 1e3;
   };
-  std::printf("{\"p50_us\":%.0f,\"p90_us\":%.0f,\"p99_us\":%.0f,\"p999_us\":%.0f,\"max_us\":%.0f}\n", us(0.5),
-              us(0.9), us(0.99), us(0.999), us(1.0));
+  std::printf("{\"p50_us\":%.0f,\"p90_us\":%.0f,\"p99_us\":%.0f,\"p999_us\":%.0f,\"max_us\":%.0f}\n", us(0.5), us(0.9), us(0.99), us(0.999),
+              us(1.0));
   return 0;
 }

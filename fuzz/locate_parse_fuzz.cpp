@@ -41,8 +41,7 @@ void checkKube(std::string_view rel) {
   // The pod cgroup alone reads as the same pod, without a container.
   auto pod = parseKubeCgroupPath(k->pod_cgroup);
   check(pod.has_value());
-  check(pod->pod_uid == k->pod_uid && pod->pod_cgroup == k->pod_cgroup && pod->qos == k->qos &&
-        pod->driver == k->driver);
+  check(pod->pod_uid == k->pod_uid && pod->pod_cgroup == k->pod_cgroup && pod->qos == k->qos && pod->driver == k->driver);
   check(pod->container_cgroup.empty() && pod->container_id.empty());
   check(matchPodUid({std::string(rel)}, k->pod_uid).size() == 1);
 
@@ -57,8 +56,8 @@ void checkKube(std::string_view rel) {
   check(id.ok() && *id == k->container_id);
   auto ctr = parseKubeCgroupPath(k->container_cgroup);
   check(ctr.has_value());
-  check(ctr->container_id == k->container_id && ctr->container_cgroup == k->container_cgroup &&
-        ctr->runtime == k->runtime && ctr->pod_uid == k->pod_uid);
+  check(ctr->container_id == k->container_id && ctr->container_cgroup == k->container_cgroup && ctr->runtime == k->runtime &&
+        ctr->pod_uid == k->pod_uid);
   // Any prefix of the id finds it again.
   const std::vector<std::string> paths{std::string(rel)};
   check(matchContainerId(paths, k->container_id.substr(0, 12)).size() == 1);

@@ -30,8 +30,7 @@ std::uint64_t nextStressorBytes(const PressureGoal& goal, const ControlInput& in
     // Usage not owed to the stressor stays whatever we do; the stressor may take the rest up to the
     // ceiling. A target that alone is above the ceiling leaves the stressor nothing.
     const std::uint64_t others = in.usage_bytes > in.stressor_bytes ? in.usage_bytes - in.stressor_bytes : 0;
-    const std::uint64_t ceiling =
-        in.effective_limit_bytes > in.safety_margin_bytes ? in.effective_limit_bytes - in.safety_margin_bytes : 0;
+    const std::uint64_t ceiling = in.effective_limit_bytes > in.safety_margin_bytes ? in.effective_limit_bytes - in.safety_margin_bytes : 0;
     const std::uint64_t room = ceiling > others ? ceiling - others : 0;
     want = std::min(want, room);
   }

@@ -71,8 +71,7 @@ int runStressorChild(const StressorChildOptions& o) {
   if (reserve > 0) {
     void* p = ::mmap(nullptr, reserve, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) {
-      std::fprintf(stderr, "memstrain stressor: mmap %llu bytes: %s\n", static_cast<unsigned long long>(reserve),
-                   std::strerror(errno));
+      std::fprintf(stderr, "memstrain stressor: mmap %llu bytes: %s\n", static_cast<unsigned long long>(reserve), std::strerror(errno));
       return 3;
     }
     // No MADV_HUGEPAGE: measured on a 6.18 VM it filled 4 GiB in 0.6 s on fresh memory but took
@@ -150,8 +149,9 @@ Result<std::unique_ptr<Stressor>> Stressor::spawn(const Options& options, Cgroup
     return Error::fromErrno("stressor: pipe");
   }
   SpawnOptions so;
-  so.argv = {options.self_exe, kStressorSubcommand, "--reserve", std::to_string(options.reserve_bytes), "--oom-score-adj",
-             std::to_string(options.oom_score_adj)};
+  so.argv = {options.self_exe,  kStressorSubcommand,
+             "--reserve",       std::to_string(options.reserve_bytes),
+             "--oom-score-adj", std::to_string(options.oom_score_adj)};
   so.parent_death_signal = SIGKILL;
   so.output_path = options.log_path;
   so.fds = {{3, cmd[0]}, {4, rep[1]}};

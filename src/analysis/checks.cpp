@@ -76,7 +76,8 @@ std::optional<double> metricValue(const std::string& metric, const std::string& 
   }
   if (metric == "cgroup.usage.max") return s.usage.n ? std::optional<double>(s.usage.max) : std::nullopt;
   if (metric == "cgroup.usage.mean") return s.usage.n ? std::optional<double>(s.usage.mean) : std::nullopt;
-  if (metric == "cgroup.file.min") return s.page_cache && s.page_cache->file_bytes.n ? std::optional<double>(s.page_cache->file_bytes.min) : std::nullopt;
+  if (metric == "cgroup.file.min")
+    return s.page_cache && s.page_cache->file_bytes.n ? std::optional<double>(s.page_cache->file_bytes.min) : std::nullopt;
   if (metric == "cgroup.major_faults.rate") return s.page_cache ? s.page_cache->major_faults_per_s : std::nullopt;
   if (metric == "cgroup.refaults.rate") return s.page_cache ? s.page_cache->refaults_per_s : std::nullopt;
   if (metric == "target.rss.max") return s.target_rss.n ? std::optional<double>(s.target_rss.max) : std::nullopt;
@@ -111,16 +112,22 @@ std::string formatMetricValue(MetricUnit unit, double v) {
     }
     case MetricUnit::kBytes: {
       const double a = std::fabs(v);
-      if (a >= 1024.0 * 1024 * 1024) std::snprintf(b, sizeof b, "%.2f GiB", v / (1024.0 * 1024 * 1024));
-      else if (a >= 1024.0 * 1024) std::snprintf(b, sizeof b, "%.1f MiB", v / (1024.0 * 1024));
-      else if (a >= 1024.0) std::snprintf(b, sizeof b, "%.1f KiB", v / 1024.0);
-      else std::snprintf(b, sizeof b, "%.0f B", v);
+      if (a >= 1024.0 * 1024 * 1024)
+        std::snprintf(b, sizeof b, "%.2f GiB", v / (1024.0 * 1024 * 1024));
+      else if (a >= 1024.0 * 1024)
+        std::snprintf(b, sizeof b, "%.1f MiB", v / (1024.0 * 1024));
+      else if (a >= 1024.0)
+        std::snprintf(b, sizeof b, "%.1f KiB", v / 1024.0);
+      else
+        std::snprintf(b, sizeof b, "%.0f B", v);
       return b;
     }
     case MetricUnit::kRate: std::snprintf(b, sizeof b, "%.1f/s", v); return b;
     case MetricUnit::kCount:
-      if (v == std::floor(v) && std::fabs(v) < 1e15) std::snprintf(b, sizeof b, "%.0f", v);
-      else std::snprintf(b, sizeof b, "%.2f", v);
+      if (v == std::floor(v) && std::fabs(v) < 1e15)
+        std::snprintf(b, sizeof b, "%.0f", v);
+      else
+        std::snprintf(b, sizeof b, "%.2f", v);
       return b;
     case MetricUnit::kRatio: std::snprintf(b, sizeof b, "%.2f%%", v * 100); return b;
     case MetricUnit::kText: std::snprintf(b, sizeof b, "%g", v); return b;
@@ -198,7 +205,8 @@ std::vector<CheckResult> evaluateChecks(const std::vector<CheckSpec>& checks, co
   for (const CheckSpec& ck : checks) {
     const std::vector<std::string>& scope = ck.stages.empty() ? stage_order : ck.stages;
     if (ck.window) {
-      for (const std::string& stage : scope) out.push_back(windowCheckResult(ck, stage, stage == baseline_stage, windows, statsOf(stage) != nullptr));
+      for (const std::string& stage : scope)
+        out.push_back(windowCheckResult(ck, stage, stage == baseline_stage, windows, statsOf(stage) != nullptr));
       continue;
     }
     for (const std::string& stage : scope) {
@@ -248,17 +256,23 @@ std::vector<CheckResult> evaluateChecks(const std::vector<CheckSpec>& checks, co
         // The first limit broken is the explanation; when all hold, the tightest one is shown.
         std::string broken, held;
         if (r.max) {
-          if (v > *r.max) broken = ck.metric + " " + fmt(v) + " > max " + fmt(*r.max);
-          else held = ck.metric + " " + fmt(v) + " <= max " + fmt(*r.max);
+          if (v > *r.max)
+            broken = ck.metric + " " + fmt(v) + " > max " + fmt(*r.max);
+          else
+            held = ck.metric + " " + fmt(v) + " <= max " + fmt(*r.max);
         }
         if (broken.empty() && r.min) {
-          if (v < *r.min) broken = ck.metric + " " + fmt(v) + " < min " + fmt(*r.min);
-          else if (held.empty()) held = ck.metric + " " + fmt(v) + " >= min " + fmt(*r.min);
+          if (v < *r.min)
+            broken = ck.metric + " " + fmt(v) + " < min " + fmt(*r.min);
+          else if (held.empty())
+            held = ck.metric + " " + fmt(v) + " >= min " + fmt(*r.min);
         }
         if (broken.empty() && r.relative_max) {
           const std::string rel = r.relative_text + " of baseline " + fmt(*r.baseline) + " = " + fmt(*r.relative_max);
-          if (v > *r.relative_max) broken = ck.metric + " " + fmt(v) + " > " + rel;
-          else if (held.empty() || (r.max && *r.relative_max < *r.max)) held = ck.metric + " " + fmt(v) + " <= " + rel;
+          if (v > *r.relative_max)
+            broken = ck.metric + " " + fmt(v) + " > " + rel;
+          else if (held.empty() || (r.max && *r.relative_max < *r.max))
+            held = ck.metric + " " + fmt(v) + " <= " + rel;
         }
         r.outcome = broken.empty() ? CheckOutcome::kPass : CheckOutcome::kFail;
         r.explanation = broken.empty() ? held : broken;

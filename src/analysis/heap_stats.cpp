@@ -39,7 +39,7 @@ std::optional<double> gcCpuShare(double t0_s, double cpu0_s, double t1_s, double
 std::vector<StageHeapStats> analyzeHeap(const std::vector<MemStatsSample>& readings, const std::vector<PprofFailure>& failures,
                                         std::size_t stage_count, std::optional<std::int64_t> process_start_unix_ns) {
   std::vector<StageHeapStats> out(stage_count);
-  std::optional<std::uint64_t> num_gc_before;  // NumGC at the last reading of earlier stages
+  std::optional<std::uint64_t> num_gc_before;      // NumGC at the last reading of earlier stages
   const MemStatsSample* reading_before = nullptr;  // that reading
   for (std::size_t i = 0; i < stage_count; ++i) {
     StageHeapStats& h = out[i];

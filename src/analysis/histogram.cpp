@@ -37,9 +37,7 @@ std::uint64_t Histogram::valueFromIndex(std::size_t index) {
   return sub_bucket << bucket;
 }
 
-std::uint64_t Histogram::equivalentRangeSize(std::uint64_t value_ns) {
-  return std::uint64_t{1} << bucketOf(value_ns);
-}
+std::uint64_t Histogram::equivalentRangeSize(std::uint64_t value_ns) { return std::uint64_t{1} << bucketOf(value_ns); }
 
 std::uint64_t Histogram::lowestEquivalentValue(std::uint64_t value_ns) {
   const int bucket = bucketOf(value_ns);
@@ -87,13 +85,9 @@ void Histogram::reset() {
   sum_sq_ns_ = 0;
 }
 
-std::uint64_t Histogram::min() const {
-  return total_count_ == 0 ? 0 : lowestEquivalentValue(min_ns_);
-}
+std::uint64_t Histogram::min() const { return total_count_ == 0 ? 0 : lowestEquivalentValue(min_ns_); }
 
-std::uint64_t Histogram::max() const {
-  return total_count_ == 0 ? 0 : highestEquivalentValue(max_ns_);
-}
+std::uint64_t Histogram::max() const { return total_count_ == 0 ? 0 : highestEquivalentValue(max_ns_); }
 
 double Histogram::mean() const {
   if (total_count_ == 0) return 0;
@@ -130,9 +124,7 @@ std::uint64_t Histogram::valueAtPercentile(double p) const {
   return max();  // unreachable while counts add up to total_count_
 }
 
-std::uint64_t Histogram::countAtValue(std::uint64_t value_ns) const {
-  return counts_[indexOf(std::min(value_ns, kMaxTrackableNs))];
-}
+std::uint64_t Histogram::countAtValue(std::uint64_t value_ns) const { return counts_[indexOf(std::min(value_ns, kMaxTrackableNs))]; }
 
 std::vector<Histogram::Bucket> Histogram::nonZeroBuckets() const {
   std::vector<Bucket> out;
@@ -208,9 +200,9 @@ Result<Histogram> histogramFromJson(const nlohmann::json& j) {
   auto max = uintField(j, "max");
   auto sum = numberField(j, "sum");
   auto sum_sq = numberField(j, "sum_sq");
-  for (const Error* e : {count.ok() ? nullptr : &count.error(), clamped.ok() ? nullptr : &clamped.error(),
-                         min.ok() ? nullptr : &min.error(), max.ok() ? nullptr : &max.error(),
-                         sum.ok() ? nullptr : &sum.error(), sum_sq.ok() ? nullptr : &sum_sq.error()}) {
+  for (const Error* e :
+       {count.ok() ? nullptr : &count.error(), clamped.ok() ? nullptr : &clamped.error(), min.ok() ? nullptr : &min.error(),
+        max.ok() ? nullptr : &max.error(), sum.ok() ? nullptr : &sum.error(), sum_sq.ok() ? nullptr : &sum_sq.error()}) {
     if (e != nullptr) return *e;
   }
   if (!j.contains("buckets") || !j["buckets"].is_array()) {
@@ -227,16 +219,14 @@ Result<Histogram> histogramFromJson(const nlohmann::json& j) {
     const auto value = b[0].get<std::uint64_t>();
     const auto n = b[1].get<std::uint64_t>();
     if (value > Histogram::kMaxTrackableNs) {
-      return Error{"histogram: \"buckets\"[" + std::to_string(i) + "]: value " + std::to_string(value) +
-                   " is above the trackable range"};
+      return Error{"histogram: \"buckets\"[" + std::to_string(i) + "]: value " + std::to_string(value) + " is above the trackable range"};
     }
     if (__builtin_add_overflow(total, n, &total)) return Error{"histogram: bucket counts overflow"};
     h.counts_[Histogram::indexOf(value)] += n;
     ++i;
   }
   if (total != *count) {
-    return Error{"histogram: bucket counts add up to " + std::to_string(total) + ", \"count\" says " +
-                 std::to_string(*count)};
+    return Error{"histogram: bucket counts add up to " + std::to_string(total) + ", \"count\" says " + std::to_string(*count)};
   }
   if (total > 0 && (*min > *max || *max > Histogram::kMaxTrackableNs)) {
     return Error{"histogram: \"min\"/\"max\" out of range"};

@@ -188,17 +188,15 @@ Result<TopReport> computeDiff(const HeapProfile& base, const HeapProfile& curren
   const ProfileValueType& type = current.sample_types[*idx];
   // Like pprof's merge for -diff_base: the profiles must measure the same things in the same order.
   auto sameTypes = [](const std::vector<ProfileValueType>& x, const std::vector<ProfileValueType>& y) {
-    return std::equal(x.begin(), x.end(), y.begin(), y.end(), [](const ProfileValueType& a, const ProfileValueType& b) {
-      return a.type == b.type && a.unit == b.unit;
-    });
+    return std::equal(x.begin(), x.end(), y.begin(), y.end(),
+                      [](const ProfileValueType& a, const ProfileValueType& b) { return a.type == b.type && a.unit == b.unit; });
   };
   if (!sameTypes(base.sample_types, current.sample_types)) {
-    return Error{"incompatible sample types: base profile has (" + listTypes(base) + "), the other (" +
-                 listTypes(current) + ")"};
+    return Error{"incompatible sample types: base profile has (" + listTypes(base) + "), the other (" + listTypes(current) + ")"};
   }
   if (base.period_type.type != current.period_type.type || base.period_type.unit != current.period_type.unit) {
-    return Error{"incompatible period types: base profile has " + base.period_type.type + "/" +
-                 base.period_type.unit + ", the other " + current.period_type.type + "/" + current.period_type.unit};
+    return Error{"incompatible period types: base profile has " + base.period_type.type + "/" + base.period_type.unit + ", the other " +
+                 current.period_type.type + "/" + current.period_type.unit};
   }
   const std::size_t base_idx = *idx;
   Aggregate a = aggregate(base, base_idx);

@@ -121,7 +121,8 @@ ReleaseResult analyzeRelease(const ReleaseInput& in) {
   if (r.runtime_released_bytes > 0) r.returned_ratio = static_cast<double>(best_drop) / static_cast<double>(r.runtime_released_bytes);
 
   // Lazily freed pages: the process's LazyFree where smaps_rollup has it, else the cgroup's view.
-  const std::int64_t inactive_delta = static_cast<std::int64_t>(oa->cgroup_inactive_file_bytes) - static_cast<std::int64_t>(ob->cgroup_inactive_file_bytes);
+  const std::int64_t inactive_delta =
+      static_cast<std::int64_t>(oa->cgroup_inactive_file_bytes) - static_cast<std::int64_t>(ob->cgroup_inactive_file_bytes);
   r.cgroup_inactive_file_delta_bytes = inactive_delta;
   if (ob->cgroup_pglazyfree && oa->cgroup_pglazyfree) {
     r.cgroup_pglazyfree_delta = static_cast<std::int64_t>(*oa->cgroup_pglazyfree) - static_cast<std::int64_t>(*ob->cgroup_pglazyfree);
@@ -153,23 +154,26 @@ ReleaseResult analyzeRelease(const ReleaseInput& in) {
   const std::uint64_t shortfall = r.runtime_released_bytes > best_drop ? r.runtime_released_bytes - best_drop : 0;
   if (r.runtime_released_bytes < kMinReleasedBytes) {
     r.outcome = ReleaseOutcome::kNothingReleased;
-    r.explanation = "Only " + released + " released " + by + " within " + after + " (HeapReleased " + mib(rb->heap_released_bytes) + " -> " +
-                    mib(released_max) + "): nothing to verify; drop memory in the target before the window" +
+    r.explanation = "Only " + released + " released " + by + " within " + after + " (HeapReleased " + mib(rb->heap_released_bytes) +
+                    " -> " + mib(released_max) + "): nothing to verify; drop memory in the target before the window" +
                     (in.triggered ? "" : " and give a trigger such as POST /debug/free") + ".";
   } else if (r.time_to_return_s) {
     r.outcome = ReleaseOutcome::kReturned;
-    r.explanation = released + " released " + by + "; " + mib(best_drop) + " (" + std::to_string(pct) + "%) left the process's RSS and the cgroup's usage, reaching " +
+    r.explanation = released + " released " + by + "; " + mib(best_drop) + " (" + std::to_string(pct) +
+                    "%) left the process's RSS and the cgroup's usage, reaching " +
                     std::to_string(static_cast<int>(in.returned_ratio * 100 + 0.5)) + "% within " + secs(*r.time_to_return_s) +
                     ": released memory goes back to the OS.";
   } else if (r.lazy_added_bytes && *r.lazy_added_bytes >= kMinReleasedBytes && *r.lazy_added_bytes * 2 >= shortfall) {
     r.outcome = ReleaseOutcome::kLazy;
-    r.explanation = released + " released " + by + ", " + mib(r.lazy_bytes.value_or(*r.lazy_added_bytes)) + " still resident as LazyFree after " +
-                    after + ": the process uses MADV_FREE; set GODEBUG=madvdontneed=1 or expect the cgroup to count these pages until reclaim.";
+    r.explanation = released + " released " + by + ", " + mib(r.lazy_bytes.value_or(*r.lazy_added_bytes)) +
+                    " still resident as LazyFree after " + after +
+                    ": the process uses MADV_FREE; set GODEBUG=madvdontneed=1 or expect the cgroup to count these pages until reclaim.";
   } else {
     r.outcome = ReleaseOutcome::kNotReturned;
-    r.explanation = released + " released " + by + ", but only " + mib(best_drop) + " (" + std::to_string(pct) + "%) left RSS and the cgroup's usage within " +
-                    after + " and " + mib(r.lazy_added_bytes.value_or(0)) +
-                    " more is LazyFree: the pages are still charged to the cgroup (huge pages kept whole, or memory the runtime counts as released that the kernel never saw freed).";
+    r.explanation = released + " released " + by + ", but only " + mib(best_drop) + " (" + std::to_string(pct) +
+                    "%) left RSS and the cgroup's usage within " + after + " and " + mib(r.lazy_added_bytes.value_or(0)) +
+                    " more is LazyFree: the pages are still charged to the cgroup (huge pages kept whole, or memory the runtime counts as "
+                    "released that the kernel never saw freed).";
   }
   return r;
 }
@@ -197,9 +201,12 @@ ReclaimResult analyzeReclaim(const ReclaimInput& in) {
   std::string s = "Under pressure (stressor asked for " + mib(in.stressor_requested_bytes) + ", reached " + mib(in.stressor_reached_bytes) +
                   ") the kernel took back " + mib(r.reclaimed_lazy_bytes) + " of " + mib(r.lazy_before_bytes.value_or(0)) +
                   " LazyFree within " + dur;
-  if (in.target_oom_killed) s += ", and the target was OOM-killed on the way: FreeOSMemory did not help at the low-water mark.";
-  else if (in.stressor_oom_killed) s += "; the stressor was OOM-killed, so the pages could not all be reclaimed.";
-  else s += "; the target survived.";
+  if (in.target_oom_killed)
+    s += ", and the target was OOM-killed on the way: FreeOSMemory did not help at the low-water mark.";
+  else if (in.stressor_oom_killed)
+    s += "; the stressor was OOM-killed, so the pages could not all be reclaimed.";
+  else
+    s += "; the target survived.";
   r.explanation = s;
   return r;
 }

@@ -135,9 +135,12 @@ std::vector<StageStats> analyzeStages(const RunRecord& rec) {
     if (!rr || !rec.plan.stages[i].release) continue;
     out[i].release = analyzeRelease(releaseInputFor(rec, i, rec.memstats));
     out[i].reclaim_configured = rec.plan.stages[i].release->reclaim.has_value();
-    if (rr->reclaim && !rr->reclaim->skipped) out[i].reclaim = analyzeReclaim(reclaimInputFor(rec, i));
-    else if (rr->reclaim) out[i].reclaim_skipped_reason = rr->reclaim->skipped_reason;
-    else if (out[i].reclaim_configured) out[i].reclaim_skipped_reason = "the stage ended before its deadline";
+    if (rr->reclaim && !rr->reclaim->skipped)
+      out[i].reclaim = analyzeReclaim(reclaimInputFor(rec, i));
+    else if (rr->reclaim)
+      out[i].reclaim_skipped_reason = rr->reclaim->skipped_reason;
+    else if (out[i].reclaim_configured)
+      out[i].reclaim_skipped_reason = "the stage ended before its deadline";
   }
   return out;
 }
@@ -149,8 +152,10 @@ RunAnalysis analyzeRun(const RunRecord& rec) {
     std::vector<std::string> names;
     for (const auto& s : rec.stages) names.push_back(s.name);
     auto d = diffBaselineToLargest(rec.profiles, names, rec.plan.pprof.diff_top);
-    if (d) a.heap_diff = std::move(*d);
-    else a.heap_diff_error = d.error().message;
+    if (d)
+      a.heap_diff = std::move(*d);
+    else
+      a.heap_diff_error = d.error().message;
   }
   std::vector<std::string> order;
   for (const auto& st : rec.plan.stages) order.push_back(st.name);
@@ -175,7 +180,8 @@ const char* toString(Verdict v) {
 
 std::vector<std::string> unreachableAtStart(const RunRecord& rec, const std::vector<StageStats>& stages) {
   std::vector<std::string> out;
-  const std::string& base_name = rec.plan.baseline_stage.empty() && !rec.plan.stages.empty() ? rec.plan.stages.front().name : rec.plan.baseline_stage;
+  const std::string& base_name =
+      rec.plan.baseline_stage.empty() && !rec.plan.stages.empty() ? rec.plan.stages.front().name : rec.plan.baseline_stage;
   const StageStats* base = nullptr;
   for (const auto& s : stages) {
     if (s.name == base_name) base = &s;
@@ -195,8 +201,7 @@ std::vector<std::string> unreachableAtStart(const RunRecord& rec, const std::vec
   // broken endpoint, not an unreachable target (checks that need heap data say "no data" on their
   // own); pprof speaks for the target only when nothing else does.
   const bool answered_otherwise = !base->latency.empty() || (rec.plan.target.launch && rec.plan.target.launch->ready_url);
-  if (!answered_otherwise && rec.plan.target.pprof_url && base->heap && base->heap->samples == 0 &&
-      base->heap->pprof_errors > 0) {
+  if (!answered_otherwise && rec.plan.target.pprof_url && base->heap && base->heap->samples == 0 && base->heap->pprof_errors > 0) {
     out.push_back("target unreachable at start: every pprof request in stage " + base->name + " failed (" +
                   std::to_string(base->heap->pprof_errors) + " error(s))");
   }
@@ -229,7 +234,8 @@ VerdictResult judge(const RunRecord& rec, const std::vector<StageStats>& stages,
     v.verdict = Verdict::kFail;
     v.reasons.push_back("aborted: check \"" + rec.abort->check + "\" failed in stage " + rec.abort->stage + ": " + rec.abort->explanation);
   }
-  const bool target_failed = rec.target_exit || std::any_of(stages.begin(), stages.end(), [](const StageStats& s) { return s.oom_kills_target > 0; });
+  const bool target_failed =
+      rec.target_exit || std::any_of(stages.begin(), stages.end(), [](const StageStats& s) { return s.oom_kills_target > 0; });
   if (!unreachable.empty() && !target_failed) {
     // Failures under pressure say nothing when the target did not answer before it.
     v.verdict = Verdict::kInconclusive;
@@ -238,8 +244,8 @@ VerdictResult judge(const RunRecord& rec, const std::vector<StageStats>& stages,
   }
   if (aborted_in_baseline && v.verdict != Verdict::kFail) {
     v.verdict = Verdict::kInconclusive;
-    v.reasons.push_back("aborted in the baseline stage: check \"" + rec.abort->check + "\" already fails before any pressure: " +
-                        rec.abort->explanation);
+    v.reasons.push_back("aborted in the baseline stage: check \"" + rec.abort->check +
+                        "\" already fails before any pressure: " + rec.abort->explanation);
   }
   if (rec.target_exit) {
     v.verdict = Verdict::kFail;

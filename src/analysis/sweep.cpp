@@ -11,12 +11,12 @@
 
 namespace memstrain {
 
-using nlohmann::json;
 using json_read::at;
 using json_read::items;
 using json_read::num;
 using json_read::str;
 using json_read::u64;
+using nlohmann::json;
 
 namespace {
 
@@ -117,7 +117,8 @@ Result<std::vector<SweepAxis>> parseSweepSets(const std::vector<std::string>& te
     auto a = parseSweepSet(t);
     if (!a) return a.error();
     for (const auto& prev : axes) {
-      if (prev.name == a->name) return Error{"--set " + t + ": " + a->name + " is already swept by an earlier --set; list all its values in one"};
+      if (prev.name == a->name)
+        return Error{"--set " + t + ": " + a->name + " is already swept by an earlier --set; list all its values in one"};
     }
     axes.push_back(std::move(*a));
   }
@@ -178,7 +179,8 @@ Result<std::optional<std::uint64_t>> resolveMemLimit(std::string_view value, std
     auto p = parsePercent(value);
     if (!p) return p.error();
     const double bytes = std::floor(*p * static_cast<double>(memory_limit_bytes));
-    if (bytes < 1) return Error{"GOMEMLIMIT=" + std::string(value) + " of a memory limit of " + formatBytes(memory_limit_bytes) + " is 0 bytes"};
+    if (bytes < 1)
+      return Error{"GOMEMLIMIT=" + std::string(value) + " of a memory limit of " + formatBytes(memory_limit_bytes) + " is 0 bytes"};
     return std::optional<std::uint64_t>(static_cast<std::uint64_t>(bytes));
   }
   auto s = parseSize(value);
@@ -424,15 +426,16 @@ SweepRecommendation recommendSetting(const std::vector<SweepSettingSummary>& set
     }
   }
   if (!rec.index) {
-    const bool any_pass_without_figures = std::any_of(settings.begin(), settings.end(), [](const SweepSettingSummary& s) {
-      return !s.runs.empty() && s.passed == s.runs.size();
-    });
+    const bool any_pass_without_figures = std::any_of(
+        settings.begin(), settings.end(), [](const SweepSettingSummary& s) { return !s.runs.empty() && s.passed == s.runs.size(); });
     rec.line = any_pass_without_figures ? "no recommendation: the settings that passed have no usage samples to compare headroom"
                                         : "no recommendation: no setting passed every run";
     return rec;
   }
   const auto& s = settings[*rec.index];
-  auto signedBytes = [](double b) { return b < 0 ? "-" + formatBytes(static_cast<std::uint64_t>(-b)) : formatBytes(static_cast<std::uint64_t>(b)); };
+  auto signedBytes = [](double b) {
+    return b < 0 ? "-" + formatBytes(static_cast<std::uint64_t>(-b)) : formatBytes(static_cast<std::uint64_t>(b));
+  };
   rec.line = "recommended: " + s.setting.label() + " — passed " + std::to_string(s.passed) + "/" + std::to_string(s.runs.size()) +
              " run(s) with at least " + signedBytes(s.headroom_bytes->min) + " of headroom";
   if (s.peak_target_bytes && !s.runs.empty() && s.runs.front().limit_bytes) {

@@ -66,8 +66,10 @@ StageStats mergeSlices(const std::vector<const WindowSlice*>& slices, const std:
   std::optional<StagePsi> psi;
   for (const WindowSlice* s : slices) {
     for (std::size_t k = 0; k < s->probes.size() && k < merged.size(); ++k) {
-      if (merged[k]) merged[k]->merge(s->probes[k]);
-      else merged[k] = s->probes[k];
+      if (merged[k])
+        merged[k]->merge(s->probes[k]);
+      else
+        merged[k] = s->probes[k];
     }
     mergeSummary(st.usage, s->usage);
     mergeSummary(st.target_rss, s->target_rss);

@@ -129,9 +129,7 @@ Result<CheckedRel> removeTarget(const CgroupFs& fs, const std::string& rel) {
 // pidfd_open(2) and pidfd_send_signal(2) by syscall number: glibc 2.36's <sys/pidfd.h> lacks
 // extern "C", so its declarations do not link from C++.
 int pidfdOpen(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0U)); }
-int pidfdSendSignal(int fd, int sig) {
-  return static_cast<int>(::syscall(SYS_pidfd_send_signal, fd, sig, nullptr, 0U));
-}
+int pidfdSendSignal(int fd, int sig) { return static_cast<int>(::syscall(SYS_pidfd_send_signal, fd, sig, nullptr, 0U)); }
 
 // True when `pid` (per /proc/PID/cgroup) is in `rel` or below it.
 bool livesIn(const CgroupFs& fs, pid_t pid, const std::string& rel) {
@@ -342,9 +340,9 @@ class LibcgroupEditor final : public CgroupEditor {
     auto members = fs_.procs(norm);
     if (!members) return members.error();
     if (!members->empty()) {
-      return Error{"remove cgroup " + norm + ": it still has members (" +
-                       pidListText(std::set<pid_t>(members->begin(), members->end())) + ")",
-                   EBUSY};
+      return Error{
+          "remove cgroup " + norm + ": it still has members (" + pidListText(std::set<pid_t>(members->begin(), members->end())) + ")",
+          EBUSY};
     }
     auto kids = childDirs(target->dir);
     if (!kids) return kids.error();
@@ -414,8 +412,7 @@ Result<std::unique_ptr<CgroupEditor>> makeLibcgroupEditor(const CgroupFs& fs) {
   };
   const std::string ours = resolve(fs.mount());
   if (ours.empty() || ours != resolve(lib_mount)) {
-    return Error{"libcgroup editor: libcgroup's memory mount is " + lib_mount + ", not " + fs.mount() +
-                     "; refusing to let it write there",
+    return Error{"libcgroup editor: libcgroup's memory mount is " + lib_mount + ", not " + fs.mount() + "; refusing to let it write there",
                  EXDEV};
   }
   return std::unique_ptr<CgroupEditor>(std::make_unique<LibcgroupEditor>(fs));
@@ -452,8 +449,8 @@ Status killAllMembers(const CgroupFs& fs, const std::string& rel_in, int timeout
     if (!members) return members.error();
     if (members->empty()) return {};
     if (std::chrono::steady_clock::now() >= deadline) {
-      return Error{"cgroup " + rel + ": " + std::to_string(members->size()) + " member(s) still alive after " +
-                       std::to_string(timeout_ms) + " ms: " + pidListText(*members),
+      return Error{"cgroup " + rel + ": " + std::to_string(members->size()) + " member(s) still alive after " + std::to_string(timeout_ms) +
+                       " ms: " + pidListText(*members),
                    ETIMEDOUT};
     }
     if (may_signal) {

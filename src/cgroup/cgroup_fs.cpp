@@ -131,8 +131,7 @@ Result<std::string> CgroupFs::absPath(const std::string& rel) const {
     return Error{"cgroup path " + rel + ": " + existing_real.error().message, existing_real.error().sys_errno};
   }
   if (!isInside(*existing_real, *mount_real)) {
-    return Error{"cgroup path " + rel + " resolves to " + *existing_real + ", outside the cgroup mount " + *mount_real,
-                 EXDEV};
+    return Error{"cgroup path " + rel + " resolves to " + *existing_real + ", outside the cgroup mount " + *mount_real, EXDEV};
   }
   return abs;
 }
@@ -161,16 +160,16 @@ Result<std::string> CgroupFs::cgroupOfPid(pid_t pid, const std::string& proc_roo
   // the result is relative to mount_. A process outside that sub-tree cannot be reached here.
   auto norm = normalizeCgroupRel(found->path);
   if (!norm) {
-    return Error{path + ": pid " + std::to_string(pid) + " is in " + found->path +
-                     ", which is not below this process's cgroup namespace root",
-                 EXDEV};
+    return Error{
+        path + ": pid " + std::to_string(pid) + " is in " + found->path + ", which is not below this process's cgroup namespace root",
+        EXDEV};
   }
   if (hierarchy_root_ == "/") return *norm;
   if (*norm == hierarchy_root_) return std::string("/");
   if (isInside(*norm, hierarchy_root_)) return norm->substr(hierarchy_root_.size());
-  return Error{path + ": pid " + std::to_string(pid) + " is in " + *norm + ", outside " + hierarchy_root_ +
-                   " which the mount " + mount_ + " shows",
-               EXDEV};
+  return Error{
+      path + ": pid " + std::to_string(pid) + " is in " + *norm + ", outside " + hierarchy_root_ + " which the mount " + mount_ + " shows",
+      EXDEV};
 }
 
 Result<CgroupSample> CgroupFs::sample(const std::string& rel) const {

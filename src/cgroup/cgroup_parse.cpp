@@ -83,10 +83,9 @@ std::vector<std::string_view> splitOn(std::string_view s, char sep) {
 
 // Mount options of a v1 cgroup mount that are not controller names.
 bool isV1MountFlag(std::string_view opt) {
-  static constexpr std::string_view kFlags[] = {"rw",       "ro",           "noprefix",       "clone_children",
-                                                "xattr",    "cpuset_v2_mode", "favordynmods", "nofavordynmods",
-                                                "relatime", "noatime",      "nosuid",         "nodev",
-                                                "noexec"};
+  static constexpr std::string_view kFlags[] = {
+      "rw",       "ro",      "noprefix", "clone_children", "xattr", "cpuset_v2_mode", "favordynmods", "nofavordynmods",
+      "relatime", "noatime", "nosuid",   "nodev",          "noexec"};
   for (auto f : kFlags) {
     if (opt == f) return true;
   }
@@ -94,8 +93,7 @@ bool isV1MountFlag(std::string_view opt) {
   return opt.find('=') != std::string_view::npos && !startsWith(opt, "name=");
 }
 
-Result<PsiLine> parsePsiFields(const std::vector<std::string_view>& fields, std::size_t line_index,
-                               std::string_view line) {
+Result<PsiLine> parsePsiFields(const std::vector<std::string_view>& fields, std::size_t line_index, std::string_view line) {
   PsiLine out;
   bool have10 = false, have60 = false, have300 = false, have_total = false;
   const std::string expected = "\"some|full avg10=<n> avg60=<n> avg300=<n> total=<n>\"";
@@ -146,9 +144,7 @@ Result<CgroupMemoryStat> parseMemoryStat(std::string_view text, CgroupVersion ve
   if (version == CgroupVersion::kV1) {
     // total_* include descendants; the plain keys are this cgroup alone. Kernels have printed
     // total_* since 2.6.31, so the fallback is for hand-made trees.
-    auto hier = [&](const char* total_key, const char* local_key) {
-      return get(total_key).value_or(get(local_key).value_or(0));
-    };
+    auto hier = [&](const char* total_key, const char* local_key) { return get(total_key).value_or(get(local_key).value_or(0)); };
     st.anon_bytes = hier("total_rss", "rss");
     st.file_bytes = hier("total_cache", "cache");
     st.active_file_bytes = hier("total_active_file", "active_file");
@@ -299,8 +295,7 @@ Result<std::vector<ProcCgroupEntry>> parseProcCgroup(std::string_view text) {
 Result<std::vector<CgroupMount>> parseCgroupMounts(std::string_view text) {
   std::vector<CgroupMount> out;
   const auto lines = splitLines(text);
-  const char* expected =
-      "a mountinfo line (\"ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS\")";
+  const char* expected = "a mountinfo line (\"ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS\")";
   for (std::size_t i = 0; i < lines.size(); ++i) {
     const std::string_view line = trim(lines[i]);
     if (line.empty()) continue;

@@ -23,12 +23,15 @@ int runCompareCommand(const std::vector<std::string>& args) {
       std::printf("%s\n", usage);
       return kExitPass;
     }
-    if (a == "--json") as_json = true;
-    else if (a == "--markdown" || a == "--md") as_markdown = true;
+    if (a == "--json")
+      as_json = true;
+    else if (a == "--markdown" || a == "--md")
+      as_markdown = true;
     else if (!a.empty() && a[0] == '-') {
       std::fprintf(stderr, "memstrain: compare: unknown option %s\n\n%s\n", a.c_str(), usage);
       return kExitUsage;
-    } else files.push_back(a);
+    } else
+      files.push_back(a);
   }
   if (files.size() != 2 || (as_json && as_markdown)) {
     std::fprintf(stderr, "memstrain: compare: give two report.json files and at most one of --json, --markdown\n\n%s\n", usage);
@@ -52,9 +55,12 @@ int runCompareCommand(const std::vector<std::string>& args) {
     std::fprintf(stderr, "memstrain: %s\n", c.error().message.c_str());
     return kExitUsage;
   }
-  if (as_json) std::cout << compareToJson(*c).dump(2) << "\n";
-  else if (as_markdown) std::cout << renderCompareMarkdown(*c);
-  else std::cout << renderCompareTable(*c);
+  if (as_json)
+    std::cout << compareToJson(*c).dump(2) << "\n";
+  else if (as_markdown)
+    std::cout << renderCompareMarkdown(*c);
+  else
+    std::cout << renderCompareTable(*c);
   return kExitPass;
 }
 

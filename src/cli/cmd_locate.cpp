@@ -77,8 +77,7 @@ nlohmann::json toJson(const LocateResult& r) {
       {"cgroup_version", toString(r.version)},
       {"mount", r.mount},
       {"usage_bytes", r.usage_bytes},
-      {"effective_limit_bytes",
-       r.effective_limit_bytes == kUnlimited ? nlohmann::json(nullptr) : nlohmann::json(r.effective_limit_bytes)},
+      {"effective_limit_bytes", r.effective_limit_bytes == kUnlimited ? nlohmann::json(nullptr) : nlohmann::json(r.effective_limit_bytes)},
       {"limit_cgroup", r.limit_cgroup},
       {"pids", r.pids},
       {"main_pid", opt(r.main_pid)},
@@ -87,9 +86,8 @@ nlohmann::json toJson(const LocateResult& r) {
       {"qos_class", kstr([](const KubeCgroup& x) { return std::string(toString(x.qos)); })},
       {"cgroup_driver", kstr([](const KubeCgroup& x) { return std::string(toString(x.driver)); })},
       {"container_id", kstr([](const KubeCgroup& x) { return x.container_id; })},
-      {"container_runtime", kstr([](const KubeCgroup& x) {
-         return x.container_id.empty() ? std::string() : std::string(toString(x.runtime));
-       })},
+      {"container_runtime",
+       kstr([](const KubeCgroup& x) { return x.container_id.empty() ? std::string() : std::string(toString(x.runtime)); })},
       {"container_name", opt(r.container_name)},
       {"containers", containers},
   };
@@ -102,8 +100,8 @@ void printText(const LocateResult& r, std::ostream& out) {
   row("cgroup", r.cgroup);
   row("cgroup version", std::string(toString(r.version)) + " (mount " + r.mount + ")");
   if (r.kube) {
-    row("pod", r.kube->pod_uid + " (" + toString(r.kube->qos) + ", " + toString(r.kube->driver) +
-                   " driver, pod cgroup " + r.kube->pod_cgroup + ")");
+    row("pod", r.kube->pod_uid + " (" + toString(r.kube->qos) + ", " + toString(r.kube->driver) + " driver, pod cgroup " +
+                   r.kube->pod_cgroup + ")");
     if (!r.kube->container_id.empty()) {
       std::string c = r.kube->container_id + " (" + toString(r.kube->runtime);
       if (r.container_name) c += ", name " + *r.container_name;
@@ -113,8 +111,8 @@ void printText(const LocateResult& r, std::ostream& out) {
   if (r.effective_limit_bytes == kUnlimited) {
     row("effective limit", "none");
   } else {
-    row("effective limit", formatBytes(r.effective_limit_bytes) + " (" + std::to_string(r.effective_limit_bytes) +
-                               " bytes, set on " + r.limit_cgroup + ")");
+    row("effective limit",
+        formatBytes(r.effective_limit_bytes) + " (" + std::to_string(r.effective_limit_bytes) + " bytes, set on " + r.limit_cgroup + ")");
   }
   row("usage", formatBytes(r.usage_bytes) + " (" + std::to_string(r.usage_bytes) + " bytes)");
   std::string pids;
@@ -159,18 +157,18 @@ int exitFor(const Error& e) { return e.sys_errno == kLocateBadInput ? kExitUsage
 
 int runLocateCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   po::options_description desc("options");
-  desc.add_options()                                                                          //
-      ("help,h", "show this help")                                                            //
-      ("pid", po::value<long long>(), "a process id")                                         //
-      ("container-id", po::value<std::string>(), "a container id or unique prefix (>= 12 hex digits)")  //
-      ("pod-uid", po::value<std::string>(), "a pod's metadata.uid")                          //
-      ("container", po::value<std::string>(), "with --pod-uid: container name (needs runtime metadata)")  //
-      ("json", "print one JSON object instead of text")                                       //
+  desc.add_options()                                                                                              //
+      ("help,h", "show this help")                                                                                //
+      ("pid", po::value<long long>(), "a process id")                                                             //
+      ("container-id", po::value<std::string>(), "a container id or unique prefix (>= 12 hex digits)")            //
+      ("pod-uid", po::value<std::string>(), "a pod's metadata.uid")                                               //
+      ("container", po::value<std::string>(), "with --pod-uid: container name (needs runtime metadata)")          //
+      ("json", "print one JSON object instead of text")                                                           //
       ("cgroup-mount", po::value<std::string>(), "memory controller mount (default: from /proc/self/mountinfo)")  //
-      ("cgroup-version", po::value<std::string>(), "with --cgroup-mount: 1 or 2")            //
+      ("cgroup-version", po::value<std::string>(), "with --cgroup-mount: 1 or 2")                                 //
       ("cgroup-root", po::value<std::string>(),
        "with --cgroup-mount: the mount's root in the hierarchy as mountinfo shows it (default: looked up, else /)")  //
-      ("proc-root", po::value<std::string>()->default_value("/proc"), "where /proc/PID files are read")  //
+      ("proc-root", po::value<std::string>()->default_value("/proc"), "where /proc/PID files are read")              //
       ("host-root", po::value<std::string>()->default_value("/"),
        "prefix for container runtime metadata paths (e.g. /host where the node's / is mounted)");
   po::variables_map vm;

@@ -113,9 +113,7 @@ std::string formatPercent(std::int64_t value, std::int64_t total) {
   return buf.data();
 }
 
-std::string padLeft(const std::string& s, std::size_t width) {
-  return s.size() >= width ? s : std::string(width - s.size(), ' ') + s;
-}
+std::string padLeft(const std::string& s, std::size_t width) { return s.size() >= width ? s : std::string(width - s.size(), ' ') + s; }
 
 void printText(const TopReport& r, std::size_t shown, bool raw_units, std::ostream& out) {
   std::optional<std::size_t> byte_unit;
@@ -127,15 +125,15 @@ void printText(const TopReport& r, std::size_t shown, bool raw_units, std::ostre
   out << "Showing nodes accounting for " << formatValue(shown_flat, byte_unit) << ", " << shown_percent << " of "
       << formatValue(r.total, byte_unit) << " total\n";
   if (shown < r.rows.size()) out << "Showing top " << shown << " nodes out of " << r.rows.size() << "\n";
-  out << padLeft("flat", 10) << " " << padLeft("flat", 5) << "% " << padLeft("sum", 5) << "% " << padLeft("cum", 10)
-      << " " << padLeft("cum", 5) << "%\n";
+  out << padLeft("flat", 10) << " " << padLeft("flat", 5) << "% " << padLeft("sum", 5) << "% " << padLeft("cum", 10) << " "
+      << padLeft("cum", 5) << "%\n";
   std::int64_t running = 0;
   for (std::size_t i = 0; i < shown; ++i) {
     const TopRow& row = r.rows[i];
     running = static_cast<std::int64_t>(static_cast<std::uint64_t>(running) + static_cast<std::uint64_t>(row.flat));
     out << padLeft(formatValue(row.flat, byte_unit), 10) << " " << formatPercent(row.flat, r.total) << " "
-        << formatPercent(running, r.total) << " " << padLeft(formatValue(row.cum, byte_unit), 10) << " "
-        << formatPercent(row.cum, r.total) << "  " << row.name << "\n";
+        << formatPercent(running, r.total) << " " << padLeft(formatValue(row.cum, byte_unit), 10) << " " << formatPercent(row.cum, r.total)
+        << "  " << row.name << "\n";
   }
 }
 
@@ -161,11 +159,9 @@ po::options_description commonOptions(CommandOptions& o) {
   desc.add_options()("help,h", "show this help")(
       "sample-index", po::value<std::string>(&o.sample_index),
       "inuse_objects | inuse_space | alloc_objects | alloc_space (default: the profile's default, "
-      "else its last type, as go tool pprof)")("count,n", po::value<std::size_t>(&o.count)->default_value(20),
-                                               "rows to show (0 = all)")(
+      "else its last type, as go tool pprof)")("count,n", po::value<std::size_t>(&o.count)->default_value(20), "rows to show (0 = all)")(
       "json", po::bool_switch(&o.json), "print JSON instead of text")(
-      "unit", po::value<std::string>()->default_value("auto"),
-      "byte values: auto (scaled like go tool pprof, 1024-based) or B (exact)");
+      "unit", po::value<std::string>()->default_value("auto"), "byte values: auto (scaled like go tool pprof, 1024-based) or B (exact)");
   return desc;
 }
 
@@ -212,8 +208,8 @@ int runCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
   std::vector<std::string> files;
   if (vm.count("file") != 0) files = vm["file"].as<std::vector<std::string>>();
   if (files.size() != n_files) {
-    err << "memstrain pprof " << sub << ": expected " << (n_files == 1 ? "FILE" : "BASE FILE") << ", got "
-        << files.size() << " file argument(s)\n"
+    err << "memstrain pprof " << sub << ": expected " << (n_files == 1 ? "FILE" : "BASE FILE") << ", got " << files.size()
+        << " file argument(s)\n"
         << kUsage;
     return kExitUsage;
   }
@@ -227,8 +223,7 @@ int runCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
     }
     profiles.push_back(std::move(p).value());
   }
-  auto report = n_files == 1 ? computeTop(profiles[0], o.sample_index)
-                             : computeDiff(profiles[0], profiles[1], o.sample_index);
+  auto report = n_files == 1 ? computeTop(profiles[0], o.sample_index) : computeDiff(profiles[0], profiles[1], o.sample_index);
   if (!report) {
     err << "memstrain pprof " << sub << ": " << files.back() << ": " << report.error().message << "\n";
     return kExitUsage;

@@ -20,9 +20,9 @@ namespace memstrain {
 int runRecoverCommand(const std::vector<std::string>& args) {
   std::string dir;
   po::options_description desc("options");
-  desc.add_options()                                                       //
-      ("help,h", "show this help")                                         //
-      ("dry-run,n", "say what would be undone; change nothing")            //
+  desc.add_options()                                             //
+      ("help,h", "show this help")                               //
+      ("dry-run,n", "say what would be undone; change nothing")  //
       ("journal-dir", po::value<std::string>()->default_value(kDefaultJournalDir), "where runs keep their journals");
   const char* usage =
       "usage: memstrain recover [--dry-run] [--journal-dir DIR]\n\n"

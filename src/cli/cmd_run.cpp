@@ -7,16 +7,16 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <thread>
 
-#include <boost/program_options.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <boost/program_options.hpp>
 
 #include "memstrain/actuators/stressor.hpp"
 #include "memstrain/analysis/stage_stats.hpp"
@@ -28,9 +28,9 @@
 #include "memstrain/proc/proc_memory.hpp"
 #include "memstrain/report/html.hpp"
 #include "memstrain/report/junit.hpp"
+#include "memstrain/report/prometheus.hpp"
 #include "memstrain/report/report.hpp"
 #include "memstrain/report/sha256.hpp"
-#include "memstrain/report/prometheus.hpp"
 #include "memstrain/report/summary_md.hpp"
 #include "memstrain/util/fs.hpp"
 #include "memstrain/util/text.hpp"
@@ -103,8 +103,10 @@ class StdoutWatch {
 // The second-signal message for this run: what cleanup would have done and how to finish it.
 std::string skippedMessage(const Resolution& res, const std::string& journal_path) {
   std::string m = "Skipped: stopping the stressor";
-  if (res.launch) m += " and the launched target (both die with memstrain: PR_SET_PDEATHSIG)";
-  else m += " (it dies with memstrain: PR_SET_PDEATHSIG)";
+  if (res.launch)
+    m += " and the launched target (both die with memstrain: PR_SET_PDEATHSIG)";
+  else
+    m += " (it dies with memstrain: PR_SET_PDEATHSIG)";
   if (!res.cgroups_to_create.empty()) {
     m += "; removing the cgroups";
     for (auto it = res.cgroups_to_create.rbegin(); it != res.cgroups_to_create.rend(); ++it) m += " " + *it;
@@ -135,8 +137,8 @@ Status makeDirs(const std::string& path) {
 
 // Parses argv with one positional PLAN. Returns false (after printing) on --help or a usage error;
 // `exit_code` then holds what to return.
-bool parseArgs(const std::vector<std::string>& args, const po::options_description& desc, const char* usage,
-               po::variables_map& vm, int& exit_code) {
+bool parseArgs(const std::vector<std::string>& args, const po::options_description& desc, const char* usage, po::variables_map& vm,
+               int& exit_code) {
   po::options_description all;
   all.add(desc).add_options()("plan", po::value<std::string>(), "plan file");
   po::positional_options_description pos;
@@ -180,7 +182,8 @@ int runValidateCommand(const std::vector<std::string>& args) {
   desc.add_options()("help,h", "show this help");
   po::variables_map vm;
   int code = 0;
-  if (!parseArgs(args, desc, "usage: memstrain validate PLAN\n\nChecks a plan's syntax, keys, types and units. Changes nothing.", vm, code)) {
+  if (!parseArgs(args, desc, "usage: memstrain validate PLAN\n\nChecks a plan's syntax, keys, types and units. Changes nothing.", vm,
+                 code)) {
     return code;
   }
   const std::string path = vm["plan"].as<std::string>();
@@ -197,18 +200,18 @@ int runValidateCommand(const std::vector<std::string>& args) {
 
 int runRunCommand(const std::vector<std::string>& args) {
   po::options_description desc("options");
-  desc.add_options()                                                          //
-      ("help,h", "show this help")                                            //
+  desc.add_options()                                                                               //
+      ("help,h", "show this help")                                                                 //
       ("out,o", po::value<std::string>(), "output directory (default: out/<plan name>-<run id>)")  //
-      ("dry-run,n", "resolve the plan and print what would be done; change nothing")  //
-      ("verbose,v", "debug logging")                                          //
-      ("quiet,q", "no live progress; warnings and errors only")              //
+      ("dry-run,n", "resolve the plan and print what would be done; change nothing")               //
+      ("verbose,v", "debug logging")                                                               //
+      ("quiet,q", "no live progress; warnings and errors only")                                    //
       ("cgroup-parent", po::value<std::string>()->default_value("/memstrain"),
-       "launch mode: parent cgroup (relative to the memory mount) for run cgroups; must be named for memstrain")  //
-      ("cgroup-mount", po::value<std::string>(), "memory controller mount (default: detected from /proc/self/mountinfo)")  //
-      ("cgroup-version", po::value<std::string>()->default_value("1"), "with --cgroup-mount: 1 or 2")  //
-      ("editor", po::value<std::string>()->default_value("auto"), "how cgroups are changed: auto, libcgroup or direct")  //
-      ("force", "allow targets in systemd's system slices and node pressure above safety.node_max")  //
+       "launch mode: parent cgroup (relative to the memory mount) for run cgroups; must be named for memstrain")             //
+      ("cgroup-mount", po::value<std::string>(), "memory controller mount (default: detected from /proc/self/mountinfo)")    //
+      ("cgroup-version", po::value<std::string>()->default_value("1"), "with --cgroup-mount: 1 or 2")                        //
+      ("editor", po::value<std::string>()->default_value("auto"), "how cgroups are changed: auto, libcgroup or direct")      //
+      ("force", "allow targets in systemd's system slices and node pressure above safety.node_max")                          //
       ("journal-dir", po::value<std::string>()->default_value(kDefaultJournalDir), "where the run keeps its crash journal")  //
       ("textfile-dir", po::value<std::string>(),
        "also write metrics.prom as DIR/memstrain_<plan>.prom (node_exporter's textfile collector)");
@@ -320,8 +323,10 @@ int runRunCommand(const std::vector<std::string>& args) {
   // The plan's bytes as they are now; the plan was read once before the run and a changed file
   // would show as a hash that does not match the copy in the report.
   std::string plan_sha256;
-  if (auto text = readFile(plan_path, kMaxPlanBytes)) plan_sha256 = sha256Hex(*text);
-  else spdlog::warn("plan hash: {}", text.error().message);
+  if (auto text = readFile(plan_path, kMaxPlanBytes))
+    plan_sha256 = sha256Hex(*text);
+  else
+    spdlog::warn("plan hash: {}", text.error().message);
   // Outputs are written in order; a failed write turns a pass into a run error, and the summary
   // and last line still come out so that a human and a machine see what happened.
   auto write = [&](const std::string& name, const std::string& body) {

@@ -146,12 +146,12 @@ std::string progressResult(const SweepRunFigures& f) {
 
 int sweepMain(const std::vector<std::string>& args) {
   po::options_description desc("options");
-  desc.add_options()                                                                       //
-      ("help,h", "show this help")                                                         //
+  desc.add_options()                                                                                                         //
+      ("help,h", "show this help")                                                                                           //
       ("set", po::value<std::vector<std::string>>()->composing(), "NAME=V1,V2,...: a variable and its values (repeatable)")  //
-      ("repeat", po::value<int>()->default_value(1), "runs per setting (1-100)")           //
-      ("out,o", po::value<std::string>(), "output directory (default: out/<plan name>-sweep-<id>)")  //
-      ("dry-run,n", "print the settings, their environment and directories; run nothing")  //
+      ("repeat", po::value<int>()->default_value(1), "runs per setting (1-100)")                                             //
+      ("out,o", po::value<std::string>(), "output directory (default: out/<plan name>-sweep-<id>)")                          //
+      ("dry-run,n", "print the settings, their environment and directories; run nothing")                                    //
       ("cgroup-parent", po::value<std::string>()->default_value("/memstrain"),
        "parent cgroup of the runs' cgroups, passed to each `memstrain run`");
   po::options_description all;

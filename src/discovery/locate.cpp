@@ -47,9 +47,8 @@ constexpr const char* kKubeletNameLabel = "io.kubernetes.container.name";
 constexpr const char* kDockerType = "io.kubernetes.docker.type";
 
 bool isHex(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-  });
+  return !s.empty() &&
+         std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); });
 }
 
 std::string lower(std::string_view s) {
@@ -213,8 +212,7 @@ Result<std::string> normalizePodUid(std::string_view uid) {
   const bool chars_ok = std::all_of(u.begin(), u.end(), [](char c) { return c == '-' || isHex(std::string_view(&c, 1)); });
   const bool has_hex = std::any_of(u.begin(), u.end(), [](char c) { return c != '-'; });
   if (!chars_ok || !has_hex || u.size() < 8 || u.size() > 64) {
-    return withErrno("pod UID \"" + std::string(uid) +
-                         "\": expected the pod's metadata.uid, e.g. 0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b",
+    return withErrno("pod UID \"" + std::string(uid) + "\": expected the pod's metadata.uid, e.g. 0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b",
                      kLocateBadInput);
   }
   return u;
@@ -293,9 +291,9 @@ Result<std::optional<std::string>> joinNamespacedCgroup(std::string_view mount_r
   // Equal numbers of "..": both are relative to the same ancestor, so the strings compare exactly.
   if (root->up != pid->up) return std::optional<std::string>();
   if (pid->down.size() < root->down.size() || !std::equal(root->down.begin(), root->down.end(), pid->down.begin())) {
-    return withErrno("cgroup " + std::string(proc_path) + " is outside " + std::string(mount_root) +
-                         ", the part of the hierarchy this mount shows",
-                     EXDEV);
+    return withErrno(
+        "cgroup " + std::string(proc_path) + " is outside " + std::string(mount_root) + ", the part of the hierarchy this mount shows",
+        EXDEV);
   }
   std::string out;
   for (std::size_t i = root->down.size(); i < pid->down.size(); ++i) out += "/" + pid->down[i];
@@ -330,8 +328,8 @@ Result<ContainerMeta> parseContainerMeta(std::string_view json_text) {
       const auto l = nlohmann::json::parse(*labels, nullptr, false);
       if (!l.is_discarded()) take_name(str(l, kKubeletNameLabel));
     }
-    meta.sandbox = str(*a, kContainerdType) == std::optional<std::string>("sandbox") ||
-                   str(*a, kCrioType) == std::optional<std::string>("sandbox");
+    meta.sandbox =
+        str(*a, kContainerdType) == std::optional<std::string>("sandbox") || str(*a, kCrioType) == std::optional<std::string>("sandbox");
   }
   if (auto c = doc.find("Config"); c != doc.end() && c->is_object()) {  // Docker config.v2.json
     if (auto l = c->find("Labels"); l != c->end() && l->is_object()) {
@@ -534,17 +532,16 @@ Result<LocateResult> locateByContainerId(const CgroupFs& fs, std::string_view id
   if (!all) return all.error();
   auto matches = matchContainerId(*all, *prefix);
   if (matches.empty()) {
-    return withErrno("no container cgroup with id " + *prefix + "… among " + std::to_string(all->size()) +
-                         " cgroups below " + fs.mount() +
+    return withErrno("no container cgroup with id " + *prefix + "… among " + std::to_string(all->size()) + " cgroups below " + fs.mount() +
                          " (looked for kubelet layouts: kubepods[.slice]/…/pod<uid>/<runtime>-<id>[.scope])",
                      kLocateNotFound);
   }
   if (matches.size() > 1) {
     std::string list;
     for (const auto& m : matches) list += "\n  " + m.container_id + "  " + m.container_cgroup;
-    return withErrno("container id " + *prefix + " is ambiguous: " + std::to_string(matches.size()) +
-                         " containers match; give more digits:" + list,
-                     kLocateAmbiguous);
+    return withErrno(
+        "container id " + *prefix + " is ambiguous: " + std::to_string(matches.size()) + " containers match; give more digits:" + list,
+        kLocateAmbiguous);
   }
   LocateResult r;
   r.matched_by = "container-id";
@@ -562,8 +559,8 @@ Result<LocateResult> locateByPodUid(const CgroupFs& fs, std::string_view uid, co
   if (!all) return all.error();
   const auto matches = matchPodUid(*all, *canon);
   if (matches.empty()) {
-    return withErrno("no cgroup of pod " + *canon + " among " + std::to_string(all->size()) + " cgroups below " +
-                         fs.mount() + " (is the pod on this node? looked for kubepods/…/pod<uid> and "
+    return withErrno("no cgroup of pod " + *canon + " among " + std::to_string(all->size()) + " cgroups below " + fs.mount() +
+                         " (is the pod on this node? looked for kubepods/…/pod<uid> and "
                          "kubepods.slice/…/kubepods-…-pod<uid with _>.slice)",
                      kLocateNotFound);
   }
@@ -603,9 +600,10 @@ Result<LocateResult> locateByPodUid(const CgroupFs& fs, std::string_view uid, co
     }
     if (!any_named) {
       return withErrno("pod " + *canon + ": cannot tell which container is \"" + *opts.container_name +
-                           "\": cgroupfs does not record container names and no runtime metadata was readable below " +
-                           opts.host_root + " (containerd, CRI-O and Docker paths tried); use --container-id with the "
-                           "id from the pod's status.containerStatuses[].containerID. Containers:" + listing,
+                           "\": cgroupfs does not record container names and no runtime metadata was readable below " + opts.host_root +
+                           " (containerd, CRI-O and Docker paths tried); use --container-id with the "
+                           "id from the pod's status.containerStatuses[].containerID. Containers:" +
+                           listing,
                        kLocateNotFound);
     }
     // A restarted container can leave a second cgroup of the same name for a moment: prefer live ones.
@@ -617,22 +615,21 @@ Result<LocateResult> locateByPodUid(const CgroupFs& fs, std::string_view uid, co
       if (!live.empty()) picked = live;
     }
     if (picked.empty()) {
-      return withErrno("pod " + *canon + ": no container named \"" + *opts.container_name + "\". Containers:" + listing,
-                       kLocateNotFound);
+      return withErrno("pod " + *canon + ": no container named \"" + *opts.container_name + "\". Containers:" + listing, kLocateNotFound);
     }
   } else {
     for (std::size_t i = 0; i < containers.size(); ++i) {
       if (!containers[i].sandbox && !containers[i].pids.empty()) picked.push_back(i);
     }
     if (picked.empty()) {
-      return withErrno("pod " + *canon + ": no container with processes besides the sandbox. Containers:" + listing,
-                       kLocateNotFound);
+      return withErrno("pod " + *canon + ": no container with processes besides the sandbox. Containers:" + listing, kLocateNotFound);
     }
   }
   if (picked.size() > 1) {
     return withErrno("pod " + *canon + " has " + std::to_string(picked.size()) +
                          " application containers; choose one with --container-id (or --container NAME where "
-                         "runtime metadata is readable):" + listing,
+                         "runtime metadata is readable):" +
+                         listing,
                      kLocateAmbiguous);
   }
 

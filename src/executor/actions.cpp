@@ -65,8 +65,8 @@ void ActionRunner::loop() {
     o.abort = &abort_;
     client.setOptions(o);
     const std::string what = job.action.method + " " + job.action.url;
-    HttpResult r = job.action.method == "GET" ? client.get(job.action.url)
-                                              : client.post(job.action.url, job.action.body, "application/json");
+    HttpResult r =
+        job.action.method == "GET" ? client.get(job.action.url) : client.post(job.action.url, job.action.body, "application/json");
     RunEvent e{job.t_s, r ? "action" : "action_error", job.stage, ""};
     if (r) {
       e.detail = what + " -> " + std::to_string(r.value().status) + " in " + formatDuration(r.value().elapsed);

@@ -227,8 +227,7 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
       fail("create cgroup " + cg + ": " + st.error().message);
       return finish();
     }
-    const bool shared_parent =
-        (res.launch && cg == parentCgroup(res.run_cgroup)) || (res.node && cg == options_.cgroup_parent);
+    const bool shared_parent = (res.launch && cg == parentCgroup(res.run_cgroup)) || (res.node && cg == options_.cgroup_parent);
     cleanup.push("remove cgroup " + cg, [this, cg, shared_parent]() -> Status {
       if (!fs_.exists(cg)) return {};
       if (shared_parent) {
@@ -389,11 +388,15 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
       ProbeWindow w = probes[k]->takeWindow();
       writeSample(latencyWindowJson(w, probes[k]->config().name, t, plan.stages[stage_idx].name));
       if (window_eval.needsLatency()) {
-        if (slice_probes[k]) slice_probes[k]->merge(w);
-        else slice_probes[k] = w;
+        if (slice_probes[k])
+          slice_probes[k]->merge(w);
+        else
+          slice_probes[k] = w;
       }
-      if (stage_windows[k]) stage_windows[k]->merge(w);
-      else stage_windows[k] = std::move(w);
+      if (stage_windows[k])
+        stage_windows[k]->merge(w);
+      else
+        stage_windows[k] = std::move(w);
     }
   };
   ActionRunner actions;
@@ -526,7 +529,8 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
       const auto readings = pprof->memstatsSince(last_reading_t ? *last_reading_t + 1e-6 : 0.0);
       if (!readings.empty()) {
         last_reading_t = readings.back().t_s;
-        if (auto c = gcCpuSeconds(readings.back().stats, *rec.target_start_unix_ns)) latest_gc_cpu = std::make_pair(readings.back().t_s, *c);
+        if (auto c = gcCpuSeconds(readings.back().stats, *rec.target_start_unix_ns))
+          latest_gc_cpu = std::make_pair(readings.back().t_s, *c);
       }
       sl.gc_cpu = latest_gc_cpu;
     }
@@ -566,8 +570,8 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
       stressor->pollPopulated();
       if (auto e = stressor->checkExited()) {
         const bool oom = e->signaled && e->signal == SIGKILL;
-        std::string detail = "stressor pid " + std::to_string(stressor->pid()) + " " + e->describe() +
-                             " while holding " + formatBytes(stressor->populatedBytes());
+        std::string detail = "stressor pid " + std::to_string(stressor->pid()) + " " + e->describe() + " while holding " +
+                             formatBytes(stressor->populatedBytes());
         if (oom) {
           detail += " (OOM killer)";
           rec.stages.back().stressor_oom_kills += 1;
@@ -581,7 +585,8 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     if (res.launch && rec.target_pid && !rec.target_exit) {
       if (auto e = pollExit(*rec.target_pid)) {
         rec.target_exit = *e;
-        rec.events.push_back({t, "target_exit", plan.stages[stage_idx].name, "target pid " + std::to_string(*rec.target_pid) + " " + e->describe()});
+        rec.events.push_back(
+            {t, "target_exit", plan.stages[stage_idx].name, "target pid " + std::to_string(*rec.target_pid) + " " + e->describe()});
         fail("target exited during stage " + plan.stages[stage_idx].name + ": " + e->describe());
         stop_all = true;
       }
@@ -652,7 +657,8 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     enum class ReleasePhase { kBefore, kArmed, kWatching, kReclaim, kDone };
     ReleasePhase phase = ReleasePhase::kDone;
     Clock::time_point trigger_due = stage_start, deadline = stage_start, reclaim_end = stage_start;
-    const Clock::time_point before_give_up = stage_start + std::min<std::chrono::nanoseconds>(plan.pprof.timeout + std::chrono::milliseconds(500), stage.duration / 4);
+    const Clock::time_point before_give_up =
+        stage_start + std::min<std::chrono::nanoseconds>(plan.pprof.timeout + std::chrono::milliseconds(500), stage.duration / 4);
     std::optional<pid_t> trigger_child;
     if (release) {
       rec.stages.back().release.emplace();
@@ -759,7 +765,8 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
         if (release->reclaim) {
           ReleaseRecord& rr = *rec.stages.back().release;
           rr.reclaim.emplace();
-          const ReleaseResult so_far = analyzeRelease(releaseInputFor(rec, i, pprof ? pprof->memstatsSince(0) : std::vector<MemStatsSample>{}));
+          const ReleaseResult so_far =
+              analyzeRelease(releaseInputFor(rec, i, pprof ? pprof->memstatsSince(0) : std::vector<MemStatsSample>{}));
           if (so_far.outcome != ReleaseOutcome::kLazy) {
             rr.reclaim->skipped = true;
             rr.reclaim->skipped_reason = std::string("the outcome at the deadline was ") + toString(so_far.outcome);
@@ -771,10 +778,12 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
             // kernel has to take them back for the stressor to get there.
             const Sample& last = rec.samples.back();
             const std::uint64_t lazy = last.target_process && last.target_process->lazyfree_bytes ? *last.target_process->lazyfree_bytes
-                                                                                                   : so_far.lazy_bytes.value_or(0);
-            const std::uint64_t others = last.measuredUsage() > last.stressor_populated_bytes ? last.measuredUsage() - last.stressor_populated_bytes : 0;
+                                                                                                  : so_far.lazy_bytes.value_or(0);
+            const std::uint64_t others =
+                last.measuredUsage() > last.stressor_populated_bytes ? last.measuredUsage() - last.stressor_populated_bytes : 0;
             const std::uint64_t non_lazy = others > lazy ? others - lazy : 0;
-            const std::uint64_t ceiling = res.effective_limit_bytes > res.safety_margin_bytes ? res.effective_limit_bytes - res.safety_margin_bytes : 0;
+            const std::uint64_t ceiling =
+                res.effective_limit_bytes > res.safety_margin_bytes ? res.effective_limit_bytes - res.safety_margin_bytes : 0;
             const std::uint64_t want = release->reclaim->size_bytes.value_or(ceiling > non_lazy ? ceiling - non_lazy : 0);
             rr.reclaim->start_s = secondsBetween(t0, Clock::now());
             rr.reclaim->stressor_requested_bytes = want;

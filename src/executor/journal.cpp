@@ -19,14 +19,10 @@ using nlohmann::json;
 json journalToJson(const Journal& j) {
   json procs = json::array();
   for (const auto& p : j.processes) procs.push_back({{"pid", p.pid}, {"start_time", p.start_time}, {"role", p.role}});
-  return {{"journal_version", 1},
-          {"run_id", j.run_id},
-          {"owner_pid", j.owner_pid},
-          {"owner_start_time", j.owner_start_time},
-          {"cgroup_mount", j.cgroup_mount},
-          {"cgroup_version", toString(j.cgroup_version)},
-          {"cgroups", j.cgroups},
-          {"processes", procs}};
+  return {{"journal_version", 1},           {"run_id", j.run_id},
+          {"owner_pid", j.owner_pid},       {"owner_start_time", j.owner_start_time},
+          {"cgroup_mount", j.cgroup_mount}, {"cgroup_version", toString(j.cgroup_version)},
+          {"cgroups", j.cgroups},           {"processes", procs}};
 }
 
 Result<Journal> journalFromJson(std::string_view text) {

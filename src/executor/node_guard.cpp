@@ -43,12 +43,12 @@ std::uint64_t nodeControlMarginBytes(const NodeRails& rails) {
   return std::max(cap_margin, rails.floor_bytes);
 }
 
-std::optional<std::string> refuseNodePressure(const NodeRails& rails, const NodeMemory& now,
-                                              std::optional<double> level_fraction, std::optional<std::uint64_t> size_bytes) {
+std::optional<std::string> refuseNodePressure(const NodeRails& rails, const NodeMemory& now, std::optional<double> level_fraction,
+                                              std::optional<std::uint64_t> size_bytes) {
   const std::uint64_t used = nodeUsedBytes(now);
   if (now.available_bytes < rails.floor_bytes) {
-    return "node MemAvailable is " + formatBytes(now.available_bytes) + ", already below the floor of " +
-           formatBytes(rails.floor_bytes) + " (safety.node_min_available)";
+    return "node MemAvailable is " + formatBytes(now.available_bytes) + ", already below the floor of " + formatBytes(rails.floor_bytes) +
+           " (safety.node_min_available)";
   }
   // What the stressor would add at most: the gap to the level, or the size.
   std::uint64_t adds = 0;

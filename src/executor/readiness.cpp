@@ -25,8 +25,7 @@ bool exitedWithoutReaping(pid_t pid) {
 
 }  // namespace
 
-Status waitForReady(const std::string& url, std::chrono::nanoseconds timeout, std::optional<pid_t> pid,
-                    const std::atomic<int>* stop) {
+Status waitForReady(const std::string& url, std::chrono::nanoseconds timeout, std::optional<pid_t> pid, const std::atomic<int>* stop) {
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + timeout;
   HttpOptions ho;

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <csignal>
+#include <cstdio>
 #include <sstream>
 
 #include "memstrain/discovery/locate.hpp"
@@ -82,15 +82,16 @@ Result<Resolution> resolvePlan(const Plan& plan, const CgroupFs& fs, const Resol
   for (const auto& s : plan.stages) {
     if (s.pressure) {
       if (r.placement && *r.placement != s.pressure->placement) {
-        return Error{std::string("/stages: every stage with pressure must use the same placement (found both ") +
-                     toString(*r.placement) + " and " + toString(s.pressure->placement) + ")"};
+        return Error{std::string("/stages: every stage with pressure must use the same placement (found both ") + toString(*r.placement) +
+                     " and " + toString(s.pressure->placement) + ")"};
       }
       r.placement = s.pressure->placement;
     }
   }
   // Pressure-assisted reclaim (release stages) needs a stressor; without pressure stages it joins
   // the target's cgroup.
-  const bool reclaim = std::any_of(plan.stages.begin(), plan.stages.end(), [](const StageSpec& s) { return s.release && s.release->reclaim; });
+  const bool reclaim =
+      std::any_of(plan.stages.begin(), plan.stages.end(), [](const StageSpec& s) { return s.release && s.release->reclaim; });
   if (reclaim && !r.placement) r.placement = Placement::kInside;
   const bool beside = r.placement == Placement::kBeside;
   const bool node = r.placement == Placement::kNode;
@@ -139,7 +140,8 @@ Result<Resolution> resolvePlan(const Plan& plan, const CgroupFs& fs, const Resol
         r.container_id = loc->kube->container_id;
       }
     }
-    if (r.target_cgroup == "/") return Error{"/target/attach: the target is in the root cgroup; memstrain will not pressure the whole host"};
+    if (r.target_cgroup == "/")
+      return Error{"/target/attach: the target is in the root cgroup; memstrain will not pressure the whole host"};
     if (!fs.exists(r.target_cgroup)) return Error{"/target/attach/cgroup: no cgroup " + r.target_cgroup + " under " + fs.mount()};
     if (auto why = refusedPressureCgroup(r.target_cgroup, ctx.self_cgroup, ctx.force)) return Error{"/target/attach: " + *why};
     auto tl = fs.effectiveLimit(r.target_cgroup);
@@ -148,7 +150,8 @@ Result<Resolution> resolvePlan(const Plan& plan, const CgroupFs& fs, const Resol
     if (beside) {
       const std::string parent = parentCgroup(r.target_cgroup);
       if (parent == "/") return Error{"/stages: beside placement needs the target below a parent cgroup other than the root"};
-      if (auto why = refusedPressureCgroup(parent, ctx.self_cgroup, ctx.force)) return Error{"/stages: beside placement competes in " + parent + ": " + *why};
+      if (auto why = refusedPressureCgroup(parent, ctx.self_cgroup, ctx.force))
+        return Error{"/stages: beside placement competes in " + parent + ": " + *why};
       r.stressor_cgroup = joinCgroup(parent, "memstrain-stressor-" + ctx.run_id);
       r.measured_cgroup = parent;
       r.cgroups_to_create.push_back(r.stressor_cgroup);
@@ -176,9 +179,9 @@ Result<Resolution> resolvePlan(const Plan& plan, const CgroupFs& fs, const Resol
   if (node) {
     r.safety_margin_bytes = nodeControlMarginBytes(*r.node);
   } else if (limited) {
-    r.safety_margin_bytes = std::max<std::uint64_t>(
-        plan.safety.margin_min_bytes,
-        static_cast<std::uint64_t>(plan.safety.margin_fraction * static_cast<double>(r.effective_limit_bytes)));
+    r.safety_margin_bytes =
+        std::max<std::uint64_t>(plan.safety.margin_min_bytes,
+                                static_cast<std::uint64_t>(plan.safety.margin_fraction * static_cast<double>(r.effective_limit_bytes)));
   }
   std::uint64_t reserve = 0;
   for (std::size_t i = 0; i < plan.stages.size(); ++i) {
@@ -194,15 +197,16 @@ Result<Resolution> resolvePlan(const Plan& plan, const CgroupFs& fs, const Resol
       }
       if (s.pressure->level_fraction) {
         if (!limited) {
-          return Error{ptr + "/level: " + r.measured_cgroup + " has no memory limit on it or its parents; a level needs one (use \"size\")"};
+          return Error{ptr + "/level: " + r.measured_cgroup +
+                       " has no memory limit on it or its parents; a level needs one (use \"size\")"};
         }
         rs.setpoint_bytes = static_cast<std::uint64_t>(*s.pressure->level_fraction * static_cast<double>(r.effective_limit_bytes));
         reserve = std::max(reserve, r.effective_limit_bytes);
       } else {
         const std::uint64_t size = *s.pressure->size_bytes;
         if (!s.pressure->allow_oom && !node) {
-          const std::uint64_t ceiling = limited ? r.effective_limit_bytes - std::min(r.effective_limit_bytes, r.safety_margin_bytes)
-                                                : ctx.node_memory_bytes;
+          const std::uint64_t ceiling =
+              limited ? r.effective_limit_bytes - std::min(r.effective_limit_bytes, r.safety_margin_bytes) : ctx.node_memory_bytes;
           if (ceiling > 0 && size > ceiling) {
             return Error{ptr + "/size: " + formatBytes(size) + " is above the effective limit minus the safety margin (" +
                          formatBytes(ceiling) + "); lower it or set \"allow_oom\": true"};
@@ -240,12 +244,8 @@ void describeStageExtras(std::ostringstream& o, const StageSpec& stage) {
   } else {
     const ReleaseTrigger& t = *rel.trigger;
     switch (t.kind) {
-      case ReleaseTrigger::Kind::kHttp:
-        o << t.method << " " << t.url;
-        break;
-      case ReleaseTrigger::Kind::kSignal:
-        o << (t.signal == SIGUSR2 ? "SIGUSR2" : "SIGUSR1") << " to the target";
-        break;
+      case ReleaseTrigger::Kind::kHttp: o << t.method << " " << t.url; break;
+      case ReleaseTrigger::Kind::kSignal: o << (t.signal == SIGUSR2 ? "SIGUSR2" : "SIGUSR1") << " to the target"; break;
       case ReleaseTrigger::Kind::kCommand:
         o << "command `";
         for (std::size_t k = 0; k < t.command.size(); ++k) o << (k ? " " : "") << t.command[k];
@@ -307,8 +307,8 @@ std::string describeResolution(const Plan& plan, const Resolution& r) {
       o << "none (stressor holds 0 B)";
     } else if (s.setpoint_bytes) {
       char buf[96];
-      std::snprintf(buf, sizeof buf, "%s usage at %.1f%% = %s", toString(s.pressure->placement),
-                    *s.pressure->level_fraction * 100, formatBytes(*s.setpoint_bytes).c_str());
+      std::snprintf(buf, sizeof buf, "%s usage at %.1f%% = %s", toString(s.pressure->placement), *s.pressure->level_fraction * 100,
+                    formatBytes(*s.setpoint_bytes).c_str());
       o << buf;
     } else {
       o << toString(s.pressure->placement) << " stressor of " << formatBytes(*s.size_bytes);

@@ -47,18 +47,12 @@ int abortIfRaised(void* flag, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 
 const char* httpErrorKindName(HttpErrorKind kind) {
   switch (kind) {
-    case HttpErrorKind::kConnectRefused:
-      return "connect_refused";
-    case HttpErrorKind::kConnectFailed:
-      return "connect_failed";
-    case HttpErrorKind::kTimeout:
-      return "timeout";
-    case HttpErrorKind::kTooLarge:
-      return "too_large";
-    case HttpErrorKind::kHttpStatus:
-      return "http_status";
-    case HttpErrorKind::kTransport:
-      return "transport";
+    case HttpErrorKind::kConnectRefused: return "connect_refused";
+    case HttpErrorKind::kConnectFailed: return "connect_failed";
+    case HttpErrorKind::kTimeout: return "timeout";
+    case HttpErrorKind::kTooLarge: return "too_large";
+    case HttpErrorKind::kHttpStatus: return "http_status";
+    case HttpErrorKind::kTransport: return "transport";
   }
   return "unknown";
 }
@@ -93,8 +87,7 @@ HttpResult HttpClient::post(const std::string& url, std::string_view body, std::
   return perform(url, &body, content_type);
 }
 
-HttpResult HttpClient::perform(const std::string& url, const std::string_view* post_body,
-                               std::string_view content_type) {
+HttpResult HttpClient::perform(const std::string& url, const std::string_view* post_body, std::string_view content_type) {
   const char* method = post_body != nullptr ? "POST" : "GET";
   const std::string what = std::string(method) + " " + url;
   if (!impl_ || impl_->easy == nullptr) {
@@ -156,24 +149,16 @@ HttpResult HttpClient::perform(const std::string& url, const std::string_view* p
         break;
       case CURLE_OPERATION_TIMEDOUT:
         err.kind = HttpErrorKind::kTimeout;
-        detail = "timed out after " + formatMs(elapsed) + " (limit " + std::to_string(options_.total_timeout.count()) +
-                 " ms total, " + std::to_string(options_.connect_timeout.count()) + " ms to connect); " + detail;
+        detail = "timed out after " + formatMs(elapsed) + " (limit " + std::to_string(options_.total_timeout.count()) + " ms total, " +
+                 std::to_string(options_.connect_timeout.count()) + " ms to connect); " + detail;
         break;
-      case CURLE_FILESIZE_EXCEEDED:
-        err.kind = HttpErrorKind::kTooLarge;
-        break;
-      case CURLE_WRITE_ERROR:
-        err.kind = sink.exceeded ? HttpErrorKind::kTooLarge : HttpErrorKind::kTransport;
-        break;
+      case CURLE_FILESIZE_EXCEEDED: err.kind = HttpErrorKind::kTooLarge; break;
+      case CURLE_WRITE_ERROR: err.kind = sink.exceeded ? HttpErrorKind::kTooLarge : HttpErrorKind::kTransport; break;
       case CURLE_UNSUPPORTED_PROTOCOL:
       case CURLE_URL_MALFORMAT:
       case CURLE_COULDNT_RESOLVE_HOST:
-      case CURLE_COULDNT_RESOLVE_PROXY:
-        err.kind = HttpErrorKind::kConnectFailed;
-        break;
-      default:
-        err.kind = HttpErrorKind::kTransport;
-        break;
+      case CURLE_COULDNT_RESOLVE_PROXY: err.kind = HttpErrorKind::kConnectFailed; break;
+      default: err.kind = HttpErrorKind::kTransport; break;
     }
     if (err.kind == HttpErrorKind::kTooLarge) {
       detail = "response body exceeds the cap of " + std::to_string(options_.max_body_bytes) + " bytes";

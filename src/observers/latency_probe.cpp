@@ -23,9 +23,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::int64_t nowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
-}
+std::int64_t nowNs() { return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count(); }
 
 Clock::time_point fromNs(std::int64_t ns) { return Clock::time_point(std::chrono::nanoseconds(ns)); }
 
@@ -63,8 +61,7 @@ int waitUntil(int epoll_fd, epoll_event* events, int max_events, std::int64_t de
     if (n >= 0 || errno != ENOSYS) return n;
     have_pwait2.store(false);
   }
-  const int timeout_ms =
-      deadline_ns == kNever ? -1 : static_cast<int>(std::min<std::int64_t>((left + 999'999) / 1'000'000, INT32_MAX));
+  const int timeout_ms = deadline_ns == kNever ? -1 : static_cast<int>(std::min<std::int64_t>((left + 999'999) / 1'000'000, INT32_MAX));
   return ::epoll_wait(epoll_fd, events, max_events, timeout_ms);
 }
 
@@ -112,14 +109,12 @@ Result<std::vector<StatusRange>> parseStatusRanges(std::string_view text) {
   std::size_t pos = 0;
   while (pos <= text.size()) {
     const std::size_t comma = text.find(',', pos);
-    const std::string_view item = trim(text.substr(pos, comma == std::string_view::npos ? std::string_view::npos
-                                                                                         : comma - pos));
+    const std::string_view item = trim(text.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos));
     const std::size_t dash = item.find('-');
     const auto first = parseUint64(trim(item.substr(0, dash)));
     const auto last = dash == std::string_view::npos ? first : parseUint64(trim(item.substr(dash + 1)));
     if (!first || !last || *first < 100 || *last > 599 || *first > *last) {
-      return Error{"expect_status: \"" + std::string(item) +
-                   "\": expected a status code 100..599 or an ascending range like \"200-299\""};
+      return Error{"expect_status: \"" + std::string(item) + "\": expected a status code 100..599 or an ascending range like \"200-299\""};
     }
     out.push_back(StatusRange{static_cast<int>(*first), static_cast<int>(*last)});
     if (comma == std::string_view::npos) break;
@@ -266,11 +261,11 @@ struct LatencyProbe::Impl {
   // Probe-thread state.
   std::vector<std::unique_ptr<Slot>> slots;  // owns every easy handle ever created
   std::vector<Slot*> free_slots;
-  TimeQueue waiting;  // intended times waiting for a connection (concurrency cap)
+  TimeQueue waiting;       // intended times waiting for a connection (concurrency cap)
   std::size_t active = 0;  // transfers added to the multi handle
   std::int64_t t0_ns = 0;
   std::uint64_t next_index = 0;
-  bool kick = false;  // curl asked to be called back at once (timeout 0)
+  bool kick = false;                       // curl asked to be called back at once (timeout 0)
   std::int64_t curl_deadline_ns = kNever;  // when curl wants CURL_SOCKET_TIMEOUT
 
   // Shared with takeWindow(), under mu.

@@ -14,18 +14,12 @@ constexpr const char* kGoroutineDebugPath = "/goroutine?debug=1";
 
 PprofErrorKind fromHttp(HttpErrorKind kind) {
   switch (kind) {
-    case HttpErrorKind::kConnectRefused:
-      return PprofErrorKind::kConnectRefused;
-    case HttpErrorKind::kConnectFailed:
-      return PprofErrorKind::kConnectFailed;
-    case HttpErrorKind::kTimeout:
-      return PprofErrorKind::kTimeout;
-    case HttpErrorKind::kTooLarge:
-      return PprofErrorKind::kTooLarge;
-    case HttpErrorKind::kHttpStatus:
-      return PprofErrorKind::kHttpStatus;
-    case HttpErrorKind::kTransport:
-      return PprofErrorKind::kTransport;
+    case HttpErrorKind::kConnectRefused: return PprofErrorKind::kConnectRefused;
+    case HttpErrorKind::kConnectFailed: return PprofErrorKind::kConnectFailed;
+    case HttpErrorKind::kTimeout: return PprofErrorKind::kTimeout;
+    case HttpErrorKind::kTooLarge: return PprofErrorKind::kTooLarge;
+    case HttpErrorKind::kHttpStatus: return PprofErrorKind::kHttpStatus;
+    case HttpErrorKind::kTransport: return PprofErrorKind::kTransport;
   }
   return PprofErrorKind::kTransport;
 }
@@ -42,22 +36,14 @@ HttpOptions httpOptionsFor(const PprofClientOptions& o) {
 
 const char* pprofErrorKindName(PprofErrorKind kind) {
   switch (kind) {
-    case PprofErrorKind::kNone:
-      return "none";
-    case PprofErrorKind::kConnectRefused:
-      return "connect_refused";
-    case PprofErrorKind::kConnectFailed:
-      return "connect_failed";
-    case PprofErrorKind::kTimeout:
-      return "timeout";
-    case PprofErrorKind::kTooLarge:
-      return "too_large";
-    case PprofErrorKind::kHttpStatus:
-      return "http_status";
-    case PprofErrorKind::kTransport:
-      return "transport";
-    case PprofErrorKind::kBadBody:
-      return "bad_body";
+    case PprofErrorKind::kNone: return "none";
+    case PprofErrorKind::kConnectRefused: return "connect_refused";
+    case PprofErrorKind::kConnectFailed: return "connect_failed";
+    case PprofErrorKind::kTimeout: return "timeout";
+    case PprofErrorKind::kTooLarge: return "too_large";
+    case PprofErrorKind::kHttpStatus: return "http_status";
+    case PprofErrorKind::kTransport: return "transport";
+    case PprofErrorKind::kBadBody: return "bad_body";
   }
   return "unknown";
 }
@@ -67,8 +53,7 @@ PprofClient::PprofClient(std::string base_url, PprofClientOptions options)
   while (!base_url_.empty() && base_url_.back() == '/') base_url_.pop_back();
 }
 
-Result<std::string> PprofClient::get(const std::string& path, std::size_t max_body_bytes,
-                                     std::chrono::nanoseconds* elapsed) {
+Result<std::string> PprofClient::get(const std::string& path, std::size_t max_body_bytes, std::chrono::nanoseconds* elapsed) {
   HttpOptions h = httpOptionsFor(options_);
   h.max_body_bytes = max_body_bytes;
   http_.setOptions(h);
@@ -84,8 +69,7 @@ Result<std::string> PprofClient::get(const std::string& path, std::size_t max_bo
 
 Result<HeapSnapshot> PprofClient::fetchHeapProfileRaw() {
   HeapSnapshot snap;
-  auto body = get(options_.gc_before_heap ? kHeapAfterGcPath : kHeapPath, options_.limits.max_compressed_bytes,
-                  &snap.elapsed);
+  auto body = get(options_.gc_before_heap ? kHeapAfterGcPath : kHeapPath, options_.limits.max_compressed_bytes, &snap.elapsed);
   if (!body) return body.error();
   snap.raw = std::move(body).value();
   return snap;
@@ -97,8 +81,7 @@ Result<HeapSnapshot> PprofClient::fetchHeapProfile() {
   auto profile = decodeProfile(snap->raw, options_.limits);
   if (!profile) {
     last_error_kind_ = PprofErrorKind::kBadBody;
-    return Error{"GET " + base_url_ + (options_.gc_before_heap ? kHeapAfterGcPath : kHeapPath) + ": " +
-                 profile.error().message};
+    return Error{"GET " + base_url_ + (options_.gc_before_heap ? kHeapAfterGcPath : kHeapPath) + ": " + profile.error().message};
   }
   snap->profile = std::move(profile).value();
   return snap;

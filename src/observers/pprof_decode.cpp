@@ -59,8 +59,8 @@ class IdIndex {
       if (id == 0) return Error{std::string(what) + " #" + std::to_string(i) + " has the reserved id 0"};
       auto [it, inserted] = index.map_.emplace(id, static_cast<std::uint32_t>(i));
       if (!inserted) {
-        return Error{std::string(what) + " #" + std::to_string(i) + " repeats id " + std::to_string(id) +
-                     " of " + what + " #" + std::to_string(it->second)};
+        return Error{std::string(what) + " #" + std::to_string(i) + " repeats id " + std::to_string(id) + " of " + what + " #" +
+                     std::to_string(it->second)};
       }
     }
     return index;
@@ -83,17 +83,29 @@ class IdIndex {
   std::unordered_map<std::uint64_t, std::uint32_t> map_;
 };
 
-using google::protobuf::io::CodedInputStream;
 using google::protobuf::internal::WireFormatLite;
+using google::protobuf::io::CodedInputStream;
 
 constexpr std::uint32_t kWireVarint = WireFormatLite::WIRETYPE_VARINT;
 constexpr std::uint32_t kWireLengthDelimited = WireFormatLite::WIRETYPE_LENGTH_DELIMITED;
 
 // Field numbers of perftools.profiles.Profile, Sample and Label (see proto/profile.proto).
 enum ProfileField : std::uint32_t {
-  kSampleType = 1, kSample = 2, kMapping = 3, kLocation = 4, kFunction = 5, kStringTable = 6,
-  kDropFrames = 7, kKeepFrames = 8, kTimeNanos = 9, kDurationNanos = 10, kPeriodType = 11, kPeriod = 12,
-  kComment = 13, kDefaultSampleType = 14, kDocUrl = 15,
+  kSampleType = 1,
+  kSample = 2,
+  kMapping = 3,
+  kLocation = 4,
+  kFunction = 5,
+  kStringTable = 6,
+  kDropFrames = 7,
+  kKeepFrames = 8,
+  kTimeNanos = 9,
+  kDurationNanos = 10,
+  kPeriodType = 11,
+  kPeriod = 12,
+  kComment = 13,
+  kDefaultSampleType = 14,
+  kDocUrl = 15,
 };
 enum SampleField : std::uint32_t { kSampleLocationId = 1, kSampleValue = 2, kSampleLabel = 3 };
 enum LabelField : std::uint32_t { kLabelKey = 1, kLabelStr = 2, kLabelNum = 3, kLabelNumUnit = 4 };
@@ -149,8 +161,8 @@ Result<RawProfile> scanProfile(std::string_view bytes) {
   RawProfile raw;
   CodedInputStream in(reinterpret_cast<const std::uint8_t*>(bytes.data()), static_cast<int>(bytes.size()));
   auto malformed = [&](const char* what) {
-    return Error{std::string("not a valid pprof protobuf: malformed ") + what + " near byte " +
-                 std::to_string(in.CurrentPosition()) + " of " + std::to_string(bytes.size())};
+    return Error{std::string("not a valid pprof protobuf: malformed ") + what + " near byte " + std::to_string(in.CurrentPosition()) +
+                 " of " + std::to_string(bytes.size())};
   };
   auto int64Field = [&](std::int64_t* dest) {
     std::uint64_t v = 0;
@@ -208,9 +220,7 @@ class StringTable {
  public:
   explicit StringTable(const std::vector<std::string_view>& table) : table_(table) {}
 
-  bool contains(std::int64_t index) const {
-    return index >= 0 && static_cast<std::uint64_t>(index) < table_.size();
-  }
+  bool contains(std::int64_t index) const { return index >= 0 && static_cast<std::uint64_t>(index) < table_.size(); }
   std::size_t size() const { return table_.size(); }
 
   // `who` is called only on failure, to build the context ("function #3 (id 4) name").
@@ -221,8 +231,8 @@ class StringTable {
   }
 
   Error outOfRange(std::int64_t index, const std::string& who) const {
-    return Error{"string index " + std::to_string(index) + " out of range (string table has " +
-                 std::to_string(table_.size()) + " entries), referenced by " + who};
+    return Error{"string index " + std::to_string(index) + " out of range (string table has " + std::to_string(table_.size()) +
+                 " entries), referenced by " + who};
   }
 
  private:
@@ -242,8 +252,7 @@ Result<Message> parseEntry(std::string_view bytes, const char* what, std::size_t
   return m;
 }
 
-Result<ProfileValueType> convertValueType(const StringTable& strings, const pb::ValueType& vt,
-                                          const std::string& who) {
+Result<ProfileValueType> convertValueType(const StringTable& strings, const pb::ValueType& vt, const std::string& who) {
   auto type = strings.get(vt.type(), [&] { return who + " type"; });
   if (!type) return type.error();
   auto unit = strings.get(vt.unit(), [&] { return who + " unit"; });
@@ -252,17 +261,15 @@ Result<ProfileValueType> convertValueType(const StringTable& strings, const pb::
 }
 
 // Decodes sample `i` straight into the flat arrays of `out`: no per-sample message or vector.
-Status appendSample(std::string_view bytes, std::size_t i, const IdIndex& location_ids, std::size_t n_locations,
-                    const StringTable& strings, HeapProfile& out) {
+Status appendSample(std::string_view bytes, std::size_t i, const IdIndex& location_ids, std::size_t n_locations, const StringTable& strings,
+                    HeapProfile& out) {
   const std::size_t n_types = out.sample_types.size();
   const std::size_t values_before = out.sample_values.size();
   ProfileSample sample;
   sample.first_location = static_cast<std::uint32_t>(out.sample_locations.size());
   CodedInputStream in(reinterpret_cast<const std::uint8_t*>(bytes.data()), static_cast<int>(bytes.size()));
   std::optional<Error> failure;
-  auto malformed = [&] {
-    return Error{"not a valid pprof protobuf: malformed sample #" + std::to_string(i)};
-  };
+  auto malformed = [&] { return Error{"not a valid pprof protobuf: malformed sample #" + std::to_string(i)}; };
   while (const std::uint32_t tag = in.ReadTag()) {
     const std::uint32_t field = WireFormatLite::GetTagFieldNumber(tag);
     const std::uint32_t wire = WireFormatLite::GetTagWireType(tag);
@@ -271,10 +278,9 @@ Status appendSample(std::string_view bytes, std::size_t i, const IdIndex& locati
       auto add = [&](std::uint64_t id) {
         auto loc = location_ids.find(id);
         if (!loc) {
-          failure = Error{"location id " + std::to_string(id) + " not found (profile has " +
-                          std::to_string(n_locations) + " locations), referenced by frame #" +
-                          std::to_string(out.sample_locations.size() - sample.first_location) + " of sample #" +
-                          std::to_string(i)};
+          failure = Error{"location id " + std::to_string(id) + " not found (profile has " + std::to_string(n_locations) +
+                          " locations), referenced by frame #" + std::to_string(out.sample_locations.size() - sample.first_location) +
+                          " of sample #" + std::to_string(i)};
           return false;
         }
         if (out.sample_locations.size() >= kMaxTableSize) {
@@ -306,8 +312,7 @@ Status appendSample(std::string_view bytes, std::size_t i, const IdIndex& locati
         if (!lin.ReadVarint64(&v)) return malformed();
         const char* name = lfield == kLabelKey ? "key" : lfield == kLabelStr ? "str" : lfield == kLabelNumUnit ? "num_unit" : nullptr;
         if (name != nullptr && !strings.contains(static_cast<std::int64_t>(v))) {
-          return strings.outOfRange(static_cast<std::int64_t>(v), std::string("label ") + name + " of sample #" +
-                                                                      std::to_string(i));
+          return strings.outOfRange(static_cast<std::int64_t>(v), std::string("label ") + name + " of sample #" + std::to_string(i));
         }
       }
       if (!lin.ConsumedEntireMessage()) return malformed();
@@ -318,8 +323,8 @@ Status appendSample(std::string_view bytes, std::size_t i, const IdIndex& locati
   if (!in.ConsumedEntireMessage()) return malformed();
   const std::size_t n_values = out.sample_values.size() - values_before;
   if (n_values != n_types) {
-    return Error{"sample #" + std::to_string(i) + " has " + std::to_string(n_values) +
-                 " values but the profile has " + std::to_string(n_types) + " sample types"};
+    return Error{"sample #" + std::to_string(i) + " has " + std::to_string(n_values) + " values but the profile has " +
+                 std::to_string(n_types) + " sample types"};
   }
   sample.location_count = static_cast<std::uint32_t>(out.sample_locations.size() - sample.first_location);
   out.samples.push_back(sample);
@@ -329,8 +334,8 @@ Status appendSample(std::string_view bytes, std::size_t i, const IdIndex& locati
 Result<HeapProfile> convert(const RawProfile& raw) {
   if (raw.strings.empty()) return Error{"profile has an empty string table (string_table[0] must be \"\")"};
   if (!raw.strings[0].empty()) {
-    return Error{"string_table[0] must be \"\", found a " + std::to_string(raw.strings[0].size()) +
-                 "-byte string starting \"" + std::string(raw.strings[0].substr(0, 40)) + "\""};
+    return Error{"string_table[0] must be \"\", found a " + std::to_string(raw.strings[0].size()) + "-byte string starting \"" +
+                 std::string(raw.strings[0].substr(0, 40)) + "\""};
   }
   for (auto* table : {&raw.samples, &raw.locations, &raw.functions, &raw.mappings}) {
     if (table->size() >= kMaxTableSize) return Error{"profile tables are too large"};
@@ -363,8 +368,8 @@ Result<HeapProfile> convert(const RawProfile& raw) {
   for (std::size_t i = 0; i < raw.comments.size(); ++i) {
     if (!strings.contains(raw.comments[i])) return strings.outOfRange(raw.comments[i], "comment #" + std::to_string(i));
   }
-  for (auto [idx, what] : {std::pair{raw.drop_frames, "drop_frames"}, std::pair{raw.keep_frames, "keep_frames"},
-                           std::pair{raw.doc_url, "doc_url"}}) {
+  for (auto [idx, what] :
+       {std::pair{raw.drop_frames, "drop_frames"}, std::pair{raw.keep_frames, "keep_frames"}, std::pair{raw.doc_url, "doc_url"}}) {
     if (!strings.contains(idx)) return strings.outOfRange(idx, what);
   }
   out.period = raw.period;
@@ -378,7 +383,8 @@ Result<HeapProfile> convert(const RawProfile& raw) {
     if (!m) return m.error();
     mappings[i] = std::move(m).value();
   }
-  auto mapping_ids = IdIndex::build(mappings.size(), [&](std::size_t i) { return mappings[i].id(); }, "mapping");
+  auto mapping_ids = IdIndex::build(
+      mappings.size(), [&](std::size_t i) { return mappings[i].id(); }, "mapping");
   if (!mapping_ids) return mapping_ids.error();
   out.mappings.reserve(mappings.size());
   for (std::size_t i = 0; i < mappings.size(); ++i) {
@@ -388,8 +394,8 @@ Result<HeapProfile> convert(const RawProfile& raw) {
     if (!file) return file.error();
     auto build_id = strings.get(m.build_id(), [&] { return who() + " build_id"; });
     if (!build_id) return build_id.error();
-    out.mappings.push_back(ProfileMapping{m.id(), m.memory_start(), m.memory_limit(), m.file_offset(),
-                                          std::move(file).value(), std::move(build_id).value(), m.has_functions()});
+    out.mappings.push_back(ProfileMapping{m.id(), m.memory_start(), m.memory_limit(), m.file_offset(), std::move(file).value(),
+                                          std::move(build_id).value(), m.has_functions()});
   }
 
   // Functions: their ids are needed before the locations that refer to them.
@@ -408,11 +414,11 @@ Result<HeapProfile> convert(const RawProfile& raw) {
     auto filename = strings.get(f.filename(), [&] { return who() + " filename"; });
     if (!filename) return filename.error();
     function_id_list[i] = f.id();
-    out.functions.push_back(ProfileFunction{f.id(), std::move(name).value(), std::move(system_name).value(),
-                                            std::move(filename).value(), f.start_line()});
+    out.functions.push_back(
+        ProfileFunction{f.id(), std::move(name).value(), std::move(system_name).value(), std::move(filename).value(), f.start_line()});
   }
-  auto function_ids =
-      IdIndex::build(function_id_list.size(), [&](std::size_t i) { return function_id_list[i]; }, "function");
+  auto function_ids = IdIndex::build(
+      function_id_list.size(), [&](std::size_t i) { return function_id_list[i]; }, "function");
   if (!function_ids) return function_ids.error();
 
   // Locations and their lines.
@@ -428,8 +434,8 @@ Result<HeapProfile> convert(const RawProfile& raw) {
     if (l.mapping_id() != 0) {
       auto m = mapping_ids->find(l.mapping_id());
       if (!m) {
-        return Error{"mapping id " + std::to_string(l.mapping_id()) + " not found (profile has " +
-                     std::to_string(mappings.size()) + " mappings), referenced by " + entryName("location", i, l.id())};
+        return Error{"mapping id " + std::to_string(l.mapping_id()) + " not found (profile has " + std::to_string(mappings.size()) +
+                     " mappings), referenced by " + entryName("location", i, l.id())};
       }
       loc.mapping_index = *m;
     }
@@ -447,8 +453,8 @@ Result<HeapProfile> convert(const RawProfile& raw) {
         auto fi = function_ids->find(ln.function_id());
         if (!fi) {
           return Error{"function id " + std::to_string(ln.function_id()) + " not found (profile has " +
-                       std::to_string(out.functions.size()) + " functions), referenced by line #" +
-                       std::to_string(j) + " of " + entryName("location", i, l.id())};
+                       std::to_string(out.functions.size()) + " functions), referenced by line #" + std::to_string(j) + " of " +
+                       entryName("location", i, l.id())};
         }
         line.function_index = *fi;
       }
@@ -456,8 +462,8 @@ Result<HeapProfile> convert(const RawProfile& raw) {
     }
     out.locations.push_back(loc);
   }
-  auto location_ids =
-      IdIndex::build(out.locations.size(), [&](std::size_t i) { return out.locations[i].id; }, "location");
+  auto location_ids = IdIndex::build(
+      out.locations.size(), [&](std::size_t i) { return out.locations[i].id; }, "location");
   if (!location_ids) return location_ids.error();
 
   // Samples, decoded straight into the flat arrays. Every frame takes at least one byte of input,
@@ -477,8 +483,7 @@ Result<HeapProfile> convert(const RawProfile& raw) {
 }  // namespace
 
 bool looksGzipped(std::string_view data) {
-  return data.size() >= 2 && static_cast<unsigned char>(data[0]) == 0x1f &&
-         static_cast<unsigned char>(data[1]) == 0x8b;
+  return data.size() >= 2 && static_cast<unsigned char>(data[0]) == 0x1f && static_cast<unsigned char>(data[1]) == 0x8b;
 }
 
 Result<std::string> gunzipCapped(std::string_view gzipped, std::size_t max_decompressed_bytes) {
@@ -495,8 +500,7 @@ Result<std::string> gunzipCapped(std::string_view gzipped, std::size_t max_decom
   std::string out;
   // One byte of room past the cap tells a body of exactly the cap from a larger one.
   const std::size_t hard_limit =
-      max_decompressed_bytes == std::numeric_limits<std::size_t>::max() ? max_decompressed_bytes
-                                                                          : max_decompressed_bytes + 1;
+      max_decompressed_bytes == std::numeric_limits<std::size_t>::max() ? max_decompressed_bytes : max_decompressed_bytes + 1;
   // The gzip trailer holds the size of the last member mod 2^32: a good first guess, never trusted
   // beyond the cap.
   std::size_t isize = 0;
@@ -518,8 +522,7 @@ Result<std::string> gunzipCapped(std::string_view gzipped, std::size_t max_decom
       // Another gzip member may follow (as `cat a.gz b.gz` makes); anything else is an error.
       if (consumed == gzipped.size()) break;
       if (!looksGzipped(gzipped.substr(consumed))) {
-        return Error{"gunzip: " + std::to_string(gzipped.size() - consumed) +
-                     " bytes of trailing garbage after the gzip stream"};
+        return Error{"gunzip: " + std::to_string(gzipped.size() - consumed) + " bytes of trailing garbage after the gzip stream"};
       }
       rc = inflateReset(&zs);
       if (rc != Z_OK) return Error{"gunzip: " + describeZlib(zs, rc)};
@@ -552,15 +555,13 @@ Result<std::string> gunzipCapped(std::string_view gzipped, std::size_t max_decom
     if (rc == Z_BUF_ERROR) {
       // No progress possible: either the output is full (grow and retry) or the input ran out.
       if (produced == out.size()) continue;
-      return Error{"gunzip: truncated gzip stream (input ended after " + std::to_string(gzipped.size()) +
-                   " bytes, " + std::to_string(produced) + " bytes decompressed)"};
+      return Error{"gunzip: truncated gzip stream (input ended after " + std::to_string(gzipped.size()) + " bytes, " +
+                   std::to_string(produced) + " bytes decompressed)"};
     }
-    return Error{"gunzip: corrupt gzip stream at input byte " + std::to_string(consumed) + ": " +
-                 describeZlib(zs, rc)};
+    return Error{"gunzip: corrupt gzip stream at input byte " + std::to_string(consumed) + ": " + describeZlib(zs, rc)};
   }
   if (produced > max_decompressed_bytes) {
-    return Error{"gunzip: decompressed size exceeds the cap of " + std::to_string(max_decompressed_bytes) +
-                 " bytes"};
+    return Error{"gunzip: decompressed size exceeds the cap of " + std::to_string(max_decompressed_bytes) + " bytes"};
   }
   out.resize(produced);
   return out;
@@ -587,7 +588,9 @@ Result<HeapProfile> decodeProfile(std::string_view body, const PprofLimits& limi
   }
 
   auto raw = scanProfile(proto);
-  if (!raw) return Error{"profile: " + raw.error().message + (looksGzipped(body) ? " (after gunzip)" : " (body is not gzip; read as a bare protobuf)")};
+  if (!raw)
+    return Error{"profile: " + raw.error().message +
+                 (looksGzipped(body) ? " (after gunzip)" : " (body is not gzip; read as a bare protobuf)")};
   auto converted = convert(*raw);
   if (!converted) return Error{"profile: " + converted.error().message};
   return converted;

@@ -40,15 +40,12 @@ nlohmann::json memStatsToJson(const MemStatsSample& s, const std::string& stage_
 }
 
 nlohmann::json pprofFailureToJson(const PprofFailure& f, const std::string& stage_name) {
-  return {{"kind", "pprof_error"}, {"t", f.t_s},           {"stage", stage_name},
+  return {{"kind", "pprof_error"},  {"t", f.t_s},           {"stage", stage_name},
           {"endpoint", f.endpoint}, {"error_kind", f.kind}, {"message", f.message}};
 }
 
 PprofObserver::PprofObserver(Options options, Clock::time_point t0, std::function<void(const nlohmann::json&)> write_line)
-    : options_(std::move(options)),
-      t0_(t0),
-      write_line_(std::move(write_line)),
-      client_(options_.base_url, options_.client) {}
+    : options_(std::move(options)), t0_(t0), write_line_(std::move(write_line)), client_(options_.base_url, options_.client) {}
 
 PprofObserver::~PprofObserver() { stop(); }
 

@@ -3,8 +3,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <csignal>
 #include <cmath>
+#include <csignal>
 #include <limits>
 #include <set>
 #include <sstream>
@@ -87,9 +87,8 @@ const std::vector<MetricInfo>& knownMetrics() {
 }
 
 bool windowableMetric(std::string_view metric) {
-  return metric.rfind("latency.", 0) == 0 || metric == "cgroup.usage.max" || metric == "cgroup.usage.mean" ||
-         metric == "target.rss.max" || metric == "psi.some_avg10.max" || metric == "psi.full_avg10.max" ||
-         metric == "heap.gc_cpu_fraction";
+  return metric.rfind("latency.", 0) == 0 || metric == "cgroup.usage.max" || metric == "cgroup.usage.mean" || metric == "target.rss.max" ||
+         metric == "psi.some_avg10.max" || metric == "psi.full_avg10.max" || metric == "heap.gc_cpu_fraction";
 }
 
 const MetricInfo* findMetric(std::string_view name) {
@@ -325,11 +324,12 @@ void parseLaunch(Checker& c, const json& j, const std::string& ptr, LaunchSpec& 
 
 void parseAttach(Checker& c, const json& j, const std::string& ptr, AttachSpec& out) {
   if (!c.checkObject(j, ptr, {"cgroup", "pid", "pod_uid", "container", "container_id"})) return;
-  const int ways = (j.contains("cgroup") ? 1 : 0) + (j.contains("pid") ? 1 : 0) +
-                   (j.contains("pod_uid") || j.contains("container_id") ? 1 : 0);
+  const int ways =
+      (j.contains("cgroup") ? 1 : 0) + (j.contains("pid") ? 1 : 0) + (j.contains("pod_uid") || j.contains("container_id") ? 1 : 0);
   if (ways != 1) {
-    c.issue(ptr, "give exactly one of \"cgroup\" (a path under the cgroup mount), \"pid\", or \"pod_uid\" and/or "
-                 "\"container_id\" (a Kubernetes pod or container on this node)");
+    c.issue(ptr,
+            "give exactly one of \"cgroup\" (a path under the cgroup mount), \"pid\", or \"pod_uid\" and/or "
+            "\"container_id\" (a Kubernetes pod or container on this node)");
     return;
   }
   if (j.contains("container") && !j.contains("pod_uid")) {
@@ -354,30 +354,37 @@ void parseAttach(Checker& c, const json& j, const std::string& ptr, AttachSpec& 
     if (auto s = c.str(j["pod_uid"], ptr + "/pod_uid", 128)) {
       if (auto u = normalizePodUid(*s)) out.pod_uid = *u;
       // The raw value is not echoed: it may hold control characters.
-      else c.issue(ptr + "/pod_uid", "expected the pod's metadata.uid (8-64 hex digits and '-', e.g. 0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b)");
+      else
+        c.issue(ptr + "/pod_uid", "expected the pod's metadata.uid (8-64 hex digits and '-', e.g. 0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b)");
     }
   }
   if (j.contains("container_id")) {
     if (auto s = c.str(j["container_id"], ptr + "/container_id", 128)) {
-      if (auto id = normalizeContainerId(*s)) out.container_id = *id;
-      else c.issue(ptr + "/container_id", "expected a container id or a unique prefix of 12-64 hex digits, bare or as in "
-                                          "status.containerStatuses[].containerID (containerd://..., cri-o://..., docker://...)");
+      if (auto id = normalizeContainerId(*s))
+        out.container_id = *id;
+      else
+        c.issue(ptr + "/container_id",
+                "expected a container id or a unique prefix of 12-64 hex digits, bare or as in "
+                "status.containerStatuses[].containerID (containerd://..., cri-o://..., docker://...)");
     }
   }
   if (j.contains("container")) {
     if (auto s = c.str(j["container"], ptr + "/container", 253)) {
       // Kubernetes container names are DNS labels: lowercase alphanumerics and '-'.
-      const bool label = !s->empty() && s->size() <= 63 && s->front() != '-' && s->back() != '-' &&
-                         std::all_of(s->begin(), s->end(), [](char ch) { return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-'; });
-      if (!label) c.issue(ptr + "/container", "expected a Kubernetes container name (1-63 of [a-z0-9-]), got \"" + *s + "\"");
-      else out.container = *s;
+      const bool label =
+          !s->empty() && s->size() <= 63 && s->front() != '-' && s->back() != '-' &&
+          std::all_of(s->begin(), s->end(), [](char ch) { return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-'; });
+      if (!label)
+        c.issue(ptr + "/container", "expected a Kubernetes container name (1-63 of [a-z0-9-]), got \"" + *s + "\"");
+      else
+        out.container = *s;
     }
   }
 }
 
 void parseProbe(Checker& c, const json& j, const std::string& ptr, ProbeSpec& out) {
-  if (!c.checkObject(j, ptr, {"name", "url", "method", "headers", "body", "rate_per_s", "timeout", "expect_status",
-                              "max_in_flight", "concurrency"})) {
+  if (!c.checkObject(
+          j, ptr, {"name", "url", "method", "headers", "body", "rate_per_s", "timeout", "expect_status", "max_in_flight", "concurrency"})) {
     return;
   }
   if (j.contains("name")) {
@@ -409,8 +416,10 @@ void parseProbe(Checker& c, const json& j, const std::string& ptr, ProbeSpec& ou
         auto val = c.str(v, hp, 4096);
         if (!val) continue;
         const bool bad = k.empty() || k.find_first_of(":\r\n ") != std::string::npos || val->find_first_of("\r\n") != std::string::npos;
-        if (bad) c.issue(hp, "header names have no ':', spaces or line breaks; values no line breaks");
-        else out.headers.push_back(k + ": " + *val);
+        if (bad)
+          c.issue(hp, "header names have no ':', spaces or line breaks; values no line breaks");
+        else
+          out.headers.push_back(k + ": " + *val);
       }
     }
   }
@@ -486,23 +495,29 @@ void parseTarget(Checker& c, const json& j, const std::string& ptr, TargetSpec& 
   }
 }
 
-void parsePressure(Checker& c, const json& j, const std::string& ptr, nanoseconds stage_duration,
-                   const SafetySpec& safety, PressureSpec& out) {
+void parsePressure(Checker& c, const json& j, const std::string& ptr, nanoseconds stage_duration, const SafetySpec& safety,
+                   PressureSpec& out) {
   if (!c.checkObject(j, ptr, {"placement", "level", "size", "ramp", "allow_oom", "oom_score_adj"})) return;
   if (j.contains("placement")) {
     if (auto s = c.str(j["placement"], ptr + "/placement")) {
-      if (*s == "inside") out.placement = Placement::kInside;
-      else if (*s == "beside") out.placement = Placement::kBeside;
-      else if (*s == "node") out.placement = Placement::kNode;
-      else c.issue(ptr + "/placement", "expected \"inside\", \"beside\" or \"node\", got \"" + *s + "\"");
+      if (*s == "inside")
+        out.placement = Placement::kInside;
+      else if (*s == "beside")
+        out.placement = Placement::kBeside;
+      else if (*s == "node")
+        out.placement = Placement::kNode;
+      else
+        c.issue(ptr + "/placement", "expected \"inside\", \"beside\" or \"node\", got \"" + *s + "\"");
     }
   }
   const bool node = out.placement == Placement::kNode;
   if (j.contains("allow_oom")) {
     if (auto b = c.boolean(j["allow_oom"], ptr + "/allow_oom")) {
       // On the node, an OOM is the node's: never something a plan may ask for.
-      if (*b && node) c.issue(ptr + "/allow_oom", "not allowed with \"placement\": \"node\" (a node-wide OOM is the outage memstrain must not cause)");
-      else out.allow_oom = *b;
+      if (*b && node)
+        c.issue(ptr + "/allow_oom", "not allowed with \"placement\": \"node\" (a node-wide OOM is the outage memstrain must not cause)");
+      else
+        out.allow_oom = *b;
     }
   }
   if (j.contains("level") == j.contains("size")) {
@@ -511,17 +526,16 @@ void parsePressure(Checker& c, const json& j, const std::string& ptr, nanosecond
   if (j.contains("level")) {
     const json& l = j["level"];
     if (!l.is_string() || !looksLikePercent(l.get_ref<const std::string&>())) {
-      c.issue(ptr + "/level", std::string(node ? "expected a percent of the node's MemTotal" : "expected a percent of the effective limit") +
-                                  " like \"80%\", got " +
-                                  (l.is_string() ? "\"" + l.get<std::string>() + "\"" : typeName(l)));
+      c.issue(ptr + "/level",
+              std::string(node ? "expected a percent of the node's MemTotal" : "expected a percent of the effective limit") +
+                  " like \"80%\", got " + (l.is_string() ? "\"" + l.get<std::string>() + "\"" : typeName(l)));
     } else if (auto p = parsePercent(l.get_ref<const std::string&>()); !p) {
       c.issue(ptr + "/level", p.error().message);
     } else if (*p <= 0.0 || *p > 1.0) {
       c.issue(ptr + "/level", "must be above 0% and at most 100%");
     } else if (!node && *p > 1.0 - safety.margin_fraction && !out.allow_oom) {
       char buf[160];
-      std::snprintf(buf, sizeof buf,
-                    "%.1f%% is inside the %.1f%% safety margin below the limit; lower it or set \"allow_oom\": true",
+      std::snprintf(buf, sizeof buf, "%.1f%% is inside the %.1f%% safety margin below the limit; lower it or set \"allow_oom\": true",
                     *p * 100, safety.margin_fraction * 100);
       c.issue(ptr + "/level", buf);
     } else {
@@ -555,7 +569,8 @@ void parseNodeSafety(Checker& c, const json& s, SafetySpec& out) {
       if (auto v = parsePercent(m.get_ref<const std::string&>())) p = *v;
     }
     if (!p || *p <= 0.0 || *p > 0.95) {
-      c.issue("/safety/node_max", "expected a percent of the node's MemTotal above 0% and at most 95% like \"90%\" (above that takes `memstrain run --force`)");
+      c.issue("/safety/node_max",
+              "expected a percent of the node's MemTotal above 0% and at most 95% like \"90%\" (above that takes `memstrain run --force`)");
     } else {
       out.node_max_fraction = *p;
     }
@@ -565,8 +580,10 @@ void parseNodeSafety(Checker& c, const json& s, SafetySpec& out) {
     const std::string ptr = "/safety/node_min_available";
     if (m.is_string() && looksLikePercent(m.get_ref<const std::string&>())) {
       auto p = parsePercent(m.get_ref<const std::string&>());
-      if (!p || *p < 0.01 || *p > 0.5) c.issue(ptr, "expected a percent of MemTotal between 1% and 50%, or a size like \"1GiB\"");
-      else out.node_min_available_fraction = *p;
+      if (!p || *p < 0.01 || *p > 0.5)
+        c.issue(ptr, "expected a percent of MemTotal between 1% and 50%, or a size like \"1GiB\"");
+      else
+        out.node_min_available_fraction = *p;
     } else if (auto v = c.size(m, ptr, 64ULL << 20, 1ULL << 50)) {
       out.node_min_available_bytes = *v;
     }
@@ -634,11 +651,14 @@ void parseRelease(Checker& c, const json& j, const std::string& ptr, nanoseconds
     if (c.checkObject(t, tp, {"url", "method", "signal", "command", "at", "timeout"})) {
       ReleaseTrigger trig;
       const int kinds = (t.contains("url") ? 1 : 0) + (t.contains("signal") ? 1 : 0) + (t.contains("command") ? 1 : 0);
-      if (kinds != 1) c.issue(tp, "give exactly one of \"url\" (an HTTP request), \"signal\" (\"SIGUSR1\" or \"SIGUSR2\") or \"command\" (an argv array)");
+      if (kinds != 1)
+        c.issue(tp,
+                "give exactly one of \"url\" (an HTTP request), \"signal\" (\"SIGUSR1\" or \"SIGUSR2\") or \"command\" (an argv array)");
       if (t.contains("url")) {
         trig.kind = ReleaseTrigger::Kind::kHttp;
         if (auto u = c.str(t["url"], tp + "/url")) {
-          if (!startsWith(*u, "http://") && !startsWith(*u, "https://")) c.issue(tp + "/url", "expected an http:// URL such as http://127.0.0.1:6060/debug/free");
+          if (!startsWith(*u, "http://") && !startsWith(*u, "https://"))
+            c.issue(tp + "/url", "expected an http:// URL such as http://127.0.0.1:6060/debug/free");
           trig.url = *u;
         }
       }
@@ -652,8 +672,10 @@ void parseRelease(Checker& c, const json& j, const std::string& ptr, nanoseconds
       if (t.contains("signal")) {
         trig.kind = ReleaseTrigger::Kind::kSignal;
         if (auto sname = c.str(t["signal"], tp + "/signal", 16)) {
-          if (auto sig = releaseSignal(*sname)) trig.signal = *sig;
-          else c.issue(tp + "/signal", "expected \"SIGUSR1\" or \"SIGUSR2\" (the target must handle it), got \"" + *sname + "\"");
+          if (auto sig = releaseSignal(*sname))
+            trig.signal = *sig;
+          else
+            c.issue(tp + "/signal", "expected \"SIGUSR1\" or \"SIGUSR2\" (the target must handle it), got \"" + *sname + "\"");
         }
       }
       if (t.contains("command")) {
@@ -685,7 +707,8 @@ void parseRelease(Checker& c, const json& j, const std::string& ptr, nanoseconds
       if (e.contains("returned_ratio")) {
         const json& r = e["returned_ratio"];
         std::optional<double> v;
-        if (r.is_number()) v = r.get<double>();
+        if (r.is_number())
+          v = r.get<double>();
         else if (r.is_string() && looksLikePercent(r.get_ref<const std::string&>())) {
           if (auto p = parsePercent(r.get_ref<const std::string&>())) v = *p;
         }
@@ -715,7 +738,8 @@ void parseRelease(Checker& c, const json& j, const std::string& ptr, nanoseconds
     }
   }
   // The window must fit the stage: trigger offset, then `within`, then the reclaim phase.
-  const nanoseconds need = (out.trigger ? out.trigger->at : nanoseconds(0)) + out.within + (out.reclaim ? out.reclaim->duration : nanoseconds(0));
+  const nanoseconds need =
+      (out.trigger ? out.trigger->at : nanoseconds(0)) + out.within + (out.reclaim ? out.reclaim->duration : nanoseconds(0));
   if (stage_duration.count() > 0 && need > stage_duration) {
     c.issue(ptr, "the release window (trigger at " + formatDuration(out.trigger ? out.trigger->at : nanoseconds(0)) + " + within " +
                      formatDuration(out.within) + (out.reclaim ? " + reclaim " + formatDuration(out.reclaim->duration) : std::string()) +
@@ -768,7 +792,8 @@ void parseStages(Checker& c, const json& j, const std::string& ptr, const Safety
       st.release.emplace();
       parseRelease(c, s["release"], sp + "/release", st.duration, *st.release);
       if (s.contains("pressure")) {
-        c.issue(sp + "/pressure", "a release stage applies no pressure of its own (it would hide the target's release); use \"reclaim\" in /release");
+        c.issue(sp + "/pressure",
+                "a release stage applies no pressure of its own (it would hide the target's release); use \"reclaim\" in /release");
       }
     }
     out.push_back(std::move(st));
@@ -803,8 +828,10 @@ void parsePprof(Checker& c, const json& j, const std::string& ptr, PprofSpec& ou
     if (g.contains("percent")) {
       const json& pc = g["percent"];
       auto p = pc.is_string() ? parsePercent(pc.get_ref<const std::string&>()) : Result<double>(Error{"expected a percent like \"50%\""});
-      if (!p || *p <= 0) c.issue(gp + "/percent", p ? "must be above 0%" : p.error().message);
-      else out.growth_fraction = *p;
+      if (!p || *p <= 0)
+        c.issue(gp + "/percent", p ? "must be above 0%" : p.error().message);
+      else
+        out.growth_fraction = *p;
     }
     if (g.contains("window")) {
       if (auto d = c.duration(g["window"], gp + "/window", std::chrono::milliseconds(100), std::chrono::hours(1))) out.growth_window = *d;
@@ -854,8 +881,7 @@ Result<double> parseMetricValue(MetricUnit unit, const json& j) {
       if (auto v = finiteNumber(text)) return *v;
       return Error{"expected a number, got \"" + text + "\""};
     }
-    case MetricUnit::kText:
-      return Error{"this metric is a word: check it with \"equals\""};
+    case MetricUnit::kText: return Error{"this metric is a word: check it with \"equals\""};
     case MetricUnit::kRatio: {
       if (is_num) return j.get<double>();
       if (looksLikePercent(text)) {
@@ -913,18 +939,22 @@ void parseChecks(Checker& c, const json& j, const std::string& ptr, const Plan& 
   for (std::size_t i = 0; i < j.size(); ++i) {
     const std::string cp = ptr + "/" + std::to_string(i);
     const json& cj = j[i];
-    if (!c.checkObject(cj, cp, {"name", "metric", "stages", "probe", "max", "min", "max_vs_baseline", "equals", "description", "window", "abort"})) {
+    if (!c.checkObject(
+            cj, cp, {"name", "metric", "stages", "probe", "max", "min", "max_vs_baseline", "equals", "description", "window", "abort"})) {
       continue;
     }
     CheckSpec ck;
     if (!cj.contains("name")) {
       c.issue(cp + "/name", "required: a name for the check, e.g. \"p99 under pressure\"");
     } else if (auto n = c.str(cj["name"], cp + "/name", 128)) {
-      if (n->empty()) c.issue(cp + "/name", "must not be empty");
+      if (n->empty())
+        c.issue(cp + "/name", "must not be empty");
       else if (n->find('"') != std::string::npos || n->find('\n') != std::string::npos) {
         c.issue(cp + "/name", "must not contain a double quote or a newline (it is quoted in the last output line)");
-      } else if (!names.insert(*n).second) c.issue(cp + "/name", "duplicate check name \"" + *n + "\"");
-      else ck.name = *n;
+      } else if (!names.insert(*n).second)
+        c.issue(cp + "/name", "duplicate check name \"" + *n + "\"");
+      else
+        ck.name = *n;
     }
     const MetricInfo* metric = nullptr;
     if (!cj.contains("metric")) {
@@ -953,9 +983,12 @@ void parseChecks(Checker& c, const json& j, const std::string& ptr, const Plan& 
           auto n = c.str(s[k], sp, 64);
           if (!n) continue;
           const bool exists = std::any_of(plan.stages.begin(), plan.stages.end(), [&](const StageSpec& st) { return st.name == *n; });
-          if (!exists) c.issue(sp, "no stage named \"" + *n + "\" in /stages");
-          else if (std::find(ck.stages.begin(), ck.stages.end(), *n) != ck.stages.end()) c.issue(sp, "stage \"" + *n + "\" is listed twice");
-          else ck.stages.push_back(*n);
+          if (!exists)
+            c.issue(sp, "no stage named \"" + *n + "\" in /stages");
+          else if (std::find(ck.stages.begin(), ck.stages.end(), *n) != ck.stages.end())
+            c.issue(sp, "stage \"" + *n + "\" is listed twice");
+          else
+            ck.stages.push_back(*n);
         }
       }
     }
@@ -970,8 +1003,10 @@ void parseChecks(Checker& c, const json& j, const std::string& ptr, const Plan& 
         }
       }
     } else if (metric && metric->latency) {
-      if (plan.target.probes.empty()) c.issue(cp + "/metric", "latency metrics need a probe: add /target/probe");
-      else ck.probe = plan.target.probes.front().name;
+      if (plan.target.probes.empty())
+        c.issue(cp + "/metric", "latency metrics need a probe: add /target/probe");
+      else
+        ck.probe = plan.target.probes.front().name;
     }
     const bool text_metric = metric && metric->unit == MetricUnit::kText;
     if (text_metric) {
@@ -997,16 +1032,20 @@ void parseChecks(Checker& c, const json& j, const std::string& ptr, const Plan& 
       for (const char* key : {"max", "min"}) {
         if (!cj.contains(key)) continue;
         auto v = parseMetricValue(metric->unit, cj[key]);
-        if (!v) c.issue(cp + "/" + key, v.error().message);
-        else (std::string(key) == "max" ? ck.max : ck.min) = *v;
+        if (!v)
+          c.issue(cp + "/" + key, v.error().message);
+        else
+          (std::string(key) == "max" ? ck.max : ck.min) = *v;
       }
       if (ck.max && ck.min && *ck.min > *ck.max) c.issue(cp + "/min", "min is above max");
       if (cj.contains("max_vs_baseline")) {
         const std::string bp = cp + "/max_vs_baseline";
         if (auto t = c.str(cj["max_vs_baseline"], bp, 64)) {
           auto r = parseRelativeLimit(metric->unit, *t);
-          if (!r) c.issue(bp, r.error().message);
-          else ck.max_vs_baseline = *r;
+          if (!r)
+            c.issue(bp, r.error().message);
+          else
+            ck.max_vs_baseline = *r;
           if (plan.baseline_stage.empty()) {
             c.issue(bp, "needs a baseline stage: name a stage \"baseline\" or set /baseline_stage");
           }
@@ -1027,8 +1066,10 @@ void parseChecks(Checker& c, const json& j, const std::string& ptr, const Plan& 
       if (cj.contains("max_vs_baseline")) c.issue(cp + "/max_vs_baseline", "a window check takes absolute limits (max, min) only");
     }
     if (cj.contains("abort")) {
-      if (!cj["abort"].is_boolean()) c.issue(cp + "/abort", "expected true or false, got " + typeName(cj["abort"]));
-      else ck.abort = cj["abort"].get<bool>();
+      if (!cj["abort"].is_boolean())
+        c.issue(cp + "/abort", "expected true or false, got " + typeName(cj["abort"]));
+      else
+        ck.abort = cj["abort"].get<bool>();
       if (ck.abort && !cj.contains("window")) c.issue(cp + "/abort", "abort needs a \"window\": the check is judged live over it");
     }
     out.push_back(std::move(ck));
@@ -1089,8 +1130,7 @@ Result<Plan> parsePlan(std::string_view text, std::vector<PlanIssue>* issues_out
             if (!guard.stack.back().keys.insert(k).second) guard.problems.push_back(k);
           }
           break;
-        default:
-          break;
+        default: break;
       }
       return true;
     };
@@ -1127,15 +1167,17 @@ Result<Plan> parsePlan(std::string_view text, std::vector<PlanIssue>* issues_out
   Checker c(issues);
   Plan plan;
   plan.source = doc;
-  if (c.checkObject(doc, "", {"name", "description", "target", "sampling", "safety", "pprof", "stages", "checks", "baseline_stage",
-                                 "$schema"})) {
+  if (c.checkObject(doc, "",
+                    {"name", "description", "target", "sampling", "safety", "pprof", "stages", "checks", "baseline_stage", "$schema"})) {
     if (doc.contains("pprof")) parsePprof(c, doc["pprof"], "/pprof", plan.pprof);
     if (!doc.contains("name")) {
       c.issue("/name", "required: a name for the plan");
     } else if (auto n = c.str(doc["name"], "/name", 128)) {
       // The name becomes part of the default output directory: the same characters as stage names.
-      if (n->empty()) c.issue("/name", "must not be empty");
-      else if (!validStageName(*n)) c.issue("/name", "plan names use 1-64 of [A-Za-z0-9._-] (they name the output directory), got \"" + *n + "\"");
+      if (n->empty())
+        c.issue("/name", "must not be empty");
+      else if (!validStageName(*n))
+        c.issue("/name", "plan names use 1-64 of [A-Za-z0-9._-] (they name the output directory), got \"" + *n + "\"");
       plan.name = *n;
     }
     if (doc.contains("$schema")) (void)c.str(doc["$schema"], "/$schema");
@@ -1149,8 +1191,10 @@ Result<Plan> parsePlan(std::string_view text, std::vector<PlanIssue>* issues_out
           const json& m = s["margin"];
           if (m.is_string() && looksLikePercent(m.get_ref<const std::string&>())) {
             auto p = parsePercent(m.get_ref<const std::string&>());
-            if (!p || *p > 0.5) c.issue("/safety/margin", "expected a percent between 0% and 50%");
-            else plan.safety.margin_fraction = *p;
+            if (!p || *p > 0.5)
+              c.issue("/safety/margin", "expected a percent between 0% and 50%");
+            else
+              plan.safety.margin_fraction = *p;
           } else {
             c.issue("/safety/margin", "expected a percent of the effective limit like \"3%\"");
           }
@@ -1172,7 +1216,8 @@ Result<Plan> parsePlan(std::string_view text, std::vector<PlanIssue>* issues_out
           }
         }
         if (s.contains("pprof_interval")) {
-          if (auto d = c.duration(s["pprof_interval"], "/sampling/pprof_interval", std::chrono::milliseconds(100), std::chrono::minutes(10))) {
+          if (auto d =
+                  c.duration(s["pprof_interval"], "/sampling/pprof_interval", std::chrono::milliseconds(100), std::chrono::minutes(10))) {
             plan.sampling.pprof_interval = *d;
           }
         }
@@ -1204,7 +1249,8 @@ Result<Plan> parsePlan(std::string_view text, std::vector<PlanIssue>* issues_out
     }
     for (std::size_t i = 0; i < plan.stages.size(); ++i) {
       if (plan.stages[i].release && !plan.target.pprof_url) {
-        c.issue("/stages/" + std::to_string(i) + "/release", "release verification reads HeapReleased through pprof: add /target/pprof_url");
+        c.issue("/stages/" + std::to_string(i) + "/release",
+                "release verification reads HeapReleased through pprof: add /target/pprof_url");
       }
     }
     if (doc.contains("checks")) parseChecks(c, doc["checks"], "/checks", plan, plan.checks);

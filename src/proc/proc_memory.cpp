@@ -18,9 +18,7 @@ namespace {
 // for are skipped; an asked-for key whose value is not "<number> kB" (or a bare number) is an Error.
 using KbFields = std::map<std::string, std::uint64_t, std::less<>>;
 
-Result<KbFields> parseKbFields(std::string_view text,
-                                                                std::initializer_list<std::string_view> keys,
-                                                                std::string_view file) {
+Result<KbFields> parseKbFields(std::string_view text, std::initializer_list<std::string_view> keys, std::string_view file) {
   KbFields out;
   const auto lines = splitLines(text);
   for (std::size_t i = 0; i < lines.size(); ++i) {
@@ -44,8 +42,8 @@ Result<KbFields> parseKbFields(std::string_view text,
       for (char& c : shown) {
         if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
       }
-      return Error{std::string(file) + ": line " + std::to_string(i + 1) + ": expected \"" + std::string(key) +
-                   ": <number> kB\", got \"" + shown + "\""};
+      return Error{std::string(file) + ": line " + std::to_string(i + 1) + ": expected \"" + std::string(key) + ": <number> kB\", got \"" +
+                   shown + "\""};
     }
     out[std::string(key)] = *v;
   }

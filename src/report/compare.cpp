@@ -11,11 +11,11 @@
 namespace memstrain {
 namespace {
 
-using nlohmann::json;
 using json_read::at;
 using json_read::items;
 using json_read::num;
 using json_read::str;
+using nlohmann::json;
 
 // (name, unit, value) of every figure compared for a stage.
 struct Figure {
@@ -83,13 +83,20 @@ std::string formatValue(const std::string& unit, std::optional<double> v) {
   if (!v) return "-";
   char b[64];
   const double x = *v;
-  if (unit == "ns") std::snprintf(b, sizeof b, "%.1f ms", x / 1e6);
-  else if (unit == "bytes") std::snprintf(b, sizeof b, "%.1f MiB", x / (1024.0 * 1024.0));
-  else if (unit == "fraction") std::snprintf(b, sizeof b, "%.2f%%", x * 100);
-  else if (unit == "per_s") std::snprintf(b, sizeof b, "%.1f/s", x);
-  else if (unit == "s") std::snprintf(b, sizeof b, "%.2f s", x);
-  else if (x == std::floor(x) && std::fabs(x) < 1e15) std::snprintf(b, sizeof b, "%.0f", x);
-  else std::snprintf(b, sizeof b, "%.2f", x);
+  if (unit == "ns")
+    std::snprintf(b, sizeof b, "%.1f ms", x / 1e6);
+  else if (unit == "bytes")
+    std::snprintf(b, sizeof b, "%.1f MiB", x / (1024.0 * 1024.0));
+  else if (unit == "fraction")
+    std::snprintf(b, sizeof b, "%.2f%%", x * 100);
+  else if (unit == "per_s")
+    std::snprintf(b, sizeof b, "%.1f/s", x);
+  else if (unit == "s")
+    std::snprintf(b, sizeof b, "%.2f s", x);
+  else if (x == std::floor(x) && std::fabs(x) < 1e15)
+    std::snprintf(b, sizeof b, "%.0f", x);
+  else
+    std::snprintf(b, sizeof b, "%.2f", x);
   return b;
 }
 
@@ -238,9 +245,12 @@ std::string renderCompareMarkdown(const ReportComparison& c) {
   auto cell = [](std::string s) {
     std::string out;
     for (char ch : s) {
-      if (ch == '|') out += "\\|";
-      else if (ch == '\n') out += ' ';
-      else out += ch;
+      if (ch == '|')
+        out += "\\|";
+      else if (ch == '\n')
+        out += ' ';
+      else
+        out += ch;
     }
     return out;
   };
@@ -255,8 +265,8 @@ std::string renderCompareMarkdown(const ReportComparison& c) {
     o << "| --- | --- | ---: | ---: | ---: |\n";
     for (const auto& r : c.rows) {
       if (r.section != section) continue;
-      o << "| " << cell(r.stage) << " | " << cell(r.name) << " | " << cell(cellA(r)) << " | " << cell(cellB(r)) << " | " << cell(formatDelta(r))
-        << " |\n";
+      o << "| " << cell(r.stage) << " | " << cell(r.name) << " | " << cell(cellA(r)) << " | " << cell(cellB(r)) << " | "
+        << cell(formatDelta(r)) << " |\n";
     }
   }
   if (!c.changed_outcomes.empty()) {
@@ -271,8 +281,8 @@ json compareToJson(const ReportComparison& c) {
   auto opt = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
   json rows = json::array();
   for (const auto& r : c.rows) {
-    json row = {{"section", r.section}, {"stage", r.stage}, {"name", r.name}, {"unit", r.unit}, {"a", opt(r.a)},
-                {"b", opt(r.b)}, {"delta", opt(r.delta)}, {"percent", opt(r.percent)}};
+    json row = {{"section", r.section}, {"stage", r.stage}, {"name", r.name},        {"unit", r.unit},
+                {"a", opt(r.a)},        {"b", opt(r.b)},    {"delta", opt(r.delta)}, {"percent", opt(r.percent)}};
     if (r.section == "check") {
       row["outcome_a"] = r.outcome_a.empty() ? json(nullptr) : json(r.outcome_a);
       row["outcome_b"] = r.outcome_b.empty() ? json(nullptr) : json(r.outcome_b);

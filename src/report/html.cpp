@@ -50,8 +50,10 @@ std::string durationText(double s) {
   if (s < 120) return fmt("%.1f s", s);
   const long total = std::lround(s);
   char b[64];
-  if (total < 3600) std::snprintf(b, sizeof b, "%ld min %ld s", total / 60, total % 60);
-  else std::snprintf(b, sizeof b, "%ld h %ld min", total / 3600, (total % 3600) / 60);
+  if (total < 3600)
+    std::snprintf(b, sizeof b, "%ld min %ld s", total / 60, total % 60);
+  else
+    std::snprintf(b, sizeof b, "%ld h %ld min", total / 3600, (total % 3600) / 60);
   return b;
 }
 
@@ -208,7 +210,8 @@ void renderChecks(std::ostringstream& o, const json& r) {
   auto rank = [](const std::string& outcome) { return outcome == "fail" ? 0 : outcome == "no_data" ? 1 : outcome == "pass" ? 3 : 2; };
   std::vector<const json*> rows;
   for (const auto& c : checks) rows.push_back(&c);
-  std::stable_sort(rows.begin(), rows.end(), [&](const json* a, const json* b) { return rank(str(*a, "outcome")) < rank(str(*b, "outcome")); });
+  std::stable_sort(rows.begin(), rows.end(),
+                   [&](const json* a, const json* b) { return rank(str(*a, "outcome")) < rank(str(*b, "outcome")); });
   for (const json* cp : rows) {
     const json& c = *cp;
     const std::string outcome = str(c, "outcome");
@@ -229,10 +232,12 @@ void renderChecks(std::ostringstream& o, const json& r) {
     }
     const char* label = outcome == "fail" ? "\u2716 fail" : outcome == "pass" ? "\u2714 pass" : outcome == "no_data" ? "? no data" : "?";
     o << "<tr class=\"outcome-" << (rank(outcome) == 2 ? std::string("unknown") : esc(outcome)) << "\"><td class=\"result\">"
-      << (rank(outcome) == 2 ? esc(outcome) : label) << "</td><td>" << esc(str(c, "name")) << "<div class=\"metric\">" << esc(str(c, "metric"))
-      << (str(c, "probe").empty() ? "" : " · probe " + esc(str(c, "probe"))) << "</div></td><td>" << esc(str(c, "stage")) << "</td><td class=\"num\">"
-      << (str(c, "observed_text").empty() ? value(at(c, "observed")) : esc(str(c, "observed_text"))) << "</td><td>" << (limit.empty() ? "–" : limit) << "</td><td class=\"num\">" << value(at(c, "baseline"))
-      << "</td><td class=\"expl\">" << esc(str(c, "explanation")) << "</td></tr>\n";
+      << (rank(outcome) == 2 ? esc(outcome) : label) << "</td><td>" << esc(str(c, "name")) << "<div class=\"metric\">"
+      << esc(str(c, "metric")) << (str(c, "probe").empty() ? "" : " · probe " + esc(str(c, "probe"))) << "</div></td><td>"
+      << esc(str(c, "stage")) << "</td><td class=\"num\">"
+      << (str(c, "observed_text").empty() ? value(at(c, "observed")) : esc(str(c, "observed_text"))) << "</td><td>"
+      << (limit.empty() ? "–" : limit) << "</td><td class=\"num\">" << value(at(c, "baseline")) << "</td><td class=\"expl\">"
+      << esc(str(c, "explanation")) << "</td></tr>\n";
   }
   o << "</tbody></table></section>\n";
 }
@@ -354,8 +359,8 @@ void renderFigure(std::ostringstream& o, const std::string& fig_id, const std::s
 void renderCharts(std::ostringstream& o, const json& r, const RunSeries* s, const HtmlReportOptions& opt) {
   o << "<section id=\"charts\"><h2>Timeline</h2>\n";
   if (!s) {
-    o << "<div class=\"no-data missing-samples\">" << esc(opt.missing_series_note.empty() ? "No samples: the charts need samples.jsonl."
-                                                                                            : opt.missing_series_note)
+    o << "<div class=\"no-data missing-samples\">"
+      << esc(opt.missing_series_note.empty() ? "No samples: the charts need samples.jsonl." : opt.missing_series_note)
       << "</div>\n</section>\n";
     return;
   }
@@ -501,7 +506,8 @@ void renderCharts(std::ostringstream& o, const json& r, const RunSeries* s, cons
       rel.axis = 1;
       rel.style = ChartSeries::Style::kDashed;
       spec->series = {obj, inuse, rel};
-      legend = {{"heap objects (left axis)", kBlue, "line"}, {"HeapInuse (right axis)", kOrange, "line"},
+      legend = {{"heap objects (left axis)", kBlue, "line"},
+                {"HeapInuse (right axis)", kOrange, "line"},
                 {"HeapReleased (right axis)", kGreen, "dashed"}};
     }
     renderFigure(o, "chart-heap", "Go heap", "MemStats read through pprof", spec, legend,
@@ -651,9 +657,9 @@ void renderPageCache(std::ostringstream& o, const json& stages) {
     const json& pc = at(st, "page_cache");
     if (!pc.is_object()) continue;
     const json& file = at(pc, "file_bytes");
-    o << "<tr><th scope=\"row\">" << esc(str(st, "name")) << "</th><td class=\"num\">" << bytes(num(file, "min")) << "</td><td class=\"num\">"
-      << bytes(num(file, "max")) << "</td><td class=\"num\">" << rate(num(pc, "major_faults_per_s")) << "</td><td class=\"num\">"
-      << rate(num(pc, "refaults_per_s")) << "</td></tr>\n";
+    o << "<tr><th scope=\"row\">" << esc(str(st, "name")) << "</th><td class=\"num\">" << bytes(num(file, "min"))
+      << "</td><td class=\"num\">" << bytes(num(file, "max")) << "</td><td class=\"num\">" << rate(num(pc, "major_faults_per_s"))
+      << "</td><td class=\"num\">" << rate(num(pc, "refaults_per_s")) << "</td></tr>\n";
   }
   o << "</tbody></table></div>\n";
 }
@@ -669,14 +675,17 @@ void renderStages(std::ostringstream& o, const json& r) {
        "<th class=\"num\">reached</th><th class=\"num\">usage max</th><th class=\"num\">stressor mean</th><th class=\"num\">RSS max</th>"
        "<th class=\"num\">OOM kills t/s</th><th>probe</th><th class=\"num\">p50 / p99 / max</th>"
        "<th class=\"num\">errors</th><th class=\"num\">heap objects</th>"
-       "<th class=\"num\">objects/s</th><th class=\"num\">HeapInuse end</th><th class=\"num\">GCs</th><th>release</th></tr></thead><tbody>\n";
+       "<th class=\"num\">objects/s</th><th class=\"num\">HeapInuse end</th><th "
+       "class=\"num\">GCs</th><th>release</th></tr></thead><tbody>\n";
   for (const auto& st : stages) {
     std::string pressure = "–", reached = "–";
     const json& p = at(st, "pressure");
     if (p.is_object()) {
       pressure = str(p, "placement") + " ";
-      if (auto lf = num(p, "level_fraction")) pressure += fmt("%.0f%%", *lf * 100);
-      else pressure += bytes(num(p, "requested_bytes"));
+      if (auto lf = num(p, "level_fraction"))
+        pressure += fmt("%.0f%%", *lf * 100);
+      else
+        pressure += bytes(num(p, "requested_bytes"));
       if (num(p, "reached_bytes")) reached = bytes(num(p, "reached_bytes"));
     }
     const double dur = num(st, "end_s").value_or(0) - num(st, "start_s").value_or(0);
@@ -685,7 +694,8 @@ void renderStages(std::ostringstream& o, const json& r) {
     if (heap.is_object()) {
       if (num(heap, "objects_start") && num(heap, "objects_end")) {
         heap_objects = compactCount(*num(heap, "objects_start")) + " → " + compactCount(*num(heap, "objects_end"));
-        if (auto d = num(heap, "objects_delta")) heap_objects += " (" + std::string(*d >= 0 ? "+" : "−") + compactCount(std::fabs(*d)) + ")";
+        if (auto d = num(heap, "objects_delta"))
+          heap_objects += " (" + std::string(*d >= 0 ? "+" : "−") + compactCount(std::fabs(*d)) + ")";
       }
       if (auto v = num(heap, "objects_slope_per_s")) slope = fmt("%.0f", *v);
       inuse = bytes(num(heap, "heap_inuse_end_bytes"));
@@ -705,11 +715,12 @@ void renderStages(std::ostringstream& o, const json& r) {
         const std::string span = rows > 1 ? " rowspan=\"" + std::to_string(rows) + "\"" : "";
         o << "<th scope=\"row\"" << span << ">" << esc(str(st, "name"))
           << (at(st, "completed").is_boolean() && !at(st, "completed").get<bool>() ? " <span class=\"pill warn\">cut short</span>" : "")
-          << "</th><td class=\"num\"" << span << ">" << fmt("%.1f s", dur) << "</td><td" << span << ">" << esc(pressure) << "</td><td class=\"num\""
-          << span << ">" << reached << "</td><td class=\"num\"" << span << ">" << bytes(num(at(st, "usage_bytes"), "max")) << "</td><td class=\"num\"" << span << ">"
+          << "</th><td class=\"num\"" << span << ">" << fmt("%.1f s", dur) << "</td><td" << span << ">" << esc(pressure)
+          << "</td><td class=\"num\"" << span << ">" << reached << "</td><td class=\"num\"" << span << ">"
+          << bytes(num(at(st, "usage_bytes"), "max")) << "</td><td class=\"num\"" << span << ">"
           << bytes(num(at(st, "stressor_bytes"), "mean")) << "</td><td class=\"num\"" << span << ">"
-          << bytes(num(at(st, "target_rss_bytes"), "max")) << "</td><td class=\"num\"" << span << ">" << esc(str(at(st, "oom_kills"), "target"))
-          << "/" << esc(str(at(st, "oom_kills"), "stressor")) << "</td>";
+          << bytes(num(at(st, "target_rss_bytes"), "max")) << "</td><td class=\"num\"" << span << ">"
+          << esc(str(at(st, "oom_kills"), "target")) << "/" << esc(str(at(st, "oom_kills"), "stressor")) << "</td>";
       }
       if (lat.is_array() && i < lat.size()) {
         const json& l = lat[i];
@@ -722,8 +733,9 @@ void renderStages(std::ostringstream& o, const json& r) {
       }
       if (i == 0) {
         const std::string span = rows > 1 ? " rowspan=\"" + std::to_string(rows) + "\"" : "";
-        o << "<td class=\"num\"" << span << ">" << heap_objects << "</td><td class=\"num\"" << span << ">" << slope << "</td><td class=\"num\""
-          << span << ">" << inuse << "</td><td class=\"num\"" << span << ">" << esc(gcs) << "</td><td" << span << ">" << release << "</td>";
+        o << "<td class=\"num\"" << span << ">" << heap_objects << "</td><td class=\"num\"" << span << ">" << slope
+          << "</td><td class=\"num\"" << span << ">" << inuse << "</td><td class=\"num\"" << span << ">" << esc(gcs) << "</td><td" << span
+          << ">" << release << "</td>";
       }
       o << "</tr>\n";
     }
@@ -753,9 +765,9 @@ void renderTopTable(std::ostringstream& o, const json& top, const char* title, b
   for (const auto& row : rows) {
     const double flat = num(row, "flat").value_or(0);
     const double w = hi > 0 ? 100 * std::fabs(flat) / hi : 0;
-    o << "<tr><td class=\"fn\"><span class=\"bar" << (flat < 0 ? " neg" : "") << "\" style=\"width:" << fmt("%.1f", w) << "%\"></span><code>"
-      << esc(str(row, "function")) << "</code></td><td class=\"num\">" << value(num(row, "flat")) << "</td><td class=\"num\">"
-      << value(num(row, "cum")) << "</td></tr>\n";
+    o << "<tr><td class=\"fn\"><span class=\"bar" << (flat < 0 ? " neg" : "") << "\" style=\"width:" << fmt("%.1f", w)
+      << "%\"></span><code>" << esc(str(row, "function")) << "</code></td><td class=\"num\">" << value(num(row, "flat"))
+      << "</td><td class=\"num\">" << value(num(row, "cum")) << "</td></tr>\n";
   }
   o << "</tbody></table></div>\n";
 }
@@ -774,7 +786,8 @@ void renderHeapGrowth(std::ostringstream& o, const json& r) {
     return;
   }
   o << "<p class=\"note\">In-use figures of the heap profile at the end of <strong>" << esc(str(diff, "stage"))
-    << "</strong> minus those at the end of <strong>" << esc(str(diff, "base_stage")) << "</strong> (like <code>go tool pprof -diff_base</code>).</p>\n";
+    << "</strong> minus those at the end of <strong>" << esc(str(diff, "base_stage"))
+    << "</strong> (like <code>go tool pprof -diff_base</code>).</p>\n";
   o << "<div class=\"two\">";
   renderTopTable(o, at(diff, "inuse_objects"), "in-use objects", false);
   renderTopTable(o, at(diff, "inuse_space"), "in-use bytes", true);
@@ -793,9 +806,12 @@ void renderReleaseCard(std::ostringstream& o, const json& rel, const std::string
     const char* key;
     const char* label;
   };
-  static const Field kKnown[] = {{"runtime_released_bytes", "released by the Go runtime"}, {"rss_dropped_bytes", "RSS dropped"},
-                                 {"cgroup_dropped_bytes", "cgroup usage dropped"}, {"returned_ratio", "returned ratio"},
-                                 {"time_to_return_s", "time to return"}, {"lazy_bytes", "still resident as LazyFree"}};
+  static const Field kKnown[] = {{"runtime_released_bytes", "released by the Go runtime"},
+                                 {"rss_dropped_bytes", "RSS dropped"},
+                                 {"cgroup_dropped_bytes", "cgroup usage dropped"},
+                                 {"returned_ratio", "returned ratio"},
+                                 {"time_to_return_s", "time to return"},
+                                 {"lazy_bytes", "still resident as LazyFree"}};
   for (const Field& f : kKnown) {
     const json& v = at(rel, f.key);
     if (v.is_null()) continue;
@@ -803,7 +819,9 @@ void renderReleaseCard(std::ostringstream& o, const json& rel, const std::string
   }
   for (auto it = rel.begin(); it != rel.end(); ++it) {
     const std::string& k = it.key();
-    if (k == "outcome" || k == "explanation" || std::any_of(std::begin(kKnown), std::end(kKnown), [&](const Field& f) { return k == f.key; })) continue;
+    if (k == "outcome" || k == "explanation" ||
+        std::any_of(std::begin(kKnown), std::end(kKnown), [&](const Field& f) { return k == f.key; }))
+      continue;
     if (it.value().is_null()) continue;
     o << "<dt>" << esc(k) << "</dt><dd>" << genericValue(it.value(), k, 0) << "</dd>";
   }
@@ -844,8 +862,8 @@ void renderEvents(std::ostringstream& o, const json& r) {
   for (const auto& e : ev) {
     const std::string kind = str(e, "kind");
     const bool bad = kind.find("oom") != std::string::npos || kind.find("abort") != std::string::npos || kind == "target_exit";
-    o << "<tr" << (bad ? " class=\"bad\"" : "") << "><td class=\"num\">" << (num(e, "t_s") ? fmt("%.2f s", *num(e, "t_s")) : "–") << "</td><td>"
-      << esc(kind) << "</td><td>" << esc(str(e, "stage")) << "</td><td>" << esc(str(e, "detail")) << "</td></tr>\n";
+    o << "<tr" << (bad ? " class=\"bad\"" : "") << "><td class=\"num\">" << (num(e, "t_s") ? fmt("%.2f s", *num(e, "t_s")) : "–")
+      << "</td><td>" << esc(kind) << "</td><td>" << esc(str(e, "stage")) << "</td><td>" << esc(str(e, "detail")) << "</td></tr>\n";
   }
   o << "</tbody></table></section>\n";
 }
@@ -954,11 +972,13 @@ std::string renderHtmlReport(const json& report, const RunSeries* series, const 
   const std::string name = str(at(report, "plan"), "name");
   const std::string verdict = str(report, "verdict");
   o << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-       "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\n"
+       "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
+       "img-src data:\">\n"
        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>memstrain: "
     << esc(name) << " — " << esc(verdict.empty() ? "no verdict" : verdict) << "</title>\n";
   // Any script error is recorded on the page, where a headless browser test can see it.
-  o << "<script>window.addEventListener('error',function(e){document.documentElement.setAttribute('data-js-error',String(e.message));});</script>\n";
+  o << "<script>window.addEventListener('error',function(e){document.documentElement.setAttribute('data-js-error',String(e.message));});</"
+       "script>\n";
   o << "<style>" << kCss << "</style>\n</head>\n<body>\n<main>\n";
   renderHeader(o, report);
   renderChecks(o, report);
@@ -985,9 +1005,10 @@ std::string renderHtmlReportWithSamples(const json& report, const std::string& s
   auto series = readSamplesFile(samples_path);
   HtmlReportOptions opt;
   if (!series) {
-    opt.missing_series_note = "No time series: " + series.error().message +
-                              ". The charts are drawn from samples.jsonl, which memstrain run writes beside report.json; keep both files together. "
-                              "The tables below come from report.json alone.";
+    opt.missing_series_note =
+        "No time series: " + series.error().message +
+        ". The charts are drawn from samples.jsonl, which memstrain run writes beside report.json; keep both files together. "
+        "The tables below come from report.json alone.";
     if (warning) *warning = "charts left out: " + series.error().message;
     return renderHtmlReport(report, nullptr, opt);
   }

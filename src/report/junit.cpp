@@ -17,8 +17,10 @@ std::string xmlEscape(std::string_view s) {
       case '"': out += "&quot;"; break;
       case '\'': out += "&apos;"; break;
       default:
-        if (c < 0x20 && ch != '\t' && ch != '\n') out += '?';
-        else out += ch;
+        if (c < 0x20 && ch != '\t' && ch != '\n')
+          out += '?';
+        else
+          out += ch;
     }
   }
   return out;
@@ -80,7 +82,10 @@ std::string renderJunitXml(const RunRecord& rec, const RunAnalysis& analysis) {
     o << ">\n";
     if (c.outcome == CheckOutcome::kFail) {
       std::string text = "metric: " + c.metric + (c.probe.empty() ? "" : " (probe " + c.probe + ")") + "\nobserved: " +
-                         (!c.observed_text.empty() ? c.observed_text : c.observed ? formatMetricValue(c.unit, *c.observed) : std::string("no data")) + "\nlimit: " + limitText(c) +
+                         (!c.observed_text.empty() ? c.observed_text
+                          : c.observed             ? formatMetricValue(c.unit, *c.observed)
+                                                   : std::string("no data")) +
+                         "\nlimit: " + limitText(c) +
                          "\nbaseline: " + (c.baseline ? formatMetricValue(c.unit, *c.baseline) : std::string("-")) + "\n";
       if (!c.description.empty()) text += "description: " + c.description + "\n";
       o << "      <failure message=\"" << xmlEscape(c.explanation) << "\" type=\"" << xmlEscape(c.metric) << "\">" << xmlEscape(text)

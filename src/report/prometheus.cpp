@@ -20,10 +20,14 @@ std::string escapeLabel(const std::string& v) {
   std::string out;
   out.reserve(v.size());
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -100,7 +104,8 @@ std::string renderPrometheusText(const json& report, int exit_code, double end_u
   Exposition e(plan);
   e.family("memstrain_run_info", "A finished memstrain run; its verdict, status and cleanup are labels.");
   e.family("memstrain_run_passed", "1 when the run's verdict is pass, else 0.");
-  e.family("memstrain_run_exit_code", "Exit code of memstrain run (0 pass, 1 fail, 3 error, 4 interrupted, 5 inconclusive, 6 cleanup failed, 7 aborted).");
+  e.family("memstrain_run_exit_code",
+           "Exit code of memstrain run (0 pass, 1 fail, 3 error, 4 interrupted, 5 inconclusive, 6 cleanup failed, 7 aborted).");
   e.family("memstrain_run_duration_seconds", "Wall time of the run.");
   e.family("memstrain_run_end_time_seconds", "When the run ended, Unix time.");
   e.family("memstrain_checks", "Check results (check x stage) by outcome.");
@@ -156,7 +161,8 @@ std::string renderPrometheusText(const json& report, int exit_code, double end_u
         static const std::pair<const char*, const char*> kQuantiles[] = {
             {"0.5", "p50_ms"}, {"0.9", "p90_ms"}, {"0.99", "p99_ms"}, {"0.999", "p999_ms"}, {"1", "max_ms"}};
         for (const auto& [q, key] : kQuantiles) {
-          if (auto v = num(c, key)) e.add("memstrain_stage_latency_seconds", {{"stage", stage}, {"probe", probe}, {"quantile", q}}, *v / 1e3);
+          if (auto v = num(c, key))
+            e.add("memstrain_stage_latency_seconds", {{"stage", stage}, {"probe", probe}, {"quantile", q}}, *v / 1e3);
         }
       }
       e.add("memstrain_stage_error_ratio", {{"stage", stage}, {"probe", probe}}, num(l, "error_rate"));

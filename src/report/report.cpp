@@ -65,18 +65,19 @@ json latencySummaryJson(const LatencySummary& l) {
 }
 
 json stageLatencyJson(const StageLatency& l) {
-  return {{"probe", l.probe},
-          {"corrected", latencySummaryJson(l.corrected)},
-          {"uncorrected", latencySummaryJson(l.uncorrected)},
-          {"sched_lag", latencySummaryJson(l.sched_lag)},
-          {"sent", l.sent},
-          {"missed", l.missed},
-          {"completed", l.completed},
-          {"ok", l.ok},
-          {"errors", {{"timeout", l.errors_timeout}, {"connect", l.errors_connect}, {"http_status", l.errors_http_status},
-                      {"other", l.errors_other}}},
-          {"error_rate", l.error_rate},
-          {"probe_cpu_s", l.probe_cpu_s}};
+  return {
+      {"probe", l.probe},
+      {"corrected", latencySummaryJson(l.corrected)},
+      {"uncorrected", latencySummaryJson(l.uncorrected)},
+      {"sched_lag", latencySummaryJson(l.sched_lag)},
+      {"sent", l.sent},
+      {"missed", l.missed},
+      {"completed", l.completed},
+      {"ok", l.ok},
+      {"errors",
+       {{"timeout", l.errors_timeout}, {"connect", l.errors_connect}, {"http_status", l.errors_http_status}, {"other", l.errors_other}}},
+      {"error_rate", l.error_rate},
+      {"probe_cpu_s", l.probe_cpu_s}};
 }
 
 json releaseJson(const StageStats& s, const ReleaseSpec& spec) {
@@ -99,7 +100,8 @@ json releaseJson(const StageStats& s, const ReleaseSpec& spec) {
                {"end_s", c.end_s},
                {"explanation", c.explanation}};
   } else if (s.reclaim_configured) {
-    reclaim = {{"ran", false}, {"reclaimed_lazy_bytes", nullptr}, {"target_oom_killed", false}, {"skipped_reason", s.reclaim_skipped_reason}};
+    reclaim = {
+        {"ran", false}, {"reclaimed_lazy_bytes", nullptr}, {"target_oom_killed", false}, {"skipped_reason", s.reclaim_skipped_reason}};
   }
   return {{"outcome", toString(r.outcome)},
           {"runtime_released_bytes", r.runtime_released_bytes},
@@ -112,18 +114,20 @@ json releaseJson(const StageStats& s, const ReleaseSpec& spec) {
           {"lazy_source", r.lazy_source.empty() ? json(nullptr) : json(r.lazy_source)},
           {"expect", {{"returned_ratio", spec.returned_ratio}, {"within_s", std::chrono::duration<double>(spec.within).count()}}},
           {"window", {{"start_s", r.window_start_s}, {"trigger_s", r.trigger_s}, {"deadline_s", r.deadline_s}}},
-          {"runtime", {{"heap_released_before_bytes", opt(r.heap_released_before_bytes)},
-                       {"heap_released_after_bytes", opt(r.heap_released_after_bytes)},
-                       {"heap_idle_unreleased_before_bytes", opt(r.heap_idle_unreleased_before_bytes)},
-                       {"heap_inuse_before_bytes", opt(r.heap_inuse_before_bytes)},
-                       {"heap_inuse_after_bytes", opt(r.heap_inuse_after_bytes)}}},
-          {"os", {{"rss_before_bytes", opt(r.rss_before_bytes)},
-                  {"rss_after_bytes", opt(r.rss_after_bytes)},
-                  {"cgroup_before_bytes", opt(r.cgroup_before_bytes)},
-                  {"cgroup_after_bytes", opt(r.cgroup_after_bytes)},
-                  {"cgroup_inactive_file_delta_bytes", opt(r.cgroup_inactive_file_delta_bytes)},
-                  {"cgroup_pglazyfree_delta", opt(r.cgroup_pglazyfree_delta)},
-                  {"cgroup_pglazyfreed_delta", opt(r.cgroup_pglazyfreed_delta)}}},
+          {"runtime",
+           {{"heap_released_before_bytes", opt(r.heap_released_before_bytes)},
+            {"heap_released_after_bytes", opt(r.heap_released_after_bytes)},
+            {"heap_idle_unreleased_before_bytes", opt(r.heap_idle_unreleased_before_bytes)},
+            {"heap_inuse_before_bytes", opt(r.heap_inuse_before_bytes)},
+            {"heap_inuse_after_bytes", opt(r.heap_inuse_after_bytes)}}},
+          {"os",
+           {{"rss_before_bytes", opt(r.rss_before_bytes)},
+            {"rss_after_bytes", opt(r.rss_after_bytes)},
+            {"cgroup_before_bytes", opt(r.cgroup_before_bytes)},
+            {"cgroup_after_bytes", opt(r.cgroup_after_bytes)},
+            {"cgroup_inactive_file_delta_bytes", opt(r.cgroup_inactive_file_delta_bytes)},
+            {"cgroup_pglazyfree_delta", opt(r.cgroup_pglazyfree_delta)},
+            {"cgroup_pglazyfreed_delta", opt(r.cgroup_pglazyfreed_delta)}}},
           {"explanation", r.explanation},
           {"reclaim", reclaim}};
 }
@@ -152,24 +156,24 @@ json checkResultJson(const CheckResult& r) {
   json rel = nullptr;
   if (!r.relative_text.empty()) rel = {{"text", r.relative_text}, {"value", opt(r.relative_max)}};
   json j = {{"name", r.check},
-          {"metric", r.metric},
-          {"unit", unitName(r.unit)},
-          {"stage", r.stage},
-          {"baseline_stage", r.baseline_stage},
-          {"probe", r.probe.empty() ? json(nullptr) : json(r.probe)},
-          {"outcome", toString(r.outcome)},
-          {"pass", r.outcome == CheckOutcome::kPass},
-          {"observed", opt(r.observed)},
-          {"limit", {{"max", opt(r.max)}, {"min", opt(r.min)}, {"max_vs_baseline", rel}}},
-          {"baseline", opt(r.baseline)},
-          {"explanation", r.explanation},
-          {"description", r.description},
-          {"window", r.window_s ? json{{"seconds", *r.window_s},
-                                       {"abort", r.abort},
-                                       {"windows", r.windows},
-                                       {"windows_failed", r.windows_failed},
-                                       {"worst_end_s", opt(r.worst_window_end_s)}}
-                                : json(nullptr)}};
+            {"metric", r.metric},
+            {"unit", unitName(r.unit)},
+            {"stage", r.stage},
+            {"baseline_stage", r.baseline_stage},
+            {"probe", r.probe.empty() ? json(nullptr) : json(r.probe)},
+            {"outcome", toString(r.outcome)},
+            {"pass", r.outcome == CheckOutcome::kPass},
+            {"observed", opt(r.observed)},
+            {"limit", {{"max", opt(r.max)}, {"min", opt(r.min)}, {"max_vs_baseline", rel}}},
+            {"baseline", opt(r.baseline)},
+            {"explanation", r.explanation},
+            {"description", r.description},
+            {"window", r.window_s ? json{{"seconds", *r.window_s},
+                                         {"abort", r.abort},
+                                         {"windows", r.windows},
+                                         {"windows_failed", r.windows_failed},
+                                         {"worst_end_s", opt(r.worst_window_end_s)}}
+                                  : json(nullptr)}};
   if (r.unit == MetricUnit::kText) {
     j["observed_text"] = r.observed_text.empty() ? json(nullptr) : json(r.observed_text);
     j["limit"]["equals"] = r.equals;
@@ -202,7 +206,9 @@ json buildReportJson(const RunRecord& rec, const RunAnalysis& analysis, const st
   json j;
   j["schema_version"] = kReportSchemaVersion;
   j["tool"] = {{"name", "memstrain"}, {"version", kVersion}};
-  j["plan"] = {{"name", rec.plan.name}, {"path", rec.plan_path}, {"source", rec.plan.source},
+  j["plan"] = {{"name", rec.plan.name},
+               {"path", rec.plan_path},
+               {"source", rec.plan.source},
                {"baseline_stage", rec.plan.baseline_stage.empty() ? json(nullptr) : json(rec.plan.baseline_stage)}};
   j["plan_sha256"] = plan_sha256.empty() ? json(nullptr) : json(plan_sha256);
   j["host"] = {{"kernel", rec.kernel}, {"hostname", rec.hostname}};
@@ -255,28 +261,29 @@ json buildReportJson(const RunRecord& rec, const RunAnalysis& analysis, const st
            {"max_abs_bytes", opt(s.setpoint_error_max_abs_bytes)},
            {"mean_abs_fraction_of_limit", opt(s.setpoint_error_mean_abs_fraction)}};
     }
-    st.push_back({{"name", s.name},
-                  {"start_s", s.start_s},
-                  {"end_s", s.end_s},
-                  {"completed", s.completed},
-                  {"samples", s.samples},
-                  {"pressure", p},
-                  {"usage_bytes", summaryJson(s.usage)},
-                  {"stressor_bytes", summaryJson(s.stressor)},
-                  {"setpoint_error", e},
-                  {"target_rss_bytes", summaryJson(s.target_rss)},
-                  {"oom_kills", {{"target", s.oom_kills_target}, {"stressor", s.oom_kills_stressor}}},
-                  {"cpu_s", {{"controller", opt(s.controller_cpu_s)}, {"stressor", opt(s.stressor_cpu_s)},
-                             {"target_cgroup", opt(s.target_cgroup_cpu_s)}}},
-                  {"heap", s.heap ? heapJson(*s.heap) : json(nullptr)},
-                  {"release", release_spec && *release_spec ? releaseJson(s, **release_spec) : json(nullptr)},
-                  {"psi", stagePsiJson(s.psi)},
-                  {"page_cache", stagePageCacheJson(s.page_cache)},
-                  {"latency", [&] {
-                     json l = json::array();
-                     for (const auto& x : s.latency) l.push_back(stageLatencyJson(x));
-                     return l;
-                   }()}});
+    st.push_back(
+        {{"name", s.name},
+         {"start_s", s.start_s},
+         {"end_s", s.end_s},
+         {"completed", s.completed},
+         {"samples", s.samples},
+         {"pressure", p},
+         {"usage_bytes", summaryJson(s.usage)},
+         {"stressor_bytes", summaryJson(s.stressor)},
+         {"setpoint_error", e},
+         {"target_rss_bytes", summaryJson(s.target_rss)},
+         {"oom_kills", {{"target", s.oom_kills_target}, {"stressor", s.oom_kills_stressor}}},
+         {"cpu_s",
+          {{"controller", opt(s.controller_cpu_s)}, {"stressor", opt(s.stressor_cpu_s)}, {"target_cgroup", opt(s.target_cgroup_cpu_s)}}},
+         {"heap", s.heap ? heapJson(*s.heap) : json(nullptr)},
+         {"release", release_spec && *release_spec ? releaseJson(s, **release_spec) : json(nullptr)},
+         {"psi", stagePsiJson(s.psi)},
+         {"page_cache", stagePageCacheJson(s.page_cache)},
+         {"latency", [&] {
+            json l = json::array();
+            for (const auto& x : s.latency) l.push_back(stageLatencyJson(x));
+            return l;
+          }()}});
   }
   j["stages"] = st;
   json ev = json::array();
@@ -285,8 +292,8 @@ json buildReportJson(const RunRecord& rec, const RunAnalysis& analysis, const st
   if (rec.plan.target.pprof_url) {
     json profiles = json::array();
     for (const auto& p : rec.profiles) {
-      profiles.push_back({{"t_s", p.t_s}, {"stage", p.stage < rec.stages.size() ? rec.stages[p.stage].name : ""},
-                          {"reason", p.reason}, {"path", p.path}});
+      profiles.push_back(
+          {{"t_s", p.t_s}, {"stage", p.stage < rec.stages.size() ? rec.stages[p.stage].name : ""}, {"reason", p.reason}, {"path", p.path}});
     }
     json pprof = {{"url", *rec.plan.target.pprof_url},
                   {"memstats_samples", rec.memstats.size()},
@@ -294,8 +301,12 @@ json buildReportJson(const RunRecord& rec, const RunAnalysis& analysis, const st
                   {"profiles", profiles}};
     if (analysis.heap_diff) {
       const HeapDiff& d = *analysis.heap_diff;
-      pprof["diff"] = {{"base_stage", d.base_stage}, {"stage", d.stage}, {"base_profile", d.base_path}, {"profile", d.path},
-                       {"inuse_objects", topJson(d.inuse_objects)}, {"inuse_space", topJson(d.inuse_space)}};
+      pprof["diff"] = {{"base_stage", d.base_stage},
+                       {"stage", d.stage},
+                       {"base_profile", d.base_path},
+                       {"profile", d.path},
+                       {"inuse_objects", topJson(d.inuse_objects)},
+                       {"inuse_space", topJson(d.inuse_space)}};
     } else {
       pprof["diff"] = nullptr;
       pprof["diff_error"] = analysis.heap_diff_error;
@@ -306,7 +317,10 @@ json buildReportJson(const RunRecord& rec, const RunAnalysis& analysis, const st
   for (const auto& c : analysis.checks) checks.push_back(checkResultJson(c));
   j["checks"] = checks;
   const CheckTally tally = tallyChecks(analysis.checks);
-  j["checks_summary"] = {{"total", tally.total}, {"passed", tally.passed}, {"failed", tally.failed}, {"no_data", tally.no_data},
+  j["checks_summary"] = {{"total", tally.total},
+                         {"passed", tally.passed},
+                         {"failed", tally.failed},
+                         {"no_data", tally.no_data},
                          {"failed_names", tally.failed_names}};
   j["abort"] = rec.abort ? json{{"check", rec.abort->check},
                                 {"stage", rec.abort->stage},
@@ -383,8 +397,9 @@ std::string renderSummary(const RunRecord& rec, const RunAnalysis& analysis) {
       char gc_cpu[16] = "-";
       if (h.gc_cpu_fraction) std::snprintf(gc_cpu, sizeof gc_cpu, "%.1f%%", *h.gc_cpu_fraction * 100);
       std::snprintf(line, sizeof line, "%-14s %12llu %12llu %12.0f %10llu %7s %12s %12s\n", s.name.c_str(),
-                    static_cast<unsigned long long>(h.objects_start.value_or(0)), static_cast<unsigned long long>(h.objects_end.value_or(0)),
-                    h.objects_slope_per_s.value_or(0.0), static_cast<unsigned long long>(h.gc_cycles.value_or(0)), gc_cpu,
+                    static_cast<unsigned long long>(h.objects_start.value_or(0)),
+                    static_cast<unsigned long long>(h.objects_end.value_or(0)), h.objects_slope_per_s.value_or(0.0),
+                    static_cast<unsigned long long>(h.gc_cycles.value_or(0)), gc_cpu,
                     (formatMiB(static_cast<double>(h.heap_inuse_end.value_or(0))) + "M").c_str(),
                     h.goroutines_end ? std::to_string(*h.goroutines_end).c_str() : "-");
       o << line;
@@ -392,8 +407,8 @@ std::string renderSummary(const RunRecord& rec, const RunAnalysis& analysis) {
   }
   const bool any_latency = std::any_of(stages.begin(), stages.end(), [](const StageStats& s) { return !s.latency.empty(); });
   if (any_latency) {
-    std::snprintf(line, sizeof line, "\n%-14s %-10s %8s %9s %9s %9s %9s %9s %8s %7s\n", "latency (ms)", "probe", "requests", "p50",
-                  "p90", "p99", "p99.9", "max", "errors", "missed");
+    std::snprintf(line, sizeof line, "\n%-14s %-10s %8s %9s %9s %9s %9s %9s %8s %7s\n", "latency (ms)", "probe", "requests", "p50", "p90",
+                  "p99", "p99.9", "max", "errors", "missed");
     o << line;
     for (const auto& s : stages) {
       for (const auto& l : s.latency) {
@@ -410,8 +425,8 @@ std::string renderSummary(const RunRecord& rec, const RunAnalysis& analysis) {
     o << "\nheap growth " << d.base_stage << " -> " << d.stage << " (inuse_objects, top " << d.inuse_objects.rows.size() << "):\n";
     if (d.inuse_objects.rows.empty()) o << "  no function's in-use objects changed between the two profiles\n";
     for (const auto& row : d.inuse_objects.rows) {
-      std::snprintf(line, sizeof line, "  %+12lld flat %+12lld cum  %s\n", static_cast<long long>(row.flat), static_cast<long long>(row.cum),
-                    row.name.c_str());
+      std::snprintf(line, sizeof line, "  %+12lld flat %+12lld cum  %s\n", static_cast<long long>(row.flat),
+                    static_cast<long long>(row.cum), row.name.c_str());
       o << line;
     }
   } else if (!analysis.heap_diff_error.empty()) {
@@ -420,8 +435,10 @@ std::string renderSummary(const RunRecord& rec, const RunAnalysis& analysis) {
   for (const auto& s : stages) {
     if (!s.release) continue;
     o << "\nrelease " << s.name << ": " << toString(s.release->outcome) << " — " << s.release->explanation << "\n";
-    if (s.reclaim) o << "  reclaim: " << s.reclaim->explanation << "\n";
-    else if (!s.reclaim_skipped_reason.empty()) o << "  reclaim: not run (" << s.reclaim_skipped_reason << ")\n";
+    if (s.reclaim)
+      o << "  reclaim: " << s.reclaim->explanation << "\n";
+    else if (!s.reclaim_skipped_reason.empty())
+      o << "  reclaim: not run (" << s.reclaim_skipped_reason << ")\n";
   }
   if (analysis.stressor_release) {
     const StressorReleaseResult& sr = *analysis.stressor_release;
@@ -442,14 +459,14 @@ std::string renderSummary(const RunRecord& rec, const RunAnalysis& analysis) {
     for (CheckOutcome want : {CheckOutcome::kFail, CheckOutcome::kNoData, CheckOutcome::kPass}) {
       for (const auto& c : analysis.checks) {
         if (c.outcome != want) continue;
-        std::snprintf(line, sizeof line, "  %-7s %-28s %-12s %s\n", want == CheckOutcome::kFail ? "FAIL" : toString(want),
-                      c.check.c_str(), c.stage.c_str(), c.explanation.c_str());
+        std::snprintf(line, sizeof line, "  %-7s %-28s %-12s %s\n", want == CheckOutcome::kFail ? "FAIL" : toString(want), c.check.c_str(),
+                      c.stage.c_str(), c.explanation.c_str());
         o << line;
       }
     }
   }
-  o << "\nverdict: " << toString(verdict.verdict) << " (run " << toString(rec.status) << ", cleanup "
-    << (rec.cleanup_ok ? "ok" : "FAILED") << ")\n";
+  o << "\nverdict: " << toString(verdict.verdict) << " (run " << toString(rec.status) << ", cleanup " << (rec.cleanup_ok ? "ok" : "FAILED")
+    << ")\n";
   for (const auto& reason : verdict.reasons) o << "  - " << reason << "\n";
   for (const auto& e : rec.cleanup_errors) o << "  - cleanup: " << e << "\n";
   return o.str();
@@ -463,7 +480,8 @@ std::string machineLine(const RunRecord& rec, const RunAnalysis& analysis, int e
     s += " failed=";
     for (std::size_t i = 0; i < tally.failed_names.size(); ++i) s += (i ? ",\"" : "\"") + tally.failed_names[i] + "\"";
   }
-  s += std::string(" status=") + toString(rec.status) + " cleanup=" + (rec.cleanup_ok ? "ok" : "failed") + " exit=" + std::to_string(exit_code);
+  s += std::string(" status=") + toString(rec.status) + " cleanup=" + (rec.cleanup_ok ? "ok" : "failed") +
+       " exit=" + std::to_string(exit_code);
   std::uint32_t target_oom = 0, stressor_oom = 0;
   for (const auto& st : rec.stages) {
     target_oom += st.target_oom_kills;

@@ -93,10 +93,14 @@ void addSampleLine(RunSeries& series, std::string_view line) {
   }
   const std::string& k = kind.get_ref<const std::string&>();
   bool ok = true;
-  if (k == "cgroup") ok = addCgroup(series, j);
-  else if (k == "memstats") ok = addMemstats(series, j);
-  else if (k == "latency") ok = addLatency(series, j);
-  else if (k == "pprof_error") ++series.pprof_errors;
+  if (k == "cgroup")
+    ok = addCgroup(series, j);
+  else if (k == "memstats")
+    ok = addMemstats(series, j);
+  else if (k == "latency")
+    ok = addLatency(series, j);
+  else if (k == "pprof_error")
+    ++series.pprof_errors;
   if (!ok) ++series.bad_lines;
 }
 

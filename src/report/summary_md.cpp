@@ -12,9 +12,12 @@ namespace {
 std::string cell(const std::string& s) {
   std::string out;
   for (char c : s) {
-    if (c == '|') out += "\\|";
-    else if (c == '\n' || c == '\r') out += ' ';
-    else out += c;
+    if (c == '|')
+      out += "\\|";
+    else if (c == '\n' || c == '\r')
+      out += ' ';
+    else
+      out += c;
   }
   return out;
 }
@@ -32,7 +35,8 @@ std::string limitCell(const CheckResult& r) {
   if (r.min) add("≥ " + formatMetricValue(r.unit, *r.min));
   if (!r.equals.empty()) add("= " + r.equals);
   if (!r.relative_text.empty()) {
-    add("≤ " + r.relative_text + " of baseline" + (r.relative_max ? " (" + formatMetricValue(r.unit, *r.relative_max) + ")" : std::string()));
+    add("≤ " + r.relative_text + " of baseline" +
+        (r.relative_max ? " (" + formatMetricValue(r.unit, *r.relative_max) + ")" : std::string()));
   }
   return s.empty() ? "-" : s;
 }
@@ -118,13 +122,15 @@ std::string renderSummaryMarkdown(const RunRecord& rec, const RunAnalysis& analy
     if (!release_header) o << "\n### Release\n\n";
     release_header = true;
     o << "- **" << cell(s.name) << ": " << toString(s.release->outcome) << "** — " << cell(s.release->explanation) << "\n";
-    if (s.reclaim) o << "  - reclaim: " << cell(s.reclaim->explanation) << "\n";
-    else if (!s.reclaim_skipped_reason.empty()) o << "  - reclaim not run: " << cell(s.reclaim_skipped_reason) << "\n";
+    if (s.reclaim)
+      o << "  - reclaim: " << cell(s.reclaim->explanation) << "\n";
+    else if (!s.reclaim_skipped_reason.empty())
+      o << "  - reclaim not run: " << cell(s.reclaim_skipped_reason) << "\n";
   }
   if (analysis.stressor_release) {
     const StressorReleaseResult& sr = *analysis.stressor_release;
-    o << "\nStressor release: " << (sr.ok ? "ok" : "**leak**") << " — " << formatBytes(sr.leaked_bytes) << " still charged after the stressor let go (tolerance "
-      << formatBytes(sr.tolerance_bytes) << ").\n";
+    o << "\nStressor release: " << (sr.ok ? "ok" : "**leak**") << " — " << formatBytes(sr.leaked_bytes)
+      << " still charged after the stressor let go (tolerance " << formatBytes(sr.tolerance_bytes) << ").\n";
   }
   if (!analysis.checks.empty()) {
     o << "\n### Checks\n\n";
@@ -134,9 +140,13 @@ std::string renderSummaryMarkdown(const RunRecord& rec, const RunAnalysis& analy
       for (const auto& c : analysis.checks) {
         if (c.outcome != want) continue;
         const char* mark = want == CheckOutcome::kFail ? "❌ fail" : want == CheckOutcome::kPass ? "✅ pass" : "⚠️ no data";
-        o << "| " << mark << " | " << cell(c.check) << " | " << cell(c.stage) << (c.baseline_stage && c.stage != "baseline" ? " (baseline)" : "") << " | "
-          << (!c.observed_text.empty() ? cell(c.observed_text) : c.observed ? formatMetricValue(c.unit, *c.observed) : "-") << " | " << cell(limitCell(c)) << " | "
-          << (c.baseline ? formatMetricValue(c.unit, *c.baseline) : "-") << " | " << cell(c.explanation) << " |\n";
+        o << "| " << mark << " | " << cell(c.check) << " | " << cell(c.stage)
+          << (c.baseline_stage && c.stage != "baseline" ? " (baseline)" : "") << " | "
+          << (!c.observed_text.empty() ? cell(c.observed_text)
+              : c.observed             ? formatMetricValue(c.unit, *c.observed)
+                                       : "-")
+          << " | " << cell(limitCell(c)) << " | " << (c.baseline ? formatMetricValue(c.unit, *c.baseline) : "-") << " | "
+          << cell(c.explanation) << " |\n";
       }
     }
   }

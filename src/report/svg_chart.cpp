@@ -61,8 +61,10 @@ std::string htmlEscape(std::string_view text) {
       case '\'': out += "&#39;"; break;
       default:
         // Control characters other than tab/newline are not allowed in HTML text.
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') out += ' ';
-        else out += c;
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t')
+          out += ' ';
+        else
+          out += c;
     }
   }
   return out;
@@ -73,10 +75,14 @@ std::string jsonForScript(const nlohmann::json& j) {
   std::string out;
   out.reserve(s.size());
   for (char c : s) {
-    if (c == '<') out += "\\u003c";
-    else if (c == '>') out += "\\u003e";
-    else if (c == '&') out += "\\u0026";
-    else out += c;
+    if (c == '<')
+      out += "\\u003c";
+    else if (c == '>')
+      out += "\\u003e";
+    else if (c == '&')
+      out += "\\u0026";
+    else
+      out += c;
   }
   return out;
 }
@@ -91,19 +97,19 @@ std::string renderSvgChart(const ChartSpec& spec) {
 
   std::ostringstream o;
   const std::string id = htmlEscape(spec.id);
-  o << "<svg id=\"" << id << "\" class=\"chart\" viewBox=\"0 0 " << G::kWidth << " " << G::kHeight
-    << "\" role=\"img\" aria-label=\"" << htmlEscape(spec.title) << "\" xmlns=\"http://www.w3.org/2000/svg\">\n";
-  o << "<defs><clipPath id=\"" << id << "-clip\"><rect x=\"" << G::kLeft << "\" y=\"" << G::kTop << "\" width=\""
-    << G::kRight - G::kLeft << "\" height=\"" << G::kBottom - G::kTop << "\"/></clipPath></defs>\n";
+  o << "<svg id=\"" << id << "\" class=\"chart\" viewBox=\"0 0 " << G::kWidth << " " << G::kHeight << "\" role=\"img\" aria-label=\""
+    << htmlEscape(spec.title) << "\" xmlns=\"http://www.w3.org/2000/svg\">\n";
+  o << "<defs><clipPath id=\"" << id << "-clip\"><rect x=\"" << G::kLeft << "\" y=\"" << G::kTop << "\" width=\"" << G::kRight - G::kLeft
+    << "\" height=\"" << G::kBottom - G::kTop << "\"/></clipPath></defs>\n";
 
   // Stage bands, alternately shaded, labelled inside the top of the plot.
   o << "<g class=\"bands\">\n";
   for (std::size_t i = 0; i < spec.bands.size(); ++i) {
     const ChartBand& b = spec.bands[i];
     const double xa = std::clamp(x(b.t0), G::kLeft, G::kRight), xb = std::clamp(x(b.t1), G::kLeft, G::kRight);
-    o << "<rect class=\"stage-band " << (i % 2 ? "odd" : "even") << "\" data-stage=\"" << htmlEscape(b.label) << "\" data-t0=\""
-      << b.t0 << "\" data-t1=\"" << b.t1 << "\" x=\"" << f1(xa) << "\" y=\"" << G::kTop << "\" width=\"" << f1(xb - xa)
-      << "\" height=\"" << G::kBottom - G::kTop << "\"><title>" << htmlEscape(b.label) << "</title></rect>\n";
+    o << "<rect class=\"stage-band " << (i % 2 ? "odd" : "even") << "\" data-stage=\"" << htmlEscape(b.label) << "\" data-t0=\"" << b.t0
+      << "\" data-t1=\"" << b.t1 << "\" x=\"" << f1(xa) << "\" y=\"" << G::kTop << "\" width=\"" << f1(xb - xa) << "\" height=\""
+      << G::kBottom - G::kTop << "\"><title>" << htmlEscape(b.label) << "</title></rect>\n";
     const std::string text = fitLabel(b.label, xb - xa - 8, 6.6);
     if (!text.empty()) {
       o << "<text class=\"stage-label\" x=\"" << f1(xa + 4) << "\" y=\"" << G::kTop + 12 << "\">" << htmlEscape(text) << "</text>\n";
@@ -124,11 +130,11 @@ std::string renderSvgChart(const ChartSpec& spec) {
   if (right) {
     for (double v : right->ticks.values) {
       const double y = right->y(v * right->unit.divisor);
-      o << "<text class=\"tick y-right\" x=\"" << G::kRight + 6 << "\" y=\"" << f1(y + 4) << "\">"
-        << formatTick(v, right->ticks.step) << "</text>\n";
+      o << "<text class=\"tick y-right\" x=\"" << G::kRight + 6 << "\" y=\"" << f1(y + 4) << "\">" << formatTick(v, right->ticks.step)
+        << "</text>\n";
     }
-    o << "<text class=\"axis-unit right\" x=\"" << G::kRight + 6 << "\" y=\"" << G::kTop - 8 << "\">"
-      << htmlEscape(right->unit.name) << "</text>\n";
+    o << "<text class=\"axis-unit right\" x=\"" << G::kRight + 6 << "\" y=\"" << G::kTop - 8 << "\">" << htmlEscape(right->unit.name)
+      << "</text>\n";
   }
   // Time ticks: one label per ~80 px at most; minutes for runs over 10 minutes.
   const bool minutes = t1 - spec.t0 > 600;
@@ -241,7 +247,7 @@ nlohmann::json chartReadoutData(const ChartSpec& spec) {
     }
     series.push_back({{"name", s.name}, {"kind", kindName(axis.kind)}, {"noun", axis.count_noun}, {"color", s.color}, {"t", t}, {"v", v}});
   }
-  return {{"x0", G::kLeft}, {"x1", G::kRight}, {"w", G::kWidth}, {"t0", spec.t0}, {"t1", spec.t1 > spec.t0 ? spec.t1 : spec.t0 + 1},
+  return {{"x0", G::kLeft},  {"x1", G::kRight}, {"w", G::kWidth}, {"t0", spec.t0}, {"t1", spec.t1 > spec.t0 ? spec.t1 : spec.t0 + 1},
           {"series", series}};
 }
 

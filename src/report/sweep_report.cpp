@@ -212,7 +212,10 @@ json sweepJson(const SweepDocument& doc) {
   j["schema"] = "memstrain-sweep";
   j["schema_version"] = kSweepSchemaVersion;
   j["tool"] = {{"name", "memstrain"}, {"version", kVersion}};
-  j["plan"] = {{"path", doc.plan_path}, {"name", doc.plan_name}, {"memory_limit_bytes", doc.memory_limit_bytes}, {"stages", doc.stage_names},
+  j["plan"] = {{"path", doc.plan_path},
+               {"name", doc.plan_name},
+               {"memory_limit_bytes", doc.memory_limit_bytes},
+               {"stages", doc.stage_names},
                {"baseline_stage", doc.baseline_stage.empty() ? json(nullptr) : json(doc.baseline_stage)}};
   json axes = json::array();
   for (const auto& a : doc.axes) axes.push_back({{"name", a.name}, {"values", a.values}});

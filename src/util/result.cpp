@@ -4,8 +4,6 @@
 
 namespace memstrain {
 
-Error Error::fromErrno(const std::string& what, int err) {
-  return Error{what + ": " + std::strerror(err), err};
-}
+Error Error::fromErrno(const std::string& what, int err) { return Error{what + ": " + std::strerror(err), err}; }
 
 }  // namespace memstrain

@@ -14,7 +14,7 @@ constexpr std::uint64_t kMaxValue = static_cast<std::uint64_t>(std::numeric_limi
 // A non-negative decimal number split into its integer and fraction digits, e.g. "12.5" -> 12, "5", 1.
 struct Decimal {
   std::uint64_t integer = 0;
-  std::uint64_t fraction = 0;       // fraction digits as an integer
+  std::uint64_t fraction = 0;        // fraction digits as an integer
   std::uint64_t fraction_scale = 1;  // 10^(number of fraction digits)
 };
 
@@ -56,8 +56,7 @@ Result<std::uint64_t> scale(const Decimal& d, std::uint64_t mult) {
     return Error{"value is too large"};
   }
   // fraction < scale <= 1e9 and mult <= 1e12-ish for the units we accept; split to avoid overflow.
-  long double part = static_cast<long double>(d.fraction) * static_cast<long double>(mult) /
-                     static_cast<long double>(d.fraction_scale);
+  long double part = static_cast<long double>(d.fraction) * static_cast<long double>(mult) / static_cast<long double>(d.fraction_scale);
   std::uint64_t frac_part = static_cast<std::uint64_t>(part);
   std::uint64_t total = 0;
   if (__builtin_add_overflow(whole, frac_part, &total) || total > kMaxValue) {
@@ -149,8 +148,7 @@ Result<double> parsePercent(std::string_view text) {
   auto dec = parseDecimal(text, rest);
   if (!dec || rest != "%") return Error{expected};
   if (dec->integer > 1000000) return Error{expected + " (value is too large)"};
-  double v = static_cast<double>(dec->integer) +
-             static_cast<double>(dec->fraction) / static_cast<double>(dec->fraction_scale);
+  double v = static_cast<double>(dec->integer) + static_cast<double>(dec->fraction) / static_cast<double>(dec->fraction_scale);
   return v / 100.0;
 }
 
@@ -193,11 +191,9 @@ std::string formatDuration(std::chrono::nanoseconds d) {
   } else {
     auto total_s = duration_cast<seconds>(d).count();
     if (total_s < 3600) {
-      std::snprintf(buf, sizeof buf, "%lldm%02llds", static_cast<long long>(total_s / 60),
-                    static_cast<long long>(total_s % 60));
+      std::snprintf(buf, sizeof buf, "%lldm%02llds", static_cast<long long>(total_s / 60), static_cast<long long>(total_s % 60));
     } else {
-      std::snprintf(buf, sizeof buf, "%lldh%02lldm", static_cast<long long>(total_s / 3600),
-                    static_cast<long long>((total_s % 3600) / 60));
+      std::snprintf(buf, sizeof buf, "%lldh%02lldm", static_cast<long long>(total_s / 3600), static_cast<long long>((total_s % 3600) / 60));
     }
   }
   return buf;

@@ -92,8 +92,8 @@ TEST_F(ChecksRunTest, HarshHoldFailsTheUsageCheckOnly) {
       "    f = c.find('failure')\n"
       "    if f is not None: print(c.get('classname'), '|', c.get('name'), '|', f.get('message').split(' > ')[1])\n";
   std::ofstream(dir_ / "junit.py") << script;
-  const std::string jcmd = "python3 " + (dir_ / "junit.py").string() + " " + (out / "junit.xml").string() + " > " +
-                           (dir_ / "junit.txt").string() + " 2>&1";
+  const std::string jcmd =
+      "python3 " + (dir_ / "junit.py").string() + " " + (out / "junit.xml").string() + " > " + (dir_ / "junit.txt").string() + " 2>&1";
   ASSERT_EQ(std::system(jcmd.c_str()), 0) << slurp(dir_ / "junit.txt");
   EXPECT_EQ(slurp(dir_ / "junit.txt"), "6 1\nchecks-e2e.hold | usage under pressure | max 100.0 MiB\n");
 
@@ -116,17 +116,16 @@ TEST_F(ChecksRunTest, HarshHoldFailsTheUsageCheckOnly) {
 // push usage to the limit, where the kernel reclaims file pages; its anonymous memory plus the
 // target's stays under the limit, so no one is OOM-killed.
 TEST_F(ChecksRunTest, PageCacheSqueezeRaisesLatencyAndFailsTheLatencyCheckOnly) {
-  json plan = {
-      {"name", "page-cache-e2e"},
-      {"target", launch(16092, "256MiB", {"-data-mib", "128", "-data-dir", dir_.string()})},
-      {"sampling", {{"interval", "250ms"}}},
-      {"stages",
-       {{{"name", "baseline"}, {"duration", "5s"}},
-        {{"name", "hold"}, {"duration", "8s"}, {"pressure", {{"size", "200MiB"}, {"ramp", "1s"}, {"allow_oom", true}}}}}},
-      {"checks",
-       {{{"name", "p50 vs baseline"}, {"metric", "latency.p50"}, {"stages", {"hold"}}, {"max_vs_baseline", "2x+2ms"}},
-        {{"name", "no errors"}, {"metric", "latency.error_rate"}, {"max", 0.01}},
-        {{"name", "no target OOM"}, {"metric", "target.oom_kills"}, {"max", 0}}}}};
+  json plan = {{"name", "page-cache-e2e"},
+               {"target", launch(16092, "256MiB", {"-data-mib", "128", "-data-dir", dir_.string()})},
+               {"sampling", {{"interval", "250ms"}}},
+               {"stages",
+                {{{"name", "baseline"}, {"duration", "5s"}},
+                 {{"name", "hold"}, {"duration", "8s"}, {"pressure", {{"size", "200MiB"}, {"ramp", "1s"}, {"allow_oom", true}}}}}},
+               {"checks",
+                {{{"name", "p50 vs baseline"}, {"metric", "latency.p50"}, {"stages", {"hold"}}, {"max_vs_baseline", "2x+2ms"}},
+                 {{"name", "no errors"}, {"metric", "latency.error_rate"}, {"max", 0.01}},
+                 {{"name", "no target OOM"}, {"metric", "target.oom_kills"}, {"max", 0}}}}};
   plan["target"]["probe"] = {{"name", "read"}, {"url", "http://127.0.0.1:16092/read?pages=128"}, {"rate_per_s", 50}, {"timeout", "2s"}};
   const fs::path plan_path = writePlan("plan", plan);
   const fs::path out = dir_ / "out";
@@ -136,8 +135,7 @@ TEST_F(ChecksRunTest, PageCacheSqueezeRaisesLatencyAndFailsTheLatencyCheckOnly) 
   const std::string stdout_text = slurp(dir_ / "stdout.txt");
   ASSERT_EQ(code, 1) << stdout_text << slurp(dir_ / "stderr.txt");
   const std::string last = lastLine(stdout_text);
-  EXPECT_EQ(last.rfind("memstrain: verdict=fail checks=2/3 failed=\"p50 vs baseline\" status=completed cleanup=ok exit=1 ", 0), 0U)
-      << last;
+  EXPECT_EQ(last.rfind("memstrain: verdict=fail checks=2/3 failed=\"p50 vs baseline\" status=completed cleanup=ok exit=1 ", 0), 0U) << last;
 
   const json report = json::parse(slurp(out / "report.json"));
   expectNothingLeft(report);

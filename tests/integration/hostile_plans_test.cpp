@@ -189,8 +189,8 @@ class HostilePlansTest : public ::testing::Test {
       std::printf("note: no cgroup memory controller (%s); not checking for created cgroups\n", cg.error().message.c_str());
     }
     parent_ = "/memstrain-test-" + std::to_string(::getpid());
-    dir_ = fs::path(::testing::TempDir()) / ("memstrain-hostile-" + std::to_string(::getpid()) + "-" +
-                                             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::path(::testing::TempDir()) /
+           ("memstrain-hostile-" + std::to_string(::getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     marker_ = dir_ / "target-started";
@@ -267,8 +267,7 @@ TEST_F(HostilePlansTest, EveryBadPlanIsRefusedWithItsPointerAndNothingIsApplied)
     const Outcome v = validate(path);
     if (!x.gap.empty()) {
       // Only validated: a plan the parser accepts would really be applied by `run`.
-      const bool refused_well =
-          v.exit_code == 2 && mentions(v.err, path, x.pointer, x.fragment) && v.err.size() <= kMaxStderrBytes;
+      const bool refused_well = v.exit_code == 2 && mentions(v.err, path, x.pointer, x.fragment) && v.err.size() <= kMaxStderrBytes;
       if (refused_well) {
         std::printf("note: %s is refused as expected now; drop its gap mark in expectations.tsv\n", x.file.c_str());
       } else {
@@ -280,16 +279,14 @@ TEST_F(HostilePlansTest, EveryBadPlanIsRefusedWithItsPointerAndNothingIsApplied)
     EXPECT_EQ(v.exit_code, 2) << "validate\nstdout: " << v.out << "\nstderr: " << v.err;
     EXPECT_LE(v.err.size(), kMaxStderrBytes) << "a bad plan should not flood the terminal";
     EXPECT_TRUE(mentions(v.err, path, x.pointer, x.fragment))
-        << "validate: expected a line \"" << path << ": " << x.pointer << ": ...\" containing \"" << x.fragment
-        << "\"\nstderr: " << v.err;
+        << "validate: expected a line \"" << path << ": " << x.pointer << ": ...\" containing \"" << x.fragment << "\"\nstderr: " << v.err;
     EXPECT_EQ(whatWasApplied(), "") << "after validate";
     if (v.exit_code == 0) continue;  // accepted: running it would apply it
 
     const Outcome r = run(path);
     EXPECT_EQ(r.exit_code, 2) << "run\nstdout: " << r.out << "\nstderr: " << r.err;
     EXPECT_TRUE(mentions(r.err, path, x.pointer, x.fragment))
-        << "run: expected a line \"" << path << ": " << x.pointer << ": ...\" containing \"" << x.fragment
-        << "\"\nstderr: " << r.err;
+        << "run: expected a line \"" << path << ": " << x.pointer << ": ...\" containing \"" << x.fragment << "\"\nstderr: " << r.err;
     EXPECT_NE(r.err.find("nothing was started or changed"), std::string::npos) << r.err;
     EXPECT_EQ(whatWasApplied(), "") << "after run";
   }

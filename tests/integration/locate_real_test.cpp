@@ -168,9 +168,7 @@ class LocateRealTest : public ::testing::Test {
   pid_t sandbox_pid_ = -1, app_pid_ = -1;
 };
 
-TEST_F(LocateRealTest, ByPid) {
-  expectApp(locateJson({"--pid", std::to_string(app_pid_)}), "pid", app_pid_);
-}
+TEST_F(LocateRealTest, ByPid) { expectApp(locateJson({"--pid", std::to_string(app_pid_)}), "pid", app_pid_); }
 
 TEST_F(LocateRealTest, ByContainerIdPrefixAndStatusForm) {
   expectApp(locateJson({"--container-id", kAppId.substr(0, 12)}), "container-id", app_pid_);
@@ -200,14 +198,16 @@ class AttachRealTest : public LocateRealTest {
   Output runPlan(const nlohmann::json& plan, const std::vector<std::string>& extra = {}) {
     const std::string path = scratch_ + "/plan.json";
     EXPECT_TRUE(writeFileAtomic(path, plan.dump()).ok());
-    std::vector<std::string> args = {"run", path, "--out", scratch_ + "/out", "--journal-dir", scratch_ + "/journal",
-                                     "--cgroup-parent", base_ + "/memstrain", "--editor", "direct"};
+    std::vector<std::string> args = {
+        "run",      path,    "--out", scratch_ + "/out", "--journal-dir", scratch_ + "/journal", "--cgroup-parent", base_ + "/memstrain",
+        "--editor", "direct"};
     args.insert(args.end(), extra.begin(), extra.end());
     return runBinary(args, scratch_);
   }
   nlohmann::json report() { return nlohmann::json::parse(readFile(scratch_ + "/out/report.json").valueOr("{}"), nullptr, false); }
   void TearDown() override {
-    for (const char* f : {"/plan.json", "/out/report.json", "/out/samples.jsonl", "/out/junit.xml", "/out/summary.md", "/out/stressor.log"}) {
+    for (const char* f :
+         {"/plan.json", "/out/report.json", "/out/samples.jsonl", "/out/junit.xml", "/out/summary.md", "/out/stressor.log"}) {
       ::unlink((scratch_ + f).c_str());
     }
     ::rmdir((scratch_ + "/out/profiles").c_str());
@@ -235,8 +235,8 @@ TEST_F(AttachRealTest, DryRunResolvesPodUidAndContainerIdToTheAppContainer) {
     EXPECT_NE(o.out.find("measured cgroup:  " + pod_ + " (effective limit 64.0 MiB"), std::string::npos) << o.out;
   }
   // The sandbox is another container of the same pod; a container of no pod of that UID is refused.
-  const Output wrong = runPlan(plan({{"pod_uid", "11111111-2222-3333-4444-555555555555"}, {"container_id", kAppId}},
-                                    {{"size", "8MiB"}}), {"--dry-run"});
+  const Output wrong =
+      runPlan(plan({{"pod_uid", "11111111-2222-3333-4444-555555555555"}, {"container_id", kAppId}}, {{"size", "8MiB"}}), {"--dry-run"});
   EXPECT_EQ(wrong.exit_code, 2) << wrong.err;
   EXPECT_NE(wrong.err.find("/target/attach/container_id: container " + app_ + " belongs to pod " + kUid), std::string::npos) << wrong.err;
 }
@@ -252,7 +252,8 @@ TEST_F(AttachRealTest, BesideRunByPodUidCompetesInThePodAndLeavesNothing) {
   EXPECT_EQ(r["target"]["pid"], app_pid_);
   ASSERT_TRUE(r["target"]["started_unix_ms"].is_number()) << r["target"].dump();
   const auto started_ms = r["target"]["started_unix_ms"].get<std::int64_t>();
-  const auto run_started_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto run_started_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   EXPECT_LT(started_ms, run_started_ms);
   EXPECT_GT(started_ms, run_started_ms - 600'000) << "the test's container process started minutes ago at most";
   const std::string stressor = r["cgroup"]["stressor"].get<std::string>();
@@ -265,8 +266,7 @@ TEST_F(AttachRealTest, BesideRunByPodUidCompetesInThePodAndLeavesNothing) {
 
 TEST_F(AttachRealTest, NodePlacementRunsUnderTheMemstrainParentAndRemovesItsCgroup) {
   // Small: a 64 MiB stressor at node level for 1.5 s, with a low floor that this cannot reach.
-  const Output o = runPlan(plan({{"container_id", kAppId}}, {{"placement", "node"}, {"size", "64MiB"}},
-                                {{"node_min_available", "64MiB"}}));
+  const Output o = runPlan(plan({{"container_id", kAppId}}, {{"placement", "node"}, {"size", "64MiB"}}, {{"node_min_available", "64MiB"}}));
   EXPECT_EQ(o.exit_code, 0) << o.err;
   const auto r = report();
   ASSERT_TRUE(r.is_object()) << o.err;
@@ -286,7 +286,8 @@ TEST_F(AttachRealTest, OwnCgroupIsNeverATarget) {
     const std::size_t end = lines.find('\n', i);
     const std::string line = lines.substr(i, end == std::string::npos ? std::string::npos : end - i);
     const auto colon = line.find(':'), colon2 = line.find(':', colon + 1);
-    if (colon2 != std::string::npos && line.substr(colon + 1, colon2 - colon - 1).find("memory") != std::string::npos) own = line.substr(colon2 + 1);
+    if (colon2 != std::string::npos && line.substr(colon + 1, colon2 - colon - 1).find("memory") != std::string::npos)
+      own = line.substr(colon2 + 1);
     if (end == std::string::npos) break;
     i = end + 1;
   }
@@ -344,7 +345,8 @@ TEST_F(AttachRealTest, NodeFloorRefusesAtStartAndStopsTheRunWhenCrossed) {
     volatile char* page = block.get();  // volatile: the stores that fault the pages in must happen
     for (std::size_t off = 0; off < (64ULL << 20); off += 4096) page[off] = 1;
     held.push_back(std::move(block));
-    for (int i = 0; i < 10 && (done = ::waitpid(pid, &status, WNOHANG)) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (int i = 0; i < 10 && (done = ::waitpid(pid, &status, WNOHANG)) == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   if (done == 0) done = ::waitpid(pid, &status, 0);
   held.clear();

@@ -3,10 +3,10 @@
 // (tests/goprof/bin/heapgen, built by tests/go-build.sh).
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <array>
 #include <cstdio>
@@ -32,9 +32,7 @@ struct Row {
   bool operator==(const Row&) const = default;
 };
 
-std::ostream& operator<<(std::ostream& os, const Row& r) {
-  return os << r.name << " flat=" << r.flat << " cum=" << r.cum;
-}
+std::ostream& operator<<(std::ostream& os, const Row& r) { return os << r.name << " flat=" << r.flat << " cum=" << r.cum; }
 
 struct Top {
   std::int64_t total = 0;
@@ -192,9 +190,8 @@ TEST_P(PprofTopCrosscheck, TotalsAndEveryRowMatchGoToolPprof) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, PprofTopCrosscheck,
-                         ::testing::Values(Case{"small", "inuse_objects"}, Case{"small", "inuse_space"},
-                                           Case{"small", "alloc_objects"}, Case{"small", "alloc_space"},
-                                           Case{"large", "inuse_objects"}, Case{"large", "inuse_space"}),
+                         ::testing::Values(Case{"small", "inuse_objects"}, Case{"small", "inuse_space"}, Case{"small", "alloc_objects"},
+                                           Case{"small", "alloc_space"}, Case{"large", "inuse_objects"}, Case{"large", "inuse_space"}),
                          [](const ::testing::TestParamInfo<Case>& param_info) {
                            return std::string(param_info.param.shape) + "_" + param_info.param.sample_index;
                          });

@@ -2,7 +2,6 @@
 // heap-object growth in that stage and as the top function of the heap diff; a GC pinned by
 // GOMEMLIMIT shows up as the stage's GC CPU share.
 
-
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -117,14 +116,16 @@ TEST_F(PprofRunTest, BrokenEndpointsAreReportedAndTheRunGoesOn) {
     const char* kind;
   };
   const std::string base = "http://127.0.0.1:16082";
-  for (const Case& c : {Case{"not-found", base + "/nope", "http_status"}, Case{"refused", "http://127.0.0.1:1/debug/pprof", "connect_refused"}}) {
-    json plan = {{"name", std::string("pprof-") + c.name},
-                 {"target",
-                  {{"launch", {{"command", {target.string(), "-addr", "127.0.0.1:16082"}}, {"memory_limit", "256MiB"},
-                               {"ready_url", base + "/healthz"}}},
-                   {"pprof_url", c.pprof_url}}},
-                 {"sampling", {{"pprof_interval", "300ms"}}},
-                 {"stages", {{{"name", "baseline"}, {"duration", "1500ms"}}, {{"name", "hold"}, {"duration", "1s"}}}}};
+  for (const Case& c :
+       {Case{"not-found", base + "/nope", "http_status"}, Case{"refused", "http://127.0.0.1:1/debug/pprof", "connect_refused"}}) {
+    json plan = {
+        {"name", std::string("pprof-") + c.name},
+        {"target",
+         {{"launch",
+           {{"command", {target.string(), "-addr", "127.0.0.1:16082"}}, {"memory_limit", "256MiB"}, {"ready_url", base + "/healthz"}}},
+          {"pprof_url", c.pprof_url}}},
+        {"sampling", {{"pprof_interval", "300ms"}}},
+        {"stages", {{{"name", "baseline"}, {"duration", "1500ms"}}, {{"name", "hold"}, {"duration", "1s"}}}}};
     const fs::path out = dir_ / c.name;
     ASSERT_EQ(run(writePlan("plan", plan), out, "log"), 0) << c.name << "\n" << slurp(dir_ / "log");
     const std::string log = slurp(dir_ / "log");
@@ -151,7 +152,8 @@ TEST_F(PprofRunTest, BrokenEndpointsAreReportedAndTheRunGoesOn) {
 // gctrace's per-cycle CPU times, keyed by GC number: sweep termination + assist + background +
 // mark termination (the idle-worker share is left out, as runtime.MemStats.GCCPUFraction leaves
 // it out). Lines look like
-//   gc 101 @11.291s 1%: 0.051+5.0+0.005 ms clock, 0.10+1.4/2.7/0.99+0.011 ms cpu, 143->144->143 MB, 143 MB goal, 0 MB stacks, 0 MB globals, 2 P
+//   gc 101 @11.291s 1%: 0.051+5.0+0.005 ms clock, 0.10+1.4/2.7/0.99+0.011 ms cpu, 143->144->143 MB, 143 MB goal, 0 MB stacks, 0 MB globals,
+//   2 P
 struct GcTrace {
   std::map<std::uint64_t, double> cpu_ms;
   int procs = 0;
@@ -216,7 +218,8 @@ TEST_F(PprofRunTest, GcCpuShareMatchesGctraceAndTheCheckFailsInTheBurst) {
   std::ifstream samples(out / "samples.jsonl");
   for (std::string line; std::getline(samples, line);) {
     json s = json::parse(line);
-    if (s["kind"] == "memstats") readings[s["stage"].get<std::string>()].push_back({s["t"].get<double>(), s["num_gc"].get<std::uint64_t>()});
+    if (s["kind"] == "memstats")
+      readings[s["stage"].get<std::string>()].push_back({s["t"].get<double>(), s["num_gc"].get<std::uint64_t>()});
   }
   std::optional<Reading> before;
   std::map<std::string, double> from_trace;

@@ -36,8 +36,8 @@ class ReleaseRun : public ::testing::Test {
     if (!CgroupFs::detect().ok()) GTEST_SKIP() << "no cgroup memory controller";
     target_ = fs::path(MEMSTRAIN_SOURCE_DIR) / "tests/target/bin/demo-target";
     if (!fs::exists(target_)) GTEST_SKIP() << target_ << " missing: run tests/go-build.sh";
-    dir_ = fs::path(::testing::TempDir()) / ("memstrain-release-" + std::to_string(::getpid()) + "-" +
-                                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::path(::testing::TempDir()) /
+           ("memstrain-release-" + std::to_string(::getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -87,9 +87,10 @@ class ReleaseRun : public ::testing::Test {
   // report.json against docs/report.schema.json, when python3 has jsonschema.
   void expectSchemaValid() const {
     if (std::system("python3 -c 'import jsonschema' > /dev/null 2>&1") != 0) return;
-    const std::string cmd = "python3 -c 'import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))' " +
-                            (out_ / "report.json").string() + " " + (fs::path(MEMSTRAIN_SOURCE_DIR) / "docs/report.schema.json").string() +
-                            " > " + (dir_ / "schema.log").string() + " 2>&1";
+    const std::string cmd =
+        "python3 -c 'import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))' " +
+        (out_ / "report.json").string() + " " + (fs::path(MEMSTRAIN_SOURCE_DIR) / "docs/report.schema.json").string() + " > " +
+        (dir_ / "schema.log").string() + " 2>&1";
     EXPECT_EQ(std::system(cmd.c_str()), 0) << slurp(dir_ / "schema.log");
   }
 
@@ -221,14 +222,15 @@ TEST_F(ReleaseRun, SignalAndCommandTriggers) {
   if (!fs::exists("/usr/bin/curl")) GTEST_SKIP() << "the command trigger uses /usr/bin/curl";
   const std::string base = "http://127.0.0.1:16204";
   // Two release stages: SIGUSR1 (the demo target calls FreeOSMemory on it), then a command.
-  json p = plan("release-triggers", 16204, "madvdontneed=1", 100,
-                {{"trigger", {{"signal", "SIGUSR1"}}}, {"expect", {{"within", "3s"}}}}, {{{"url", base + "/drop"}}}, "4s");
+  json p = plan("release-triggers", 16204, "madvdontneed=1", 100, {{"trigger", {{"signal", "SIGUSR1"}}}, {"expect", {{"within", "3s"}}}},
+                {{{"url", base + "/drop"}}}, "4s");
   p["stages"].push_back({{"name", "grow2"}, {"duration", "3s"}, {"actions", {{{"url", base + "/grow?mib=100"}}}}});
-  p["stages"].push_back({{"name", "release2"},
-                         {"duration", "4s"},
-                         {"actions", {{{"url", base + "/drop"}}}},
-                         {"release", {{"trigger", {{"command", {"/usr/bin/curl", "-s", "-X", "POST", base + "/debug/free"}}}},
-                                      {"expect", {{"within", "3s"}}}}}});
+  p["stages"].push_back(
+      {{"name", "release2"},
+       {"duration", "4s"},
+       {"actions", {{{"url", base + "/drop"}}}},
+       {"release",
+        {{"trigger", {{"command", {"/usr/bin/curl", "-s", "-X", "POST", base + "/debug/free"}}}}, {"expect", {{"within", "3s"}}}}}});
   p["checks"] = json::array();
   const int code = run(p);
   EXPECT_EQ(code, 0) << log();

@@ -63,7 +63,8 @@ class ReportHtmlTest : public memstrain::testing::RunFixture {
       target["probe"] = {{"name", "work"}, {"url", "http://" + addr + "/work"}, {"rate_per_s", 20}, {"timeout", "2s"}};
       target["pprof_url"] = "http://" + addr + "/debug/pprof";
     }
-    json plan = {{"name", name}, {"target", target}, {"sampling", {{"interval", "100ms"}, {"pprof_interval", "500ms"}}}, {"stages", stages}};
+    json plan = {
+        {"name", name}, {"target", target}, {"sampling", {{"interval", "100ms"}, {"pprof_interval", "500ms"}}}, {"stages", stages}};
     const fs::path p = dir_ / (name + ".json");
     std::ofstream(p) << plan.dump(2);
     return p;
@@ -133,7 +134,8 @@ TEST_F(ReportHtmlTest, TtyProgressThenAReportChromiumRenders) {
   ASSERT_EQ(code, 0) << tty;
 
   // One line rewritten in place: carriage return, the line, erase to the end of the line.
-  const std::regex line_re("\r\\[([1-4])/4 ([a-z]+)\\] [0-9.]+/[0-9.]+s  run [0-9]+/9s  pressure [^\r]*usage [^\r]*\\(([0-9.]+)%\\)[^\r]*\x1b\\[K");
+  const std::regex line_re(
+      "\r\\[([1-4])/4 ([a-z]+)\\] [0-9.]+/[0-9.]+s  run [0-9]+/9s  pressure [^\r]*usage [^\r]*\\(([0-9.]+)%\\)[^\r]*\x1b\\[K");
   std::set<std::string> stages_seen;
   std::size_t lines = 0;
   bool saw_p99 = false, saw_heap = false;
@@ -156,24 +158,27 @@ TEST_F(ReportHtmlTest, TtyProgressThenAReportChromiumRenders) {
   const fs::path html = out / "report.html";
   ASSERT_TRUE(fs::exists(html));
   const fs::path regen = dir_ / "regen.html";
-  ASSERT_EQ(shell(std::string(MEMSTRAIN_BINARY) + " report " + (out / "report.json").string() + " --out " + regen.string() + " > /dev/null"), 0);
+  ASSERT_EQ(
+      shell(std::string(MEMSTRAIN_BINARY) + " report " + (out / "report.json").string() + " --out " + regen.string() + " > /dev/null"), 0);
   EXPECT_EQ(slurp(regen), slurp(html));
   // Without samples.jsonl the page still comes out and says why there are no charts.
   fs::create_directories(dir_ / "alone");
   fs::copy_file(out / "report.json", dir_ / "alone/report.json");
   ASSERT_EQ(shell(std::string(MEMSTRAIN_BINARY) + " report " + (dir_ / "alone/report.json").string() + " > /dev/null 2> " +
-                (dir_ / "alone/err.txt").string()),
+                  (dir_ / "alone/err.txt").string()),
             0);
   EXPECT_NE(slurp(dir_ / "alone/err.txt").find("samples.jsonl"), std::string::npos);
   EXPECT_NE(slurp(dir_ / "alone/report.html").find("missing-samples"), std::string::npos);
 
   if (!haveTool("chromium")) GTEST_SKIP() << "chromium missing: scripts/install-deps.sh installs it (make test does)";
   const fs::path profile = dir_ / "chromium-profile";
-  const std::string chromium = "timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-background-networking --no-first-run "
-                               "--no-default-browser-check --user-data-dir=" + profile.string();
+  const std::string chromium =
+      "timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-background-networking --no-first-run "
+      "--no-default-browser-check --user-data-dir=" +
+      profile.string();
   const std::string url = "file://" + fs::absolute(html).string();
   ASSERT_EQ(shell(chromium + " --enable-logging=stderr --v=0 --dump-dom " + url + " > " + (dir_ / "dom.html").string() + " 2> " +
-                (dir_ / "dom.err").string()),
+                  (dir_ / "dom.err").string()),
             0)
       << slurp(dir_ / "dom.err");
   const std::string dom = slurp(dir_ / "dom.html");
@@ -181,8 +186,8 @@ TEST_F(ReportHtmlTest, TtyProgressThenAReportChromiumRenders) {
   for (const char* id : {"svg-cgroup", "svg-latency", "svg-heap", "svg-rss", "svg-gc"}) {
     EXPECT_NE(dom.find(std::string("<svg id=\"") + id + "\""), std::string::npos) << id;
   }
-  for (const char* id : {"id=\"checks\"", "id=\"stages\"", "<table class=\"stages\"", "id=\"heap-growth\"", "id=\"release\"", "id=\"events\"",
-                         "id=\"verdict\""}) {
+  for (const char* id : {"id=\"checks\"", "id=\"stages\"", "<table class=\"stages\"", "id=\"heap-growth\"", "id=\"release\"",
+                         "id=\"events\"", "id=\"verdict\""}) {
     EXPECT_NE(dom.find(id), std::string::npos) << id;
   }
   EXPECT_EQ(count(dom, "class=\"stage-band "), 4U * 5U);  // four stages on five charts
@@ -196,7 +201,7 @@ TEST_F(ReportHtmlTest, TtyProgressThenAReportChromiumRenders) {
 
   const fs::path png = dir_ / "report.png";
   ASSERT_EQ(shell(chromium + " --hide-scrollbars --window-size=1280,1600 --screenshot=" + png.string() + " " + url + " > /dev/null 2> " +
-                (dir_ / "shot.err").string()),
+                  (dir_ / "shot.err").string()),
             0)
       << slurp(dir_ / "shot.err");
   ASSERT_TRUE(fs::exists(png)) << slurp(dir_ / "shot.err");
@@ -216,7 +221,8 @@ TEST_F(ReportHtmlTest, TtyProgressThenAReportChromiumRenders) {
 }
 
 TEST_F(ReportHtmlTest, LogLinesWithoutATerminalAndNothingWithQuiet) {
-  const json stages = {{{"name", "baseline"}, {"duration", "2s"}}, {{"name", "hold"}, {"duration", "5s"}, {"pressure", {{"level", "50%"}}}}};
+  const json stages = {{{"name", "baseline"}, {"duration", "2s"}},
+                       {{"name", "hold"}, {"duration", "5s"}, {"pressure", {{"level", "50%"}}}}};
   const fs::path plan = writePlan("html-log", "16172", stages, false);
   ASSERT_EQ(shell(runCmd(plan, dir_ / "out-log") + " > /dev/null 2> " + (dir_ / "log.txt").string()), 0) << slurp(dir_ / "log.txt");
   const std::string log = slurp(dir_ / "log.txt");
@@ -230,7 +236,8 @@ TEST_F(ReportHtmlTest, LogLinesWithoutATerminalAndNothingWithQuiet) {
   EXPECT_LE(lines, 3U) << log;
   EXPECT_TRUE(fs::exists(dir_ / "out-log/report.html"));
 
-  ASSERT_EQ(shell(runCmd(plan, dir_ / "out-quiet", " --quiet") + " > /dev/null 2> " + (dir_ / "quiet.txt").string()), 0) << slurp(dir_ / "quiet.txt");
+  ASSERT_EQ(shell(runCmd(plan, dir_ / "out-quiet", " --quiet") + " > /dev/null 2> " + (dir_ / "quiet.txt").string()), 0)
+      << slurp(dir_ / "quiet.txt");
   const std::string quiet = slurp(dir_ / "quiet.txt");
   EXPECT_EQ(quiet.find("/2 baseline]"), std::string::npos) << quiet;
   EXPECT_EQ(quiet.find("/2 hold]"), std::string::npos) << quiet;

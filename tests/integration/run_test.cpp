@@ -143,12 +143,11 @@ TEST_F(RunTest, WithoutAllowOomAnOversizedPlanChangesNothing) {
 }
 
 TEST_F(RunTest, SigtermMidRunLeavesNothingBehind) {
-  json plan = {{"name", "sigterm"},
-               {"target", launch(16065, "512MiB")},
-               {"sampling", {{"interval", "100ms"}}},
-               {"stages",
-                {{{"name", "baseline"}, {"duration", "1s"}},
-                 {{"name", "hold"}, {"duration", "60s"}, {"pressure", {{"level", "70%"}}}}}}};
+  json plan = {
+      {"name", "sigterm"},
+      {"target", launch(16065, "512MiB")},
+      {"sampling", {{"interval", "100ms"}}},
+      {"stages", {{{"name", "baseline"}, {"duration", "1s"}}, {{"name", "hold"}, {"duration", "60s"}, {"pressure", {{"level", "70%"}}}}}}};
   const fs::path plan_path = writePlan("sigterm", plan);
   const fs::path out = dir_ / "out";
   const std::string log = (dir_ / "sigterm.log").string();
@@ -158,8 +157,8 @@ TEST_F(RunTest, SigtermMidRunLeavesNothingBehind) {
     int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(fd, 1);
     ::dup2(fd, 2);
-    ::execl(MEMSTRAIN_BINARY, MEMSTRAIN_BINARY, "run", plan_path.c_str(), "--out", out.c_str(), "--cgroup-parent",
-            parent_.c_str(), static_cast<char*>(nullptr));
+    ::execl(MEMSTRAIN_BINARY, MEMSTRAIN_BINARY, "run", plan_path.c_str(), "--out", out.c_str(), "--cgroup-parent", parent_.c_str(),
+            static_cast<char*>(nullptr));
     ::_exit(127);
   }
   // Wait until the hold stage is under way with pressure applied.
@@ -190,9 +189,10 @@ TEST_F(RunTest, LatencyProbeReportsPerStagePercentiles) {
   const std::string base = "http://127.0.0.1:16068";
   json target = launch(16068, "256MiB");
   target["probe"] = {{"name", "slow"}, {"url", base + "/work?sleep_ms=40"}, {"rate_per_s", 50}};
-  json plan = {{"name", "probe"},
-               {"target", target},
-               {"stages", {{{"name", "baseline"}, {"duration", "3s"}}, {{"name", "hold"}, {"duration", "3s"}, {"pressure", {{"level", "60%"}}}}}}};
+  json plan = {
+      {"name", "probe"},
+      {"target", target},
+      {"stages", {{{"name", "baseline"}, {"duration", "3s"}}, {{"name", "hold"}, {"duration", "3s"}, {"pressure", {{"level", "60%"}}}}}}};
   const fs::path out = dir_ / "out";
   ASSERT_EQ(run(writePlan("probe", plan), out, "probe.log"), 0) << slurp(dir_ / "probe.log");
   json report = json::parse(slurp(out / "report.json"));
@@ -218,9 +218,10 @@ TEST_F(RunTest, LatencyProbeReportsPerStagePercentiles) {
 
 // The target dies mid-run: memstrain stops promptly, fails the run and names the cause.
 TEST_F(RunTest, TargetKilledMidRunFailsPromptlyWithTheCause) {
-  json plan = {{"name", "target-killed"},
-               {"target", launch(16066, "256MiB")},
-               {"stages", {{{"name", "baseline"}, {"duration", "1s"}}, {{"name", "hold"}, {"duration", "60s"}, {"pressure", {{"level", "50%"}}}}}}};
+  json plan = {
+      {"name", "target-killed"},
+      {"target", launch(16066, "256MiB")},
+      {"stages", {{{"name", "baseline"}, {"duration", "1s"}}, {{"name", "hold"}, {"duration", "60s"}, {"pressure", {{"level", "50%"}}}}}}};
   const fs::path out = dir_ / "out";
   const fs::path plan_path = writePlan("killed", plan);
   const std::string log = (dir_ / "killed.log").string();

@@ -78,8 +78,8 @@ class SignalsTest : public ::testing::Test {
       ::dup2(stdout_fd, 1);
       ::dup2(fd, 2);
       if (close_in_child >= 0) ::close(close_in_child);
-      ::execl(MEMSTRAIN_BINARY, MEMSTRAIN_BINARY, "run", (dir_ / "plan.json").c_str(), "--out", (dir_ / "out").c_str(),
-              "--cgroup-parent", parent_.c_str(), "--journal-dir", journals_.c_str(), static_cast<char*>(nullptr));
+      ::execl(MEMSTRAIN_BINARY, MEMSTRAIN_BINARY, "run", (dir_ / "plan.json").c_str(), "--out", (dir_ / "out").c_str(), "--cgroup-parent",
+              parent_.c_str(), "--journal-dir", journals_.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
     return pid;
@@ -124,8 +124,9 @@ class SignalsTest : public ::testing::Test {
         if (name.find_first_not_of("0123456789") != std::string::npos) continue;
         std::string cmd = slurp(e.path() / "cmdline");
         for (auto& ch : cmd) ch = ch == '\0' ? ' ' : ch;
-        const bool ours = cmd.find("127.0.0.1:" + port_) != std::string::npos ||
-                          (cmd.find("__stressor") != std::string::npos && slurp(e.path() / "cgroup").find(parent_ + "/") != std::string::npos);
+        const bool ours =
+            cmd.find("127.0.0.1:" + port_) != std::string::npos ||
+            (cmd.find("__stressor") != std::string::npos && slurp(e.path() / "cgroup").find(parent_ + "/") != std::string::npos);
         if (ours) left = name + " " + cmd;
       }
       if (left.empty()) break;
@@ -207,8 +208,8 @@ TEST_F(SignalsTest, SecondSignalExitsAtOnceSaysWhatItSkippedAndRecoverFinishes) 
   for (const auto& e : fs::directory_iterator(journals_)) journals.push_back(e.path());
   ASSERT_EQ(journals.size(), 1u) << err;
   EXPECT_NE(err.find(journals[0].string()), std::string::npos) << "the message names the journal\n" << err;
-  const std::string cmd = std::string(MEMSTRAIN_BINARY) + " recover --journal-dir " + journals_.string() + " > " +
-                          (dir_ / "recover.log").string() + " 2>&1";
+  const std::string cmd =
+      std::string(MEMSTRAIN_BINARY) + " recover --journal-dir " + journals_.string() + " > " + (dir_ / "recover.log").string() + " 2>&1";
   const int rc = std::system(cmd.c_str());
   EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << slurp(dir_ / "recover.log");
   EXPECT_TRUE(fs::is_empty(journals_)) << slurp(dir_ / "recover.log");

@@ -62,7 +62,6 @@ class SweepRunTest : public memstrain::testing::RunFixture {
   }
 
   bool cgroupsLeft() const { return fs::exists(fs_->mount() + parent_) && !fs::is_empty(fs_->mount() + parent_); }
-
 };
 
 TEST_F(SweepRunTest, LowerGogcRunsMoreCyclesAndSurvivesWhereHigherIsOomKilled) {

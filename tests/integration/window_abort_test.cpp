@@ -16,9 +16,9 @@ namespace memstrain {
 namespace {
 
 namespace fs = std::filesystem;
-using nlohmann::json;
 using memstrain::testing::lastLine;
 using memstrain::testing::slurp;
+using nlohmann::json;
 
 class WindowAbortTest : public memstrain::testing::RunFixture {
  protected:

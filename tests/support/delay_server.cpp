@@ -20,8 +20,7 @@ namespace memstrain::test_support {
 namespace {
 
 std::int64_t nowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
@@ -142,9 +141,7 @@ DelayServer::~DelayServer() {
   }
 }
 
-std::string DelayServer::url(std::string_view path) const {
-  return "http://127.0.0.1:" + std::to_string(port_) + std::string(path);
-}
+std::string DelayServer::url(std::string_view path) const { return "http://127.0.0.1:" + std::to_string(port_) + std::string(path); }
 
 void DelayServer::stallFor(std::chrono::nanoseconds d) {
   const std::int64_t until = nowNs() + d.count();
@@ -228,8 +225,7 @@ void DelayServer::run() {
     if (request_line.find(" HTTP/1.0") != std::string_view::npos) close_after = true;
     while (pos != std::string_view::npos) {
       const std::size_t next = head.find("\r\n", pos + 2);
-      const std::string_view line = head.substr(pos + 2, next == std::string_view::npos ? std::string_view::npos
-                                                                                          : next - pos - 2);
+      const std::string_view line = head.substr(pos + 2, next == std::string_view::npos ? std::string_view::npos : next - pos - 2);
       if (iequalsPrefix(line, "content-length:")) {
         const std::string_view v = trimView(line.substr(15));
         content_length = 0;
@@ -262,8 +258,7 @@ void DelayServer::run() {
     c.in.erase(0, end + 4 + content_length);
     c.close_after = close_after;
     c.awaiting_reply = true;
-    m.due.push(Impl::Due{nowNs() + std::max<std::int64_t>(0, reply.delay.count()), fd, c.id, reply.status,
-                         reply.truncate});
+    m.due.push(Impl::Due{nowNs() + std::max<std::int64_t>(0, reply.delay.count()), fd, c.id, reply.status, reply.truncate});
     armTimer();
     return true;
   };
@@ -279,8 +274,8 @@ void DelayServer::run() {
     const char* body = d.status >= 200 && d.status < 300 ? "ok\n" : "error\n";
     const std::size_t promised = std::strlen(body) + (d.truncate ? 100 : 0);
     c.out = "HTTP/1.1 " + std::to_string(d.status) + " " + reasonPhrase(d.status) +
-            "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(promised) +
-            (c.close_after ? "\r\nConnection: close" : "") + "\r\n\r\n" + (c.head ? "" : body);
+            "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(promised) + (c.close_after ? "\r\nConnection: close" : "") +
+            "\r\n\r\n" + (c.head ? "" : body);
     if (d.truncate) c.close_after = true;
     c.out_off = 0;
     c.awaiting_reply = false;

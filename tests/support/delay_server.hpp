@@ -33,10 +33,10 @@ struct DelayReply {
 
 /// One parsed request. The views are valid only during the handler call.
 struct DelayRequest {
-  std::uint64_t seq = 0;         ///< 0-based arrival number
-  std::string_view method;       ///< "GET"
-  std::string_view target;       ///< "/path?query"
-  std::string_view header_block; ///< the header lines after the request line, CRLF-separated
+  std::uint64_t seq = 0;          ///< 0-based arrival number
+  std::string_view method;        ///< "GET"
+  std::string_view target;        ///< "/path?query"
+  std::string_view header_block;  ///< the header lines after the request line, CRLF-separated
   std::string_view body;
 };
 

@@ -16,8 +16,7 @@ namespace memstrain::testing {
 namespace {
 
 Status validName(const std::string& name) {
-  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||
-      name.find('\0') != std::string::npos) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos || name.find('\0') != std::string::npos) {
     return Error{"fixture entry name \"" + name + "\" must be one path component", EINVAL};
   }
   return {};
@@ -47,8 +46,7 @@ Status materialise(const std::string& parent, const FsEntry& e) {
   if (auto st = validName(e.name); !st) return st;
   const std::string path = joinPath(parent, e.name);
   switch (e.kind) {
-    case FsEntry::Kind::kFile:
-      return writeNewFile(path, e.content, e.mode != 0 ? e.mode : 0644);
+    case FsEntry::Kind::kFile: return writeNewFile(path, e.content, e.mode != 0 ? e.mode : 0644);
     case FsEntry::Kind::kSymlink:
       if (::symlink(e.content.c_str(), path.c_str()) != 0) return Error::fromErrno("symlink " + path);
       return {};

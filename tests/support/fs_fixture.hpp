@@ -23,10 +23,10 @@ namespace memstrain::testing {
 struct FsEntry {
   enum class Kind { kFile, kDir, kSymlink };
   Kind kind = Kind::kFile;
-  std::string name;      ///< one path component: no '/', not "." or ".."
-  std::string content;   ///< file bytes, or the symlink's target
+  std::string name;     ///< one path component: no '/', not "." or ".."
+  std::string content;  ///< file bytes, or the symlink's target
   std::vector<FsEntry> children;
-  unsigned mode = 0;     ///< permission bits; 0 means 0644 for files, 0755 for dirs
+  unsigned mode = 0;  ///< permission bits; 0 means 0644 for files, 0755 for dirs
 };
 
 /// A regular file holding `content`.

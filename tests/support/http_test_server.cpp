@@ -179,9 +179,7 @@ HttpTestServer::HttpTestServer(Handler handler) : handler_(std::move(handler)) {
 
 HttpTestServer::~HttpTestServer() { stop(); }
 
-std::string HttpTestServer::url(std::string_view path) const {
-  return "http://127.0.0.1:" + std::to_string(port_) + std::string(path);
-}
+std::string HttpTestServer::url(std::string_view path) const { return "http://127.0.0.1:" + std::to_string(port_) + std::string(path); }
 
 bool HttpTestServer::waitForStop(std::chrono::milliseconds d) {
   std::unique_lock<std::mutex> lock(mu_);

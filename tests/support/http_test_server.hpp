@@ -37,7 +37,7 @@ struct TestHttpRequest {
   std::string path;    ///< target before '?': "/debug/pprof/heap"
   std::string query;   ///< target after '?', "" when none: "gc=1"
   std::map<std::string, std::string> headers;
-  std::string body;    ///< Content-Length bytes of body, if any
+  std::string body;  ///< Content-Length bytes of body, if any
 };
 
 class HttpTestServer;

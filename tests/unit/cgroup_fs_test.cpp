@@ -27,16 +27,16 @@ constexpr const char* kV1Unlimited = "9223372036854771712\n";
 std::string n(std::uint64_t v) { return std::to_string(v) + "\n"; }
 
 // The control files a v1 memory cgroup shows, with the given limit and usage.
-std::vector<testing::FsEntry> v1Files(const std::string& limit, std::uint64_t usage,
-                                      std::vector<testing::FsEntry> more = {}) {
+std::vector<testing::FsEntry> v1Files(const std::string& limit, std::uint64_t usage, std::vector<testing::FsEntry> more = {}) {
   std::vector<testing::FsEntry> f{
       file("memory.limit_in_bytes", limit),
       file("memory.usage_in_bytes", n(usage)),
       file("memory.max_usage_in_bytes", n(usage + MiB)),
       file("memory.use_hierarchy", "1\n"),
       file("memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n"),
-      file("memory.stat", "cache 0\nrss 0\ntotal_cache 2097152\ntotal_rss 6291456\ntotal_shmem 4096\n"
-                          "total_active_file 1048576\ntotal_inactive_file 1048576\n"),
+      file("memory.stat",
+           "cache 0\nrss 0\ntotal_cache 2097152\ntotal_rss 6291456\ntotal_shmem 4096\n"
+           "total_active_file 1048576\ntotal_inactive_file 1048576\n"),
       file("cgroup.procs", ""),
   };
   for (auto& m : more) f.push_back(std::move(m));
@@ -49,10 +49,9 @@ class CgroupFsV1Test : public ::testing::Test {
   CgroupFsV1Test()
       : fx_({dir("memory",
                  v1Files(kV1Unlimited, 900 * MiB,
-                         {dir("memstrain",
-                              v1Files(n(512 * MiB), 300 * MiB,
-                                      {dir("run", v1Files(n(1024 * MiB), 200 * MiB,
-                                                          {dir("target", v1Files(kV1Unlimited, 100 * MiB))}))}))}))}),
+                         {dir("memstrain", v1Files(n(512 * MiB), 300 * MiB,
+                                                   {dir("run", v1Files(n(1024 * MiB), 200 * MiB,
+                                                                       {dir("target", v1Files(kV1Unlimited, 100 * MiB))}))}))}))}),
         fs_(fx_.path("memory"), CgroupVersion::kV1) {}
   void SetUp() override { ASSERT_TRUE(fx_.ok()) << fx_.error(); }
   FsFixture fx_;
@@ -85,8 +84,7 @@ TEST_F(CgroupFsV1Test, SampleNamesTheBadFile) {
   ASSERT_TRUE(fx_.replace("memory/memstrain/run/target/memory.stat", "total_rss many\n").ok());
   auto s = fs_.sample("/memstrain/run/target");
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.error().message.find(fx_.path("memory/memstrain/run/target/memory.stat")), std::string::npos)
-      << s.error().message;
+  EXPECT_NE(s.error().message.find(fx_.path("memory/memstrain/run/target/memory.stat")), std::string::npos) << s.error().message;
   EXPECT_NE(s.error().message.find("line 1"), std::string::npos) << s.error().message;
 }
 
@@ -159,24 +157,23 @@ TEST_F(CgroupFsV1Test, MountKeepsItsSpellingWithoutTrailingSlash) {
 class CgroupFsV2Test : public ::testing::Test {
  protected:
   CgroupFsV2Test()
-      : fx_({dir("cg",
-                 {file("cgroup.controllers", "cpuset cpu io memory hugetlb pids\n"),
-                  file("cgroup.subtree_control", "memory\n"), file("memory.stat", "anon 1\n"),
-                  file("memory.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"),
-                  dir("kubepods",
-                      {file("memory.max", n(2048 * MiB)), file("cgroup.subtree_control", "memory\n"),
-                       dir("pod", {file("memory.max", n(1024 * MiB)), file("cgroup.subtree_control", ""),
-                                   dir("ctr", {file("memory.max", "max\n"), file("memory.current", n(300 * MiB)),
-                                               file("memory.peak", n(400 * MiB)),
-                                               file("memory.stat", "anon 209715200\nfile 52428800\nshmem 0\n"
-                                                                   "active_file 1\ninactive_file 2\n"
-                                                                   "pglazyfree 10\npglazyfreed 4\n"),
-                                               file("memory.events", "low 0\nhigh 0\nmax 9\noom 2\noom_kill 1\n"
-                                                                     "oom_group_kill 0\n"),
-                                               file("memory.pressure",
-                                                    "some avg10=12.50 avg60=3.00 avg300=0.75 total=987654\n"
-                                                    "full avg10=6.25 avg60=1.00 avg300=0.25 total=123456\n"),
-                                               file("cgroup.procs", "77\n"), file("cgroup.kill", "")})})})})}),
+      : fx_({dir("cg", {file("cgroup.controllers", "cpuset cpu io memory hugetlb pids\n"), file("cgroup.subtree_control", "memory\n"),
+                        file("memory.stat", "anon 1\n"), file("memory.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"),
+                        dir("kubepods", {file("memory.max", n(2048 * MiB)), file("cgroup.subtree_control", "memory\n"),
+                                         dir("pod", {file("memory.max", n(1024 * MiB)), file("cgroup.subtree_control", ""),
+                                                     dir("ctr", {file("memory.max", "max\n"), file("memory.current", n(300 * MiB)),
+                                                                 file("memory.peak", n(400 * MiB)),
+                                                                 file("memory.stat",
+                                                                      "anon 209715200\nfile 52428800\nshmem 0\n"
+                                                                      "active_file 1\ninactive_file 2\n"
+                                                                      "pglazyfree 10\npglazyfreed 4\n"),
+                                                                 file("memory.events",
+                                                                      "low 0\nhigh 0\nmax 9\noom 2\noom_kill 1\n"
+                                                                      "oom_group_kill 0\n"),
+                                                                 file("memory.pressure",
+                                                                      "some avg10=12.50 avg60=3.00 avg300=0.75 total=987654\n"
+                                                                      "full avg10=6.25 avg60=1.00 avg300=0.25 total=123456\n"),
+                                                                 file("cgroup.procs", "77\n"), file("cgroup.kill", "")})})})})}),
         fs_(fx_.path("cg"), CgroupVersion::kV2) {}
   void SetUp() override { ASSERT_TRUE(fx_.ok()) << fx_.error(); }
   FsFixture fx_;
@@ -241,8 +238,7 @@ class CgroupAbsPathTest : public ::testing::Test {
  protected:
   CgroupAbsPathTest()
       : fx_({dir("outside", {file("memory.max", "1\n")}),
-             dir("cg", {dir("a", {dir("b")}), symlink("escape_abs", "replaced-in-SetUp"),
-                        symlink("escape_rel", "../outside"),
+             dir("cg", {dir("a", {dir("b")}), symlink("escape_abs", "replaced-in-SetUp"), symlink("escape_rel", "../outside"),
                         symlink("inside", "a"), symlink("dangling", "nowhere"), file("memory.max", "max\n")})}),
         fs_(fx_.path("cg"), CgroupVersion::kV2) {}
   void SetUp() override {
@@ -308,8 +304,8 @@ TEST(CgroupAbsPath, MissingMountIsAnError) {
 
 std::string mountinfoLine(int id, const std::string& root, const std::string& mount_point, const std::string& fstype,
                           const std::string& super_opts) {
-  return std::to_string(id) + " 30 0:" + std::to_string(id) + " " + root + " " + mount_point + " rw,relatime - " +
-         fstype + " " + fstype + " " + super_opts + "\n";
+  return std::to_string(id) + " 30 0:" + std::to_string(id) + " " + root + " " + mount_point + " rw,relatime - " + fstype + " " + fstype +
+         " " + super_opts + "\n";
 }
 
 TEST(CgroupDetect, HybridHostPrefersV1MemoryOverCgroup2WithoutIt) {
@@ -377,11 +373,9 @@ class CgroupOfPidTest : public ::testing::Test {
   CgroupOfPidTest()
       : fx_({dir("cg"),
              dir("proc", {dir("100", {file("cgroup", "9:name=systemd:/\n4:memory:/docker/abc/app\n0::/\n")}),
-                          dir("101", {file("cgroup", "4:memory:/docker/abc\n")}),
-                          dir("102", {file("cgroup", "4:memory:/docker/abcdef\n")}),
+                          dir("101", {file("cgroup", "4:memory:/docker/abc\n")}), dir("102", {file("cgroup", "4:memory:/docker/abcdef\n")}),
                           dir("103", {file("cgroup", "4:memory:/../../x\n0::/../../y\n")}),
-                          dir("104", {file("cgroup", "0::/system.slice/a.service\n")}),
-                          dir("105", {file("cgroup", "2:cpu,memory:/k\n")}),
+                          dir("104", {file("cgroup", "0::/system.slice/a.service\n")}), dir("105", {file("cgroup", "2:cpu,memory:/k\n")}),
                           dir("106", {file("cgroup", "4:memory\n")})})}) {}
   void SetUp() override { ASSERT_TRUE(fx_.ok()) << fx_.error(); }
   FsFixture fx_;
@@ -466,8 +460,7 @@ TEST(CgroupDirectEditorFixture, CreateRefusesBadPaths) {
 }
 
 TEST(CgroupDirectEditorFixture, V2CreateEnablesMemoryInEachParent) {
-  FsFixture fx({dir("cg", {file("cgroup.subtree_control", ""),
-                           dir("kubepods", {file("cgroup.subtree_control", "memory\n")})})});
+  FsFixture fx({dir("cg", {file("cgroup.subtree_control", ""), dir("kubepods", {file("cgroup.subtree_control", "memory\n")})})});
   ASSERT_TRUE(fx.ok()) << fx.error();
   CgroupFs fs(fx.path("cg"), CgroupVersion::kV2);
   auto ed = makeDirectEditor(fs);
@@ -484,8 +477,7 @@ TEST(CgroupDirectEditorFixture, V2CreateEnablesMemoryInEachParent) {
 }
 
 TEST(CgroupDirectEditorFixture, SetLimitWritesTheVersionsSpelling) {
-  FsFixture fx({dir("v1", {dir("a", {file("memory.limit_in_bytes", "")}),
-                           dir("b", {file("memory.limit_in_bytes", "")})}),
+  FsFixture fx({dir("v1", {dir("a", {file("memory.limit_in_bytes", "")}), dir("b", {file("memory.limit_in_bytes", "")})}),
                 dir("v2", {dir("a", {file("memory.max", "")}), dir("b", {file("memory.max", "")})})});
   ASSERT_TRUE(fx.ok()) << fx.error();
   auto v1 = makeDirectEditor(CgroupFs(fx.path("v1"), CgroupVersion::kV1));

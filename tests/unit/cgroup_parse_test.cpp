@@ -80,9 +80,10 @@ TEST(CgroupParseMemoryStat, V2WithoutLazyFreeLeavesThemEmpty) {
 
 TEST(CgroupParseMemoryStat, MajorFaultsAndFileRefaultsOnBothVersions) {
   // v1: the hierarchical totals, as for the byte counts (the local keys are this cgroup alone).
-  auto v1 = parseMemoryStat("pgmajfault 3\nworkingset_refault_file 5\ntotal_pgmajfault 76811\n"
-                            "total_workingset_refault_file 1948549\n",
-                            CgroupVersion::kV1);
+  auto v1 = parseMemoryStat(
+      "pgmajfault 3\nworkingset_refault_file 5\ntotal_pgmajfault 76811\n"
+      "total_workingset_refault_file 1948549\n",
+      CgroupVersion::kV1);
   ASSERT_TRUE(v1.ok()) << v1.error().message;
   EXPECT_EQ(v1->major_faults, std::optional<std::uint64_t>(76811));
   EXPECT_EQ(v1->refaults_file, std::optional<std::uint64_t>(1948549));
@@ -185,7 +186,7 @@ TEST(CgroupParsePsi, ToleratesKeysAndKindsANewerKernelMightAdd) {
 TEST(CgroupParsePsi, Rejects) {
   EXPECT_FALSE(parsePsi("").ok());
   EXPECT_FALSE(parsePsi("full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n").ok());  // no some
-  EXPECT_FALSE(parsePsi("some avg10=0.00 avg60=0.00 total=0\n").ok());               // no avg300
+  EXPECT_FALSE(parsePsi("some avg10=0.00 avg60=0.00 total=0\n").ok());              // no avg300
   EXPECT_FALSE(parsePsi("some avg10=abc avg60=0.00 avg300=0.00 total=0\n").ok());
   EXPECT_FALSE(parsePsi("some avg10=-1 avg60=0.00 avg300=0.00 total=0\n").ok());
   EXPECT_FALSE(parsePsi("some avg10=inf avg60=0.00 avg300=0.00 total=0\n").ok());
@@ -219,9 +220,8 @@ TEST(CgroupParseRel, Normalises) {
 }
 
 TEST(CgroupParseRel, RejectsRelativeDotDotAndNul) {
-  for (std::string_view bad : {std::string_view(""), std::string_view("relative"), std::string_view("a/b"),
-                               std::string_view("/.."), std::string_view("/a/../b"), std::string_view("/a/.."),
-                               std::string_view("/a\0b", 4)}) {
+  for (std::string_view bad : {std::string_view(""), std::string_view("relative"), std::string_view("a/b"), std::string_view("/.."),
+                               std::string_view("/a/../b"), std::string_view("/a/.."), std::string_view("/a\0b", 4)}) {
     auto r = normalizeCgroupRel(bad);
     EXPECT_FALSE(r.ok()) << "accepted " << std::string(bad);
     if (!r.ok()) {
@@ -334,9 +334,9 @@ TEST(CgroupParseMounts, NamespacedRootAndOctalEscapes) {
 }
 
 TEST(CgroupParseMounts, Rejects) {
-  EXPECT_FALSE(parseCgroupMounts("36 35 98:0 / /sys/fs/cgroup/memory rw\n").ok());             // no separator
-  EXPECT_FALSE(parseCgroupMounts("36 35 98:0 / /x rw - cgroup\n").ok());                       // no source
-  EXPECT_FALSE(parseCgroupMounts("- cgroup cgroup rw,memory\n").ok());                         // too short
+  EXPECT_FALSE(parseCgroupMounts("36 35 98:0 / /sys/fs/cgroup/memory rw\n").ok());  // no separator
+  EXPECT_FALSE(parseCgroupMounts("36 35 98:0 / /x rw - cgroup\n").ok());            // no source
+  EXPECT_FALSE(parseCgroupMounts("- cgroup cgroup rw,memory\n").ok());              // too short
   EXPECT_TRUE(parseCgroupMounts("").valueOr({CgroupMount{}}).empty());
 }
 

@@ -34,8 +34,7 @@ TEST(ChartScale, NiceTicksCoverTheRangeWithinTheCount) {
       for (std::size_t i = 1; i < t.values.size(); ++i) EXPECT_NEAR(t.values[i] - t.values[i - 1], t.step, t.step * 1e-9);
       // The step is 1, 2, 2.5 or 5 times a power of ten.
       const double mant = t.step / std::pow(10.0, std::floor(std::log10(t.step) + 1e-12));
-      EXPECT_TRUE(std::fabs(mant - 1) < 1e-9 || std::fabs(mant - 2) < 1e-9 || std::fabs(mant - 2.5) < 1e-9 ||
-                  std::fabs(mant - 5) < 1e-9)
+      EXPECT_TRUE(std::fabs(mant - 1) < 1e-9 || std::fabs(mant - 2) < 1e-9 || std::fabs(mant - 2.5) < 1e-9 || std::fabs(mant - 5) < 1e-9)
           << t.step;
     }
   }

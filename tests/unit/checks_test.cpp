@@ -426,17 +426,19 @@ TEST(ReportSchema, GeneratedReportValidates) {
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "report.json") << report.dump();
   if (std::system("python3 -c 'import jsonschema' 2>/dev/null") == 0) {
-    const std::string cmd = "python3 -c 'import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), "
-                            "json.load(open(sys.argv[2])))' " +
-                            (dir / "report.json").string() + " " + schema_path;
+    const std::string cmd =
+        "python3 -c 'import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), "
+        "json.load(open(sys.argv[2])))' " +
+        (dir / "report.json").string() + " " + schema_path;
     EXPECT_EQ(std::system(cmd.c_str()), 0) << "report.json does not validate against " << schema_path;
     // The validator does reject a broken report.
     json bad = report;
     bad["checks"][0]["outcome"] = "maybe";
     std::ofstream(dir / "bad.json") << bad.dump();
-    const std::string bad_cmd = "python3 -c 'import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), "
-                                "json.load(open(sys.argv[2])))' " +
-                                (dir / "bad.json").string() + " " + schema_path + " 2>/dev/null";
+    const std::string bad_cmd =
+        "python3 -c 'import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), "
+        "json.load(open(sys.argv[2])))' " +
+        (dir / "bad.json").string() + " " + schema_path + " 2>/dev/null";
     EXPECT_NE(std::system(bad_cmd.c_str()), 0);
   } else {
     for (const auto& key : schema["required"]) EXPECT_TRUE(report.contains(key.get<std::string>())) << key;

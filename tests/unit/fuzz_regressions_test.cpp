@@ -19,8 +19,9 @@ using namespace std::string_view_literals;
 // in the fuzzer, exit 3 with "[json.exception.out_of_range.406]" from the CLI).
 TEST(FuzzRegressionsTest, PlanWithNumberBeyondDoubleRangeIsAnIssueNotAnException) {
   // The fuzzer's input, byte for byte (note the embedded NUL after the number).
-  const std::string_view found = "{\"name\":\"p\",\"target\":22222E2222222\x08\x00"
-                                 "21e\"\"}}]ach\"10ms\",\"p{\"1%\"}}]}\n"sv;
+  const std::string_view found =
+      "{\"name\":\"p\",\"target\":22222E2222222\x08\x00"
+      "21e\"\"}}]ach\"10ms\",\"p{\"1%\"}}]}\n"sv;
   for (const std::string_view text : {found, R"({"name": 1e400})"sv, R"({"stages": [{"duration": -1e400}]})"sv}) {
     SCOPED_TRACE(std::string(text));
     std::vector<PlanIssue> issues;

@@ -11,8 +11,7 @@ constexpr std::int64_t kStart = 1000 * kSecond;
 
 // A reading at run time `t_s` whose runtime reports `num_gc` GCs, the last ending at run time
 // `last_gc_t_s`, with a lifetime GC share of `fraction`.
-MemStatsSample reading(std::size_t stage, double t_s, std::uint64_t objects, std::uint64_t num_gc, double last_gc_t_s,
-                       double fraction) {
+MemStatsSample reading(std::size_t stage, double t_s, std::uint64_t objects, std::uint64_t num_gc, double last_gc_t_s, double fraction) {
   MemStatsSample r;
   r.stage = stage;
   r.t_s = t_s;
@@ -45,7 +44,7 @@ TEST(AnalyzeHeap, ObjectsGcCyclesAndGcShareAreCountedPerStage) {
   // Stage 1 (10 s): GCs until t=19, lifetime share 10% → 2.9 s of GC: 2.75 s in 10 s = 27.5%.
   // Stage 2: no GC; the same LastGC and share → 0%.
   const std::vector<MemStatsSample> readings = {
-      reading(0, 0.0, 1000, 0, 0, 0.0),       reading(0, 10.0, 1100, 1, 5.0, 0.01),   reading(1, 15.0, 9000, 40, 14.0, 0.08),
+      reading(0, 0.0, 1000, 0, 0, 0.0),        reading(0, 10.0, 1100, 1, 5.0, 0.01),    reading(1, 15.0, 9000, 40, 14.0, 0.08),
       reading(1, 20.0, 21000, 90, 19.0, 0.10), reading(2, 25.0, 21000, 90, 19.0, 0.10), reading(2, 30.0, 21000, 90, 19.0, 0.10),
   };
   auto h = analyzeHeap(readings, {}, 4, kStart);

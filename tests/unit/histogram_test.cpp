@@ -43,8 +43,7 @@ TEST(HistogramTest, IndexAndValueRoundTripOverEverySlot) {
   for (std::size_t i = 1; i < Histogram::kCountsLength; ++i) {
     ASSERT_EQ(Histogram::valueFromIndex(i), Histogram::highestEquivalentValue(Histogram::valueFromIndex(i - 1)) + 1);
   }
-  EXPECT_EQ(Histogram::highestEquivalentValue(Histogram::valueFromIndex(Histogram::kCountsLength - 1)),
-            Histogram::kMaxTrackableNs);
+  EXPECT_EQ(Histogram::highestEquivalentValue(Histogram::valueFromIndex(Histogram::kCountsLength - 1)), Histogram::kMaxTrackableNs);
 }
 
 TEST(HistogramTest, PrecisionWithinOneTenthPercentAcrossTheRange) {
@@ -156,9 +155,7 @@ void checkPercentilesAgainstSortedData(std::vector<std::uint64_t> data) {
     const std::uint64_t got = h.valueAtPercentile(p);
     const std::uint64_t want = p == 0 ? Histogram::lowestEquivalentValue(exact) : Histogram::highestEquivalentValue(exact);
     ASSERT_EQ(got, want) << "p" << p << " exact=" << exact;
-    ASSERT_LE(std::fabs(static_cast<double>(got) - static_cast<double>(exact)),
-              0.001 * static_cast<double>(exact) + 0.5)
-        << "p" << p;
+    ASSERT_LE(std::fabs(static_cast<double>(got) - static_cast<double>(exact)), 0.001 * static_cast<double>(exact) + 0.5) << "p" << p;
   }
   EXPECT_EQ(h.exactMin(), data.front());
   EXPECT_EQ(h.exactMax(), data.back());

@@ -27,27 +27,55 @@ json sampleReport() {
       {"schema_version", 1},
       {"tool", {{"name", "memstrain"}, {"version", "0.1.0"}}},
       {"plan", {{"name", "demo"}, {"path", "plans/demo.json"}, {"source", {{"description", "ramp & hold"}}}}},
-      {"run", {{"id", "run-1"}, {"status", "completed"}, {"duration_s", 60.5}, {"started_at", "2026-11-27T05:41:26.291Z"}, {"error", nullptr}}},
+      {"run",
+       {{"id", "run-1"}, {"status", "completed"}, {"duration_s", 60.5}, {"started_at", "2026-11-27T05:41:26.291Z"}, {"error", nullptr}}},
       {"host", {{"hostname", "vm"}, {"kernel", "6.1"}}},
-      {"cgroup", {{"version", "v1"}, {"measured", "/memstrain/run-1/target"}, {"effective_limit_bytes", 536870912}, {"safety_margin_bytes", 16777216},
-                  {"placement", "inside"}}},
-      {"target", {{"mode", "launch"}, {"pid", 42}, {"command", {"demo-target", "-addr", "127.0.0.1:6060"}}, {"env", {{"GODEBUG", "madvdontneed=1"}, {"GOGC", "50"}, {"PATH", "/bin"}}},
-                  {"memory_limit_bytes", 536870912}, {"exit", nullptr}}},
+      {"cgroup",
+       {{"version", "v1"},
+        {"measured", "/memstrain/run-1/target"},
+        {"effective_limit_bytes", 536870912},
+        {"safety_margin_bytes", 16777216},
+        {"placement", "inside"}}},
+      {"target",
+       {{"mode", "launch"},
+        {"pid", 42},
+        {"command", {"demo-target", "-addr", "127.0.0.1:6060"}},
+        {"env", {{"GODEBUG", "madvdontneed=1"}, {"GOGC", "50"}, {"PATH", "/bin"}}},
+        {"memory_limit_bytes", 536870912},
+        {"exit", nullptr}}},
       {"stages", json::array()},
-      {"events", {{{"t_s", 45.0}, {"kind", "stressor_oom_kill"}, {"stage", "hold"}, {"detail", "stressor pid 7 killed"}},
-                  {{"t_s", 40.0}, {"kind", "action"}, {"stage", "hold"}, {"detail", "POST http://127.0.0.1:6060/grow?mib=24 -> 200"}}}},
+      {"events",
+       {{{"t_s", 45.0}, {"kind", "stressor_oom_kill"}, {"stage", "hold"}, {"detail", "stressor pid 7 killed"}},
+        {{"t_s", 40.0}, {"kind", "action"}, {"stage", "hold"}, {"detail", "POST http://127.0.0.1:6060/grow?mib=24 -> 200"}}}},
       {"checks",
-       {{{"name", "p99 ok"}, {"metric", "latency.p99"}, {"unit", "ns"}, {"stage", "hold"}, {"outcome", "pass"}, {"observed", 4.4e6},
-         {"limit", {{"max", 2.5e8}, {"min", nullptr}, {"max_vs_baseline", nullptr}}}, {"baseline", nullptr}, {"explanation", "fine"}},
-        {{"name", "usage low"}, {"metric", "cgroup.usage.max"}, {"unit", "bytes"}, {"stage", "hold"}, {"outcome", "fail"}, {"observed", 430e6},
-         {"limit", {{"max", 104857600}, {"min", nullptr}, {"max_vs_baseline", nullptr}}}, {"baseline", nullptr}, {"explanation", "too high"}}}},
+       {{{"name", "p99 ok"},
+         {"metric", "latency.p99"},
+         {"unit", "ns"},
+         {"stage", "hold"},
+         {"outcome", "pass"},
+         {"observed", 4.4e6},
+         {"limit", {{"max", 2.5e8}, {"min", nullptr}, {"max_vs_baseline", nullptr}}},
+         {"baseline", nullptr},
+         {"explanation", "fine"}},
+        {{"name", "usage low"},
+         {"metric", "cgroup.usage.max"},
+         {"unit", "bytes"},
+         {"stage", "hold"},
+         {"outcome", "fail"},
+         {"observed", 430e6},
+         {"limit", {{"max", 104857600}, {"min", nullptr}, {"max_vs_baseline", nullptr}}},
+         {"baseline", nullptr},
+         {"explanation", "too high"}}}},
       {"checks_summary", {{"total", 2}, {"passed", 1}, {"failed", 1}}},
       {"verdict", "fail"},
       {"verdict_reasons", {"check usage low failed in stage hold"}},
       {"cleanup", {{"status", "ok"}, {"errors", json::array()}}},
-      {"pprof", {{"diff", {{"base_stage", "baseline"}, {"stage", "hold"},
-                           {"inuse_objects", {{"rows", {{{"function", "main.grow"}, {"flat", 229885}, {"cum", 229885}}}}}},
-                           {"inuse_space", {{"rows", json::array()}}}}}}},
+      {"pprof",
+       {{"diff",
+         {{"base_stage", "baseline"},
+          {"stage", "hold"},
+          {"inuse_objects", {{"rows", {{{"function", "main.grow"}, {"flat", 229885}, {"cum", 229885}}}}}},
+          {"inuse_space", {{"rows", json::array()}}}}}}},
   };
   for (auto [name, a, b] : {std::tuple{"baseline", 0.0, 10.0}, std::tuple{"ramp", 10.0, 30.0}, std::tuple{"hold", 30.0, 60.0}}) {
     r["stages"].push_back({{"name", name}, {"start_s", a}, {"end_s", b}, {"completed", true}, {"release", nullptr}});
@@ -60,18 +88,31 @@ std::string sampleLines(std::size_t cgroup_points = 240, const std::string& prob
   std::string out;
   for (std::size_t i = 0; i < cgroup_points; ++i) {
     const double t = 60.0 * static_cast<double>(i) / static_cast<double>(cgroup_points);
-    json j = {{"kind", "cgroup"}, {"t", t}, {"measured_usage_bytes", 40e6 + t * 6e6}, {"effective_limit_bytes", 536870912},
-              {"stressor", {{"populated_bytes", t * 5e6}}}, {"target_process", {{"rss_bytes", 42e6}, {"lazyfree_bytes", 0}}}};
+    json j = {{"kind", "cgroup"},
+              {"t", t},
+              {"measured_usage_bytes", 40e6 + t * 6e6},
+              {"effective_limit_bytes", 536870912},
+              {"stressor", {{"populated_bytes", t * 5e6}}},
+              {"target_process", {{"rss_bytes", 42e6}, {"lazyfree_bytes", 0}}}};
     if (i % 2 == 0) j["target_cgroup"] = {{"usage_bytes", 40e6}, {"file_bytes", 128e6 - t * 1e6}};  // every other sample
     if (t >= 10) j["setpoint_bytes"] = 429e6;
     out += j.dump() + "\n";
   }
   for (int i = 0; i < 60; ++i) {
-    out += json{{"kind", "memstats"}, {"t", i + 0.03}, {"heap_objects", 30000 + i * 1000}, {"heap_inuse_bytes", 35e6}, {"heap_released_bytes", 2e6},
-                {"num_gc", 4 + i / 10}, {"gc_cpu_fraction", 0.1},
-                {"last_gc_unix_ns", (1010 + i) * 1'000'000'000LL}}.dump() + "\n";  // 10% since a start at 1000 s
-    out += json{{"kind", "latency"}, {"t", i + 0.98}, {"probe", probe}, {"completed", 50}, {"errors", i == 30 ? 5 : 0}, {"p50_ms", 1.2},
-                {"p99_ms", 4.0 + i}}.dump() + "\n";
+    out += json{{"kind", "memstats"},
+                {"t", i + 0.03},
+                {"heap_objects", 30000 + i * 1000},
+                {"heap_inuse_bytes", 35e6},
+                {"heap_released_bytes", 2e6},
+                {"num_gc", 4 + i / 10},
+                {"gc_cpu_fraction", 0.1},
+                {"last_gc_unix_ns", (1010 + i) * 1'000'000'000LL}}
+               .dump() +
+           "\n";  // 10% since a start at 1000 s
+    out += json{{"kind", "latency"},         {"t", i + 0.98}, {"probe", probe},   {"completed", 50},
+                {"errors", i == 30 ? 5 : 0}, {"p50_ms", 1.2}, {"p99_ms", 4.0 + i}}
+               .dump() +
+           "\n";
   }
   return out;
 }
@@ -84,7 +125,8 @@ std::string attr(const std::string& html, const std::string& series_key, const c
 }
 
 TEST(RunSeries, ParsesEachKindAndCountsBadLines) {
-  const std::string text = sampleLines() + "not json\n{\"kind\":\"cgroup\"}\n{\"kind\":\"future\",\"t\":1}\n{\"kind\":\"pprof_error\"}\n{\"kind\":\"cgr";
+  const std::string text =
+      sampleLines() + "not json\n{\"kind\":\"cgroup\"}\n{\"kind\":\"future\",\"t\":1}\n{\"kind\":\"pprof_error\"}\n{\"kind\":\"cgr";
   const RunSeries s = parseSamples(text);
   EXPECT_EQ(s.cgroup.size(), 240U);
   EXPECT_EQ(s.memstats.size(), 60U);
@@ -108,7 +150,7 @@ TEST(HtmlReport, EveryChartIsThereWithItsPoints) {
   }
   EXPECT_EQ(attr(html, "usage", "points"), "240");
   EXPECT_EQ(attr(html, "stressor", "points"), "240");
-  EXPECT_EQ(attr(html, "setpoint", "points"), "200");  // from t = 10 s on
+  EXPECT_EQ(attr(html, "setpoint", "points"), "200");    // from t = 10 s on
   EXPECT_EQ(attr(html, "page-cache", "points"), "120");  // the samples that have the target cgroup's file bytes
   EXPECT_EQ(attr(html, "p99-0", "points"), "60");
   EXPECT_EQ(attr(html, "p50-0", "points"), "60");
@@ -171,8 +213,9 @@ TEST(HtmlReport, StageBandsMatchStageTimes) {
   const std::string html = renderHtmlReport(sampleReport(), &s);
   // The x axis runs from 0 to the last stage's end (60 s) across [kLeft, kRight].
   const LinearScale x{0, 60, ChartGeometry::kLeft, ChartGeometry::kRight};
-  const std::regex band("<rect class=\"stage-band [a-z]+\" data-stage=\"([a-z]+)\" data-t0=\"([0-9.]+)\" data-t1=\"([0-9.]+)\" x=\"([0-9.]+)\" "
-                        "y=\"[0-9.]+\" width=\"([0-9.]+)\"");
+  const std::regex band(
+      "<rect class=\"stage-band [a-z]+\" data-stage=\"([a-z]+)\" data-t0=\"([0-9.]+)\" data-t1=\"([0-9.]+)\" x=\"([0-9.]+)\" "
+      "y=\"[0-9.]+\" width=\"([0-9.]+)\"");
   std::map<std::string, int> seen;
   for (auto it = std::sregex_iterator(html.begin(), html.end(), band); it != std::sregex_iterator(); ++it) {
     const auto& m = *it;
@@ -202,10 +245,16 @@ TEST(HtmlReport, FailedChecksComeFirst) {
 
 TEST(HtmlReport, WordMetricChecksShowTheWordAndTheExpectedWord) {
   json r = sampleReport();
-  r["checks"].push_back({{"name", "released memory returned"}, {"metric", "release.outcome"}, {"unit", "text"}, {"stage", "release"},
-                         {"outcome", "fail"}, {"observed", nullptr}, {"observed_text", "lazy<x>"},
+  r["checks"].push_back({{"name", "released memory returned"},
+                         {"metric", "release.outcome"},
+                         {"unit", "text"},
+                         {"stage", "release"},
+                         {"outcome", "fail"},
+                         {"observed", nullptr},
+                         {"observed_text", "lazy<x>"},
                          {"limit", {{"max", nullptr}, {"min", nullptr}, {"max_vs_baseline", nullptr}, {"equals", "returned"}}},
-                         {"baseline", nullptr}, {"explanation", "release.outcome lazy != returned"}});
+                         {"baseline", nullptr},
+                         {"explanation", "release.outcome lazy != returned"}});
   const std::string html = renderHtmlReport(r, nullptr);
   EXPECT_NE(html.find("<td class=\"num\">lazy&lt;x&gt;</td><td>= returned</td>"), std::string::npos);
 }
@@ -300,9 +349,15 @@ TEST(HtmlReport, PageCacheTableWhenTheReportHasIt) {
   json r = sampleReport();
   EXPECT_EQ(renderHtmlReport(r, nullptr).find("Page cache of the target"), std::string::npos);
   r["stages"][0]["page_cache"] = {{"file_bytes", {{"min", 134217728.0}, {"mean", 134217728.0}, {"max", 134217728.0}, {"n", 40}}},
-                                  {"major_faults", 0}, {"major_faults_per_s", 0.0}, {"refaults", 0}, {"refaults_per_s", 0.0}};
+                                  {"major_faults", 0},
+                                  {"major_faults_per_s", 0.0},
+                                  {"refaults", 0},
+                                  {"refaults_per_s", 0.0}};
   r["stages"][2]["page_cache"] = {{"file_bytes", {{"min", 48250880.0}, {"mean", 49e6}, {"max", 49410048.0}, {"n", 80}}},
-                                  {"major_faults", 80040}, {"major_faults_per_s", 4052.647}, {"refaults", nullptr}, {"refaults_per_s", nullptr}};
+                                  {"major_faults", 80040},
+                                  {"major_faults_per_s", 4052.647},
+                                  {"refaults", nullptr},
+                                  {"refaults_per_s", nullptr}};
   r["stages"][2]["name"] = "<hold>";
   const std::string html = renderHtmlReport(r, nullptr);
   EXPECT_NE(html.find("<h3>Page cache of the target's cgroup</h3>"), std::string::npos) << html;

@@ -18,12 +18,12 @@
 namespace memstrain {
 namespace {
 
-using ::testing::HasSubstr;
 using memstrain::testing::gzip;
 using memstrain::testing::HttpTestServer;
 using memstrain::testing::ResponseWriter;
 using memstrain::testing::TestHttpRequest;
 using std::chrono::milliseconds;
+using ::testing::HasSubstr;
 
 HttpOptions fastOptions(std::size_t max_body = 1 << 20) {
   HttpOptions o;
@@ -378,12 +378,11 @@ TEST(PprofClientTest, EachMisbehaviourGetsItsKind) {
     PprofErrorKind kind;
     const char* message;
   };
-  for (const Case& c : {Case{"slow", PprofErrorKind::kTimeout, "timed out"},
-                        Case{"404", PprofErrorKind::kHttpStatus, "HTTP status 404"},
-                        Case{"500", PprofErrorKind::kHttpStatus, "HTTP status 500"},
-                        Case{"html", PprofErrorKind::kBadBody, "not a valid pprof protobuf"},
-                        Case{"truncated", PprofErrorKind::kBadBody, "truncated gzip"},
-                        Case{"bomb", PprofErrorKind::kBadBody, "exceeds the cap of 1048576 bytes"}}) {
+  for (const Case& c :
+       {Case{"slow", PprofErrorKind::kTimeout, "timed out"}, Case{"404", PprofErrorKind::kHttpStatus, "HTTP status 404"},
+        Case{"500", PprofErrorKind::kHttpStatus, "HTTP status 500"}, Case{"html", PprofErrorKind::kBadBody, "not a valid pprof protobuf"},
+        Case{"truncated", PprofErrorKind::kBadBody, "truncated gzip"},
+        Case{"bomb", PprofErrorKind::kBadBody, "exceeds the cap of 1048576 bytes"}}) {
     SCOPED_TRACE(c.mode);
     fake.set(c.mode);
     auto r = client.fetchHeapProfile();

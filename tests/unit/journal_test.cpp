@@ -37,9 +37,11 @@ TEST(Journal, RoundTripsThroughJson) {
 }
 
 TEST(Journal, MalformedJournalsAreErrorsNotCrashes) {
-  for (const char* bad : {"", "[]", "{}", "{\"run_id\": 5}", "not json",
-                          R"({"run_id":"r","owner_pid":1,"owner_start_time":1,"cgroup_mount":"/x","cgroup_version":"v1","cgroups":[1],"processes":[]})",
-                          R"({"run_id":"r","owner_pid":1,"owner_start_time":1,"cgroup_mount":"/x","cgroup_version":"v1","cgroups":[],"processes":[{"pid":1}]})"}) {
+  for (
+      const char* bad :
+      {"", "[]", "{}", "{\"run_id\": 5}", "not json",
+       R"({"run_id":"r","owner_pid":1,"owner_start_time":1,"cgroup_mount":"/x","cgroup_version":"v1","cgroups":[1],"processes":[]})",
+       R"({"run_id":"r","owner_pid":1,"owner_start_time":1,"cgroup_mount":"/x","cgroup_version":"v1","cgroups":[],"processes":[{"pid":1}]})"}) {
     EXPECT_FALSE(journalFromJson(bad).ok()) << bad;
   }
 }
@@ -59,9 +61,7 @@ TEST(Journal, FindsOnlyJournalsOfDeadOwners) {
   fs::create_directories(root / "proc/100");
   fs::create_directories(root / "proc/200");
   fs::create_directories(root / "journals");
-  auto stat = [](std::uint64_t start) {
-    return "1 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 " + std::to_string(start) + " 0 0\n";
-  };
+  auto stat = [](std::uint64_t start) { return "1 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 " + std::to_string(start) + " 0 0\n"; };
   std::ofstream(root / "proc/100/stat") << stat(5000);
   std::ofstream(root / "proc/200/stat") << stat(9999);
   Journal alive = sample();

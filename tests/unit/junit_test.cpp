@@ -75,10 +75,12 @@ TEST(Junit, OneTestcasePerCheckAndStageParsedByXmlEtree) {
       "print(s.get('name'), s.get('tests'), s.get('failures'), s.get('skipped'))\n"
       "for c in cases:\n"
       "    f = c.find('failure'); k = c.find('skipped')\n"
-      "    state = 'FAIL ' + f.get('message') + ' || ' + f.text.replace(chr(10), ';') if f is not None else ('SKIP' if k is not None else 'PASS')\n"
+      "    state = 'FAIL ' + f.get('message') + ' || ' + f.text.replace(chr(10), ';') if f is not None else ('SKIP' if k is not None else "
+      "'PASS')\n"
       "    print(c.get('classname') + ' | ' + c.get('name') + ' | ' + state)\n";
   std::ofstream(dir / "check.py") << script;
-  const std::string cmd = "python3 " + (dir / "check.py").string() + " " + (dir / "junit.xml").string() + " > " + (dir / "out.txt").string() + " 2>&1";
+  const std::string cmd =
+      "python3 " + (dir / "check.py").string() + " " + (dir / "junit.xml").string() + " > " + (dir / "out.txt").string() + " 2>&1";
   const int rc = std::system(cmd.c_str());
   std::ifstream in(dir / "out.txt");
   std::stringstream got;
@@ -117,7 +119,8 @@ TEST(Junit, ValidatesAgainstTheXsd) {
   std::filesystem::create_directories(dir);
   auto valid = [&](const std::string& xml, const std::string& name) {
     std::ofstream(dir / name) << xml;
-    const std::string cmd = "xmllint --noout --schema " + xsd + " " + (dir / name).string() + " > " + (dir / (name + ".txt")).string() + " 2>&1";
+    const std::string cmd =
+        "xmllint --noout --schema " + xsd + " " + (dir / name).string() + " > " + (dir / (name + ".txt")).string() + " 2>&1";
     const int rc = std::system(cmd.c_str());
     std::ifstream in(dir / (name + ".txt"));
     std::stringstream got;
@@ -184,9 +187,11 @@ TEST(SummaryMd, GoRuntimeTableWhenTheStagesHaveReadings) {
   h.heap_inuse_end = 150 * (1 << 20);
   a.stages.back().heap = h;
   const std::string md = renderSummaryMarkdown(rec, a, 1);
-  EXPECT_NE(md.find("### Go runtime\n\n| stage | heap objects end | objects Δ | objects/s | GC cycles | GC CPU | HeapInuse end MiB | goroutines |\n"
-                    "|---|---:|---:|---:|---:|---:|---:|---:|\n| hold | 143360 | 140000 | 35000 | 204 | 15.4% | 150.0 | - |\n"),
-            std::string::npos)
+  EXPECT_NE(
+      md.find(
+          "### Go runtime\n\n| stage | heap objects end | objects Δ | objects/s | GC cycles | GC CPU | HeapInuse end MiB | goroutines |\n"
+          "|---|---:|---:|---:|---:|---:|---:|---:|\n| hold | 143360 | 140000 | 35000 | 204 | 15.4% | 150.0 | - |\n"),
+      std::string::npos)
       << md;
 }
 

@@ -123,9 +123,8 @@ TEST(ParseKubeCgroupPath, RejectsWhatIsNotAPodOrContainer) {
   EXPECT_FALSE(parseKubeCgroupPath("/kubepods.slice/kubepods-burstable.slice").has_value());
   EXPECT_FALSE(parseKubeCgroupPath("/kubepods/burstable/podnot-a-uid!").has_value());
   // The wrong QoS word inside a QoS slice is not kubelet's naming.
-  EXPECT_FALSE(parseKubeCgroupPath("/kubepods.slice/kubepods-burstable.slice/kubepods-besteffort-pod" + kUidSystemd +
-                                   ".slice")
-                   .has_value());
+  EXPECT_FALSE(
+      parseKubeCgroupPath("/kubepods.slice/kubepods-burstable.slice/kubepods-besteffort-pod" + kUidSystemd + ".slice").has_value());
   // memstrain's own beside-stressor sibling in a pod is not a container.
   EXPECT_FALSE(parseKubeCgroupPath("/kubepods/burstable/pod" + kUid + "/memstrain-stressor-run1").has_value());
   EXPECT_FALSE(parseKubeCgroupPath("/kubepods/burstable/pod" + kUid + "/abc").has_value()) << "too short for an id";
@@ -267,8 +266,8 @@ TEST(ParseContainerMeta, CrioLabelsAndDockerLabels) {
 // --- Fixture trees ---------------------------------------------------------------------------------
 
 // A cgroup directory with the memory files of `v`. limit 0 means none set (v1 huge value, v2 "max").
-FsEntry cg(const std::string& name, CgroupVersion v, std::uint64_t limit_bytes, std::uint64_t usage_bytes,
-           const std::vector<int>& pids, std::vector<FsEntry> children = {}) {
+FsEntry cg(const std::string& name, CgroupVersion v, std::uint64_t limit_bytes, std::uint64_t usage_bytes, const std::vector<int>& pids,
+           std::vector<FsEntry> children = {}) {
   std::string procs;
   for (int p : pids) procs += std::to_string(p) + "\n";
   std::vector<FsEntry> f;
@@ -285,8 +284,7 @@ FsEntry cg(const std::string& name, CgroupVersion v, std::uint64_t limit_bytes, 
 }
 
 // Nests `leaf_children` below the chain of cgroup names (outermost first), no limits on the way.
-FsEntry chain(const std::vector<std::string>& names, CgroupVersion v, std::vector<FsEntry> leaf_children,
-              std::uint64_t leaf_limit) {
+FsEntry chain(const std::vector<std::string>& names, CgroupVersion v, std::vector<FsEntry> leaf_children, std::uint64_t leaf_limit) {
   FsEntry e = cg(names.back(), v, leaf_limit, 300 * MiB, {}, std::move(leaf_children));
   for (std::size_t i = names.size() - 1; i-- > 0;) e = cg(names[i], v, 0, 900 * MiB, {}, {e});
   return e;
@@ -324,24 +322,24 @@ const CgroupVersion V2 = CgroupVersion::kV2;
 const Layout kLayouts[] = {
     {"v1_cgroupfs_containerd_burstable", V1, CgroupDriver::kCgroupfs, ContainerRuntime::kUnknown, QosClass::kBurstable,
      cgroupfsChain("burstable"), "", ""},
-    {"v1_cgroupfs_docker_guaranteed", V1, CgroupDriver::kCgroupfs, ContainerRuntime::kUnknown, QosClass::kGuaranteed,
-     cgroupfsChain(""), "", ""},
+    {"v1_cgroupfs_docker_guaranteed", V1, CgroupDriver::kCgroupfs, ContainerRuntime::kUnknown, QosClass::kGuaranteed, cgroupfsChain(""), "",
+     ""},
     {"v1_cgroupfs_crio_besteffort", V1, CgroupDriver::kCgroupfs, ContainerRuntime::kCrio, QosClass::kBestEffort,
      cgroupfsChain("besteffort"), "crio-", ""},
-    {"v1_systemd_docker_burstable", V1, CgroupDriver::kSystemd, ContainerRuntime::kDocker, QosClass::kBurstable,
-     systemdChain("burstable"), "docker-", ".scope"},
-    {"v1_systemd_containerd_guaranteed", V1, CgroupDriver::kSystemd, ContainerRuntime::kContainerd,
-     QosClass::kGuaranteed, systemdChain(""), "cri-containerd-", ".scope"},
+    {"v1_systemd_docker_burstable", V1, CgroupDriver::kSystemd, ContainerRuntime::kDocker, QosClass::kBurstable, systemdChain("burstable"),
+     "docker-", ".scope"},
+    {"v1_systemd_containerd_guaranteed", V1, CgroupDriver::kSystemd, ContainerRuntime::kContainerd, QosClass::kGuaranteed, systemdChain(""),
+     "cri-containerd-", ".scope"},
     {"v2_systemd_containerd_burstable", V2, CgroupDriver::kSystemd, ContainerRuntime::kContainerd, QosClass::kBurstable,
      systemdChain("burstable"), "cri-containerd-", ".scope"},
-    {"v2_systemd_crio_besteffort", V2, CgroupDriver::kSystemd, ContainerRuntime::kCrio, QosClass::kBestEffort,
-     systemdChain("besteffort"), "crio-", ".scope"},
-    {"v2_systemd_docker_guaranteed", V2, CgroupDriver::kSystemd, ContainerRuntime::kDocker, QosClass::kGuaranteed,
-     systemdChain(""), "docker-", ".scope"},
-    {"v2_cgroupfs_containerd_guaranteed", V2, CgroupDriver::kCgroupfs, ContainerRuntime::kUnknown,
-     QosClass::kGuaranteed, cgroupfsChain(""), "", ""},
-    {"v2_cgroupfs_crio_burstable", V2, CgroupDriver::kCgroupfs, ContainerRuntime::kCrio, QosClass::kBurstable,
-     cgroupfsChain("burstable"), "crio-", ""},
+    {"v2_systemd_crio_besteffort", V2, CgroupDriver::kSystemd, ContainerRuntime::kCrio, QosClass::kBestEffort, systemdChain("besteffort"),
+     "crio-", ".scope"},
+    {"v2_systemd_docker_guaranteed", V2, CgroupDriver::kSystemd, ContainerRuntime::kDocker, QosClass::kGuaranteed, systemdChain(""),
+     "docker-", ".scope"},
+    {"v2_cgroupfs_containerd_guaranteed", V2, CgroupDriver::kCgroupfs, ContainerRuntime::kUnknown, QosClass::kGuaranteed, cgroupfsChain(""),
+     "", ""},
+    {"v2_cgroupfs_crio_burstable", V2, CgroupDriver::kCgroupfs, ContainerRuntime::kCrio, QosClass::kBurstable, cgroupfsChain("burstable"),
+     "crio-", ""},
 };
 
 constexpr int kAppPid = 4242, kAppPid2 = 4250, kPausePid = 4100, kOtherPid = 5000;
@@ -366,13 +364,13 @@ class LocateLayoutTest : public ::testing::TestWithParam<Layout> {
     std::vector<std::string> other_chain = l.pod_chain;
     const std::string other_pod =
         l.driver == CgroupDriver::kSystemd
-            ? std::string(other_chain.back()).replace(other_chain.back().find(kUidSystemd), kUidSystemd.size(),
-                                                      "11111111_2222_3333_4444_555555555555")
+            ? std::string(other_chain.back())
+                  .replace(other_chain.back().find(kUidSystemd), kUidSystemd.size(), "11111111_2222_3333_4444_555555555555")
             : "pod" + kOtherUid;
     FsEntry* parent = &tree;
     for (std::size_t i = 1; i + 1 < other_chain.size(); ++i) parent = &parent->children.back();
-    parent->children.push_back(cg(other_pod, l.version, 0, 5 * MiB, {},
-                                  {cg(l.ctr_prefix + kOtherId + l.ctr_suffix, l.version, 0, 5 * MiB, {kOtherPid})}));
+    parent->children.push_back(
+        cg(other_pod, l.version, 0, 5 * MiB, {}, {cg(l.ctr_prefix + kOtherId + l.ctr_suffix, l.version, 0, 5 * MiB, {kOtherPid})}));
 
     const std::string v1_prefix = "12:memory:";
     auto cgroup_line = [&](const std::string& path) {
@@ -380,11 +378,11 @@ class LocateLayoutTest : public ::testing::TestWithParam<Layout> {
     };
     fx_ = std::make_unique<FsFixture>(std::vector<FsEntry>{
         cg("mnt", l.version, 0, 2000 * MiB, {1}, {tree}),
-        dir("proc", {dir(std::to_string(kAppPid), {file("cgroup", cgroup_line(app_)), file("comm", "demo-target\n")}),
-                     dir(std::to_string(kAppPid2), {file("cgroup", cgroup_line(app_)), file("comm", "demo-target\n")}),
-                     dir(std::to_string(kPausePid),
-                         {file("cgroup", cgroup_line(l.pod_path() + "/" + l.ctr_prefix + kSandboxId + l.ctr_suffix)),
-                          file("comm", "pause\n")})}),
+        dir("proc",
+            {dir(std::to_string(kAppPid), {file("cgroup", cgroup_line(app_)), file("comm", "demo-target\n")}),
+             dir(std::to_string(kAppPid2), {file("cgroup", cgroup_line(app_)), file("comm", "demo-target\n")}),
+             dir(std::to_string(kPausePid),
+                 {file("cgroup", cgroup_line(l.pod_path() + "/" + l.ctr_prefix + kSandboxId + l.ctr_suffix)), file("comm", "pause\n")})}),
     });
     ASSERT_TRUE(fx_->ok()) << fx_->error();
     fs_.emplace(fx_->path("mnt"), l.version);
@@ -475,16 +473,26 @@ class LocateTwoContainersTest : public ::testing::Test {
   const std::string sidecar_id_ = kAppId.substr(0, 12) + hex64("99").substr(12);  // shares a 12-digit prefix with app
 
   void build(bool with_meta) {
-    auto meta = [](const std::string& id, const std::string& body) {
-      return dir(id, {file("config.json", body)});
-    };
+    auto meta = [](const std::string& id, const std::string& body) { return dir(id, {file("config.json", body)}); };
     std::vector<FsEntry> host;
     if (with_meta) {
-      host.push_back(dir("run", {dir("containerd", {dir("io.containerd.runtime.v2.task", {dir("k8s.io", {
-          meta(kAppId, R"({"annotations":{"io.kubernetes.cri.container-type":"container","io.kubernetes.cri.container-name":"app"}})"),
-          meta(sidecar_id_, R"({"annotations":{"io.kubernetes.cri.container-type":"container","io.kubernetes.cri.container-name":"sidecar"}})"),
-          meta(kSandboxId, R"({"annotations":{"io.kubernetes.cri.container-type":"sandbox"}})"),
-      })})})}));
+      host.push_back(dir(
+          "run",
+          {dir(
+              "containerd",
+              {dir(
+                  "io.containerd.runtime.v2.task",
+                  {dir(
+                      "k8s.io",
+                      {
+                          meta(
+                              kAppId,
+                              R"({"annotations":{"io.kubernetes.cri.container-type":"container","io.kubernetes.cri.container-name":"app"}})"),
+                          meta(
+                              sidecar_id_,
+                              R"({"annotations":{"io.kubernetes.cri.container-type":"container","io.kubernetes.cri.container-name":"sidecar"}})"),
+                          meta(kSandboxId, R"({"annotations":{"io.kubernetes.cri.container-type":"sandbox"}})"),
+                      })})})}));
     }
     fx_ = std::make_unique<FsFixture>(std::vector<FsEntry>{
         cg("mnt", V2, 0, 0, {},
@@ -493,8 +501,8 @@ class LocateTwoContainersTest : public ::testing::Test {
                    cg("cri-containerd-" + kAppId + ".scope", V2, 0, 30 * MiB, {20}),
                    cg("cri-containerd-" + sidecar_id_ + ".scope", V2, 64 * MiB, 10 * MiB, {30})},
                   512 * MiB)}),
-        dir("proc", {dir("10", {file("comm", "pause\n")}), dir("20", {file("comm", "demo-target\n")}),
-                     dir("30", {file("comm", "envoy\n")})}),
+        dir("proc",
+            {dir("10", {file("comm", "pause\n")}), dir("20", {file("comm", "demo-target\n")}), dir("30", {file("comm", "envoy\n")})}),
         dir("host", std::move(host)),
     });
     ASSERT_TRUE(fx_->ok()) << fx_->error();
@@ -568,8 +576,7 @@ TEST_F(LocateTwoContainersTest, ContainerNameWithoutMetadataSaysWhyAndWhatToDoIn
 }
 
 TEST(LocateOddPods, PodWhoseOnlyContainerIsTheSandboxIsNotFound) {
-  FsFixture fx({cg("mnt", V1, 0, 0, {},
-                   {chain({"kubepods", "besteffort", "pod" + kUid}, V1, {cg(kSandboxId, V1, 0, MiB, {10})}, 0)}),
+  FsFixture fx({cg("mnt", V1, 0, 0, {}, {chain({"kubepods", "besteffort", "pod" + kUid}, V1, {cg(kSandboxId, V1, 0, MiB, {10})}, 0)}),
                 dir("proc", {dir("10", {file("comm", "pause\n")})})});
   ASSERT_TRUE(fx.ok()) << fx.error();
   CgroupFs fs(fx.path("mnt"), V1);
@@ -579,16 +586,15 @@ TEST(LocateOddPods, PodWhoseOnlyContainerIsTheSandboxIsNotFound) {
   auto r = locateByPodUid(fs, kUid, opts);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().sys_errno, kLocateNotFound);
-  EXPECT_NE(r.error().message.find("no container with processes besides the sandbox"), std::string::npos)
-      << r.error().message;
+  EXPECT_NE(r.error().message.find("no container with processes besides the sandbox"), std::string::npos) << r.error().message;
 }
 
 TEST(LocateOddPods, NestedKindNodeBelowAPrefix) {
   const std::string node = "docker-" + kOtherId + ".scope";
-  FsFixture fx({cg("mnt", V2, 0, 0, {},
-                   {chain({"system.slice", node, "kubepods", "burstable", "pod" + kUid}, V2,
-                          {cg(kAppId, V2, 0, 7 * MiB, {20})}, 100 * MiB)}),
-                dir("proc", {dir("20", {file("comm", "demo-target\n")})})});
+  FsFixture fx(
+      {cg("mnt", V2, 0, 0, {},
+          {chain({"system.slice", node, "kubepods", "burstable", "pod" + kUid}, V2, {cg(kAppId, V2, 0, 7 * MiB, {20})}, 100 * MiB)}),
+       dir("proc", {dir("20", {file("comm", "demo-target\n")})})});
   ASSERT_TRUE(fx.ok()) << fx.error();
   CgroupFs fs(fx.path("mnt"), V2);
   LocateOptions opts;
@@ -615,9 +621,9 @@ class LocateNamespaceTest : public ::testing::Test {
                    {cg("pod" + kUid, V2, 256 * MiB, 50 * MiB, {}, {cg(kAppId, V2, 0, 50 * MiB, {4242})}),
                     cg("pod" + kOtherUid, V2, 0, 0, {}, {cg(kOtherId, V2, 0, 0, {77})})})}),
             cg("system.slice", V2, 0, 0, {}, {cg("kubelet.service", V2, 0, 60 * MiB, {900})})}),
-        dir("proc", {dir("4242", {file("cgroup", "0::/../../pod" + kUid + "/" + kAppId + "\n")}),
-                     dir("900", {file("cgroup", "0::/../../../../system.slice/kubelet.service\n")}),
-                     dir("77", {file("cgroup", "0::/\n")})}),
+        dir("proc",
+            {dir("4242", {file("cgroup", "0::/../../pod" + kUid + "/" + kAppId + "\n")}),
+             dir("900", {file("cgroup", "0::/../../../../system.slice/kubelet.service\n")}), dir("77", {file("cgroup", "0::/\n")})}),
     });
     ASSERT_TRUE(fx_->ok()) << fx_->error();
     fs_.emplace(fx_->path("mnt"), V2, "/../../../..");
@@ -695,8 +701,7 @@ class LocateCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
     fx_ = std::make_unique<FsFixture>(std::vector<FsEntry>{
-        cg("mnt", V1, 0, 0, {1},
-           {chain(cgroupfsChain("burstable"), V1, {cg(kAppId, V1, 64 * MiB, 3 * MiB, {4242})}, 0)}),
+        cg("mnt", V1, 0, 0, {1}, {chain(cgroupfsChain("burstable"), V1, {cg(kAppId, V1, 64 * MiB, 3 * MiB, {4242})}, 0)}),
         dir("proc", {dir("4242", {file("cgroup", "4:memory:/kubepods/burstable/pod" + kUid + "/" + kAppId + "\n"),
                                   file("comm", "demo-target\n")})}),
     });
@@ -705,8 +710,8 @@ class LocateCliTest : public ::testing::Test {
   int run(std::vector<std::string> args) {
     out_.str("");
     err_.str("");
-    for (const std::string& a : std::vector<std::string>{"--cgroup-mount", fx_->path("mnt"), "--cgroup-version", "1",
-                                                         "--proc-root", fx_->path("proc"), "--host-root", fx_->path("none")}) {
+    for (const std::string& a : std::vector<std::string>{"--cgroup-mount", fx_->path("mnt"), "--cgroup-version", "1", "--proc-root",
+                                                         fx_->path("proc"), "--host-root", fx_->path("none")}) {
       args.push_back(a);
     }
     return runLocateCommand(args, out_, err_);

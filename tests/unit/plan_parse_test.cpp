@@ -80,29 +80,68 @@ const BadCase kBadCases[] = {
     {"name not a string", [](json& j) { j["name"] = 5; }, "/name", "expected a string, got an integer"},
     {"empty name", [](json& j) { j["name"] = ""; }, "/name", "must not be empty"},
     {"missing target", [](json& j) { j.erase("target"); }, "/target", "required"},
-    {"both launch and attach", [](json& j) { j["target"]["attach"] = {{"pid", 5}}; }, "/target", "exactly one of"},
+    {"both launch and attach",
+     [](json& j) {
+       j["target"]["attach"] = {{"pid", 5}};
+     },
+     "/target", "exactly one of"},
     {"neither launch nor attach", [](json& j) { j["target"].erase("launch"); }, "/target", "exactly one of"},
     {"command empty", [](json& j) { j["target"]["launch"]["command"] = json::array(); }, "/target/launch/command", "non-empty array"},
     {"command wrong type", [](json& j) { j["target"]["launch"]["command"] = "demo-target"; }, "/target/launch/command", "got a string"},
-    {"command element wrong type", [](json& j) { j["target"]["launch"]["command"][1] = 6060; }, "/target/launch/command/1", "expected a string"},
+    {"command element wrong type", [](json& j) { j["target"]["launch"]["command"][1] = 6060; }, "/target/launch/command/1",
+     "expected a string"},
     {"missing memory_limit", [](json& j) { j["target"]["launch"].erase("memory_limit"); }, "/target/launch/memory_limit", "required"},
-    {"bad memory unit", [](json& j) { j["target"]["launch"]["memory_limit"] = "512 megs"; }, "/target/launch/memory_limit", "expected a size like"},
+    {"bad memory unit", [](json& j) { j["target"]["launch"]["memory_limit"] = "512 megs"; }, "/target/launch/memory_limit",
+     "expected a size like"},
     {"tiny memory limit", [](json& j) { j["target"]["launch"]["memory_limit"] = "1MiB"; }, "/target/launch/memory_limit", "out of range"},
-    {"absurd memory limit", [](json& j) { j["target"]["launch"]["memory_limit"] = "9000TiB"; }, "/target/launch/memory_limit", "out of range"},
-    {"overflowing memory limit", [](json& j) { j["target"]["launch"]["memory_limit"] = "99999999999999999999GiB"; }, "/target/launch/memory_limit", "too large"},
-    {"negative memory limit", [](json& j) { j["target"]["launch"]["memory_limit"] = -5; }, "/target/launch/memory_limit", "expected a size"},
+    {"absurd memory limit", [](json& j) { j["target"]["launch"]["memory_limit"] = "9000TiB"; }, "/target/launch/memory_limit",
+     "out of range"},
+    {"overflowing memory limit", [](json& j) { j["target"]["launch"]["memory_limit"] = "99999999999999999999GiB"; },
+     "/target/launch/memory_limit", "too large"},
+    {"negative memory limit", [](json& j) { j["target"]["launch"]["memory_limit"] = -5; }, "/target/launch/memory_limit",
+     "expected a size"},
     {"env not object", [](json& j) { j["target"]["launch"]["env"] = json::array({"A=B"}); }, "/target/launch/env", "expected an object"},
     {"env value not string", [](json& j) { j["target"]["launch"]["env"]["GOGC"] = 50; }, "/target/launch/env/GOGC", "expected a string"},
     {"env name with =", [](json& j) { j["target"]["launch"]["env"]["A=B"] = "x"; }, "/target/launch/env/A=B", "no '='"},
     {"ready_url not http", [](json& j) { j["target"]["launch"]["ready_url"] = "ftp://x"; }, "/target/launch/ready_url", "http://"},
     {"unknown launch key", [](json& j) { j["target"]["launch"]["memory"] = "1GiB"; }, "/target/launch/memory", "unknown key"},
     {"pprof_url not a url", [](json& j) { j["target"]["pprof_url"] = "localhost:6060"; }, "/target/pprof_url", "http://"},
-    {"attach with dotdot", [](json& j) { j["target"].erase("launch"); j["target"]["attach"] = {{"cgroup", "/a/../b"}}; }, "/target/attach/cgroup", ".."},
-    {"attach relative", [](json& j) { j["target"].erase("launch"); j["target"]["attach"] = {{"cgroup", "a/b"}}; }, "/target/attach/cgroup", "absolute"},
-    {"attach root", [](json& j) { j["target"].erase("launch"); j["target"]["attach"] = {{"cgroup", "/"}}; }, "/target/attach/cgroup", "root cgroup"},
-    {"attach pid zero", [](json& j) { j["target"].erase("launch"); j["target"]["attach"] = {{"pid", 0}}; }, "/target/attach/pid", "between"},
-    {"attach pid huge", [](json& j) { j["target"].erase("launch"); j["target"]["attach"] = {{"pid", 1e30}}; }, "/target/attach/pid", "expected an integer"},
-    {"attach both", [](json& j) { j["target"].erase("launch"); j["target"]["attach"] = {{"pid", 10}, {"cgroup", "/x"}}; }, "/target/attach", "exactly one"},
+    {"attach with dotdot",
+     [](json& j) {
+       j["target"].erase("launch");
+       j["target"]["attach"] = {{"cgroup", "/a/../b"}};
+     },
+     "/target/attach/cgroup", ".."},
+    {"attach relative",
+     [](json& j) {
+       j["target"].erase("launch");
+       j["target"]["attach"] = {{"cgroup", "a/b"}};
+     },
+     "/target/attach/cgroup", "absolute"},
+    {"attach root",
+     [](json& j) {
+       j["target"].erase("launch");
+       j["target"]["attach"] = {{"cgroup", "/"}};
+     },
+     "/target/attach/cgroup", "root cgroup"},
+    {"attach pid zero",
+     [](json& j) {
+       j["target"].erase("launch");
+       j["target"]["attach"] = {{"pid", 0}};
+     },
+     "/target/attach/pid", "between"},
+    {"attach pid huge",
+     [](json& j) {
+       j["target"].erase("launch");
+       j["target"]["attach"] = {{"pid", 1e30}};
+     },
+     "/target/attach/pid", "expected an integer"},
+    {"attach both",
+     [](json& j) {
+       j["target"].erase("launch");
+       j["target"]["attach"] = {{"pid", 10}, {"cgroup", "/x"}};
+     },
+     "/target/attach", "exactly one"},
     {"interval too small", [](json& j) { j["sampling"]["interval"] = "1ms"; }, "/sampling/interval", "out of range"},
     {"interval without unit", [](json& j) { j["sampling"]["interval"] = "250"; }, "/sampling/interval", "expected a duration"},
     {"interval number", [](json& j) { j["sampling"]["interval"] = 250; }, "/sampling/interval", "expected a string"},
@@ -118,21 +157,42 @@ const BadCase kBadCases[] = {
     {"unknown stage key", [](json& j) { j["stages"][0]["pressur"] = {}; }, "/stages/0/pressur", "unknown key"},
     {"level and size", [](json& j) { j["stages"][1]["pressure"]["size"] = "100MiB"; }, "/stages/1/pressure", "exactly one of"},
     {"neither level nor size", [](json& j) { j["stages"][1]["pressure"].erase("level"); }, "/stages/1/pressure", "exactly one of"},
-    {"level not a percent", [](json& j) { j["stages"][1]["pressure"]["level"] = "lots"; }, "/stages/1/pressure/level", "expected a percent"},
+    {"level not a percent", [](json& j) { j["stages"][1]["pressure"]["level"] = "lots"; }, "/stages/1/pressure/level",
+     "expected a percent"},
     {"level as number", [](json& j) { j["stages"][1]["pressure"]["level"] = 0.8; }, "/stages/1/pressure/level", "got a number"},
     {"level as size", [](json& j) { j["stages"][1]["pressure"]["level"] = "400MiB"; }, "/stages/1/pressure/level", "expected a percent"},
     {"level above 100", [](json& j) { j["stages"][1]["pressure"]["level"] = "150%"; }, "/stages/1/pressure/level", "at most 100%"},
     {"level zero", [](json& j) { j["stages"][1]["pressure"]["level"] = "0%"; }, "/stages/1/pressure/level", "above 0%"},
     {"level in safety margin", [](json& j) { j["stages"][1]["pressure"]["level"] = "99%"; }, "/stages/1/pressure/level", "allow_oom"},
-    {"bad placement", [](json& j) { j["stages"][1]["pressure"]["placement"] = "cluster"; }, "/stages/1/pressure/placement", "\"inside\", \"beside\" or \"node\""},
-    {"ramp longer than stage", [](json& j) { j["stages"][1]["pressure"]["ramp"] = "30s"; }, "/stages/1/pressure/ramp", "longer than its stage"},
+    {"bad placement", [](json& j) { j["stages"][1]["pressure"]["placement"] = "cluster"; }, "/stages/1/pressure/placement",
+     "\"inside\", \"beside\" or \"node\""},
+    {"ramp longer than stage", [](json& j) { j["stages"][1]["pressure"]["ramp"] = "30s"; }, "/stages/1/pressure/ramp",
+     "longer than its stage"},
     {"ramp bad unit", [](json& j) { j["stages"][1]["pressure"]["ramp"] = "15 seconds"; }, "/stages/1/pressure/ramp", "expected a duration"},
-    {"allow_oom not bool", [](json& j) { j["stages"][1]["pressure"]["allow_oom"] = "yes"; }, "/stages/1/pressure/allow_oom", "true or false"},
-    {"oom_score_adj out of range", [](json& j) { j["stages"][1]["pressure"]["oom_score_adj"] = 5000; }, "/stages/1/pressure/oom_score_adj", "between -1000 and 1000"},
-    {"size too small", [](json& j) { j["stages"][1]["pressure"] = {{"size", "1KiB"}}; }, "/stages/1/pressure/size", "out of range"},
-    {"plan longer than max_duration", [](json& j) { j["safety"] = {{"max_duration", "1m"}}; }, "/stages", "max_duration"},
-    {"margin not percent", [](json& j) { j["safety"] = {{"margin", "16MiB"}}; }, "/safety/margin", "percent"},
-    {"top level not object", [](json& j) { j = json::array({1, 2}); }, "/", "expected an object"},
+    {"allow_oom not bool", [](json& j) { j["stages"][1]["pressure"]["allow_oom"] = "yes"; }, "/stages/1/pressure/allow_oom",
+     "true or false"},
+    {"oom_score_adj out of range", [](json& j) { j["stages"][1]["pressure"]["oom_score_adj"] = 5000; }, "/stages/1/pressure/oom_score_adj",
+     "between -1000 and 1000"},
+    {"size too small",
+     [](json& j) {
+       j["stages"][1]["pressure"] = {{"size", "1KiB"}};
+     },
+     "/stages/1/pressure/size", "out of range"},
+    {"plan longer than max_duration",
+     [](json& j) {
+       j["safety"] = {{"max_duration", "1m"}};
+     },
+     "/stages", "max_duration"},
+    {"margin not percent",
+     [](json& j) {
+       j["safety"] = {{"margin", "16MiB"}};
+     },
+     "/safety/margin", "percent"},
+    {"top level not object",
+     [](json& j) {
+       j = json::array({1, 2});
+     },
+     "/", "expected an object"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Cases, PlanParseBad, ::testing::ValuesIn(kBadCases), [](const auto& param_info) {

@@ -17,16 +17,16 @@ namespace memstrain {
 namespace {
 
 namespace pb = perftools::profiles;
-using ::testing::HasSubstr;
 using memstrain::testing::gzip;
+using ::testing::HasSubstr;
 
 // Builds Go-like heap profiles with the generated protobuf classes.
 class ProfileBuilder {
  public:
   ProfileBuilder() {
     str("");
-    for (auto [type, unit] : {std::pair{"alloc_objects", "count"}, std::pair{"alloc_space", "bytes"},
-                              std::pair{"inuse_objects", "count"}, std::pair{"inuse_space", "bytes"}}) {
+    for (auto [type, unit] : {std::pair{"alloc_objects", "count"}, std::pair{"alloc_space", "bytes"}, std::pair{"inuse_objects", "count"},
+                              std::pair{"inuse_space", "bytes"}}) {
       auto* vt = p.add_sample_type();
       vt->set_type(str(type));
       vt->set_unit(str(unit));
@@ -106,8 +106,7 @@ TEST(PprofDecodeTest, DecodesGzippedHeapProfileIntoPlainStructs) {
   EXPECT_EQ(p.sample_types[2].type, "inuse_objects");
   EXPECT_EQ(p.sample_types[3].unit, "bytes");
   ASSERT_EQ(p.samples.size(), 2u);
-  EXPECT_EQ(std::vector<std::int64_t>(sampleValues(p, 0).begin(), sampleValues(p, 0).end()),
-            (std::vector<std::int64_t>{10, 640, 4, 256}));
+  EXPECT_EQ(std::vector<std::int64_t>(sampleValues(p, 0).begin(), sampleValues(p, 0).end()), (std::vector<std::int64_t>{10, 640, 4, 256}));
   auto stack = sampleStack(p, p.samples[1]);
   ASSERT_EQ(stack.size(), 2u);
   const ProfileLocation& leaf = p.locations[stack[0]];

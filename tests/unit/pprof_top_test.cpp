@@ -19,8 +19,7 @@ using ::testing::HasSubstr;
 class HeapBuilder {
  public:
   HeapBuilder() {
-    p.sample_types = {{"alloc_objects", "count"}, {"alloc_space", "bytes"}, {"inuse_objects", "count"},
-                      {"inuse_space", "bytes"}};
+    p.sample_types = {{"alloc_objects", "count"}, {"alloc_space", "bytes"}, {"inuse_objects", "count"}, {"inuse_space", "bytes"}};
     p.mappings.push_back(ProfileMapping{1, 0, 0, 0, "/usr/local/bin/target", "", true});
   }
 

@@ -75,7 +75,7 @@ TEST(ProcSmapsRollup, Rejects) {
   auto no_rss = parseSmapsRollup("Anonymous: 4 kB\n");
   ASSERT_FALSE(no_rss.ok());
   EXPECT_NE(no_rss.error().message.find("Rss"), std::string::npos);
-  EXPECT_FALSE(parseSmapsRollup("").ok());                              // a zombie's rollup is empty
+  EXPECT_FALSE(parseSmapsRollup("").ok());  // a zombie's rollup is empty
   EXPECT_FALSE(parseSmapsRollup("Rss: lots kB\n").ok());
   EXPECT_FALSE(parseSmapsRollup("Rss: 4 MB\n").ok());
   EXPECT_FALSE(parseSmapsRollup("Rss: 18014398509481984 kB\n").ok());  // 2^54 KiB overflows bytes
@@ -124,8 +124,7 @@ TEST(ProcMeminfo, Rejects) {
 }
 
 TEST(ProcRead, SmapsRollupFromAProcRoot) {
-  FsFixture fx({dir("proc", {dir("42", {file("smaps_rollup", kRollup), file("status", kStatus)}),
-                             file("meminfo", kMeminfo)})});
+  FsFixture fx({dir("proc", {dir("42", {file("smaps_rollup", kRollup), file("status", kStatus)}), file("meminfo", kMeminfo)})});
   ASSERT_TRUE(fx.ok()) << fx.error();
   auto m = readProcessMemory(42, fx.path("proc"));
   ASSERT_TRUE(m.ok()) << m.error().message;
@@ -145,8 +144,8 @@ TEST(ProcRead, FallsBackToStatusWithoutSmapsRollup) {
 }
 
 TEST(ProcRead, CheapReadUsesStatusEvenWhenSmapsRollupExists) {
-  FsFixture fx({dir("proc", {dir("42", {file("smaps_rollup", kRollup), file("status", kStatus)}),
-                             dir("43", {file("smaps_rollup", kRollup)})})});
+  FsFixture fx(
+      {dir("proc", {dir("42", {file("smaps_rollup", kRollup), file("status", kStatus)}), dir("43", {file("smaps_rollup", kRollup)})})});
   ASSERT_TRUE(fx.ok()) << fx.error();
   auto m = readProcessMemoryCheap(42, fx.path("proc"));
   ASSERT_TRUE(m.ok()) << m.error().message;

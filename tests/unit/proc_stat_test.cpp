@@ -10,8 +10,9 @@ namespace {
 
 TEST(ProcStat, CountsFieldsFromTheLastParenthesis) {
   // A command name with spaces and a ')' inside must not shift the fields.
-  const char* text = "4242 (weird) name) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 1 0 100 1000000 200 "
-                     "18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+  const char* text =
+      "4242 (weird) name) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 1 0 100 1000000 200 "
+      "18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
   auto r = parseProcStat(text, 100);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_DOUBLE_EQ(r->user_s, 2.5);
@@ -20,8 +21,9 @@ TEST(ProcStat, CountsFieldsFromTheLastParenthesis) {
 }
 
 TEST(ProcStat, StartTimeIsField22InTicks) {
-  const char* text = "4242 (weird) name) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 1 0 12345 1000000 200 "
-                     "18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+  const char* text =
+      "4242 (weird) name) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 1 0 12345 1000000 200 "
+      "18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
   auto r = parseProcStartAfterBoot(text, 100);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_DOUBLE_EQ(*r, 123.45);

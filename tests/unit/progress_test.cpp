@@ -18,7 +18,9 @@ ProgressState rampState() {
 
 TEST(Progress, SamplesFillTheState) {
   ProgressState s;
-  applySampleToProgress(s, json{{"kind", "cgroup"}, {"measured_usage_bytes", 268435456}, {"effective_limit_bytes", 536870912},
+  applySampleToProgress(s, json{{"kind", "cgroup"},
+                                {"measured_usage_bytes", 268435456},
+                                {"effective_limit_bytes", 536870912},
                                 {"stressor", {{"populated_bytes", 220725248}, {"target_bytes", 230000000}}}});
   applySampleToProgress(s, json{{"kind", "latency"}, {"probe", "work"}, {"completed", 50}, {"p99_ms", 4.386}});
   applySampleToProgress(s, json{{"kind", "latency"}, {"probe", "other"}, {"completed", 50}, {"p99_ms", 900.0}});
@@ -40,8 +42,9 @@ TEST(Progress, SamplesFillTheState) {
 TEST(Progress, GcShareBetweenReadingsOnceTheTargetStartIsKnown) {
   // Started at Unix 1000 s; readings at run time t with the runtime's lifetime share and LastGC.
   auto reading = [](double t, double fraction, std::int64_t last_gc_s) {
-    return json{{"kind", "memstats"}, {"t", t}, {"heap_objects", 10}, {"num_gc", 5}, {"gc_cpu_fraction", fraction},
-                {"last_gc_unix_ns", last_gc_s * 1'000'000'000LL}};
+    return json{{"kind", "memstats"},          {"t", t},
+                {"heap_objects", 10},          {"num_gc", 5},
+                {"gc_cpu_fraction", fraction}, {"last_gc_unix_ns", last_gc_s * 1'000'000'000LL}};
   };
   ProgressState s;
   applySampleToProgress(s, reading(0, 0.01, 1010));

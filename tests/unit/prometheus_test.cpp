@@ -55,7 +55,9 @@ std::vector<std::string> lines(const std::string& text) {
 // formed, else what is wrong.
 std::string sampleLineProblem(const std::string& l) {
   std::size_t i = 0;
-  auto nameChar = [](char c, bool first) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == ':' || (!first && std::isdigit(static_cast<unsigned char>(c))); };
+  auto nameChar = [](char c, bool first) {
+    return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == ':' || (!first && std::isdigit(static_cast<unsigned char>(c)));
+  };
   if (i >= l.size() || !nameChar(l[i], true)) return "bad metric name";
   while (i < l.size() && nameChar(l[i], false)) ++i;
   if (i >= l.size() || l[i] != '{') return "no labels";
@@ -119,7 +121,9 @@ TEST(Prometheus, FiguresUnitsEscapingAndLeftOutNulls) {
   const std::string text = renderPrometheusText(smallReport(), 1, 1795773600.5);
   const std::string p = "plan=\"pc \\\"demo\\\"\\\\x\\ny\"";
   auto has = [&](const std::string& line) { return text.find(line + "\n") != std::string::npos; };
-  EXPECT_TRUE(has("memstrain_run_info{" + p + ",run_id=\"run-1\",verdict=\"fail\",status=\"completed\",cleanup=\"ok\",cgroup_version=\"v1\"} 1")) << text;
+  EXPECT_TRUE(
+      has("memstrain_run_info{" + p + ",run_id=\"run-1\",verdict=\"fail\",status=\"completed\",cleanup=\"ok\",cgroup_version=\"v1\"} 1"))
+      << text;
   EXPECT_TRUE(has("memstrain_run_passed{" + p + "} 0")) << text;
   EXPECT_TRUE(has("memstrain_run_exit_code{" + p + "} 1")) << text;
   EXPECT_TRUE(has("memstrain_run_duration_seconds{" + p + "} 45.5")) << text;

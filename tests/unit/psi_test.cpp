@@ -14,8 +14,9 @@ namespace {
 using namespace memstrain::testing;
 
 TEST(SystemPressure, ReadsProcPressureMemory) {
-  FsFixture fx({dir("proc", {dir("pressure", {file("memory", "some avg10=1.50 avg60=0.80 avg300=0.10 total=269823\n"
-                                                              "full avg10=0.25 avg60=0.00 avg300=0.00 total=70813\n")})})});
+  FsFixture fx({dir("proc", {dir("pressure", {file("memory",
+                                                   "some avg10=1.50 avg60=0.80 avg300=0.10 total=269823\n"
+                                                   "full avg10=0.25 avg60=0.00 avg300=0.00 total=70813\n")})})});
   ASSERT_TRUE(fx.ok()) << fx.error();
   auto p = readSystemMemoryPressure(fx.path("proc"));
   ASSERT_TRUE(p.ok()) << p.error().message;
@@ -43,8 +44,9 @@ TEST(CgroupV2Pressure, SampledFromMemoryPressure) {
   FsFixture fx({dir("cg", {file("memory.current", "1048576\n"), file("memory.max", "max\n"),
                            file("memory.stat", "anon 4096\nfile 8192\ninactive_file 0\n"),
                            file("memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n"),
-                           file("memory.pressure", "some avg10=12.00 avg60=3.00 avg300=1.00 total=5000000\n"
-                                                   "full avg10=4.00 avg60=1.00 avg300=0.00 total=2000000\n")})});
+                           file("memory.pressure",
+                                "some avg10=12.00 avg60=3.00 avg300=1.00 total=5000000\n"
+                                "full avg10=4.00 avg60=1.00 avg300=0.00 total=2000000\n")})});
   ASSERT_TRUE(fx.ok()) << fx.error();
   CgroupFs fs(fx.root(), CgroupVersion::kV2);
   auto s = fs.sample("/cg");

@@ -78,7 +78,8 @@ TEST(ReleaseFixtures, SmapsRollupWithoutLazyFreeFallsBackToTheCgroup) {
   after.target_process = *m;
   before.target_cgroup.usage_bytes = after.target_cgroup.usage_bytes = 180 * MiB;
   auto st0 = parseMemoryStat("cache 0\nrss 1\ntotal_cache 1048576\ntotal_rss 187695104\ntotal_inactive_file 1048576\n", CgroupVersion::kV1);
-  auto st1 = parseMemoryStat("cache 0\nrss 1\ntotal_cache 158334976\ntotal_rss 30408704\ntotal_inactive_file 158334976\n", CgroupVersion::kV1);
+  auto st1 =
+      parseMemoryStat("cache 0\nrss 1\ntotal_cache 158334976\ntotal_rss 30408704\ntotal_inactive_file 158334976\n", CgroupVersion::kV1);
   ASSERT_TRUE(st0 && st1);
   EXPECT_EQ(st1->inactive_file_bytes, 151 * MiB);
   EXPECT_FALSE(st1->pglazyfree);
@@ -105,7 +106,8 @@ TEST(ReleaseFixtures, InsideStressorIsNotCountedAsTheTargetsCharge) {
   EXPECT_EQ(releaseOsPoint(s).cgroup_usage_bytes, std::optional<std::uint64_t>(300 * MiB));
 }
 
-std::string v2Stat(std::uint64_t anon, std::uint64_t file, std::uint64_t inactive_file, std::uint64_t pglazyfree, std::uint64_t pglazyfreed) {
+std::string v2Stat(std::uint64_t anon, std::uint64_t file, std::uint64_t inactive_file, std::uint64_t pglazyfree,
+                   std::uint64_t pglazyfreed) {
   return "anon " + std::to_string(anon) + "\nfile " + std::to_string(file) + "\nkernel_stack 98304\nshmem 0\nactive_anon " +
          std::to_string(anon) + "\ninactive_anon 0\nactive_file 0\ninactive_file " + std::to_string(inactive_file) +
          "\nunevictable 0\npgfault 51234\npgmajfault 0\npglazyfree " + std::to_string(pglazyfree) + "\npglazyfreed " +

@@ -310,7 +310,8 @@ TEST(ReleaseChecks, OutcomeEqualsAndNeverReturnedFailsATimeLimit) {
   lazy.max = static_cast<double>(10 * MiB);
   StageStats plain;
   plain.name = "hold";
-  const auto res = evaluateChecks({outcome, time, lazy}, {plain, releaseStage(ReleaseOutcome::kLazy, std::nullopt)}, {"hold", "release"}, "");
+  const auto res =
+      evaluateChecks({outcome, time, lazy}, {plain, releaseStage(ReleaseOutcome::kLazy, std::nullopt)}, {"hold", "release"}, "");
   ASSERT_EQ(res.size(), 6u);
   EXPECT_EQ(res[0].outcome, CheckOutcome::kNoData);  // hold is not a release stage
   EXPECT_EQ(res[1].outcome, CheckOutcome::kFail);

@@ -97,32 +97,39 @@ TEST_F(ResolveTest, RefusesWhatTheHostCannotGive) {
   CgroupFs cg(root_.string(), CgroupVersion::kV2);
   // A size beyond the limit without allow_oom.
   auto r1 = resolvePlan(plan(R"({"name": "x", "target": {"attach": {"cgroup": "/kubepods/pod/ctr"}},
-      "stages": [{"name": "a", "duration": "1s", "pressure": {"size": "2GiB"}}]})"), cg, {"/memstrain", "r", "/proc", 0});
+      "stages": [{"name": "a", "duration": "1s", "pressure": {"size": "2GiB"}}]})"),
+                        cg, {"/memstrain", "r", "/proc", 0});
   ASSERT_FALSE(r1.ok());
   EXPECT_NE(r1.error().message.find("/stages/0/pressure/size"), std::string::npos) << r1.error().message;
   EXPECT_NE(r1.error().message.find("allow_oom"), std::string::npos);
   // ... but with allow_oom it is the user's call.
   EXPECT_TRUE(resolvePlan(plan(R"({"name": "x", "target": {"attach": {"cgroup": "/kubepods/pod/ctr"}},
-      "stages": [{"name": "a", "duration": "1s", "pressure": {"size": "2GiB", "allow_oom": true}}]})"), cg, {"/memstrain", "r", "/proc", 0}).ok());
+      "stages": [{"name": "a", "duration": "1s", "pressure": {"size": "2GiB", "allow_oom": true}}]})"),
+                          cg, {"/memstrain", "r", "/proc", 0})
+                  .ok());
   // A level against a cgroup with no limit anywhere above it.
   file("free/memory.max", "max\n");
   auto r2 = resolvePlan(plan(R"({"name": "x", "target": {"attach": {"cgroup": "/free"}},
-      "stages": [{"name": "a", "duration": "1s", "pressure": {"level": "50%"}}]})"), cg, {"/memstrain", "r", "/proc", 0});
+      "stages": [{"name": "a", "duration": "1s", "pressure": {"level": "50%"}}]})"),
+                        cg, {"/memstrain", "r", "/proc", 0});
   ASSERT_FALSE(r2.ok());
   EXPECT_NE(r2.error().message.find("no memory limit"), std::string::npos);
   // Beside with the target directly under the root.
   auto r3 = resolvePlan(plan(R"({"name": "x", "target": {"attach": {"cgroup": "/free"}},
-      "stages": [{"name": "a", "duration": "1s", "pressure": {"placement": "beside", "size": "10MiB"}}]})"), cg, {"/memstrain", "r", "/proc", 0});
+      "stages": [{"name": "a", "duration": "1s", "pressure": {"placement": "beside", "size": "10MiB"}}]})"),
+                        cg, {"/memstrain", "r", "/proc", 0});
   ASSERT_FALSE(r3.ok());
   EXPECT_NE(r3.error().message.find("beside"), std::string::npos);
   // A cgroup that does not exist.
   auto r4 = resolvePlan(plan(R"({"name": "x", "target": {"attach": {"cgroup": "/nope"}},
-      "stages": [{"name": "a", "duration": "1s"}]})"), cg, {"/memstrain", "r", "/proc", 0});
+      "stages": [{"name": "a", "duration": "1s"}]})"),
+                        cg, {"/memstrain", "r", "/proc", 0});
   ASSERT_FALSE(r4.ok());
   // Mixed placements.
   auto r5 = resolvePlan(plan(R"({"name": "x", "target": {"attach": {"cgroup": "/kubepods/pod/ctr"}},
       "stages": [{"name": "a", "duration": "1s", "pressure": {"size": "10MiB"}},
-                 {"name": "b", "duration": "1s", "pressure": {"placement": "beside", "size": "10MiB"}}]})"), cg, {"/memstrain", "r", "/proc", 0});
+                 {"name": "b", "duration": "1s", "pressure": {"placement": "beside", "size": "10MiB"}}]})"),
+                        cg, {"/memstrain", "r", "/proc", 0});
   ASSERT_FALSE(r5.ok());
   EXPECT_NE(r5.error().message.find("same placement"), std::string::npos);
 }

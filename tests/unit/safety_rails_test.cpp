@@ -24,7 +24,7 @@ TEST(NodeRails, DefaultsAreNinetyPercentCapAndAFloorOfFivePercentOrHalfAGig) {
   EXPECT_EQ(big.cap_bytes, static_cast<std::uint64_t>(0.9 * 64.0 * GiB));
   EXPECT_EQ(big.floor_bytes, 64 * GiB / 20);  // 3.2 GiB > 512 MiB
   const NodeRails small = nodeRails(SafetySpec{}, 4 * GiB, false);
-  EXPECT_EQ(small.floor_bytes, 512 * MiB);  // 5% = 205 MiB < 512 MiB
+  EXPECT_EQ(small.floor_bytes, 512 * MiB);                 // 5% = 205 MiB < 512 MiB
   EXPECT_EQ(defaultNodeFloorBytes(512 * MiB), 256 * MiB);  // never more than half the node
   SafetySpec s;
   s.node_max_fraction = 0.5;
@@ -63,9 +63,9 @@ TEST(NodeRails, LevelAboveTheCapIsRefusedUnlessForced) {
 }
 
 TEST(NodeRails, SizeIsJudgedOnTopOfWhatIsInUse) {
-  const NodeRails rails = nodeRails(SafetySpec{}, 16 * GiB, false);  // cap 14.4 GiB
+  const NodeRails rails = nodeRails(SafetySpec{}, 16 * GiB, false);                                  // cap 14.4 GiB
   EXPECT_FALSE(refuseNodePressure(rails, {16 * GiB, 10 * GiB}, std::nullopt, 8 * GiB).has_value());  // 6 + 8 = 14 GiB
-  auto why = refuseNodePressure(rails, {16 * GiB, 8 * GiB}, std::nullopt, 8 * GiB);               // 8 + 8 = 16 GiB
+  auto why = refuseNodePressure(rails, {16 * GiB, 8 * GiB}, std::nullopt, 8 * GiB);                  // 8 + 8 = 16 GiB
   ASSERT_TRUE(why.has_value());
   EXPECT_NE(why->find("100.0% of MemTotal"), std::string::npos) << *why;
 }
@@ -126,8 +126,8 @@ TEST(RefusedPressureCgroup, SystemSlicesUnlessForced) {
 // --- Plans: attach keys and node placement -------------------------------------------------------
 
 std::string attachPlan(const std::string& attach, const std::string& pressure = R"({"size": "10MiB"})") {
-  return R"({"name": "x", "target": {"attach": )" + attach + R"(}, "stages": [{"name": "a", "duration": "1s", "pressure": )" +
-         pressure + "}]}";
+  return R"({"name": "x", "target": {"attach": )" + attach + R"(}, "stages": [{"name": "a", "duration": "1s", "pressure": )" + pressure +
+         "}]}";
 }
 
 std::string parseError(const std::string& text) {
@@ -151,9 +151,11 @@ TEST(AttachPlan, BadAttachKeysNameTheirPointer) {
             std::string::npos);
   EXPECT_NE(parseError(attachPlan(R"({"container_id": "abc"})")).find("/target/attach/container_id: expected a container id"),
             std::string::npos);
-  EXPECT_NE(parseError(attachPlan(R"({"cgroup": "/a/b", "container": "app"})")).find("/target/attach/container: a container name needs \"pod_uid\""),
+  EXPECT_NE(parseError(attachPlan(R"({"cgroup": "/a/b", "container": "app"})"))
+                .find("/target/attach/container: a container name needs \"pod_uid\""),
             std::string::npos);
-  EXPECT_NE(parseError(attachPlan(R"({"pod_uid": "6b1d4c2e0a9f", "container": "App_1"})")).find("/target/attach/container: expected a Kubernetes container name"),
+  EXPECT_NE(parseError(attachPlan(R"({"pod_uid": "6b1d4c2e0a9f", "container": "App_1"})"))
+                .find("/target/attach/container: expected a Kubernetes container name"),
             std::string::npos);
   EXPECT_NE(parseError(attachPlan(R"({"pod_uid": "6b1d4c2e0a9f", "container": "app", "container_id": "abcdef0123456789"})"))
                 .find("/target/attach/container: give \"container\" or \"container_id\", not both"),
@@ -176,10 +178,15 @@ TEST(NodePlan, PlacementAndSafetyKeys) {
                 .find("/stages/0/pressure/allow_oom: not allowed with \"placement\": \"node\""),
             std::string::npos);
   EXPECT_NE(parseError(R"({"name": "x", "target": {"attach": {"cgroup": "/a"}}, "safety": {"node_max": "99%"},
-      "stages": [{"name": "a", "duration": "1s"}]})").find("/safety/node_max: expected a percent"), std::string::npos);
+      "stages": [{"name": "a", "duration": "1s"}]})")
+                .find("/safety/node_max: expected a percent"),
+            std::string::npos);
   EXPECT_NE(parseError(R"({"name": "x", "target": {"attach": {"cgroup": "/a"}}, "safety": {"node_min_available": "60%"},
-      "stages": [{"name": "a", "duration": "1s"}]})").find("/safety/node_min_available: expected a percent of MemTotal"), std::string::npos);
-  EXPECT_NE(parseError(attachPlan(R"({"cgroup": "/a"})", R"({"placement": "nodes", "size": "10MiB"})")).find("\"node\""), std::string::npos);
+      "stages": [{"name": "a", "duration": "1s"}]})")
+                .find("/safety/node_min_available: expected a percent of MemTotal"),
+            std::string::npos);
+  EXPECT_NE(parseError(attachPlan(R"({"cgroup": "/a"})", R"({"placement": "nodes", "size": "10MiB"})")).find("\"node\""),
+            std::string::npos);
 }
 
 // --- Resolving attach targets on v2 fixture trees -----------------------------------------------
@@ -202,22 +209,21 @@ class AttachResolveTest : public ::testing::Test {
   // pod with a CRI-O container; a cgroupfs-driver pod; /proc with comm and cgroup files.
   void SetUp() override {
     fx_ = std::make_unique<FsFixture>(std::vector<FsEntry>{
-        dir("mnt",
-            {file("memory.current", "1048576\n"), file("cgroup.procs", ""),
-             cg("kubepods.slice", "max", "",
-                {cg("kubepods-burstable.slice", "max", "",
-                    {cg("kubepods-burstable-pod" + kUidSd + ".slice", std::to_string(256 * MiB), "",
-                        {cg("cri-containerd-" + kApp + ".scope", std::to_string(200 * MiB), "4242\n"),
-                         cg("cri-containerd-" + kPause + ".scope", "max", "4100\n")})}),
-                 cg("kubepods-pod0f1e2d3c_4b5a_6978_8a9b_0c1d2e3f4a5b.slice", std::to_string(128 * MiB), "",
-                    {cg("crio-abcdefabcdef0123456789.scope", std::to_string(128 * MiB), "5000\n")})}),
-             cg("kubepods", "max", "", {cg("besteffort", "max", "", {cg("pod" + kUid2, "max", "", {cg("cafebabecafe0123", "max", "6000\n")})})}),
-             cg("system.slice", "max", "", {cg("sshd.service", std::to_string(64 * MiB), "700\n")})}),
+        dir("mnt", {file("memory.current", "1048576\n"), file("cgroup.procs", ""),
+                    cg("kubepods.slice", "max", "",
+                       {cg("kubepods-burstable.slice", "max", "",
+                           {cg("kubepods-burstable-pod" + kUidSd + ".slice", std::to_string(256 * MiB), "",
+                               {cg("cri-containerd-" + kApp + ".scope", std::to_string(200 * MiB), "4242\n"),
+                                cg("cri-containerd-" + kPause + ".scope", "max", "4100\n")})}),
+                        cg("kubepods-pod0f1e2d3c_4b5a_6978_8a9b_0c1d2e3f4a5b.slice", std::to_string(128 * MiB), "",
+                           {cg("crio-abcdefabcdef0123456789.scope", std::to_string(128 * MiB), "5000\n")})}),
+                    cg("kubepods", "max", "",
+                       {cg("besteffort", "max", "", {cg("pod" + kUid2, "max", "", {cg("cafebabecafe0123", "max", "6000\n")})})}),
+                    cg("system.slice", "max", "", {cg("sshd.service", std::to_string(64 * MiB), "700\n")})}),
         dir("proc", {dir("4242", {file("comm", "demo-target\n"),
-                                  file("cgroup", "0::/../kubepods-burstable-pod" + kUidSd +
-                                                     ".slice/cri-containerd-" + kApp + ".scope\n")}),
-                     dir("4100", {file("comm", "pause\n")}), dir("5000", {file("comm", "app\n")}),
-                     dir("6000", {file("comm", "app\n")}), dir("700", {file("comm", "sshd\n"), file("cgroup", "0::/system.slice/sshd.service\n")})})});
+                                  file("cgroup", "0::/../kubepods-burstable-pod" + kUidSd + ".slice/cri-containerd-" + kApp + ".scope\n")}),
+                     dir("4100", {file("comm", "pause\n")}), dir("5000", {file("comm", "app\n")}), dir("6000", {file("comm", "app\n")}),
+                     dir("700", {file("comm", "sshd\n"), file("cgroup", "0::/system.slice/sshd.service\n")})})});
     ASSERT_TRUE(fx_->ok()) << fx_->error();
     ctx_.proc_root = fx_->path("proc");
     ctx_.host_root = fx_->path("no-host");
@@ -250,8 +256,9 @@ TEST_F(AttachResolveTest, PodUidPicksTheAppContainerNotThePause) {
   EXPECT_EQ(r->measured_cgroup, pod);
   EXPECT_EQ(r->stressor_cgroup, pod + "/memstrain-stressor-run-1");
   EXPECT_EQ(r->effective_limit_bytes, 256 * MiB);
-  EXPECT_NE(describeResolution(*parsePlan(attachPlan(R"({"pod_uid": ")" + kUid + R"("})")), *r).find("found by:         pod-uid (pod " + kUid),
-            std::string::npos);
+  EXPECT_NE(
+      describeResolution(*parsePlan(attachPlan(R"({"pod_uid": ")" + kUid + R"("})")), *r).find("found by:         pod-uid (pod " + kUid),
+      std::string::npos);
 }
 
 TEST_F(AttachResolveTest, ContainerIdOnAGuaranteedPodAndOnTheCgroupfsDriver) {
@@ -288,7 +295,8 @@ TEST_F(AttachResolveTest, PidSeenThroughACgroupNamespace) {
   CgroupFs ns(fx_->path("mnt"), CgroupVersion::kV2, "/../..");
   auto r = resolve(R"({"pid": 4242})", R"({"size": "10MiB"})", ns);
   ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(r->target_cgroup, "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + kUidSd + ".slice/cri-containerd-" + kApp + ".scope");
+  EXPECT_EQ(r->target_cgroup,
+            "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + kUidSd + ".slice/cri-containerd-" + kApp + ".scope");
   EXPECT_EQ(r->attach_matched_by, "pid");
 }
 

@@ -21,8 +21,11 @@ TEST(Setpoint, RampIsLinearAndClamped) {
 }
 
 TEST(Setpoint, ClosedLoopCorrectsAFractionOfTheError) {
-  ControlInput in{.usage_bytes = 300 * MiB, .stressor_bytes = 100 * MiB, .effective_limit_bytes = 1024 * MiB,
-                  .safety_margin_bytes = 32 * MiB, .allow_oom = false};
+  ControlInput in{.usage_bytes = 300 * MiB,
+                  .stressor_bytes = 100 * MiB,
+                  .effective_limit_bytes = 1024 * MiB,
+                  .safety_margin_bytes = 32 * MiB,
+                  .allow_oom = false};
   PressureGoal goal{.usage_setpoint_bytes = 400 * MiB, .stressor_bytes = std::nullopt};
   EXPECT_EQ(nextStressorBytes(goal, in, {.gain = 1.0, .deadband_bytes = 0}), 200 * MiB);
   EXPECT_EQ(nextStressorBytes(goal, in, {.gain = 0.5, .deadband_bytes = 0}), 150 * MiB);
@@ -32,15 +35,21 @@ TEST(Setpoint, ClosedLoopCorrectsAFractionOfTheError) {
 }
 
 TEST(Setpoint, DeadbandLeavesSmallErrorsAlone) {
-  ControlInput in{.usage_bytes = 400 * MiB + 1000, .stressor_bytes = 100 * MiB, .effective_limit_bytes = 1024 * MiB,
-                  .safety_margin_bytes = 0, .allow_oom = false};
+  ControlInput in{.usage_bytes = 400 * MiB + 1000,
+                  .stressor_bytes = 100 * MiB,
+                  .effective_limit_bytes = 1024 * MiB,
+                  .safety_margin_bytes = 0,
+                  .allow_oom = false};
   PressureGoal goal{.usage_setpoint_bytes = 400 * MiB, .stressor_bytes = std::nullopt};
   EXPECT_EQ(nextStressorBytes(goal, in), 100 * MiB);
 }
 
 TEST(Setpoint, NeverPastTheLimitMinusMarginUnlessAllowed) {
-  ControlInput in{.usage_bytes = 600 * MiB, .stressor_bytes = 200 * MiB, .effective_limit_bytes = 1024 * MiB,
-                  .safety_margin_bytes = 24 * MiB, .allow_oom = false};
+  ControlInput in{.usage_bytes = 600 * MiB,
+                  .stressor_bytes = 200 * MiB,
+                  .effective_limit_bytes = 1024 * MiB,
+                  .safety_margin_bytes = 24 * MiB,
+                  .allow_oom = false};
   PressureGoal open{.usage_setpoint_bytes = std::nullopt, .stressor_bytes = 2048 * MiB};
   // Others use 400 MiB; the ceiling is 1000 MiB; so the stressor gets at most 600 MiB.
   EXPECT_EQ(nextStressorBytes(open, in), 600 * MiB);
@@ -53,8 +62,11 @@ TEST(Setpoint, NeverPastTheLimitMinusMarginUnlessAllowed) {
 }
 
 TEST(Setpoint, NoGoalMeansRelease) {
-  ControlInput in{.usage_bytes = 600 * MiB, .stressor_bytes = 200 * MiB, .effective_limit_bytes = 1024 * MiB,
-                  .safety_margin_bytes = 0, .allow_oom = false};
+  ControlInput in{.usage_bytes = 600 * MiB,
+                  .stressor_bytes = 200 * MiB,
+                  .effective_limit_bytes = 1024 * MiB,
+                  .safety_margin_bytes = 0,
+                  .allow_oom = false};
   EXPECT_EQ(nextStressorBytes(PressureGoal{}, in), 0U);
 }
 
@@ -82,8 +94,11 @@ TEST(Setpoint, HoldsEightyPercentWhileTheTargetMoves) {
       err_max = std::max(err_max, e);
       ++n;
     }
-    ControlInput in{.usage_bytes = usage, .stressor_bytes = stressor, .effective_limit_bytes = limit,
-                    .safety_margin_bytes = margin, .allow_oom = false};
+    ControlInput in{.usage_bytes = usage,
+                    .stressor_bytes = stressor,
+                    .effective_limit_bytes = limit,
+                    .safety_margin_bytes = margin,
+                    .allow_oom = false};
     const std::uint64_t want = nextStressorBytes({.usage_setpoint_bytes = setpoint, .stressor_bytes = std::nullopt}, in);
     stressor = want > stressor ? std::min(want, stressor + max_step) : want;
   }

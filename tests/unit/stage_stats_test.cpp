@@ -32,11 +32,11 @@ RunRecord makeRecord() {
   };
   add(0.0, 0, 20 * MiB, std::nullopt, 0);
   add(1.0, 0, 22 * MiB, std::nullopt, 0);
-  add(2.0, 1, 22 * MiB, 80 * MiB, 0);          // inside the settling second: left out of the error
-  add(2.5, 1, 60 * MiB, 80 * MiB, 40 * MiB);   // also settling
-  add(3.0, 1, 79 * MiB, 80 * MiB, 58 * MiB);   // |err| 1 MiB
-  add(4.0, 1, 81 * MiB, 80 * MiB, 60 * MiB);   // 1 MiB
-  add(5.0, 1, 82 * MiB, 80 * MiB, 60 * MiB);   // 2 MiB
+  add(2.0, 1, 22 * MiB, 80 * MiB, 0);         // inside the settling second: left out of the error
+  add(2.5, 1, 60 * MiB, 80 * MiB, 40 * MiB);  // also settling
+  add(3.0, 1, 79 * MiB, 80 * MiB, 58 * MiB);  // |err| 1 MiB
+  add(4.0, 1, 81 * MiB, 80 * MiB, 60 * MiB);  // 1 MiB
+  add(5.0, 1, 82 * MiB, 80 * MiB, 60 * MiB);  // 2 MiB
   return rec;
 }
 

@@ -44,7 +44,8 @@ TEST(SweepSetTest, ParsesEachVariable) {
 }
 
 TEST(SweepSetTest, BadValuesSayWhatWasExpected) {
-  EXPECT_EQ(errorOf("GOGC=10,ten"), "--set GOGC=10,ten: \"ten\" is not a GOGC value: expected an integer percent 0..1000000 like 50, or off, or none");
+  EXPECT_EQ(errorOf("GOGC=10,ten"),
+            "--set GOGC=10,ten: \"ten\" is not a GOGC value: expected an integer percent 0..1000000 like 50, or off, or none");
   EXPECT_THAT(errorOf("GOGC=-5"), HasSubstr("\"-5\" is not a GOGC value"));
   EXPECT_THAT(errorOf("GOGC=2000000"), HasSubstr("is not a GOGC value"));
   EXPECT_THAT(errorOf("GOGC="), HasSubstr("empty value"));
@@ -180,11 +181,14 @@ json sampleReport() {
 SampleDigest sampleDigest() {
   SampleDigest d;
   d.addLine(R"({"kind":"memstats","t":0.5,"num_gc":3,"pause_total_ns":1000})");
-  d.addLine(R"({"kind":"cgroup","t":0.6,"measured_usage_bytes":100000000,"target_cgroup":{"usage_bytes":100000000},"stressor":{"target_bytes":0,"populated_bytes":0}})");
+  d.addLine(
+      R"({"kind":"cgroup","t":0.6,"measured_usage_bytes":100000000,"target_cgroup":{"usage_bytes":100000000},"stressor":{"target_bytes":0,"populated_bytes":0}})");
   // Inside stressor: its 50 MB are in the target's cgroup and are left out of the target's peak.
-  d.addLine(R"({"kind":"cgroup","t":0.7,"measured_usage_bytes":200000000,"target_cgroup":{"usage_bytes":200000000},"stressor":{"target_bytes":50000000,"populated_bytes":50000000}})");
+  d.addLine(
+      R"({"kind":"cgroup","t":0.7,"measured_usage_bytes":200000000,"target_cgroup":{"usage_bytes":200000000},"stressor":{"target_bytes":50000000,"populated_bytes":50000000}})");
   // Beside: the stressor has its own cgroup; the target's usage is all its own.
-  d.addLine(R"({"kind":"cgroup","t":0.8,"measured_usage_bytes":190000000,"target_cgroup":{"usage_bytes":160000000},"stressor_cgroup":{"usage_bytes":30000000},"stressor":{"target_bytes":30000000,"populated_bytes":30000000}})");
+  d.addLine(
+      R"({"kind":"cgroup","t":0.8,"measured_usage_bytes":190000000,"target_cgroup":{"usage_bytes":160000000},"stressor_cgroup":{"usage_bytes":30000000},"stressor":{"target_bytes":30000000,"populated_bytes":30000000}})");
   d.addLine(R"({"kind":"latency","t":0.9})");
   d.addLine(R"({"kind":"memstats","t":2.5,"num_gc":10,"pause_total_ns":5000})");
   d.addLine("");
@@ -247,8 +251,8 @@ SweepRunFigures run(const std::string& verdict, std::optional<std::int64_t> head
 
 TEST(SweepSummaryTest, AggregatesRepeats) {
   SweepSetting set{{{"GOGC", "300"}}};
-  auto s = summarizeSetting(set, {{"GOGC", "300"}},
-                            {run("fail", -1, 4.0, 3), run("pass", 10 << 20, std::nullopt, 5), run("fail", 0, 6.0, 4)});
+  auto s =
+      summarizeSetting(set, {{"GOGC", "300"}}, {run("fail", -1, 4.0, 3), run("pass", 10 << 20, std::nullopt, 5), run("fail", 0, 6.0, 4)});
   EXPECT_EQ(s.verdict, "fail");
   EXPECT_EQ(s.passed, 1U);
   EXPECT_EQ(s.failed, 2U);

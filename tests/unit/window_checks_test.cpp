@@ -183,7 +183,8 @@ TEST(WindowEvaluator, MinLimitsAndNonLatencyMetrics) {
 }
 
 TEST(WindowEvaluator, GcShareBetweenTheWindowsReadingsAndAbort) {
-  auto p = parsePlan(planWith({{{"name", "gc"}, {"metric", "heap.gc_cpu_fraction"}, {"window", "4s"}, {"max", 0.5}, {"abort", true}}}).dump());
+  auto p =
+      parsePlan(planWith({{{"name", "gc"}, {"metric", "heap.gc_cpu_fraction"}, {"window", "4s"}, {"max", 0.5}, {"abort", true}}}).dump());
   ASSERT_TRUE(p.ok()) << p.error().message;
   CheckSpec gc = p->checks[0];
   WindowEvaluator ev({gc}, kStages, kProbes);

@@ -29,8 +29,8 @@ struct ControlInput {
 };
 
 struct ControlParams {
-  double gain = 0.8;                           ///< fraction of the error corrected per tick
-  std::uint64_t deadband_bytes = 1ULL << 20;   ///< errors below this are left alone
+  double gain = 0.8;                          ///< fraction of the error corrected per tick
+  std::uint64_t deadband_bytes = 1ULL << 20;  ///< errors below this are left alone
 };
 
 /// Next stressor size for `goal`. Closed loop: stressor + gain*(setpoint - usage), clamped at 0.

@@ -40,15 +40,14 @@ int runStressorChild(const StressorChildOptions& options);
 class Stressor {
  public:
   struct Options {
-    std::string self_exe;              ///< the memstrain binary to re-exec
-    std::uint64_t reserve_bytes = 0;   ///< upper bound of what it may be asked to hold
+    std::string self_exe;             ///< the memstrain binary to re-exec
+    std::uint64_t reserve_bytes = 0;  ///< upper bound of what it may be asked to hold
     int oom_score_adj = 1000;
     std::optional<std::string> log_path;
   };
 
   /// Starts the stressor suspended, moves it into `cgroup_rel` with `editor`, then lets it run.
-  static Result<std::unique_ptr<Stressor>> spawn(const Options& options, CgroupEditor& editor,
-                                                 const std::string& cgroup_rel);
+  static Result<std::unique_ptr<Stressor>> spawn(const Options& options, CgroupEditor& editor, const std::string& cgroup_rel);
   ~Stressor();
   Stressor(const Stressor&) = delete;
   Stressor& operator=(const Stressor&) = delete;

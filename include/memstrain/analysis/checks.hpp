@@ -21,28 +21,28 @@ const char* toString(CheckOutcome o);
 
 /// One check judged in one stage.
 struct CheckResult {
-  std::string check;        ///< CheckSpec::name
+  std::string check;  ///< CheckSpec::name
   std::string metric;
   MetricUnit unit = MetricUnit::kCount;
   std::string stage;
-  std::string probe;        ///< latency metrics only
-  bool baseline_stage = false;  ///< `stage` is the plan's baseline stage
-  std::optional<double> observed;  ///< canonical unit (ns, bytes, /s, count, fraction); nullopt: no data
-  std::optional<double> max, min;  ///< the absolute limits that applied
-  std::optional<double> baseline;  ///< the metric in the baseline stage, when max_vs_baseline applies
+  std::string probe;                   ///< latency metrics only
+  bool baseline_stage = false;         ///< `stage` is the plan's baseline stage
+  std::optional<double> observed;      ///< canonical unit (ns, bytes, /s, count, fraction); nullopt: no data
+  std::optional<double> max, min;      ///< the absolute limits that applied
+  std::optional<double> baseline;      ///< the metric in the baseline stage, when max_vs_baseline applies
   std::optional<double> relative_max;  ///< baseline * factor + add
-  std::string observed_text;  ///< word metrics (release.outcome): the observed word; "" when no data
-  std::string equals;         ///< word metrics: the word it must equal
+  std::string observed_text;           ///< word metrics (release.outcome): the observed word; "" when no data
+  std::string equals;                  ///< word metrics: the word it must equal
   std::string relative_text;           ///< "2x+5ms"
   CheckOutcome outcome = CheckOutcome::kNoData;
   /// One line: "p99 312.4 ms > max 250 ms" / "p99 41.0 ms > 2x+5ms of baseline 12.1 ms = 29.2 ms".
   std::string explanation;
   std::string description;  ///< CheckSpec::description
   // Window checks: `observed` is the worst full window that ended in the stage.
-  std::optional<double> window_s;   ///< set for a sliding-window check
-  bool abort = false;               ///< CheckSpec::abort
-  std::size_t windows = 0;          ///< full windows judged in the stage
-  std::size_t windows_failed = 0;   ///< of those, how many broke a limit
+  std::optional<double> window_s;            ///< set for a sliding-window check
+  bool abort = false;                        ///< CheckSpec::abort
+  std::size_t windows = 0;                   ///< full windows judged in the stage
+  std::size_t windows_failed = 0;            ///< of those, how many broke a limit
   std::optional<double> worst_window_end_s;  ///< run time at the end of the worst window
 };
 

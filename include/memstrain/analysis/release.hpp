@@ -44,7 +44,7 @@ struct ReleaseInput {
   double trigger_s = 0;       ///< time_to_return counts from here (window_start_s without a trigger)
   double deadline_s = 0;      ///< trigger_s + within
   double returned_ratio = 0.8;
-  bool triggered = false;     ///< a trigger was fired (for the explanation)
+  bool triggered = false;           ///< a trigger was fired (for the explanation)
   std::uint64_t page_bytes = 4096;  ///< v2 pglazyfree counts pages
 };
 
@@ -68,16 +68,16 @@ struct ReleaseResult {
   std::optional<std::uint64_t> heap_idle_unreleased_before_bytes;  ///< HeapIdle - HeapReleased
   std::optional<std::uint64_t> heap_inuse_before_bytes, heap_inuse_after_bytes;
   std::optional<std::uint64_t> rss_before_bytes, rss_after_bytes;
-  std::optional<std::uint64_t> rss_dropped_bytes;     ///< largest RSS drop in the window (>= 0)
+  std::optional<std::uint64_t> rss_dropped_bytes;  ///< largest RSS drop in the window (>= 0)
   std::optional<std::uint64_t> cgroup_before_bytes, cgroup_after_bytes;
   std::optional<std::uint64_t> cgroup_dropped_bytes;  ///< largest cgroup usage drop in the window
   /// Largest OS-visible drop (the smaller of the RSS and cgroup drops at one instant) over the
   /// runtime-released bytes; nullopt when nothing was released.
   std::optional<double> returned_ratio;
-  std::optional<double> time_to_return_s;  ///< from the trigger (0 if already back by then); nullopt when never returned
-  std::optional<std::uint64_t> lazy_bytes;  ///< LazyFree at the deadline
+  std::optional<double> time_to_return_s;         ///< from the trigger (0 if already back by then); nullopt when never returned
+  std::optional<std::uint64_t> lazy_bytes;        ///< LazyFree at the deadline
   std::optional<std::uint64_t> lazy_added_bytes;  ///< LazyFree at the deadline minus before
-  std::string lazy_source;  ///< "smaps_rollup", "cgroup_inactive_file", "cgroup_pglazyfree" or ""
+  std::string lazy_source;                        ///< "smaps_rollup", "cgroup_inactive_file", "cgroup_pglazyfree" or ""
   std::optional<std::int64_t> cgroup_inactive_file_delta_bytes;
   std::optional<std::int64_t> cgroup_pglazyfree_delta, cgroup_pglazyfreed_delta;  ///< pages
   double window_start_s = 0, trigger_s = 0, deadline_s = 0;
@@ -96,7 +96,7 @@ struct ReclaimInput {
   double start_s = 0, end_s = 0;
   std::uint64_t stressor_requested_bytes = 0;
   std::uint64_t stressor_reached_bytes = 0;  ///< most the stressor reported holding in the phase
-  bool target_oom_killed = false;    ///< an OOM kill counted against the target, or its death, in the phase
+  bool target_oom_killed = false;            ///< an OOM kill counted against the target, or its death, in the phase
   bool stressor_oom_killed = false;
 };
 

@@ -25,7 +25,7 @@ Summary summarize(const std::vector<double>& values);
 /// host (cgroup v1 has no PSI per cgroup, so other workloads on the host show up in it too).
 struct StagePsi {
   std::string source;
-  double some_avg10_max = 0;            ///< fraction of time (0..1), largest sampled avg10
+  double some_avg10_max = 0;             ///< fraction of time (0..1), largest sampled avg10
   std::optional<double> full_avg10_max;  ///< absent when the kernel has no "full" line
   /// Stall time accumulated between the stage's first and last sample (PSI `total`), seconds.
   double some_stall_s = 0;
@@ -60,8 +60,8 @@ struct StageStats {
   std::optional<PressureSpec> pressure;
   std::optional<std::uint64_t> requested_setpoint_bytes;  ///< closed loop
   std::optional<std::uint64_t> requested_size_bytes;      ///< open loop
-  Summary usage;            ///< measured cgroup usage (bytes)
-  Summary stressor;         ///< bytes the stressor reported holding
+  Summary usage;                                          ///< measured cgroup usage (bytes)
+  Summary stressor;                                       ///< bytes the stressor reported holding
   /// Mean usage (closed loop) or stressor size (open loop) after the ramp and settling time.
   std::optional<double> reached_bytes;
   /// Closed loop: |usage - setpoint| over samples after settling, in bytes and as a fraction of
@@ -69,19 +69,19 @@ struct StageStats {
   std::optional<double> setpoint_error_mean_abs_bytes;
   std::optional<double> setpoint_error_max_abs_bytes;
   std::optional<double> setpoint_error_mean_abs_fraction;
-  Summary target_rss;       ///< bytes
+  Summary target_rss;  ///< bytes
   std::uint32_t oom_kills_target = 0;
   std::uint32_t oom_kills_stressor = 0;
-  std::optional<double> controller_cpu_s;   ///< see StageRecord
+  std::optional<double> controller_cpu_s;  ///< see StageRecord
   std::optional<double> stressor_cpu_s;
   std::optional<double> target_cgroup_cpu_s;
-  std::optional<StageHeapStats> heap;  ///< when the plan reads pprof
-  std::vector<StageLatency> latency;   ///< one per probe
+  std::optional<StageHeapStats> heap;    ///< when the plan reads pprof
+  std::vector<StageLatency> latency;     ///< one per probe
   std::optional<ReleaseResult> release;  ///< release stages: the outcome (and reclaim, if it ran)
   std::optional<ReclaimResult> reclaim;  ///< release stages whose reclaim phase ran
   bool reclaim_configured = false;       ///< the plan asked for reclaim (report: skipped vs absent)
   std::string reclaim_skipped_reason;
-  std::optional<StagePsi> psi;         ///< when the kernel reports memory PSI
+  std::optional<StagePsi> psi;  ///< when the kernel reports memory PSI
   std::optional<StagePageCache> page_cache;
 };
 

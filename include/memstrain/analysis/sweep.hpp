@@ -65,20 +65,19 @@ Result<std::map<std::string, std::string>> settingEnvironment(const SweepSetting
 /// A copy of the plan's JSON (`source`) for one setting: target.launch.env replaced by `env`, and
 /// target.launch.command[0] (when it holds a '/') and target.launch.workdir made absolute against
 /// `cwd`, so that the copy runs from any directory. Error when `source` has no target.launch.
-Result<nlohmann::json> settingPlanJson(const nlohmann::json& source, const std::map<std::string, std::string>& env,
-                                       const std::string& cwd);
+Result<nlohmann::json> settingPlanJson(const nlohmann::json& source, const std::map<std::string, std::string>& env, const std::string& cwd);
 
 /// What one run of one setting showed, read from its report.json and samples.jsonl.
 struct SweepRunFigures {
-  std::string dir;                 ///< the run's output directory
-  int exit_code = -1;              ///< of the child `memstrain run` (-1: not known)
-  std::string verdict;             ///< pass / fail / inconclusive; "error" without a report
-  std::string status;              ///< run status from the report (completed, error, ...)
-  std::string error;               ///< why figures are missing (no report, unreadable, ...)
+  std::string dir;      ///< the run's output directory
+  int exit_code = -1;   ///< of the child `memstrain run` (-1: not known)
+  std::string verdict;  ///< pass / fail / inconclusive; "error" without a report
+  std::string status;   ///< run status from the report (completed, error, ...)
+  std::string error;    ///< why figures are missing (no report, unreadable, ...)
   double duration_s = 0;
-  std::optional<double> first_target_oom_s;  ///< first target_oom_kill event, seconds from the first stage
-  std::optional<std::string> target_exit;    ///< "killed by SIGKILL" when the target died during the run
-  std::optional<std::uint64_t> gc_cycles;    ///< NumGC at the last MemStats reading minus at the first
+  std::optional<double> first_target_oom_s;        ///< first target_oom_kill event, seconds from the first stage
+  std::optional<std::string> target_exit;          ///< "killed by SIGKILL" when the target died during the run
+  std::optional<std::uint64_t> gc_cycles;          ///< NumGC at the last MemStats reading minus at the first
   std::optional<std::uint64_t> gc_pause_total_ns;  ///< PauseTotalNs, the same difference
   std::optional<double> gc_cpu_max;                ///< the largest per-stage GC CPU share
   std::string gc_cpu_max_stage;                    ///< and its stage
@@ -128,15 +127,14 @@ struct SweepSettingSummary {
   /// pass when every run passed; fail when any failed; else inconclusive, or error when a run has
   /// no report; "not run" with no runs.
   std::string verdict;
-  std::size_t oom_runs = 0;  ///< runs in which the target was OOM-killed
+  std::size_t oom_runs = 0;          ///< runs in which the target was OOM-killed
   std::optional<Spread> oom_time_s;  ///< over the runs with an OOM kill
   std::optional<Spread> gc_cycles, gc_pause_ms, gc_cpu_max, peak_usage_bytes, peak_target_bytes, headroom_bytes;
   std::map<std::string, Spread> p99_ms, heap_slope_per_s;
   std::map<std::string, std::map<std::string, std::size_t>> release;  ///< stage -> outcome -> runs
 };
 
-SweepSettingSummary summarizeSetting(SweepSetting setting, std::map<std::string, std::string> env,
-                                     std::vector<SweepRunFigures> runs);
+SweepSettingSummary summarizeSetting(SweepSetting setting, std::map<std::string, std::string> env, std::vector<SweepRunFigures> runs);
 
 /// The recommendation: among the settings whose every run passed (at least one run), the one
 /// with the largest headroom in its worst run (minimum over repeats); ties go to the one listed

@@ -24,8 +24,8 @@ struct WindowSlice {
   std::size_t stage = 0;  ///< index into the plan's stages
   /// One per probe, in the plan's probe order (names given to the evaluator); may be empty.
   std::vector<ProbeWindow> probes;
-  Summary usage;       ///< measured cgroup usage over the slice's samples (bytes)
-  Summary target_rss;  ///< bytes
+  Summary usage;                         ///< measured cgroup usage over the slice's samples (bytes)
+  Summary target_rss;                    ///< bytes
   std::optional<double> psi_some_avg10;  ///< fraction, the slice's largest
   std::optional<double> psi_full_avg10;
   /// The latest MemStats reading by the slice's end, as (its run time, cumulative GC seconds per

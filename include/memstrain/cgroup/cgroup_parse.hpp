@@ -45,7 +45,7 @@ Result<std::vector<ProcCgroupEntry>> parseProcCgroup(std::string_view text);
 /// One cgroup mount from /proc/self/mountinfo.
 struct CgroupMount {
   std::string mount_point;
-  std::string root;        ///< root of the mount within the hierarchy (field 4), "/" unless namespaced
+  std::string root;  ///< root of the mount within the hierarchy (field 4), "/" unless namespaced
   CgroupVersion version = CgroupVersion::kV1;
   std::vector<std::string> controllers;  ///< v1 super options naming controllers; empty for v2
 };

@@ -31,9 +31,9 @@
 namespace memstrain {
 
 /// errno values carried by locate errors, so callers can tell the cases apart without parsing text.
-inline constexpr int kLocateNotFound = ENOENT;   ///< nothing matched
-inline constexpr int kLocateAmbiguous = ENOTUNIQ; ///< more than one thing matched; the message lists them
-inline constexpr int kLocateBadInput = EINVAL;    ///< a malformed pod UID or container id
+inline constexpr int kLocateNotFound = ENOENT;     ///< nothing matched
+inline constexpr int kLocateAmbiguous = ENOTUNIQ;  ///< more than one thing matched; the message lists them
+inline constexpr int kLocateBadInput = EINVAL;     ///< a malformed pod UID or container id
 
 enum class CgroupDriver { kSystemd, kCgroupfs };
 enum class QosClass { kGuaranteed, kBurstable, kBestEffort };
@@ -45,14 +45,14 @@ const char* toString(ContainerRuntime r);  ///< "unknown" / "containerd" / "cri-
 
 /// What a kubelet cgroup path says about itself. Plain data.
 struct KubeCgroup {
-  std::string pod_uid;     ///< canonical form, as in the pod's metadata.uid (lowercase, '-' not '_')
+  std::string pod_uid;  ///< canonical form, as in the pod's metadata.uid (lowercase, '-' not '_')
   QosClass qos = QosClass::kBestEffort;
   CgroupDriver driver = CgroupDriver::kCgroupfs;
   std::string pod_cgroup;  ///< the pod-level cgroup: the input up to and including the pod component
   /// The container's cgroup (up to and including the container component); empty when the path is
   /// the pod cgroup itself.
   std::string container_cgroup;
-  std::string container_id;  ///< lowercase hex; empty with container_cgroup
+  std::string container_id;                               ///< lowercase hex; empty with container_cgroup
   ContainerRuntime runtime = ContainerRuntime::kUnknown;  ///< from the component's prefix; a bare id says nothing
 };
 
@@ -141,8 +141,8 @@ struct LocateResult {
   std::uint64_t effective_limit_bytes = kUnlimited;  ///< smallest limit on cgroup and its ancestors
   std::string limit_cgroup;                          ///< where that limit is set (cgroup when unlimited)
   std::vector<pid_t> pids;                           ///< members (cgroup.procs), ascending
-  std::optional<pid_t> main_pid;  ///< the pid asked for, else the lowest member; nullopt when empty
-  std::optional<KubeCgroup> kube;  ///< when the cgroup is a kubelet pod/container cgroup
+  std::optional<pid_t> main_pid;                     ///< the pid asked for, else the lowest member; nullopt when empty
+  std::optional<KubeCgroup> kube;                    ///< when the cgroup is a kubelet pod/container cgroup
   std::optional<std::string> container_name;
   /// For pod-uid lookups: every container cgroup of the pod that was considered.
   std::vector<LocatedContainer> pod_containers;

@@ -46,7 +46,7 @@ class ActionRunner {
   std::deque<Job> queue_;
   std::vector<RunEvent> done_;
   bool stopping_ = false;
-  bool busy_ = false;  ///< an action is in flight
+  bool busy_ = false;               ///< an action is in flight
   std::atomic<bool> abort_{false};  ///< raised when the grace is over: abort in flight, skip queued
   std::thread thread_;
 };

@@ -20,7 +20,7 @@ struct ExecutorOptions {
   std::string plan_path;                     ///< for the report
   std::string cgroup_parent = "/memstrain";  ///< launch mode creates run cgroups below this
   std::string proc_root = "/proc";
-  std::string self_exe;                      ///< memstrain binary for the stressor (default: /proc/self/exe)
+  std::string self_exe;  ///< memstrain binary for the stressor (default: /proc/self/exe)
   /// Set (to the signal number) by a signal handler to stop the run; checked every tick.
   const std::atomic<int>* stop_signal = nullptr;
   /// Shown live progress: gets every sample written and the stage clock on every tick (may be null).

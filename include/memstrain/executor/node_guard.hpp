@@ -40,8 +40,8 @@ std::uint64_t nodeControlMarginBytes(const NodeRails& rails);
 /// `size_bytes` (open loop) is refused on a node that looks like `now`, or nullopt when it may
 /// start. Refused: a level or a resulting use above the cap (unless forced); MemAvailable that is
 /// already below the floor, or would fall below it (never overridable).
-std::optional<std::string> refuseNodePressure(const NodeRails& rails, const NodeMemory& now,
-                                              std::optional<double> level_fraction, std::optional<std::uint64_t> size_bytes);
+std::optional<std::string> refuseNodePressure(const NodeRails& rails, const NodeMemory& now, std::optional<double> level_fraction,
+                                              std::optional<std::uint64_t> size_bytes);
 
 /// During a run: the reason pressure must stop now (MemAvailable below the floor), or nullopt.
 std::optional<std::string> nodeFloorBreach(const NodeRails& rails, const NodeMemory& now);

@@ -5,8 +5,8 @@
 
 #include <sys/types.h>
 
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <map>
 #include <optional>
 #include <string>
@@ -21,8 +21,8 @@ struct SpawnOptions {
   std::vector<std::string> argv;                     ///< argv[0] is searched in PATH when it has no '/'
   std::map<std::string, std::string> env_overrides;  ///< set on top of memstrain's environment
   std::optional<std::string> workdir;
-  int parent_death_signal = SIGKILL;  ///< delivered to the child when memstrain dies (0: none)
-  bool new_process_group = true;      ///< keep the terminal's Ctrl-C away from the child
+  int parent_death_signal = SIGKILL;       ///< delivered to the child when memstrain dies (0: none)
+  bool new_process_group = true;           ///< keep the terminal's Ctrl-C away from the child
   std::optional<std::string> output_path;  ///< stdout+stderr appended to this file; else inherited
   std::vector<std::pair<int, int>> fds;    ///< (child fd, parent fd) pairs to pass through
 };
@@ -30,8 +30,8 @@ struct SpawnOptions {
 /// How a child ended.
 struct ExitInfo {
   bool signaled = false;
-  int code = 0;    ///< exit code when !signaled
-  int signal = 0;  ///< terminating signal when signaled
+  int code = 0;                  ///< exit code when !signaled
+  int signal = 0;                ///< terminating signal when signaled
   std::string describe() const;  ///< "exit code 0", "killed by SIGKILL"
 };
 

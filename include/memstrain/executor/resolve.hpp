@@ -36,7 +36,7 @@ struct Resolution {
   /// The cgroup whose usage the pressure level refers to: the target's for inside, the parent
   /// shared with the stressor for beside.
   std::string measured_cgroup;
-  std::optional<Placement> placement;  ///< nullopt when no stage applies pressure
+  std::optional<Placement> placement;                ///< nullopt when no stage applies pressure
   std::uint64_t effective_limit_bytes = kUnlimited;  ///< of measured_cgroup
   std::uint64_t target_limit_bytes = kUnlimited;     ///< effective limit of target_cgroup
   std::uint64_t safety_margin_bytes = 0;
@@ -58,15 +58,15 @@ inline constexpr const char* kNodeMeasured = "(node)";
 
 struct ResolveContext {
   std::string cgroup_parent = "/memstrain";  ///< launch mode creates run cgroups below this
-  std::string run_id;                          ///< names the run's cgroups
+  std::string run_id;                        ///< names the run's cgroups
   std::string proc_root = "/proc";
-  std::uint64_t node_memory_bytes = 0;         ///< MemTotal, caps reservations
-  std::uint64_t node_available_bytes = 0;      ///< MemAvailable now (node placement's rails)
-  bool force = false;                          ///< `--force`: system slices, the node cap
+  std::uint64_t node_memory_bytes = 0;     ///< MemTotal, caps reservations
+  std::uint64_t node_available_bytes = 0;  ///< MemAvailable now (node placement's rails)
+  bool force = false;                      ///< `--force`: system slices, the node cap
   /// memstrain's own memory cgroup (relative to the mount); empty when unknown. It and its
   /// ancestors are never a target.
   std::string self_cgroup{};
-  std::string host_root = "/";                 ///< runtime metadata for attach.container names
+  std::string host_root = "/";  ///< runtime metadata for attach.container names
 };
 
 /// Why memstrain refuses to put pressure on cgroup `rel` (an attach target, or the parent a beside

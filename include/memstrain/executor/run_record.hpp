@@ -50,7 +50,7 @@ struct ReclaimRecord {
 
 /// The window of a release stage; the series it judges are the run's samples and MemStats.
 struct ReleaseRecord {
-  std::string trigger;  ///< "http", "signal", "command" or "none"
+  std::string trigger;        ///< "http", "signal", "command" or "none"
   double window_start_s = 0;  ///< the "before" readings (the stage's start, once MemStats answered)
   double trigger_s = 0;       ///< when the trigger fired (window_start_s without one)
   double deadline_s = 0;      ///< trigger_s + within (or when the stage ended early)
@@ -79,7 +79,7 @@ struct StageRecord {
   std::optional<double> controller_cpu_s;
   std::optional<double> stressor_cpu_s;
   std::optional<double> target_cgroup_cpu_s;
-  std::vector<StageLatency> latency;  ///< one per probe
+  std::vector<StageLatency> latency;     ///< one per probe
   std::optional<ReleaseRecord> release;  ///< release stages only
 };
 
@@ -87,18 +87,18 @@ struct StageRecord {
 struct WindowAbort {
   std::string check;
   std::string stage;
-  double t_s = 0;          ///< end of the failing window
-  double observed = 0;     ///< canonical unit
-  std::string explanation; ///< "latency.error_rate 12.50% > max 1.00% over the 10 s window ending at 31.0 s"
+  double t_s = 0;           ///< end of the failing window
+  double observed = 0;      ///< canonical unit
+  std::string explanation;  ///< "latency.error_rate 12.50% > max 1.00% over the 10 s window ending at 31.0 s"
 };
 
 /// One window check over the windows that ended in one stage.
 struct WindowCheckRecord {
   std::string check;
   std::string stage;
-  std::size_t windows = 0;   ///< full windows judged
-  std::size_t failed = 0;    ///< of those, how many broke a limit
-  std::size_t no_data = 0;   ///< full windows whose metric had no data (no probe answer)
+  std::size_t windows = 0;      ///< full windows judged
+  std::size_t failed = 0;       ///< of those, how many broke a limit
+  std::size_t no_data = 0;      ///< full windows whose metric had no data (no probe answer)
   std::optional<double> worst;  ///< the value furthest beyond (or nearest to) the limits
   double worst_end_s = 0;       ///< end of the worst window
   std::optional<double> first_fail_end_s;
@@ -110,7 +110,7 @@ struct RunRecord {
   Resolution resolution;
   std::string run_id;
   std::string out_dir;
-  std::string kernel;    ///< uname -r
+  std::string kernel;  ///< uname -r
   std::string hostname;
   std::int64_t started_wall_ms = 0;
   std::int64_t ended_wall_ms = 0;

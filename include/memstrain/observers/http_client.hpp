@@ -19,7 +19,7 @@ namespace memstrain {
 
 /// Limits of one request.
 struct HttpOptions {
-  std::chrono::milliseconds total_timeout{2000};   ///< whole request, connect included
+  std::chrono::milliseconds total_timeout{2000};  ///< whole request, connect included
   std::chrono::milliseconds connect_timeout{1000};
   std::size_t max_body_bytes = std::size_t{64} << 20;  ///< the transfer aborts past this
   /// When set and raised, the request in flight is aborted (within about a second, the pace of

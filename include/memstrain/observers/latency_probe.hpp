@@ -44,9 +44,9 @@ Result<std::vector<StatusRange>> parseStatusRanges(std::string_view text);
 
 /// One probe of the plan's `target.probe` list.
 struct ProbeConfig {
-  std::string name = "probe";  ///< for logs, reports and the thread name
-  std::string url;             ///< http:// or https://
-  std::string method = "GET";  ///< any token; HEAD is sent without reading a body
+  std::string name = "probe";        ///< for logs, reports and the thread name
+  std::string url;                   ///< http:// or https://
+  std::string method = "GET";        ///< any token; HEAD is sent without reading a body
   std::vector<std::string> headers;  ///< "Name: value" lines
   std::string body;                  ///< sent with every request when non-empty
   double rate_per_s = 10;            ///< constant send rate, > 0
@@ -105,16 +105,16 @@ struct ProbeErrors {
 struct ProbeWindow {
   std::chrono::steady_clock::time_point start{};  ///< when the window opened
   std::chrono::steady_clock::time_point end{};    ///< when it was taken
-  std::uint64_t sent = 0;       ///< requests put on the wire (or queued for a connection, then sent)
-  std::uint64_t missed = 0;     ///< due sends skipped because max_in_flight were outstanding
-  std::uint64_t completed = 0;  ///< requests that ended, successfully or not (= ok + errors.total())
-  std::uint64_t ok = 0;         ///< completed with an expected status
+  std::uint64_t sent = 0;                         ///< requests put on the wire (or queued for a connection, then sent)
+  std::uint64_t missed = 0;                       ///< due sends skipped because max_in_flight were outstanding
+  std::uint64_t completed = 0;                    ///< requests that ended, successfully or not (= ok + errors.total())
+  std::uint64_t ok = 0;                           ///< completed with an expected status
   ProbeErrors errors;
-  std::uint64_t cancelled = 0;  ///< outstanding at stop() and abandoned after the drain time
-  std::uint64_t outstanding = 0;  ///< gauge: requests sent or queued and not yet ended, at `end`
+  std::uint64_t cancelled = 0;            ///< outstanding at stop() and abandoned after the drain time
+  std::uint64_t outstanding = 0;          ///< gauge: requests sent or queued and not yet ended, at `end`
   std::chrono::nanoseconds probe_cpu{0};  ///< CPU time the probe thread used in the window
-  Histogram corrected;    ///< completion - intended send time; every response, any status
-  Histogram uncorrected;  ///< completion - actual send time; same requests
+  Histogram corrected;                    ///< completion - intended send time; every response, any status
+  Histogram uncorrected;                  ///< completion - actual send time; same requests
   /// actual send - intended send time, every sent request: the probe's own lateness (timer
   /// wake-up, loop work), plus, under a `concurrency` cap, the wait for a free connection.
   Histogram sched_lag;

@@ -18,8 +18,8 @@ struct Sample {
   std::int64_t wall_ms = 0;  ///< Unix time in milliseconds
   std::size_t stage = 0;     ///< index into the plan's stages
   CgroupSample target_cgroup;
-  std::optional<CgroupSample> measured_cgroup;  ///< beside: the parent shared with the stressor
-  std::optional<CgroupSample> stressor_cgroup;  ///< beside: the stressor's own cgroup
+  std::optional<CgroupSample> measured_cgroup;       ///< beside: the parent shared with the stressor
+  std::optional<CgroupSample> stressor_cgroup;       ///< beside: the stressor's own cgroup
   std::uint64_t effective_limit_bytes = kUnlimited;  ///< of the measured cgroup
   std::optional<std::uint64_t> setpoint_bytes;       ///< closed loop: usage the controller aims at
   std::uint64_t stressor_target_bytes = 0;           ///< what the stressor was told to hold

@@ -18,10 +18,10 @@ namespace memstrain {
 
 /// memstrain starts the target itself, in a cgroup it creates with `memory_limit_bytes`.
 struct LaunchSpec {
-  std::vector<std::string> command;          ///< argv; command[0] is resolved relative to the plan's cwd
-  std::map<std::string, std::string> env;    ///< added to (or overriding) memstrain's environment
-  std::uint64_t memory_limit_bytes = 0;      ///< limit of the cgroup memstrain creates
-  std::optional<std::string> ready_url;      ///< polled until HTTP 2xx before the first stage
+  std::vector<std::string> command;        ///< argv; command[0] is resolved relative to the plan's cwd
+  std::map<std::string, std::string> env;  ///< added to (or overriding) memstrain's environment
+  std::uint64_t memory_limit_bytes = 0;    ///< limit of the cgroup memstrain creates
+  std::optional<std::string> ready_url;    ///< polled until HTTP 2xx before the first stage
   std::chrono::nanoseconds ready_timeout{std::chrono::seconds(30)};
   std::optional<std::string> workdir;
 };
@@ -29,8 +29,8 @@ struct LaunchSpec {
 /// memstrain observes a running target it did not start. Exactly one way of naming it is set:
 /// cgroup, pid, or pod_uid and/or container_id (both: the container must belong to that pod).
 struct AttachSpec {
-  std::optional<std::string> cgroup;  ///< path relative to the memory controller's mount
-  std::optional<pid_t> pid;           ///< its cgroup is read from /proc/PID/cgroup (namespaces joined)
+  std::optional<std::string> cgroup;        ///< path relative to the memory controller's mount
+  std::optional<pid_t> pid;                 ///< its cgroup is read from /proc/PID/cgroup (namespaces joined)
   std::optional<std::string> pod_uid;       ///< canonical pod UID (normalizePodUid); kubelet layouts
   std::optional<std::string> container;     ///< with pod_uid: the container's name in the pod spec
   std::optional<std::string> container_id;  ///< normalised container id or unique prefix (≥ 12 hex)
@@ -95,11 +95,11 @@ struct ReleaseTrigger {
   /// Offset from the stage's start. The window's "before" readings come first (the stage's actions
   /// wait for them too), so a drop action at 0s and a trigger at 500ms are both inside it.
   std::chrono::nanoseconds at{std::chrono::milliseconds(500)};
-  std::string url;                                       ///< kHttp
-  std::string method = "POST";                           ///< kHttp: GET or POST
+  std::string url;                                             ///< kHttp
+  std::string method = "POST";                                 ///< kHttp: GET or POST
   std::chrono::nanoseconds timeout{std::chrono::seconds(10)};  ///< kHttp and kCommand
-  int signal = 0;                    ///< kSignal: SIGUSR1 or SIGUSR2
-  std::vector<std::string> command;  ///< kCommand: argv, run by memstrain (not in the target's cgroup)
+  int signal = 0;                                              ///< kSignal: SIGUSR1 or SIGUSR2
+  std::vector<std::string> command;                            ///< kCommand: argv, run by memstrain (not in the target's cgroup)
 };
 const char* toString(ReleaseTrigger::Kind k);  ///< "http", "signal", "command"
 
@@ -113,8 +113,8 @@ struct ReclaimSpec {
 
 /// A release stage: is memory the Go runtime releases really returned to the OS?
 struct ReleaseSpec {
-  std::optional<ReleaseTrigger> trigger;  ///< none: watch the scavenger and GC on their own
-  double returned_ratio = 0.8;            ///< OS-visible drop / runtime-released bytes for `returned`
+  std::optional<ReleaseTrigger> trigger;                      ///< none: watch the scavenger and GC on their own
+  double returned_ratio = 0.8;                                ///< OS-visible drop / runtime-released bytes for `returned`
   std::chrono::nanoseconds within{std::chrono::seconds(10)};  ///< from the trigger (or stage start)
   std::optional<ReclaimSpec> reclaim;
 };

@@ -18,11 +18,11 @@ namespace memstrain {
 struct CompareRow {
   std::string section;  ///< "stage" (a per-stage figure) or "check" (a check's observed value in a stage)
   std::string stage;
-  std::string name;     ///< figure ("latency.p99 [probe]", "usage.max") or check name
-  std::string unit;     ///< report.json's unit names: "ns", "bytes", "per_s", "count", "fraction", "s"
+  std::string name;  ///< figure ("latency.p99 [probe]", "usage.max") or check name
+  std::string unit;  ///< report.json's unit names: "ns", "bytes", "per_s", "count", "fraction", "s"
   std::optional<double> a, b;
-  std::optional<double> delta;    ///< b - a, when both exist
-  std::optional<double> percent;  ///< 100 * (b - a) / |a|, when both exist and a != 0
+  std::optional<double> delta;       ///< b - a, when both exist
+  std::optional<double> percent;     ///< 100 * (b - a) / |a|, when both exist and a != 0
   std::string outcome_a, outcome_b;  ///< checks only: "pass", "fail", "no_data", or "" when absent
 };
 

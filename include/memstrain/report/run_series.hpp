@@ -16,14 +16,14 @@ namespace memstrain {
 /// One "cgroup" sample. Times are seconds since the first stage started (the report's clock).
 struct CgroupPoint {
   double t_s = 0;
-  double usage_bytes = 0;                    ///< measured cgroup (target's, or the parent with beside)
-  std::optional<double> limit_bytes;         ///< effective limit; none when unlimited
-  double stressor_bytes = 0;                 ///< populated by the stressor
-  std::optional<double> setpoint_bytes;      ///< closed-loop target of the controller
-  std::optional<double> target_file_bytes;   ///< page cache charged to the target's cgroup
-  std::optional<double> target_rss_bytes;    ///< smaps_rollup of the target process
+  double usage_bytes = 0;                   ///< measured cgroup (target's, or the parent with beside)
+  std::optional<double> limit_bytes;        ///< effective limit; none when unlimited
+  double stressor_bytes = 0;                ///< populated by the stressor
+  std::optional<double> setpoint_bytes;     ///< closed-loop target of the controller
+  std::optional<double> target_file_bytes;  ///< page cache charged to the target's cgroup
+  std::optional<double> target_rss_bytes;   ///< smaps_rollup of the target process
   std::optional<double> target_lazyfree_bytes;
-  std::optional<double> psi_some_avg10;      ///< cgroup v2 only, percent
+  std::optional<double> psi_some_avg10;  ///< cgroup v2 only, percent
   std::optional<double> psi_full_avg10;
 };
 

@@ -21,7 +21,7 @@ struct ChartSeries {
   std::string key;    ///< short id for data attributes ("usage", "p99-0")
   std::string color;  ///< CSS colour
   Style style = Style::kLine;
-  int axis = 0;       ///< 0: left axis, 1: right axis
+  int axis = 0;  ///< 0: left axis, 1: right axis
   std::vector<double> t, v, base;
 };
 
@@ -45,12 +45,12 @@ struct ChartMarker {
   std::string label;   ///< short text drawn at the top when there is room
   std::string detail;  ///< tooltip
   std::string color;
-  bool major = true;   ///< OOM kills and aborts; minor ones (actions) are drawn thinner
+  bool major = true;  ///< OOM kills and aborts; minor ones (actions) are drawn thinner
 };
 
 struct ChartAxis {
   ValueKind kind = ValueKind::kBytes;
-  std::string count_noun;  ///< for kCount: "objects", "cycles"
+  std::string count_noun;     ///< for kCount: "objects", "cycles"
   std::optional<double> max;  ///< fixed top (percent axes); default: from the data
 };
 

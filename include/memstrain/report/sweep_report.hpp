@@ -18,12 +18,12 @@ inline constexpr int kSweepSchemaVersion = 1;
 struct SweepDocument {
   std::string plan_path;
   std::string plan_name;
-  std::uint64_t memory_limit_bytes = 0;   ///< target.launch.memory_limit of the plan
-  std::vector<std::string> stage_names;   ///< in plan order: orders the per-stage columns
-  std::string baseline_stage;             ///< left out of the slope column when other stages have one
+  std::uint64_t memory_limit_bytes = 0;  ///< target.launch.memory_limit of the plan
+  std::vector<std::string> stage_names;  ///< in plan order: orders the per-stage columns
+  std::string baseline_stage;            ///< left out of the slope column when other stages have one
   std::vector<SweepAxis> axes;
   int repeat = 1;
-  bool interrupted = false;               ///< stopped by a signal; later runs are missing
+  bool interrupted = false;                   ///< stopped by a signal; later runs are missing
   std::vector<SweepSettingSummary> settings;  ///< in combination order
   SweepRecommendation recommendation;
 };

@@ -28,8 +28,6 @@ std::vector<std::string_view> splitLines(std::string_view s);
 std::vector<std::string_view> splitFields(std::string_view s);
 
 /// True when `s` starts with `prefix`.
-inline bool startsWith(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
+inline bool startsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
 }  // namespace memstrain
