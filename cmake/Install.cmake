@@ -10,7 +10,12 @@ add_custom_command(OUTPUT ${MEMSTRAIN_MAN_GZ}
   COMMAND ${MEMSTRAIN_GZIP} -9n -c ${CMAKE_SOURCE_DIR}/docs/memstrain.1 > ${MEMSTRAIN_MAN_GZ}
   DEPENDS ${CMAKE_SOURCE_DIR}/docs/memstrain.1
   COMMENT "gzip the man page")
-add_custom_target(memstrain_man ALL DEPENDS ${MEMSTRAIN_MAN_GZ})
+set(MEMSTRAIN_README_GZ ${CMAKE_BINARY_DIR}/README.md.gz)
+add_custom_command(OUTPUT ${MEMSTRAIN_README_GZ}
+  COMMAND ${MEMSTRAIN_GZIP} -9n -c ${CMAKE_SOURCE_DIR}/README.md > ${MEMSTRAIN_README_GZ}
+  DEPENDS ${CMAKE_SOURCE_DIR}/README.md
+  COMMENT "gzip the README for /usr/share/doc")
+add_custom_target(memstrain_man ALL DEPENDS ${MEMSTRAIN_MAN_GZ} ${MEMSTRAIN_README_GZ})
 install(FILES ${MEMSTRAIN_MAN_GZ} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 
 install(FILES ${CMAKE_SOURCE_DIR}/completion/memstrain.bash
@@ -21,7 +26,7 @@ install(FILES ${MEMSTRAIN_SHIPPED_PLANS} DESTINATION ${CMAKE_INSTALL_DATADIR}/me
 install(FILES ${CMAKE_SOURCE_DIR}/docs/plan.schema.json ${CMAKE_SOURCE_DIR}/docs/report.schema.json
         DESTINATION ${CMAKE_INSTALL_DATADIR}/memstrain/schemas)
 install(FILES ${CMAKE_SOURCE_DIR}/docs/grafana-dashboard.json DESTINATION ${CMAKE_INSTALL_DATADIR}/memstrain/grafana)
-install(FILES ${CMAKE_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES ${MEMSTRAIN_README_GZ} DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 # CPack: a .deb whose Depends come from dpkg-shlibdeps (the libraries the binary links), so it
 # installs with apt on a plain bookworm.

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "memstrain/report/prom_text.hpp"
+#include "support/promtool.hpp"
 
 #include <cmath>
 #include <sstream>
@@ -184,6 +185,25 @@ TEST(LiveMetrics, WindowChecksLiveThenEveryCheckAtTheEnd) {
   // After the run no stage is in progress.
   EXPECT_TRUE(has(t, "memstrain_stage_index{plan=\"demo\"} 0")) << t;
   EXPECT_TRUE(has(t, "memstrain_stage_active{plan=\"demo\",stage=\"hold\"} 0")) << t;
+}
+
+// A scrape with every family present passes the Prometheus project's linter.
+TEST(LiveMetrics, PromtoolChecksAFullScrapeClean) {
+  if (!promtoolAvailable()) GTEST_SKIP() << "promtool is not installed (Debian package prometheus; make test installs it)";
+  LiveMetrics m(demoRun());
+  m.onClock(clockAt(1, "hold", 2));
+  m.onTargetStarted(1700000000LL * 1000000000LL);
+  m.onSample(json::parse(R"({"kind": "cgroup", "measured_usage_bytes": 5, "effective_limit_bytes": 9, "setpoint_bytes": 6,
+      "stressor": {"target_bytes": 2, "populated_bytes": 2}, "target_process": {"rss_bytes": 3}})"));
+  m.onSample(json::parse(R"({"kind": "memstats", "t": 1, "heap_objects": 1, "heap_inuse_bytes": 2, "num_gc": 1, "gc_cpu_fraction": 0.01,
+      "last_gc_unix_ns": 1700000010000000000})"));
+  m.onSample(json::parse(R"({"kind": "memstats", "t": 2, "heap_objects": 1, "heap_inuse_bytes": 2, "num_gc": 2, "gc_cpu_fraction": 0.01,
+      "last_gc_unix_ns": 1700000011000000000})"));
+  m.onLatencyWindow("work", 1, windowOf({1000, 250000, 40000000}, 1));
+  m.onFinished({{"p99", "hold", "fail"}}, "fail", 1);
+  const std::string t = m.render();
+  EXPECT_NE(t.find("memstrain_gc_cpu_ratio"), std::string::npos) << t;
+  EXPECT_EQ(promtoolProblems(t), "") << t;
 }
 
 // The sink forwards what it folds to the progress display behind it.

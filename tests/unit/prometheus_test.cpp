@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/promtool.hpp"
+
 namespace memstrain {
 namespace {
 
@@ -174,6 +176,16 @@ TEST(Prometheus, FiguresUnitsEscapingAndLeftOutNulls) {
   EXPECT_EQ(text.find("memstrain_stage_error_ratio{" + p + ",stage=\"quiet\""), std::string::npos) << text;
   EXPECT_EQ(text.find("memstrain_stage_usage_max_bytes{" + p + ",stage=\"quiet\""), std::string::npos) << text;
   EXPECT_EQ(text.find("memstrain_stage_refaults_per_second"), std::string::npos) << text;
+}
+
+// The Prometheus project's linter on the file: no quantile on a gauge, one unit per family, base
+// units, HELP on every family. CI installs promtool (make test); elsewhere the test says it skipped.
+TEST(Prometheus, PromtoolChecksTheFileClean) {
+  if (!promtoolAvailable()) GTEST_SKIP() << "promtool is not installed (Debian package prometheus; make test installs it)";
+  EXPECT_EQ(promtoolProblems(renderPrometheusText(smallReport(), 1, 1795773600.5)), "");
+  EXPECT_EQ(promtoolProblems(renderPrometheusText(json::object(), 3, 0)), "");
+  // The linter does find what this file used to do: a gauge with a quantile label.
+  EXPECT_NE(promtoolProblems("# HELP x_seconds x\n# TYPE x_seconds gauge\nx_seconds{quantile=\"0.5\"} 1\n"), "");
 }
 
 TEST(Prometheus, EmptyReportStillSaysTheRunAndFileNamesAreSafe) {
