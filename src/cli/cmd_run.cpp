@@ -31,6 +31,8 @@
 #include "memstrain/proc/proc_memory.hpp"
 #include "memstrain/report/html.hpp"
 #include "memstrain/report/junit.hpp"
+#include "memstrain/report/live_metrics.hpp"
+#include "memstrain/report/metrics_server.hpp"
 #include "memstrain/report/prometheus.hpp"
 #include "memstrain/report/report.hpp"
 #include "memstrain/report/sha256.hpp"
@@ -131,6 +133,17 @@ Status makeDirs(const std::string& path) {
   return {};
 }
 
+// What the live metrics know before the run: stages, probes and each check's stages.
+LiveRunInfo liveRunInfo(const Plan& plan) {
+  LiveRunInfo info;
+  info.plan = plan.name;
+  for (const auto& s : plan.stages) info.stages.push_back(s.name);
+  for (const auto& p : plan.target.probes) info.probes.push_back(p.name);
+  for (const auto& c : plan.checks) info.checks.emplace_back(c.name, c.stages.empty() ? info.stages : c.stages);
+  info.start_unix_s = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return info;
+}
+
 Result<CgroupFs> cgroupFsFrom(const po::variables_map& vm) {
   if (vm.count("cgroup-mount")) {
     const std::string v = vm["cgroup-version"].as<std::string>();
@@ -184,12 +197,17 @@ int runRunCommand(const std::vector<std::string>& args) {
       ("force", "allow targets in systemd's system slices and node pressure above safety.node_max")                          //
       ("journal-dir", po::value<std::string>()->default_value(kDefaultJournalDir), "where the run keeps its crash journal")  //
       ("textfile-dir", po::value<std::string>(),
-       "also write metrics.prom as DIR/memstrain_<plan>.prom (node_exporter's textfile collector)");
+       "also write metrics.prom as DIR/memstrain_<plan>.prom (node_exporter's textfile collector)")  //
+      ("metrics-addr", po::value<std::string>(),
+       "serve Prometheus metrics at http://HOST:PORT/metrics while the run is in progress (127.0.0.1:9464, [::1]:9464, :9464)")  //
+      ("metrics-linger", po::value<std::string>()->default_value("0s"),
+       "with --metrics-addr: keep serving this long after the run, with the verdict and every check's outcome");
   const CommandHelp help{"memstrain run PLAN [--out DIR] [--dry-run [--json]] [-v] [-q]",
                          "Runs PLAN's stages against its target, writes samples.jsonl, report.json, report.html, junit.xml,\n"
                          "summary.md and metrics.prom, prints a summary and a last line for machines. PLAN \"-\" reads stdin.",
                          "memstrain run plans/demo.json --dry-run            # what would happen; changes nothing\n"
                          "memstrain run plans/demo.json --out out/demo\n"
+                         "memstrain run plans/demo.json --metrics-addr 127.0.0.1:9464 --metrics-linger 30s  # Prometheus scrapes the run\n"
                          "memstrain run plans/demo.json --log-format json -q  # JSON log lines for kubectl logs",
                          "0 pass, 1 fail, 2 invalid plan, 3 run error, 4 interrupted, 5 inconclusive, 6 cleanup failed,\n"
                          "7 aborted by a window check (abort: true)"};
@@ -198,6 +216,17 @@ int runRunCommand(const std::vector<std::string>& args) {
   if (vm.count("json") && !vm.count("dry-run")) {
     spdlog::error("--json goes with --dry-run (a run's results are in OUT/report.json)");
     return kExitUsage;
+  }
+  const auto linger = parseDuration(optionString(vm, "metrics-linger"));
+  if (!linger || *linger > std::chrono::hours(1)) {
+    spdlog::error("--metrics-linger: {}", linger ? "at most 1h" : linger.error().message);
+    return kExitUsage;
+  }
+  if (vm.count("metrics-addr")) {
+    if (auto a = parseListenAddress(optionString(vm, "metrics-addr")); !a) {
+      spdlog::error("{}", a.error().message);
+      return kExitUsage;
+    }
   }
 
   const PlanInput in = readPlanInput(optionString(vm, "plan"));
@@ -296,6 +325,21 @@ int runRunCommand(const std::vector<std::string>& args) {
       if (stderrIsTerminal()) setupLogging({LogFormat::kText, vm.count("verbose") > 0, false, /*erase_progress_line=*/true});
     }
   }
+  // Live metrics: the sink sees what the progress line sees (and each probe window), the server
+  // renders it on every scrape. Bound before anything is started: a port in use changes nothing.
+  std::shared_ptr<LiveMetrics> live;
+  std::unique_ptr<MetricsServer> metrics_server;
+  if (vm.count("metrics-addr")) {
+    live = std::make_shared<LiveMetrics>(liveRunInfo(*plan));
+    auto server = MetricsServer::start(optionString(vm, "metrics-addr"), [live] { return live->render(); });
+    if (!server) {
+      spdlog::error("{}; nothing was started or changed", server.error().message);
+      return kExitRunError;
+    }
+    metrics_server = std::move(*server);
+    eo.progress = std::make_shared<LiveMetricsSink>(live, eo.progress);
+    spdlog::info("live metrics at http://{}/metrics", metrics_server->address());
+  }
   spdlog::info("run {} of plan \"{}\" ({} stages, {}), output in {}", ctx.run_id, plan->name, plan->stages.size(),
                formatDuration(plan->totalDuration()), out_dir);
   Executor ex(std::move(*fs), std::move(editor), eo);
@@ -354,6 +398,17 @@ int runRunCommand(const std::vector<std::string>& args) {
   std::printf("%s", renderSummary(rec, analysis).c_str());
   std::printf("%s\n", machineLine(rec, analysis, exit_code, report_path).c_str());
   std::fflush(stdout);
+  if (live) {
+    std::vector<LiveCheckOutcome> outcomes;
+    for (const auto& c : analysis.checks) outcomes.push_back({c.check, c.stage, toString(c.outcome)});
+    live->onFinished(outcomes, toString(analysis.verdict.verdict), exit_code);
+    // A scrape after the end sees the verdict; a signal ends the wait (a second one exits at once).
+    const auto until = std::chrono::steady_clock::now() + *linger;
+    if (linger->count() > 0) spdlog::info("serving the final metrics for {} more", formatDuration(*linger));
+    while (std::chrono::steady_clock::now() < until && g_stop_signal.load() == 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    metrics_server.reset();
+  }
   return exit_code;
 }
 

@@ -387,6 +387,7 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     for (std::size_t k = 0; k < probes.size(); ++k) {
       ProbeWindow w = probes[k]->takeWindow();
       writeSample(latencyWindowJson(w, probes[k]->config().name, t, plan.stages[stage_idx].name));
+      if (options_.progress) options_.progress->observeLatencyWindow(probes[k]->config().name, stage_idx, w);
       if (window_eval.needsLatency()) {
         if (slice_probes[k])
           slice_probes[k]->merge(w);
@@ -556,6 +557,7 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     sl.usage = summarize(usage);
     sl.target_rss = summarize(rss);
     auto verdict = window_eval.push(std::move(sl));
+    if (options_.progress) options_.progress->observeWindowChecks(window_eval.records());
     if (!verdict || rec.status != RunStatus::kCompleted) return false;  // an error or a signal ended it first
     rec.status = RunStatus::kAborted;
     rec.error = "aborted by check \"" + verdict->check + "\" in stage " + verdict->stage + ": " + verdict->explanation;
