@@ -2,7 +2,7 @@
 // the Go demo target (`memstrain run --metrics-addr`) every 500 ms, and PromQL over what it stored
 // must agree with the run's report.json: the hold stage's setpoint (exactly), the probe's p99 over
 // the hold stage from the summary (exactly) and from the histogram (within its buckets). A scrape
-// taken during the run passes `promtool check metrics`, and every query of the shipped Grafana
+// taken during the run and the run's metrics.prom pass `promtool check metrics`, and every query of the shipped Grafana
 // dashboard evaluates to data. Needs root, a cgroup memory controller, the demo target (make go)
 // and the prometheus package (make test installs it).
 
@@ -179,6 +179,7 @@ TEST_F(PrometheusScrapeTest, PromqlAgreesWithReportJson) {
   ASSERT_NE(hold, nullptr);
   ASSERT_FALSE(hold_scrape.empty()) << "no scrape during the hold stage";
   EXPECT_EQ(promtoolProblems(hold_scrape), "") << hold_scrape;
+  EXPECT_EQ(promtoolProblems(slurp(out / "metrics.prom")), "") << "the run's metrics.prom";
 
   const std::string sel = "plan=\"prom-scrape\"";
   // When the hold stage ran, as Prometheus saw it: the samples of stage_active{stage="hold"} == 1.
