@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "memstrain/executor/run_record.hpp"
+#include "memstrain/model/run_record.hpp"
 
 namespace memstrain {
 

@@ -10,7 +10,7 @@
 
 #include "memstrain/analysis/window_checks.hpp"
 #include "memstrain/observers/pprof_observer.hpp"
-#include "memstrain/observers/sample.hpp"
+#include "memstrain/model/sample.hpp"
 #include "memstrain/plan/plan_parse.hpp"
 #include "support/profile_builder.hpp"
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "memstrain/executor/run_record.hpp"
+#include "memstrain/model/run_record.hpp"
 
 namespace memstrain::testing {
 

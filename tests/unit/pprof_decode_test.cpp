@@ -1,7 +1,7 @@
 // Decoding of pprof profiles: what a good profile turns into, and every kind of bad body the
 // pprof endpoint or a saved file could hand us.
 
-#include "memstrain/observers/pprof_decode.hpp"
+#include "memstrain/pprof/pprof_decode.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

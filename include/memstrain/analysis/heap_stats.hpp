@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "memstrain/analysis/pprof_top.hpp"
+#include "memstrain/pprof/pprof_top.hpp"
 #include "memstrain/observers/pprof_observer.hpp"
 #include "memstrain/util/result.hpp"
 

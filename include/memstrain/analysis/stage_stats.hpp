@@ -9,7 +9,7 @@
 #include "memstrain/analysis/checks.hpp"
 #include "memstrain/analysis/heap_stats.hpp"
 #include "memstrain/analysis/release.hpp"
-#include "memstrain/executor/run_record.hpp"
+#include "memstrain/model/run_record.hpp"
 
 namespace memstrain {
 

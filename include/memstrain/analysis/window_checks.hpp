@@ -13,7 +13,7 @@
 
 #include "memstrain/analysis/stage_stats.hpp"
 #include "memstrain/observers/latency_probe.hpp"
-#include "memstrain/plan/plan.hpp"
+#include "memstrain/model/plan.hpp"
 
 namespace memstrain {
 

@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-#include "memstrain/plan/plan.hpp"
+#include "memstrain/model/plan.hpp"
 #include "memstrain/proc/proc_memory.hpp"
 
 namespace memstrain {

@@ -10,7 +10,7 @@
 
 #include "memstrain/cgroup/cgroup.hpp"
 #include "memstrain/executor/node_guard.hpp"
-#include "memstrain/plan/plan.hpp"
+#include "memstrain/model/plan.hpp"
 #include "memstrain/util/result.hpp"
 
 namespace memstrain {

@@ -25,7 +25,7 @@
 #include <string_view>
 #include <vector>
 
-#include "memstrain/analysis/histogram.hpp"
+#include "memstrain/model/histogram.hpp"
 #include "memstrain/util/result.hpp"
 
 namespace memstrain {

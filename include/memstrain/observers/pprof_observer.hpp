@@ -17,7 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "memstrain/observers/memstats_parse.hpp"
+#include "memstrain/pprof/memstats_parse.hpp"
 #include "memstrain/observers/pprof_client.hpp"
 
 namespace memstrain {

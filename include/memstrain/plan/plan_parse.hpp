@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "memstrain/plan/plan.hpp"
+#include "memstrain/model/plan.hpp"
 #include "memstrain/util/result.hpp"
 
 namespace memstrain {

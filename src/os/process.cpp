@@ -1,4 +1,4 @@
-#include "memstrain/executor/process.hpp"
+#include "memstrain/os/process.hpp"
 
 #include <fcntl.h>
 #include <sys/prctl.h>

@@ -6,12 +6,12 @@
 #include <string>
 #include <vector>
 
-#include "memstrain/analysis/histogram.hpp"
-#include "memstrain/executor/process.hpp"
+#include "memstrain/model/histogram.hpp"
+#include "memstrain/os/process.hpp"
 #include "memstrain/executor/resolve.hpp"
 #include "memstrain/observers/pprof_observer.hpp"
-#include "memstrain/observers/sample.hpp"
-#include "memstrain/plan/plan.hpp"
+#include "memstrain/model/sample.hpp"
+#include "memstrain/model/plan.hpp"
 
 namespace memstrain {
 

@@ -1,4 +1,4 @@
-#include "memstrain/observers/sample.hpp"
+#include "memstrain/model/sample.hpp"
 
 namespace memstrain {
 
