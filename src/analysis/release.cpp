@@ -7,17 +7,6 @@
 
 namespace memstrain {
 
-const char* toString(ReleaseOutcome o) {
-  switch (o) {
-    case ReleaseOutcome::kReturned: return "returned";
-    case ReleaseOutcome::kLazy: return "lazy";
-    case ReleaseOutcome::kNotReturned: return "not_returned";
-    case ReleaseOutcome::kNothingReleased: return "nothing_released";
-    case ReleaseOutcome::kNoData: return "no_data";
-  }
-  return "no_data";
-}
-
 namespace {
 
 // "179 MiB" for sentences: whole MiB above 10 MiB, one decimal below.

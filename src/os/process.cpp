@@ -14,14 +14,6 @@ extern char** environ;
 
 namespace memstrain {
 
-std::string ExitInfo::describe() const {
-  if (signaled) {
-    const char* name = sigabbrev_np(signal);
-    return std::string("killed by SIG") + (name ? name : std::to_string(signal).c_str());
-  }
-  return "exit code " + std::to_string(code);
-}
-
 SuspendedChild::SuspendedChild(SuspendedChild&& o) noexcept : pid_(o.pid_), go_fd_(o.go_fd_), err_fd_(o.err_fd_) {
   o.pid_ = -1;
   o.go_fd_ = -1;

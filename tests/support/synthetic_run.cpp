@@ -9,8 +9,7 @@
 #include <utility>
 
 #include "memstrain/analysis/window_checks.hpp"
-#include "memstrain/observers/pprof_observer.hpp"
-#include "memstrain/model/sample.hpp"
+#include "memstrain/model/samples_format.hpp"
 #include "memstrain/plan/plan_parse.hpp"
 #include "support/profile_builder.hpp"
 
@@ -169,28 +168,6 @@ ProbeWindow probeWindowAt(std::size_t probe, double t, bool aborted) {
   return w;
 }
 
-double ms(std::uint64_t ns) { return static_cast<double>(ns) / 1e6; }
-
-// samples.jsonl "latency" line, in the field order the executor writes.
-nlohmann::json latencyLine(const ProbeWindow& w, const std::string& probe, double t_s, const std::string& stage) {
-  const LatencySummary c = summarizeLatency(w.corrected);
-  return {{"kind", "latency"},
-          {"t", t_s},
-          {"stage", stage},
-          {"probe", probe},
-          {"sent", w.sent},
-          {"missed", w.missed},
-          {"completed", w.completed},
-          {"ok", w.ok},
-          {"errors", w.errors.total()},
-          {"p50_ms", ms(c.p50_ns)},
-          {"p90_ms", ms(c.p90_ns)},
-          {"p99_ms", ms(c.p99_ns)},
-          {"max_ms", ms(c.max_ns)},
-          {"uncorrected_p99_ms", ms(summarizeLatency(w.uncorrected).p99_ns)},
-          {"sched_lag_p99_ms", ms(summarizeLatency(w.sched_lag).p99_ns)}};
-}
-
 // A Go heap profile in which `leak` scales the leaking function's objects.
 void writeProfile(const std::filesystem::path& path, std::int64_t leak) {
   ProfileBuilder b;
@@ -327,7 +304,7 @@ SyntheticRun makeSyntheticRun(SyntheticVariant variant, const std::filesystem::p
     last_slice = t;
     for (std::size_t p = 0; p < 2; ++p) {
       ProbeWindow w = probeWindowAt(p, t - 1, aborted);
-      lines.emplace_back(t, latencyLine(w, probe_names[p], t, rec.plan.stages[stage].name));
+      lines.emplace_back(t, latencyWindowToJson(w, probe_names[p], t, rec.plan.stages[stage].name));
       slice.probes.push_back(w);
       if (stage_windows[p])
         stage_windows[p]->merge(w);
