@@ -14,10 +14,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include "memstrain/analysis/pprof_top.hpp"
 #include "memstrain/cli/cli.hpp"
 #include "memstrain/cli/options.hpp"
-#include "memstrain/observers/pprof_decode.hpp"
+#include "memstrain/pprof/pprof_decode.hpp"
+#include "memstrain/pprof/pprof_top.hpp"
 
 namespace memstrain {
 namespace {

@@ -26,7 +26,7 @@
 #include "memstrain/cli/options.hpp"
 #include "memstrain/cli/plan_input.hpp"
 #include "memstrain/executor/executor.hpp"
-#include "memstrain/executor/process.hpp"
+#include "memstrain/os/process.hpp"
 #include "memstrain/plan/plan_parse.hpp"
 #include "memstrain/report/sweep_report.hpp"
 #include "memstrain/util/fs.hpp"

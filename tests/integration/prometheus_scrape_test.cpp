@@ -27,8 +27,8 @@
 #include <curl/curl.h>
 #include <nlohmann/json.hpp>
 
+#include "memstrain/executor/live_metrics.hpp"
 #include "memstrain/observers/http_client.hpp"
-#include "memstrain/report/live_metrics.hpp"
 #include "support/promtool.hpp"
 #include "support/run_fixture.hpp"
 

@@ -1,7 +1,7 @@
 // The live /metrics state: what a scrape shows at each point of a run, from the same readings the
 // executor writes to samples.jsonl and the probes' one-second windows.
 
-#include "memstrain/report/live_metrics.hpp"
+#include "memstrain/executor/live_metrics.hpp"
 
 #include <gtest/gtest.h>
 

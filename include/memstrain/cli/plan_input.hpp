@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "memstrain/executor/resolve.hpp"
-#include "memstrain/plan/plan.hpp"
+#include "memstrain/model/plan.hpp"
 #include "memstrain/plan/plan_parse.hpp"
 #include "memstrain/util/result.hpp"
 

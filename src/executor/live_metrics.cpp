@@ -1,4 +1,4 @@
-#include "memstrain/report/live_metrics.hpp"
+#include "memstrain/executor/live_metrics.hpp"
 
 #include <algorithm>
 #include <utility>

@@ -14,10 +14,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "memstrain/analysis/histogram.hpp"
 #include "memstrain/executor/progress.hpp"
-#include "memstrain/executor/run_record.hpp"
-#include "memstrain/observers/latency_probe.hpp"
+#include "memstrain/model/histogram.hpp"
+#include "memstrain/model/probe_window.hpp"
+#include "memstrain/model/run_record.hpp"
 
 namespace memstrain {
 
