@@ -20,7 +20,6 @@
 #include <spdlog/spdlog.h>
 #include <boost/program_options.hpp>
 
-#include "memstrain/analysis/sweep.hpp"
 #include "memstrain/cli/cli.hpp"
 #include "memstrain/cli/logging.hpp"
 #include "memstrain/cli/options.hpp"
@@ -28,7 +27,8 @@
 #include "memstrain/executor/executor.hpp"
 #include "memstrain/os/process.hpp"
 #include "memstrain/plan/plan_parse.hpp"
-#include "memstrain/report/sweep_report.hpp"
+#include "memstrain/sweep/sweep.hpp"
+#include "memstrain/sweep/sweep_report.hpp"
 #include "memstrain/util/fs.hpp"
 #include "memstrain/util/units.hpp"
 
