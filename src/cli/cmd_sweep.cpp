@@ -19,11 +19,11 @@
 
 #include <boost/program_options.hpp>
 
-#include "memstrain/sweep/sweep.hpp"
 #include "memstrain/cli/cli.hpp"
 #include "memstrain/executor/executor.hpp"
 #include "memstrain/os/process.hpp"
 #include "memstrain/plan/plan_parse.hpp"
+#include "memstrain/sweep/sweep.hpp"
 #include "memstrain/sweep/sweep_report.hpp"
 #include "memstrain/util/fs.hpp"
 #include "memstrain/util/units.hpp"

@@ -363,7 +363,8 @@ bool RunSession::feedWindows(std::size_t stage_idx) {
   const double end_s = nowSeconds();
   std::optional<std::vector<MemStatsSample>> readings;
   if (pprof_ && rec_.target_start_unix_ns) readings = pprof_->memstatsSince(feeder_->newReadingsAfter());
-  auto verdict = window_eval_->push(feeder_->cut(end_s, stage_idx, rec_.samples, readings ? &*readings : nullptr, rec_.target_start_unix_ns));
+  auto verdict =
+      window_eval_->push(feeder_->cut(end_s, stage_idx, rec_.samples, readings ? &*readings : nullptr, rec_.target_start_unix_ns));
   if (!verdict || rec_.status != RunStatus::kCompleted) return false;  // an error or a signal ended it first
   rec_.status = RunStatus::kAborted;
   rec_.error = "aborted by check \"" + verdict->check + "\" in stage " + verdict->stage + ": " + verdict->explanation;
@@ -731,7 +732,8 @@ void RunSession::endStage(StageRun& st) {
     if (pprof_) pprof_->setFastInterval(std::nullopt);
     if (st.trigger_child) {
       ExitInfo e = terminate(*st.trigger_child, SIGTERM, std::chrono::milliseconds(1000));
-      rec_.events.push_back({end_s, "release_trigger", rec_.stages.back().name, "trigger command stopped at the stage's end: " + e.describe()});
+      rec_.events.push_back(
+          {end_s, "release_trigger", rec_.stages.back().name, "trigger command stopped at the stage's end: " + e.describe()});
     }
   }
   StageRecord& done = rec_.stages.back();

@@ -57,14 +57,6 @@ std::string durationText(double s) {
   return b;
 }
 
-MetricUnit metricUnitOf(const std::string& name) {
-  if (name == "ns") return MetricUnit::kDuration;
-  if (name == "bytes") return MetricUnit::kBytes;
-  if (name == "per_s") return MetricUnit::kRate;
-  if (name == "fraction") return MetricUnit::kRatio;
-  return MetricUnit::kCount;
-}
-
 // A value of report.json whose meaning the renderer does not know (newer fields, the release
 // verifier's `expect` and `reclaim`): shown as key: value pairs, with units guessed from the key.
 std::string genericValue(const json& j, const std::string& key, int depth) {
@@ -215,7 +207,7 @@ void renderChecks(std::ostringstream& o, const json& r) {
   for (const json* cp : rows) {
     const json& c = *cp;
     const std::string outcome = str(c, "outcome");
-    const MetricUnit unit = metricUnitOf(str(c, "unit"));
+    const MetricUnit unit = unitFromName(str(c, "unit"));
     auto value = [&](const json& v) { return num(v) ? esc(formatMetricValue(unit, *num(v))) : std::string("–"); };
     std::string limit;
     const json& l = at(c, "limit");

@@ -15,7 +15,6 @@
 #include <sstream>
 
 #include "memstrain/analysis/stage_stats.hpp"
-#include "memstrain/sweep/sweep.hpp"
 #include "memstrain/executor/progress.hpp"
 #include "memstrain/report/compare.hpp"
 #include "memstrain/report/html.hpp"
@@ -23,6 +22,7 @@
 #include "memstrain/report/prometheus.hpp"
 #include "memstrain/report/report.hpp"
 #include "memstrain/report/summary_md.hpp"
+#include "memstrain/sweep/sweep.hpp"
 #include "memstrain/sweep/sweep_report.hpp"
 #include "memstrain/version.hpp"
 #include "support/synthetic_run.hpp"
