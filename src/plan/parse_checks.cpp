@@ -236,8 +236,8 @@ void parseChecks(Checker& c, const json& j, const std::string& ptr, const Plan& 
       // bounds that memory.
       if (auto w = c.duration(cj["window"], cp + "/window", std::chrono::seconds(1), std::chrono::seconds(60))) ck.window = *w;
       if (metric && !windowableMetric(metric->name)) {
-        c.issue(cp + "/window", "metric \"" + std::string(metric->name) +
-                                    "\" cannot be judged over a window (windows take " + windowableMetricList() + ")");
+        c.issue(cp + "/window", "metric \"" + std::string(metric->name) + "\" cannot be judged over a window (windows take " +
+                                    windowableMetricList() + ")");
       }
       if (cj.contains("max_vs_baseline")) c.issue(cp + "/max_vs_baseline", "a window check takes absolute limits (max, min) only");
     }

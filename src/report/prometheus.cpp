@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "memstrain/report/escape.hpp"
 #include "memstrain/util/json_read.hpp"
 
 namespace memstrain {
@@ -15,22 +16,6 @@ namespace {
 
 using nlohmann::json;
 using Labels = std::vector<std::pair<std::string, std::string>>;
-
-std::string escapeLabel(const std::string& v) {
-  std::string out;
-  out.reserve(v.size());
-  for (char c : v) {
-    if (c == '\\')
-      out += "\\\\";
-    else if (c == '"')
-      out += "\\\"";
-    else if (c == '\n')
-      out += "\\n";
-    else
-      out += c;
-  }
-  return out;
-}
 
 std::string formatValue(double v) {
   if (std::isnan(v)) return "NaN";
@@ -59,8 +44,8 @@ class Exposition {
   void add(const std::string& name, Labels labels, double value) {
     auto it = index_.find(name);
     if (it == index_.end()) return;  // a family must be declared first
-    std::string line = name + "{plan=\"" + escapeLabel(plan_) + "\"";
-    for (const auto& [k, v] : labels) line += "," + k + "=\"" + escapeLabel(v) + "\"";
+    std::string line = name + "{plan=\"" + prometheusLabel(plan_) + "\"";
+    for (const auto& [k, v] : labels) line += "," + k + "=\"" + prometheusLabel(v) + "\"";
     line += "} " + formatValue(value) + "\n";
     families_[it->second].samples.push_back(std::move(line));
   }

@@ -53,8 +53,8 @@ TEST(Metrics, TheWindowableListIsTheTables) {
 }
 
 TEST(Metrics, EachUnitHasOneName) {
-  for (MetricUnit u : {MetricUnit::kDuration, MetricUnit::kBytes, MetricUnit::kRate, MetricUnit::kCount, MetricUnit::kRatio,
-                       MetricUnit::kText}) {
+  for (MetricUnit u :
+       {MetricUnit::kDuration, MetricUnit::kBytes, MetricUnit::kRate, MetricUnit::kCount, MetricUnit::kRatio, MetricUnit::kText}) {
     EXPECT_EQ(unitFromName(unitName(u)), u) << unitName(u);
   }
   EXPECT_EQ(unitFromName("furlongs"), MetricUnit::kCount);
