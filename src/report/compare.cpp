@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "memstrain/report/escape.hpp"
 #include "memstrain/report/report.hpp"
 #include "memstrain/util/json_read.hpp"
 #include "memstrain/util/text.hpp"
@@ -369,18 +370,7 @@ std::string renderCompareTable(const ReportComparison& c) {
 }
 
 std::string renderCompareMarkdown(const ReportComparison& c) {
-  auto cell = [](std::string s) {
-    std::string out;
-    for (char ch : s) {
-      if (ch == '|')
-        out += "\\|";
-      else if (ch == '\n')
-        out += ' ';
-      else
-        out += ch;
-    }
-    return out;
-  };
+  auto cell = [](const std::string& s) { return markdownCell(s); };
   std::ostringstream o;
   o << "### memstrain compare\n\n";
   o << "| | report | plan | verdict | run |\n| --- | --- | --- | --- | --- |\n";

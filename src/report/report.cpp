@@ -141,18 +141,6 @@ json topJson(const TopReport& t) {
 
 }  // namespace
 
-const char* unitName(MetricUnit unit) {
-  switch (unit) {
-    case MetricUnit::kDuration: return "ns";
-    case MetricUnit::kBytes: return "bytes";
-    case MetricUnit::kRate: return "per_s";
-    case MetricUnit::kCount: return "count";
-    case MetricUnit::kRatio: return "fraction";
-    case MetricUnit::kText: return "text";
-  }
-  return "count";
-}
-
 json checkResultJson(const CheckResult& r) {
   json rel = nullptr;
   if (!r.relative_text.empty()) rel = {{"text", r.relative_text}, {"value", opt(r.relative_max)}};
