@@ -9,7 +9,10 @@ namespace {
 
 TEST(Escape, HtmlTurnsSpecialsIntoEntitiesAndControlsIntoSpaces) {
   EXPECT_EQ(htmlEscape("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
-  EXPECT_EQ(htmlEscape(std::string("a\tb\nc\x01" "d\x1f", 8)), "a\tb\nc d ");
+  EXPECT_EQ(htmlEscape(std::string("a\tb\nc\x01"
+                                   "d\x1f",
+                                   8)),
+            "a\tb\nc d ");
 }
 
 TEST(Escape, XmlTurnsSpecialsIntoEntitiesAndControlsIntoQuestionMarks) {
