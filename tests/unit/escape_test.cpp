@@ -9,7 +9,10 @@ namespace {
 
 TEST(Escape, HtmlTurnsSpecialsIntoEntitiesAndControlsIntoSpaces) {
   EXPECT_EQ(htmlEscape("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
-  EXPECT_EQ(htmlEscape(std::string("a\tb\nc\x01" "d\x1f", 8)), "a\tb\nc d ");
+  EXPECT_EQ(htmlEscape(std::string("a\tb\nc\x01"
+                                   "d\x1f",
+                                   8)),
+            "a\tb\nc d ");
 }
 
 TEST(Escape, XmlTurnsSpecialsIntoEntitiesAndControlsIntoQuestionMarks) {
@@ -25,6 +28,7 @@ TEST(Escape, MarkdownKeepsACellOneCell) {
 TEST(Escape, PrometheusLabelValues) {
   EXPECT_EQ(prometheusLabel("a\\b\"c\nd"), "a\\\\b\\\"c\\nd");
   EXPECT_EQ(prometheusLabel("plain {x}"), "plain {x}");
+  EXPECT_EQ(prometheusHelp("a\\b \"q\"\nc"), "a\\\\b \"q\"\\nc");
 }
 
 }  // namespace
