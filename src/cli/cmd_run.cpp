@@ -255,8 +255,11 @@ int runRunCommand(const std::vector<std::string>& args) {
   if (auto self = fs->cgroupOfPid(::getpid())) ctx.self_cgroup = *self;
   auto res = resolvePlan(*plan, *fs, ctx);
   if (!res) {
-    std::fprintf(stderr, "%s: %s\nmemstrain: nothing was started or changed\n", plan_path.c_str(), res.error().message.c_str());
-    return kExitUsage;
+    // A target this node does not have is a run error, as `locate` says, not an invalid plan.
+    const bool not_found = isTargetNotFound(res.error());
+    std::fprintf(stderr, "%s: %s\nmemstrain: %snothing was started or changed\n", plan_path.c_str(), res.error().message.c_str(),
+                 not_found ? "target not found; " : "");
+    return not_found ? kExitRunError : kExitUsage;
   }
   if (vm.count("dry-run")) {
     std::printf("%s", describeResolution(*plan, *res).c_str());

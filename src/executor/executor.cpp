@@ -20,6 +20,7 @@
 #include "memstrain/analysis/heap_stats.hpp"
 #include "memstrain/analysis/release.hpp"
 #include "memstrain/analysis/window_checks.hpp"
+#include "memstrain/discovery/locate.hpp"
 #include "memstrain/executor/actions.hpp"
 #include "memstrain/executor/node_guard.hpp"
 #include "memstrain/executor/readiness.hpp"
@@ -173,6 +174,19 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     return std::move(rec);
   };
 
+  // Never blind: without the target's processes a run cannot see it die, nor its RSS. Refused
+  // before anything is touched unless the plan accepts watching the cgroup alone.
+  if (res.hidden_target) {
+    if (!plan.target.attach || !plan.target.attach->cgroup_only) {
+      fail("target not visible: " + *res.hidden_target +
+           ". Run memstrain in the target's pid namespace (hostPID: true in a pod, --pid=host for a container), or set "
+           "target.attach.cgroup_only: true to accept watching the cgroup alone");
+      return finish();
+    }
+    spdlog::warn("target.attach.cgroup_only: watching the cgroup alone: {}", *res.hidden_target);
+    rec.events.push_back({0, "target_not_visible", "", *res.hidden_target + "; target.attach.cgroup_only: watching the cgroup alone"});
+  }
+
   // Crash safety: a dead run's leftovers block new runs until recovered; this run's own journal is
   // on disk before the first change.
   {
@@ -180,8 +194,10 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     auto dead = findDeadJournals(options_.journal_dir, &problems, options_.proc_root);
     for (const auto& p : problems) spdlog::warn("journal: {}", p);
     if (!dead.empty()) {
+      const std::string dir_arg = options_.journal_dir == kDefaultJournalDir ? "" : " --journal-dir " + options_.journal_dir;
       fail("a previous run (" + dead.front().second.run_id + ") died without cleaning up; its journal is " + dead.front().first +
-           ": run `memstrain recover` first (`memstrain recover --dry-run` shows what it will undo)");
+           ": run `memstrain recover" + dir_arg +
+           "` first (with --dry-run it shows what it will undo; on Kubernetes: " + "k8s/memstrain-launch.sh recover --node NODE)");
       return finish();
     }
     Journal j;
@@ -194,7 +210,9 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     journal.emplace(options_.journal_dir, std::move(j));
     if (auto st = journal->save(); !st) {
       journal.reset();
-      fail("write the run journal: " + st.error().message);
+      fail("write the run journal: " + st.error().message + ". The journal lets `memstrain recover` undo this run if memstrain dies, so " +
+           "it needs a writable directory that outlives memstrain: pass --journal-dir DIR (in a pod: mount a hostPath directory " +
+           "read-write, e.g. /run/memstrain/jobs of the node, and pass it, as k8s/job.yaml does)");
       return finish();
     }
   }
@@ -294,8 +312,8 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     const AttachSpec& a = *plan.target.attach;
     if (a.pid) {
       rec.target_pid = *a.pid;
-    } else if (auto procs = fs_.procs(res.target_cgroup); procs && !procs->empty()) {
-      rec.target_pid = *std::min_element(procs->begin(), procs->end());
+    } else if (auto procs = visibleProcesses(fs_, res.target_cgroup); procs && !procs->empty()) {
+      rec.target_pid = procs->front();  // the lowest, in the cgroup or below it
     }
   }
 

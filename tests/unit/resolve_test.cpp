@@ -125,6 +125,8 @@ TEST_F(ResolveTest, RefusesWhatTheHostCannotGive) {
       "stages": [{"name": "a", "duration": "1s"}]})"),
                         cg, {"/memstrain", "r", "/proc", 0});
   ASSERT_FALSE(r4.ok());
+  EXPECT_TRUE(isTargetNotFound(r4.error())) << "a missing target is a run error (exit 3), not an invalid plan";
+  EXPECT_FALSE(isTargetNotFound(r3.error())) << "a plan the host cannot satisfy stays an invalid plan (exit 2)";
   // Mixed placements.
   auto r5 = resolvePlan(plan(R"({"name": "x", "target": {"attach": {"cgroup": "/kubepods/pod/ctr"}},
       "stages": [{"name": "a", "duration": "1s", "pressure": {"size": "10MiB"}},

@@ -51,6 +51,10 @@ struct Resolution {
   std::string container_id;
   /// Node placement: measured "cgroup" is the node (MemTotal - MemAvailable against MemTotal).
   std::optional<NodeRails> node;
+  /// Attach mode: set when the target cgroup lists no process memstrain can see (another pid
+  /// namespace, or nothing runs there), with what that means (hiddenProcessesExplanation). The run
+  /// is refused at its start unless the plan says target.attach.cgroup_only.
+  std::optional<std::string> hidden_target;
 };
 
 /// measured_cgroup for node placement: not a cgroup path; the executor reads /proc/meminfo.
@@ -81,6 +85,12 @@ std::optional<std::string> refusedPressureCgroup(const std::string& rel, const s
 /// the host cannot give (beside placement with the target at the root, a level against an
 /// unlimited cgroup, a size beyond the limit without allow_oom).
 Result<Resolution> resolvePlan(const Plan& plan, const CgroupFs& fs, const ResolveContext& ctx);
+
+/// True when a resolvePlan error says the plan's attach target is not on this node: no such cgroup,
+/// pid, pod or container, an ambiguous id, a container of another pod, a pid outside the mount's
+/// view. That is a run error (exit 3, as `memstrain locate` and the Job's launcher say), not an
+/// invalid plan.
+bool isTargetNotFound(const Error& e);
 
 /// The parent path of a cgroup path ("/a/b" -> "/a", "/a" -> "/").
 std::string parentCgroup(const std::string& rel);
