@@ -27,6 +27,10 @@ readonly PROG="memstrain-launch"
 readonly VERDICT_PREFIX="memstrain: verdict="
 
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
+# The lines just before the verdict line go to stdout with it: a container's two streams reach its
+# log (what `kubectl logs` and a Chaos Mesh Task's `stdout` show) through two pipes, and a stderr
+# line written a moment before the last stdout line can land after it.
+say() { printf '%s: %s\n' "$PROG" "$*"; }
 die() {
   local code=$1
   shift
@@ -376,7 +380,7 @@ job_state() {
 on_signal() {
   local p
   for p in ${LOGS_PID:-} ${TAIL_PID:-}; do kill "$p" 2>/dev/null || true; done
-  log "interrupted: deleting Job $JOB_NS/$JOB_NAME (memstrain gets SIGTERM and cleans up)"
+  say "interrupted: deleting Job $JOB_NS/$JOB_NAME (memstrain gets SIGTERM and cleans up)"
   kubectl delete job "$JOB_NAME" -n "$JOB_NS" --wait=false >/dev/null 2>&1 || true
   printf '%sinterrupted status=interrupted exit=4 job=%s/%s\n' "$VERDICT_PREFIX" "$JOB_NS" "$JOB_NAME"
   exit 4
@@ -456,11 +460,11 @@ cmd_run_or_render() {
   local report_hint="hostPath /var/lib/memstrain/reports/$JOB_NAME on node $NODE"
   [[ -z $REPORT_PVC ]] || report_hint="PVC $REPORT_PVC, directory $JOB_NAME"
   if [[ -z $verdict || -z $code ]]; then
-    log "Job $JOB_NS/$JOB_NAME ended (${JOB_STATE:-unknown}) without a memstrain verdict; see: kubectl describe job $JOB_NAME -n $JOB_NS"
+    say "Job $JOB_NS/$JOB_NAME ended (${JOB_STATE:-unknown}) without a memstrain verdict; see: kubectl describe job $JOB_NAME -n $JOB_NS"
     printf '%serror status=launch_failed exit=3 job=%s/%s\n' "$VERDICT_PREFIX" "$JOB_NS" "$JOB_NAME"
     exit 3
   fi
-  log "Job $JOB_NS/$JOB_NAME: memstrain exited $code; report: $report_hint"
+  say "Job $JOB_NS/$JOB_NAME: memstrain exited $code; report: $report_hint"
   # The verdict line again, last, whatever the log stream interleaved after it.
   printf '%s\n' "$verdict"
   exit "$code"
@@ -510,11 +514,11 @@ cmd_recover() {
   fi
   follow_job "$job_yaml"
   if [[ -z $JOB_CODE ]]; then
-    log "recover Job $JOB_NS/$JOB_NAME ended (${JOB_STATE:-unknown}) without running memstrain; see: kubectl describe job $JOB_NAME -n $JOB_NS"
+    say "recover Job $JOB_NS/$JOB_NAME ended (${JOB_STATE:-unknown}) without running memstrain; see: kubectl describe job $JOB_NAME -n $JOB_NS"
     exit 3
   fi
   # memstrain recover: 0 nothing (left) to undo, 3 something could not be undone (its log says what).
-  log "recover Job $JOB_NS/$JOB_NAME on node $NODE: memstrain recover exited $JOB_CODE"
+  say "recover Job $JOB_NS/$JOB_NAME on node $NODE: memstrain recover exited $JOB_CODE"
   exit "$JOB_CODE"
 }
 
@@ -531,7 +535,7 @@ cmd_in_job() {
   elif [[ -d $host/memory ]]; then
     mount=$host/memory version=1
   else
-    log "no cgroup memory controller under $host (neither cgroup.controllers nor memory/)"
+    say "no cgroup memory controller under $host (neither cgroup.controllers nor memory/)"
     echo "$fail_line"
     exit 3
   fi
@@ -543,7 +547,7 @@ cmd_in_job() {
     located=$("$bin" locate --pod-uid "$uid" --json --cgroup-mount "$mount" --cgroup-version "$version") || rc=$?
   fi
   if ((rc != 0)); then
-    log "memstrain locate failed (exit $rc)"
+    say "memstrain locate failed (exit $rc)"
     echo "$fail_line"
     exit 3
   fi
@@ -551,7 +555,7 @@ cmd_in_job() {
   cgroup=$(jq -r '.cgroup' <<<"$located")
   found_uid=$(jq -r '.pod_uid // ""' <<<"$located")
   if [[ -n $uid && $found_uid != "$uid" ]]; then
-    log "container $cid belongs to pod $found_uid, not $uid: refusing to touch it"
+    say "container $cid belongs to pod $found_uid, not $uid: refusing to touch it"
     echo "$fail_line"
     exit 3
   fi
@@ -574,7 +578,7 @@ cmd_in_job() {
   if ! sed "s/{{POD_IP}}/${MEMSTRAIN_POD_IP:-127.0.0.1}/g" "$plan" |
     jq --argjson attach "$attach" '.target = ((.target // {}) | del(.launch)
          | .attach = ($attach + ((.attach // {}) | with_entries(select(.key == "cgroup_only")))))' >"$attach_plan"; then
-    log "$plan is not a JSON plan"
+    say "$plan is not a JSON plan"
     echo "${VERDICT_PREFIX}error status=invalid_plan exit=2"
     exit 2
   fi

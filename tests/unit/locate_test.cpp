@@ -761,6 +761,27 @@ TEST_F(LocateNamespaceTest, PodUidAndContainerIdDoNotDependOnTheNamespace) {
 
 // --- listCgroups --------------------------------------------------------------------------------
 
+TEST(VisibleProcesses, TheCgroupAndItsSubCgroupsAscending) {
+  FsFixture fx({cg("mnt", V1, 0, 0, {1},
+                   {cg("ctr", V1, 0, 9 * MiB, {30, 10}, {cg("sub", V1, 0, 1 * MiB, {20, 10})}), cg("empty", V1, 0, 7 * MiB, {})})});
+  ASSERT_TRUE(fx.ok()) << fx.error();
+  CgroupFs fs(fx.path("mnt"), V1);
+  EXPECT_EQ(visibleProcesses(fs, "/ctr").valueOr({}), (std::vector<pid_t>{10, 20, 30}));
+  auto none = visibleProcesses(fs, "/empty");
+  ASSERT_TRUE(none.ok()) << none.error().message;
+  EXPECT_TRUE(none->empty());
+  EXPECT_FALSE(visibleProcesses(fs, "/gone").ok());
+}
+
+TEST(HiddenProcessesExplanation, ChargedSaysWhyEmptySaysNothingRuns) {
+  const std::string charged = hiddenProcessesExplanation("/kubepods/pod/ctr", 7 * MiB);
+  EXPECT_NE(charged.find("cgroup /kubepods/pod/ctr is charged 7.00 MiB but lists no process memstrain can see"), std::string::npos)
+      << charged;
+  EXPECT_NE(charged.find("another pid namespace"), std::string::npos);
+  EXPECT_NE(charged.find("cannot tell whether the target died"), std::string::npos);
+  EXPECT_EQ(hiddenProcessesExplanation("/x", 0), "cgroup /x has no processes and no memory charged: nothing runs there");
+}
+
 TEST(ListCgroups, ParentsFirstSortedAndDepthLimited) {
   FsFixture fx({dir("mnt", {file("cgroup.procs", ""), dir("b", {dir("x", {dir("deep")})}), dir("a")})});
   ASSERT_TRUE(fx.ok()) << fx.error();
