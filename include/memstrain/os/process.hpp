@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "memstrain/model/process_exit.hpp"
 #include "memstrain/util/result.hpp"
 
 namespace memstrain {
@@ -25,14 +26,6 @@ struct SpawnOptions {
   bool new_process_group = true;           ///< keep the terminal's Ctrl-C away from the child
   std::optional<std::string> output_path;  ///< stdout+stderr appended to this file; else inherited
   std::vector<std::pair<int, int>> fds;    ///< (child fd, parent fd) pairs to pass through
-};
-
-/// How a child ended.
-struct ExitInfo {
-  bool signaled = false;
-  int code = 0;                  ///< exit code when !signaled
-  int signal = 0;                ///< terminating signal when signaled
-  std::string describe() const;  ///< "exit code 0", "killed by SIGKILL"
 };
 
 /// A forked child waiting for release() before it execs.
