@@ -706,7 +706,13 @@ Result<LocateResult> locateByPodUid(const CgroupFs& fs, std::string_view uid, co
       if (!containers[i].sandbox && !containers[i].pids.empty()) picked.push_back(i);
     }
     if (picked.empty()) {
-      return withErrno("pod " + *canon + ": no container with processes besides the sandbox. Containers:" + listing, kLocateNotFound);
+      const bool none_visible = std::all_of(containers.begin(), containers.end(), [](const LocatedContainer& c) { return c.pids.empty(); });
+      return withErrno("pod " + *canon + ": no container with processes besides the sandbox" +
+                           (none_visible ? std::string(" (no container lists a process memstrain can see: if the pod runs, memstrain is in "
+                                                       "another pid namespace — a pod without hostPID: true; use --container-id)")
+                                         : std::string()) +
+                           ". Containers:" + listing,
+                       kLocateNotFound);
     }
   }
   if (picked.size() > 1) {

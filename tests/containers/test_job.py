@@ -150,6 +150,9 @@ class ShippedJob(JobCase):
         self.expect_verdict(code, out, job, pod.cgroup)
 
     def test_rendered_v1_unprivileged_inside(self):
+        if h.memory_mount()[1] != 1:
+            self.skipTest("the --cgroup-version 1 rendering is for cgroup v1 nodes (on v2 an unprivileged container has a "
+                          "cgroup namespace of its own and cannot move the stressor: see k8s/README.md)")
         job = render_run_job(1, "inside.json")
         sc = job["spec"]["template"]["spec"]["containers"][0]["securityContext"]
         self.assertEqual((sc["privileged"], sc["capabilities"]), (False, {"drop": ["ALL"], "add": ["SYS_PTRACE"]}))

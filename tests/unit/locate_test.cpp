@@ -897,6 +897,22 @@ TEST(LocateCli, PodmanContainerByIdAndByPid) {
   }
 }
 
+TEST_F(LocateCliTest, ACgroupWithoutVisibleProcessesIsFoundWithAWarning) {
+  ASSERT_TRUE(fx_->replace("mnt/kubepods/burstable/pod" + kUid + "/" + kAppId + "/cgroup.procs", "").ok());
+  ASSERT_EQ(run({"--container-id", kAppId, "--json"}), 0) << err_.str();
+  EXPECT_EQ(nlohmann::json::parse(out_.str())["pids"], nlohmann::json::array());
+  EXPECT_NE(err_.str().find("warning: cgroup /kubepods/burstable/pod" + kUid + "/" + kAppId +
+                            " is charged 3.00 MiB but lists no process memstrain can see"),
+            std::string::npos)
+      << err_.str();
+  ASSERT_EQ(run({"--container-id", kAppId}), 0);
+  EXPECT_NE(err_.str().find("lists no process memstrain can see"), std::string::npos) << "text output warns too";
+  // By pod UID the application container is the one with processes: none visible is not found,
+  // and the error says why that may be.
+  ASSERT_EQ(run({"--pod-uid", kUid}), 3);
+  EXPECT_NE(err_.str().find("another pid namespace"), std::string::npos) << err_.str();
+}
+
 TEST_F(LocateCliTest, TextNamesCgroupLimitAndMainPid) {
   ASSERT_EQ(run({"--container-id", kAppId.substr(0, 12)}), 0) << err_.str();
   const std::string o = out_.str();
