@@ -47,8 +47,9 @@ test-integration: build go
 test-containers: build go
 	MEMSTRAIN_BINARY=$(BUILD)/memstrain scripts/containers-test.sh
 
-# Opt-in, not part of make test (~8 min quiet, 23 min measured on a busy machine): builds k8s/Dockerfile with podman from a locally
-# imported debootstrap base and smoke-tests the image (memstrain --version, a dry run).
+# Opt-in, not part of make test (~8 min on a quiet machine, 23 min measured on a busy one): builds
+# k8s/Dockerfile with podman from a locally imported debootstrap base and smoke-tests the image
+# (memstrain --version, a dry run).
 image: deps
 	scripts/build-image.sh
 
