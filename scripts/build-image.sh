@@ -48,8 +48,9 @@ if [[ -n ${REBUILD_BASE:-} ]] || ! podman image exists "$BASE"; then
 fi
 
 # --pull=never: FROM debian:bookworm is the imported base, never a registry's.
-log "podman build -f k8s/Dockerfile -t $TAG"
-podman build --pull=never --network host -f "$REPO/k8s/Dockerfile" -t "$TAG" "$REPO"
+commit=$(git -C "$REPO" rev-parse HEAD 2>/dev/null || echo unknown)
+log "podman build -f k8s/Dockerfile -t $TAG (commit $commit)"
+podman build --pull=never --network host -f "$REPO/k8s/Dockerfile" --build-arg MEMSTRAIN_GIT_COMMIT="$commit" -t "$TAG" "$REPO"
 podman build --pull=never --network host -f "$REPO/k8s/Dockerfile" --target demo-target -t "$DEMO_TAG" "$REPO"
 log "built $TAG and $DEMO_TAG ($((SECONDS - start)) s)"
 

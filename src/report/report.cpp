@@ -5,6 +5,7 @@
 #include <ctime>
 #include <sstream>
 
+#include "memstrain/util/build_info.hpp"
 #include "memstrain/util/units.hpp"
 #include "memstrain/version.hpp"
 
@@ -205,7 +206,13 @@ json buildReportJson(const RunRecord& rec, const RunAnalysis& analysis, const st
   const Resolution& r = rec.resolution;
   json j;
   j["schema_version"] = kReportSchemaVersion;
-  j["tool"] = {{"name", "memstrain"}, {"version", kVersion}};
+  const BuildInfo& build = buildInfo();
+  j["tool"] = {{"name", "memstrain"},
+               {"version", kVersion},
+               {"commit", build.commit},
+               {"commit_dirty", build.dirty},
+               {"build_type", build.build_type},
+               {"compiler", build.compiler}};
   j["plan"] = {{"name", rec.plan.name},
                {"path", rec.plan_path},
                {"source", rec.plan.source},

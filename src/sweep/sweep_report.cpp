@@ -1,4 +1,4 @@
-#include "memstrain/report/sweep_report.hpp"
+#include "memstrain/sweep/sweep_report.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "memstrain/analysis/sweep.hpp"
+#include "memstrain/sweep/sweep.hpp"
 
 namespace memstrain {
 
