@@ -231,7 +231,7 @@ int runLocateCommand(const std::vector<std::string>& args, std::ostream& out) {
   }
   // Found, but not watchable from here: say so (a run against it would be refused).
   if (auto pids = visibleProcesses(*fs, r->cgroup); pids && pids->empty()) {
-    err << "memstrain locate: warning: " << hiddenProcessesExplanation(r->cgroup, r->usage_bytes) << "\n";
+    spdlog::warn("locate: {}", hiddenProcessesExplanation(r->cgroup, r->usage_bytes));
   }
   return kExitPass;
 }

@@ -866,9 +866,9 @@ TEST_F(LocateCliTest, JsonForAPidOutsideKubeletHasNullKubeKeys) {
 }
 
 TEST_F(LocateCliTest, StatusFormOnABareCgroupNameGivesTheSchemesRuntime) {
-  ASSERT_EQ(run({"--container-id", "containerd://" + kAppId, "--json"}), 0) << err_.str();
+  ASSERT_EQ(run({"--container-id", "containerd://" + kAppId, "--json"}), 0) << err();
   EXPECT_EQ(nlohmann::json::parse(out_.str())["container_runtime"], "containerd");
-  ASSERT_EQ(run({"--container-id", "cri-o://" + kAppId.substr(0, 12), "--json"}), 0) << err_.str();
+  ASSERT_EQ(run({"--container-id", "cri-o://" + kAppId.substr(0, 12), "--json"}), 0) << err();
   EXPECT_EQ(nlohmann::json::parse(out_.str())["container_runtime"], "cri-o");
 }
 
@@ -888,8 +888,9 @@ TEST(LocateCli, PodmanContainerByIdAndByPid) {
                                                          fx.path("proc"), "--host-root", fx.path("none")}) {
       args.push_back(a);
     }
-    std::ostringstream out, err;
-    ASSERT_EQ(runLocateCommand(args, out, err), 0) << how[0] << ": " << err.str();
+    std::ostringstream out;
+    LogCapture log;
+    ASSERT_EQ(runLocateCommand(args, out), 0) << how[0] << ": " << log.text();
     const auto j = nlohmann::json::parse(out.str());
     EXPECT_EQ(j["cgroup"], "/libpod_parent/libpod-" + kAppId);
     EXPECT_EQ(j["container_id"], kAppId);
@@ -902,18 +903,18 @@ TEST(LocateCli, PodmanContainerByIdAndByPid) {
 
 TEST_F(LocateCliTest, ACgroupWithoutVisibleProcessesIsFoundWithAWarning) {
   ASSERT_TRUE(fx_->replace("mnt/kubepods/burstable/pod" + kUid + "/" + kAppId + "/cgroup.procs", "").ok());
-  ASSERT_EQ(run({"--container-id", kAppId, "--json"}), 0) << err_.str();
+  ASSERT_EQ(run({"--container-id", kAppId, "--json"}), 0) << err();
   EXPECT_EQ(nlohmann::json::parse(out_.str())["pids"], nlohmann::json::array());
-  EXPECT_NE(err_.str().find("warning: cgroup /kubepods/burstable/pod" + kUid + "/" + kAppId +
-                            " is charged 3.00 MiB but lists no process memstrain can see"),
+  EXPECT_NE(err().find("locate: cgroup /kubepods/burstable/pod" + kUid + "/" + kAppId +
+                       " is charged 3.00 MiB but lists no process memstrain can see"),
             std::string::npos)
-      << err_.str();
+      << err();
   ASSERT_EQ(run({"--container-id", kAppId}), 0);
-  EXPECT_NE(err_.str().find("lists no process memstrain can see"), std::string::npos) << "text output warns too";
+  EXPECT_NE(err().find("lists no process memstrain can see"), std::string::npos) << "text output warns too";
   // By pod UID the application container is the one with processes: none visible is not found,
   // and the error says why that may be.
   ASSERT_EQ(run({"--pod-uid", kUid}), 3);
-  EXPECT_NE(err_.str().find("another pid namespace"), std::string::npos) << err_.str();
+  EXPECT_NE(err().find("another pid namespace"), std::string::npos) << err();
 }
 
 TEST_F(LocateCliTest, TextNamesCgroupLimitAndMainPid) {
