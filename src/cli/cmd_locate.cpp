@@ -45,7 +45,10 @@ constexpr const char* kDescription =
     "Layouts: kubelet's systemd driver (kubepods.slice/kubepods-<qos>.slice/kubepods-<qos>-pod<uid>.slice/\n"
     "cri-containerd-<id>.scope, crio-<id>.scope, docker-<id>.scope; Guaranteed pods as\n"
     "kubepods.slice/kubepods-pod<uid>.slice) and cgroupfs driver (kubepods/<qos>/pod<uid>/<id>,\n"
-    "kubepods/pod<uid>/<id>), cgroup v1 and v2, below any prefix (nested nodes).";
+    "kubepods/pod<uid>/<id>), cgroup v1 and v2, below any prefix (nested nodes). Containers outside\n"
+    "kubelet's tree by --container-id or --pid: podman (machine.slice/libpod-<id>.scope,\n"
+    "libpod_parent/libpod-<id>), CRI-O (crio-<id>.scope), Docker (docker-<id>.scope, docker/<id>).\n"
+    "container_runtime is the one the cgroup's name says, else the one the id's scheme says.";
 
 nlohmann::json toJson(const LocateResult& r) {
   auto opt = [](const auto& v) -> nlohmann::json {
@@ -82,9 +85,8 @@ nlohmann::json toJson(const LocateResult& r) {
       {"pod_cgroup", kstr([](const KubeCgroup& x) { return x.pod_cgroup; })},
       {"qos_class", kstr([](const KubeCgroup& x) { return std::string(toString(x.qos)); })},
       {"cgroup_driver", kstr([](const KubeCgroup& x) { return std::string(toString(x.driver)); })},
-      {"container_id", kstr([](const KubeCgroup& x) { return x.container_id; })},
-      {"container_runtime",
-       kstr([](const KubeCgroup& x) { return x.container_id.empty() ? std::string() : std::string(toString(x.runtime)); })},
+      {"container_id", r.container ? nlohmann::json(r.container->id) : nlohmann::json(nullptr)},
+      {"container_runtime", r.container ? nlohmann::json(toString(r.container->runtime)) : nlohmann::json(nullptr)},
       {"container_name", opt(r.container_name)},
       {"containers", containers},
   };
@@ -99,11 +101,11 @@ void printText(const LocateResult& r, std::ostream& out) {
   if (r.kube) {
     row("pod", r.kube->pod_uid + " (" + toString(r.kube->qos) + ", " + toString(r.kube->driver) + " driver, pod cgroup " +
                    r.kube->pod_cgroup + ")");
-    if (!r.kube->container_id.empty()) {
-      std::string c = r.kube->container_id + " (" + toString(r.kube->runtime);
-      if (r.container_name) c += ", name " + *r.container_name;
-      row("container", c + ")");
-    }
+  }
+  if (r.container) {
+    std::string c = r.container->id + " (" + toString(r.container->runtime);
+    if (r.container_name) c += ", name " + *r.container_name;
+    row("container", c + ")");
   }
   if (r.effective_limit_bytes == kUnlimited) {
     row("effective limit", "none");
@@ -226,6 +228,10 @@ int runLocateCommand(const std::vector<std::string>& args, std::ostream& out) {
     out << toJson(*r).dump() << "\n";
   } else {
     printText(*r, out);
+  }
+  // Found, but not watchable from here: say so (a run against it would be refused).
+  if (auto pids = visibleProcesses(*fs, r->cgroup); pids && pids->empty()) {
+    spdlog::warn("locate: {}", hiddenProcessesExplanation(r->cgroup, r->usage_bytes));
   }
   return kExitPass;
 }

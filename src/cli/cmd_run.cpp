@@ -259,9 +259,11 @@ int runRunCommand(const std::vector<std::string>& args) {
   if (auto self = fs->cgroupOfPid(::getpid())) ctx.self_cgroup = *self;
   auto res = resolvePlan(*plan, *fs, ctx);
   if (!res) {
+    // A target this node does not have is a run error, as `locate` says, not an invalid plan.
+    const bool not_found = isTargetNotFound(res.error());
     logPlanProblems(plan_path, plan_path + ": " + res.error().message);
-    spdlog::error("{}: nothing was started or changed", plan_path);
-    return kExitUsage;
+    spdlog::error("{}: {}nothing was started or changed", plan_path, not_found ? "target not found; " : "");
+    return not_found ? kExitRunError : kExitUsage;
   }
   if (vm.count("dry-run")) {
     if (vm.count("json")) {

@@ -57,6 +57,8 @@ Result<LocateResult> locateAttach(const AttachSpec& a, const CgroupFs& fs, const
 
 }  // namespace
 
+bool isTargetNotFound(const Error& e) { return e.sys_errno == kLocateNotFound || e.sys_errno == kLocateAmbiguous || e.sys_errno == EXDEV; }
+
 std::optional<std::string> refusedPressureCgroup(const std::string& rel, const std::string& self_cgroup, bool force) {
   if (rel.empty() || rel == "/") return "the root cgroup is the whole host; memstrain never puts pressure on it";
   if (!self_cgroup.empty() && isSameOrAncestor(rel, self_cgroup)) {
@@ -135,18 +137,21 @@ Result<Resolution> resolvePlan(const Plan& plan, const CgroupFs& fs, const Resol
       if (!loc) return loc.error();
       r.target_cgroup = loc->cgroup;
       r.attach_matched_by = loc->matched_by;
-      if (loc->kube) {
-        r.pod_uid = loc->kube->pod_uid;
-        r.container_id = loc->kube->container_id;
-      }
+      if (loc->kube) r.pod_uid = loc->kube->pod_uid;
+      if (loc->container) r.container_id = loc->container->id;
     }
     if (r.target_cgroup == "/")
       return Error{"/target/attach: the target is in the root cgroup; memstrain will not pressure the whole host"};
-    if (!fs.exists(r.target_cgroup)) return Error{"/target/attach/cgroup: no cgroup " + r.target_cgroup + " under " + fs.mount()};
+    if (!fs.exists(r.target_cgroup))
+      return Error{"/target/attach/cgroup: no cgroup " + r.target_cgroup + " under " + fs.mount(), kLocateNotFound};
     if (auto why = refusedPressureCgroup(r.target_cgroup, ctx.self_cgroup, ctx.force)) return Error{"/target/attach: " + *why};
     auto tl = fs.effectiveLimit(r.target_cgroup);
     if (!tl) return tl.error();
     r.target_limit_bytes = *tl;
+    // Never blind: a target whose processes memstrain cannot see is said so before anything starts.
+    if (auto pids = visibleProcesses(fs, r.target_cgroup); pids && pids->empty()) {
+      r.hidden_target = hiddenProcessesExplanation(r.target_cgroup, fs.usage(r.target_cgroup).valueOr(0));
+    }
     if (beside) {
       const std::string parent = parentCgroup(r.target_cgroup);
       if (parent == "/") return Error{"/stages: beside placement needs the target below a parent cgroup other than the root"};
@@ -280,8 +285,18 @@ std::string describeResolution(const Plan& plan, const Resolution& r) {
   o << "target cgroup:    " << r.target_cgroup << " (effective limit " << lim(r.target_limit_bytes) << ")\n";
   if (!r.attach_matched_by.empty() && r.attach_matched_by != "cgroup") {
     o << "found by:         " << r.attach_matched_by;
-    if (!r.pod_uid.empty()) o << " (pod " << r.pod_uid << (r.container_id.empty() ? "" : ", container " + r.container_id) << ")";
+    if (!r.pod_uid.empty())
+      o << " (pod " << r.pod_uid << (r.container_id.empty() ? "" : ", container " + r.container_id) << ")";
+    else if (!r.container_id.empty())
+      o << " (container " << r.container_id << ")";
     o << "\n";
+  }
+  if (r.hidden_target) {
+    o << "target processes: none visible: " << *r.hidden_target << "\n";
+    o << "                  "
+      << (plan.target.attach && plan.target.attach->cgroup_only ? "target.attach.cgroup_only: watching the cgroup alone"
+                                                                : "the run will refuse to start (see target.attach.cgroup_only)")
+      << "\n";
   }
   if (r.placement) {
     o << "placement:        " << toString(*r.placement) << "; stressor cgroup " << r.stressor_cgroup << "\n";

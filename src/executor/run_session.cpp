@@ -11,6 +11,7 @@
 
 #include "memstrain/actuators/setpoint.hpp"
 #include "memstrain/analysis/release.hpp"
+#include "memstrain/discovery/locate.hpp"
 #include "memstrain/executor/node_guard.hpp"
 #include "memstrain/executor/readiness.hpp"
 #include "memstrain/executor/resolve.hpp"
@@ -79,6 +80,20 @@ void RunSession::fail(const std::string& msg) {
 
 // --- Set-up ----------------------------------------------------------------------------------
 
+bool RunSession::checkTargetVisible() {
+  // Without the target's processes a run cannot see it die, nor its RSS.
+  if (!res_.hidden_target) return true;
+  if (!plan_.target.attach || !plan_.target.attach->cgroup_only) {
+    fail("target not visible: " + *res_.hidden_target +
+         ". Run memstrain in the target's pid namespace (hostPID: true in a pod, --pid=host for a container), or set "
+         "target.attach.cgroup_only: true to accept watching the cgroup alone");
+    return false;
+  }
+  spdlog::warn("target.attach.cgroup_only: watching the cgroup alone: {}", *res_.hidden_target);
+  rec_.events.push_back({0, "target_not_visible", "", *res_.hidden_target + "; target.attach.cgroup_only: watching the cgroup alone"});
+  return true;
+}
+
 bool RunSession::openJournal() {
   // Crash safety: a dead run's leftovers block new runs until recovered; this run's own journal is
   // on disk before the first change.
@@ -86,8 +101,10 @@ bool RunSession::openJournal() {
   auto dead = findDeadJournals(options_.journal_dir, &problems, options_.proc_root);
   for (const auto& p : problems) spdlog::warn("journal: {}", p);
   if (!dead.empty()) {
+    const std::string dir_arg = options_.journal_dir == kDefaultJournalDir ? "" : " --journal-dir " + options_.journal_dir;
     fail("a previous run (" + dead.front().second.run_id + ") died without cleaning up; its journal is " + dead.front().first +
-         ": run `memstrain recover` first (`memstrain recover --dry-run` shows what it will undo)");
+         ": run `memstrain recover" + dir_arg +
+         "` first (with --dry-run it shows what it will undo; on Kubernetes: " + "k8s/memstrain-launch.sh recover --node NODE)");
     return false;
   }
   Journal j;
@@ -100,7 +117,9 @@ bool RunSession::openJournal() {
   journal_.emplace(options_.journal_dir, std::move(j));
   if (auto st = journal_->save(); !st) {
     journal_.reset();
-    fail("write the run journal: " + st.error().message);
+    fail("write the run journal: " + st.error().message + ". The journal lets `memstrain recover` undo this run if memstrain dies, so " +
+         "it needs a writable directory that outlives memstrain: pass --journal-dir DIR (in a pod: mount a hostPath directory " +
+         "read-write, e.g. /run/memstrain/jobs of the node, and pass it, as k8s/job.yaml does)");
     return false;
   }
   return true;
@@ -205,8 +224,8 @@ bool RunSession::startTarget() {
     const AttachSpec& a = *plan_.target.attach;
     if (a.pid) {
       rec_.target_pid = *a.pid;
-    } else if (auto procs = fs_.procs(res_.target_cgroup); procs && !procs->empty()) {
-      rec_.target_pid = *std::min_element(procs->begin(), procs->end());
+    } else if (auto procs = visibleProcesses(fs_, res_.target_cgroup); procs && !procs->empty()) {
+      rec_.target_pid = procs->front();  // the lowest, in the cgroup or below it
     }
   }
   if (rec_.target_pid) {

@@ -39,6 +39,10 @@ class RunSession {
   // The set-up, in this order. Each returns false when the run cannot go on; the record says why
   // and tearDown() still undoes what was done.
 
+  /// Never blind: refuses an attach target whose processes memstrain cannot see (another pid
+  /// namespace) before anything is touched, unless the plan says target.attach.cgroup_only (then
+  /// it warns and records a target_not_visible event).
+  bool checkTargetVisible();
   /// Refuses to start while a dead run's journal is waiting for `memstrain recover`; writes this
   /// run's journal before the first change.
   bool openJournal();

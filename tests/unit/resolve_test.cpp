@@ -125,6 +125,8 @@ TEST_F(ResolveTest, RefusesWhatTheHostCannotGive) {
       "stages": [{"name": "a", "duration": "1s"}]})"),
                         cg, {"/memstrain", "r", "/proc", 0});
   ASSERT_FALSE(r4.ok());
+  EXPECT_TRUE(isTargetNotFound(r4.error())) << "a missing target is a run error (exit 3), not an invalid plan";
+  EXPECT_FALSE(isTargetNotFound(r3.error())) << "a plan the host cannot satisfy stays an invalid plan (exit 2)";
   // Mixed placements.
   auto r5 = resolvePlan(plan(R"({"name": "x", "target": {"attach": {"cgroup": "/kubepods/pod/ctr"}},
       "stages": [{"name": "a", "duration": "1s", "pressure": {"size": "10MiB"}},
@@ -164,6 +166,37 @@ TEST_F(ResolveTest, DryRunDescriptionListsActionsAndTheReleaseCheck) {
                    "within 5s; if lazy, reclaim for 4s with the cgroup filled\n"),
             std::string::npos)
       << d;
+}
+
+// cgroup.procs lists only the processes of the reader's pid namespace: from a pod without
+// hostPID, a running container's cgroup reads as charged but empty.
+TEST_F(ResolveTest, ATargetWhoseProcessesAreNotVisibleIsSaidSoBeforeAnythingStarts) {
+  file("kubepods/pod/hidden/memory.max", "max\n");
+  file("kubepods/pod/hidden/memory.current", std::to_string(12 * MiB) + "\n");
+  file("kubepods/pod/hidden/cgroup.procs", "");
+  file("kubepods/pod/split/cgroup.procs", "");  // processes in a sub-cgroup are visible ones
+  file("kubepods/pod/split/container/cgroup.procs", "4343\n");
+  CgroupFs cg(root_.string(), CgroupVersion::kV2);
+  const std::string stages = R"("stages": [{"name": "a", "duration": "1s", "pressure": {"size": "8MiB"}}])";
+  auto hidden = resolvePlan(plan(R"({"name": "x", "target": {"attach": {"cgroup": "/kubepods/pod/hidden"}}, )" + stages + "}"), cg,
+                            {"/memstrain", "r", "/proc", 0});
+  ASSERT_TRUE(hidden.ok()) << hidden.error().message;
+  ASSERT_TRUE(hidden->hidden_target.has_value());
+  EXPECT_NE(hidden->hidden_target->find("charged 12.0 MiB but lists no process memstrain can see"), std::string::npos)
+      << *hidden->hidden_target;
+  EXPECT_NE(hidden->hidden_target->find("hostPID: true"), std::string::npos);
+  Plan p = plan(R"({"name": "x", "target": {"attach": {"cgroup": "/kubepods/pod/hidden"}}, )" + stages + "}");
+  EXPECT_NE(describeResolution(p, *hidden).find("target processes: none visible"), std::string::npos);
+  EXPECT_NE(describeResolution(p, *hidden).find("the run will refuse to start"), std::string::npos);
+  p.target.attach->cgroup_only = true;
+  EXPECT_NE(describeResolution(p, *hidden).find("cgroup_only: watching the cgroup alone"), std::string::npos);
+
+  for (const char* visible : {"/kubepods/pod/ctr", "/kubepods/pod/split"}) {
+    auto r = resolvePlan(plan(std::string(R"({"name": "x", "target": {"attach": {"cgroup": ")") + visible + R"("}}, )" + stages + "}"), cg,
+                         {"/memstrain", "r", "/proc", 0});
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_FALSE(r->hidden_target.has_value()) << visible;
+  }
 }
 
 TEST(ResolveParent, ParentOfPaths) {

@@ -42,6 +42,12 @@ std::optional<std::string> refusedPressureCgroup(const std::string& rel, const s
 /// unlimited cgroup, a size beyond the limit without allow_oom).
 Result<Resolution> resolvePlan(const Plan& plan, const CgroupFs& fs, const ResolveContext& ctx);
 
+/// True when a resolvePlan error says the plan's attach target is not on this node: no such cgroup,
+/// pid, pod or container, an ambiguous id, a container of another pod, a pid outside the mount's
+/// view. That is a run error (exit 3, as `memstrain locate` and the Job's launcher say), not an
+/// invalid plan.
+bool isTargetNotFound(const Error& e);
+
 /// The parent path of a cgroup path ("/a/b" -> "/a", "/a" -> "/").
 std::string parentCgroup(const std::string& rel);
 

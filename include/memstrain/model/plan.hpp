@@ -36,6 +36,9 @@ struct AttachSpec {
   std::optional<std::string> pod_uid;       ///< canonical pod UID (normalizePodUid); kubelet layouts
   std::optional<std::string> container;     ///< with pod_uid: the container's name in the pod spec
   std::optional<std::string> container_id;  ///< normalised container id or unique prefix (≥ 12 hex)
+  /// Accept watching the target through its cgroup alone when memstrain cannot see its processes
+  /// (another pid namespace). Without it such a run is refused at its start.
+  bool cgroup_only = false;
 };
 
 /// An inclusive range of HTTP status codes; a single code is {code, code}.

@@ -58,6 +58,10 @@ struct Resolution {
   std::string container_id;
   /// Node placement: measured "cgroup" is the node (MemTotal - MemAvailable against MemTotal).
   std::optional<NodeRails> node;
+  /// Attach mode: set when the target cgroup lists no process memstrain can see (another pid
+  /// namespace, or nothing runs there), with what that means (hiddenProcessesExplanation). The run
+  /// is refused at its start unless the plan says target.attach.cgroup_only.
+  std::optional<std::string> hidden_target;
 };
 
 /// measured_cgroup for node placement: not a cgroup path; the executor reads /proc/meminfo.
