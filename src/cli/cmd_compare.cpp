@@ -7,6 +7,7 @@
 #include "memstrain/cli/commands.hpp"
 #include "memstrain/report/compare.hpp"
 #include "memstrain/util/fs.hpp"
+#include "memstrain/util/json_write.hpp"
 
 namespace memstrain {
 
@@ -56,7 +57,7 @@ int runCompareCommand(const std::vector<std::string>& args) {
     return kExitUsage;
   }
   if (as_json)
-    std::cout << compareToJson(*c).dump(2) << "\n";
+    std::cout << dumpJson(compareToJson(*c), 2) << "\n";
   else if (as_markdown)
     std::cout << renderCompareMarkdown(*c);
   else

@@ -11,6 +11,7 @@
 #include "memstrain/cgroup/cgroup_parse.hpp"
 #include "memstrain/discovery/locate.hpp"
 #include "memstrain/util/fs.hpp"
+#include "memstrain/util/json_write.hpp"
 #include "memstrain/util/text.hpp"
 #include "memstrain/util/units.hpp"
 
@@ -225,7 +226,7 @@ int runLocateCommand(const std::vector<std::string>& args, std::ostream& out, st
     return exitFor(r.error());
   }
   if (vm.count("json")) {
-    out << toJson(*r).dump() << "\n";
+    out << dumpJson(toJson(*r)) << "\n";
   } else {
     printText(*r, out);
   }

@@ -26,6 +26,7 @@
 #include "memstrain/plan/plan_parse.hpp"
 #include "memstrain/report/sweep_report.hpp"
 #include "memstrain/util/fs.hpp"
+#include "memstrain/util/json_write.hpp"
 #include "memstrain/util/units.hpp"
 
 namespace po = boost::program_options;
@@ -225,7 +226,7 @@ int sweepMain(const std::vector<std::string>& args) {
       std::fprintf(stderr, "memstrain: %s: %s\nmemstrain: nothing was run\n", plan_path.c_str(), copy.error().message.c_str());
       return kExitUsage;
     }
-    std::string text = copy->dump(2) + "\n";
+    std::string text = dumpJson(*copy, 2) + "\n";
     if (auto check = parsePlan(text); !check) {
       std::fprintf(stderr, "memstrain: the plan copy for %s is invalid:\n%s\nmemstrain: nothing was run\n", s.label().c_str(),
                    check.error().message.c_str());
@@ -341,7 +342,7 @@ int sweepMain(const std::vector<std::string>& args) {
       exit_code = kExitRunError;
     }
   };
-  write("sweep.json", sweepJson(doc).dump(2) + "\n");
+  write("sweep.json", dumpJson(sweepJson(doc), 2) + "\n");
   const std::string md = renderSweepMarkdown(doc);
   write("sweep.md", md);
   write("sweep.html", renderSweepHtml(doc));

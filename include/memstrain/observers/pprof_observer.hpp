@@ -94,6 +94,9 @@ class PprofObserver {
 
  private:
   void loop();
+  /// One turn of the loop: waits until `next_poll` or a request, then polls or takes a queued
+  /// snapshot. False when the observer is stopping and nothing is queued.
+  bool step(Clock::time_point& next_poll);
   void poll();
   void snapshot(std::size_t stage, const std::string& file_stem, const std::string& reason);
   void maybeTrigger(const MemStatsSample& s);
