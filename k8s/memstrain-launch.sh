@@ -53,6 +53,9 @@ usage: memstrain-launch.sh run|render (--pod NAME | --selector LABELS) --plan-co
   --timeout SECONDS       give up waiting after this long; also the Job's activeDeadlineSeconds
                           (default 7200)
   --ttl SECONDS           ttlSecondsAfterFinished of the Job (default 3600)
+  --allow-commands        let the plan run commands of its own (release.trigger.command), as root
+                          in the privileged Job: memstrain run --allow-commands. Off by default:
+                          such a plan is refused
 
 Inside a Chaos Mesh Task (which cannot choose a service account), mount the launcher's token
 Secret at /var/run/secrets/memstrain-launcher (or $MEMSTRAIN_TOKEN_DIR): the launcher then talks
@@ -110,7 +113,7 @@ EOF
 parse_args() {
   POD="" SELECTOR="" TARGET_NS=${MEMSTRAIN_TARGET_NAMESPACE:-default} CONTAINER="" PLAN_CM="" PLAN_KEY=plan.json
   JOB_NS=${MEMSTRAIN_JOB_NAMESPACE:-} JOB_NAME="" IMAGE=${MEMSTRAIN_IMAGE:-memstrain:0.1.0} CGROUP_VERSION=2
-  REPORT_PVC="" TIMEOUT=7200 TTL=3600
+  REPORT_PVC="" TIMEOUT=7200 TTL=3600 ALLOW_COMMANDS=""
   while (($#)); do
     case $1 in
       --pod) POD=${2:?--pod needs a value}; shift 2 ;;
@@ -126,6 +129,7 @@ parse_args() {
       --report-pvc) REPORT_PVC=${2:?--report-pvc needs a value}; shift 2 ;;
       --timeout) TIMEOUT=${2:?--timeout needs a value}; shift 2 ;;
       --ttl) TTL=${2:?--ttl needs a value}; shift 2 ;;
+      --allow-commands) ALLOW_COMMANDS=1; shift ;;
       -h|--help) usage; exit 0 ;;
       *) usage >&2; die 2 "unknown argument \"$1\"" ;;
     esac
@@ -182,7 +186,8 @@ resolve_pod() {
 }
 
 render_job() {
-  local reports_volume security
+  local reports_volume security allow_env=""
+  [[ -z $ALLOW_COMMANDS ]] || allow_env=$'\n            - {name: MEMSTRAIN_ALLOW_COMMANDS, value: "1"}'
   if [[ -n $REPORT_PVC ]]; then
     reports_volume="persistentVolumeClaim: {claimName: \"$REPORT_PVC\"}"
   else
@@ -251,7 +256,7 @@ spec:
             - {name: MEMSTRAIN_POD_IP, value: "$POD_IP"}
             - {name: MEMSTRAIN_PLAN, value: /etc/memstrain/plan/plan.json}
             - {name: MEMSTRAIN_REPORT_DIR, value: "/reports/$JOB_NAME"}
-            - {name: MEMSTRAIN_HOST_CGROUP, value: /host/sys/fs/cgroup}
+            - {name: MEMSTRAIN_HOST_CGROUP, value: /host/sys/fs/cgroup}$allow_env
           resources:
             requests: {cpu: 50m, memory: 64Mi}
             limits: {cpu: 500m, memory: 256Mi}
@@ -441,7 +446,10 @@ cmd_in_job() {
   cp "$attach_plan" "$out/plan.json"
   # exec: memstrain's own last line (the verdict) ends the log, its exit code is the Job's, and
   # SIGTERM from a deleted Job reaches it directly so that it cleans up.
-  exec "$bin" run "$attach_plan" --out "$out" --cgroup-mount "$mount" --cgroup-version "$version" --editor direct
+  # Commands in the plan run only when the launcher's user asked for them (--allow-commands).
+  local allow=()
+  [[ ${MEMSTRAIN_ALLOW_COMMANDS:-} != 1 ]] || allow=(--allow-commands)
+  exec "$bin" run "$attach_plan" --out "$out" --cgroup-mount "$mount" --cgroup-version "$version" --editor direct "${allow[@]}"
 }
 
 cleanup_tmp() { [[ -z ${KUBE_TMP:-} ]] || rm -rf "$KUBE_TMP"; }
