@@ -13,6 +13,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "memstrain/util/fs.hpp"
 #include "memstrain/util/text.hpp"
 
 #ifndef MADV_POPULATE_WRITE
@@ -56,15 +57,7 @@ int runStressorChild(const StressorChildOptions& o) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   ::signal(SIGINT, SIG_IGN);  // the controller decides when we stop
   ::signal(SIGPIPE, SIG_IGN);
-  {
-    char buf[16];
-    int n = std::snprintf(buf, sizeof buf, "%d", o.oom_score_adj);
-    int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      writeAll(fd, std::string_view(buf, static_cast<std::size_t>(n)));
-      ::close(fd);
-    }
-  }
+  // oom_score_adj was set by the controller before this process ran (Stressor::spawn).
   const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   const std::uint64_t reserve = (o.reserve_bytes / page) * page;
   char* base = nullptr;
@@ -170,6 +163,27 @@ Result<std::unique_ptr<Stressor>> Stressor::spawn(const Options& options, Cgroup
     return Error{"stressor: move into " + cgroup_rel + ": " + st.error().message};
   }
   pid_t pid = child->pid();
+  // oom_score_adj is set here, on the suspended child, and checked: a stressor the kernel would
+  // not pick first must never run (a failed write used to be ignored by the child).
+  {
+    const std::string path = "/proc/" + std::to_string(pid) + "/oom_score_adj";
+    const std::string want = std::to_string(options.oom_score_adj);
+    Status st = writeFile(path, want + "\n");
+    if (st) {
+      auto now = readFile(path, 64);
+      if (!now) {
+        st = now.error();
+      } else if (trim(*now) != want) {
+        st = Error{path + " reads " + std::string(trim(*now)) + " after writing " + want, EIO};
+      }
+    }
+    if (!st) {
+      child->abandon();
+      ::close(cmd[1]);
+      ::close(rep[0]);
+      return Error{"stressor: set oom_score_adj " + want + ": " + st.error().message, st.error().sys_errno};
+    }
+  }
   if (auto st = child->release(); !st) {
     ::close(cmd[1]);
     ::close(rep[0]);

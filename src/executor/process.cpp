@@ -10,6 +10,8 @@
 #include <cstring>
 #include <thread>
 
+#include "memstrain/util/fs.hpp"
+
 extern char** environ;
 
 namespace memstrain {
@@ -70,10 +72,24 @@ void SuspendedChild::abandon() {
 
 namespace {
 
-Result<std::string> resolveProgram(const std::string& prog) {
+// The program the child will exec, as an absolute path. A relative name is looked up where the
+// child will be when it execs: after chdir(workdir), not in memstrain's own working directory.
+Result<std::string> resolveProgram(const std::string& prog, const std::optional<std::string>& workdir) {
+  std::string cwd;
+  {
+    char buf[4096];
+    if (::getcwd(buf, sizeof buf) == nullptr) return Error::fromErrno("getcwd");
+    cwd = buf;
+  }
+  // Where the child's relative paths start: workdir (itself relative to our cwd) or our cwd.
+  const std::string base = !workdir ? cwd : (!workdir->empty() && workdir->front() == '/') ? *workdir : joinPath(cwd, *workdir);
+  auto absolute = [&](const std::string& p) { return !p.empty() && p.front() == '/' ? p : joinPath(base, p); };
   if (prog.find('/') != std::string::npos) {
-    if (::access(prog.c_str(), X_OK) != 0) return Error::fromErrno("program " + prog);
-    return prog;
+    const std::string path = absolute(prog);
+    if (::access(path.c_str(), X_OK) != 0) {
+      return Error::fromErrno("program " + prog + (workdir && prog.front() != '/' ? " (in workdir " + *workdir + ")" : ""));
+    }
+    return path;
   }
   const char* path = std::getenv("PATH");
   std::string p = path ? path : "/usr/local/bin:/usr/bin:/bin";
@@ -83,7 +99,7 @@ Result<std::string> resolveProgram(const std::string& prog) {
     if (j == std::string::npos) j = p.size();
     std::string dir = p.substr(i, j - i);
     if (dir.empty()) dir = ".";
-    std::string candidate = dir + "/" + prog;
+    std::string candidate = absolute(dir + "/" + prog);
     struct stat st;
     if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(candidate.c_str(), X_OK) == 0) {
       return candidate;
@@ -97,7 +113,7 @@ Result<std::string> resolveProgram(const std::string& prog) {
 
 Result<SuspendedChild> spawnSuspended(const SpawnOptions& options) {
   if (options.argv.empty()) return Error{"spawn: empty command"};
-  auto prog = resolveProgram(options.argv[0]);
+  auto prog = resolveProgram(options.argv[0], options.workdir);
   if (!prog) return prog.error();
 
   // Everything the child needs is prepared before fork: after fork only async-signal-safe calls.
@@ -120,8 +136,10 @@ Result<SuspendedChild> spawnSuspended(const SpawnOptions& options) {
 
   int out_fd = -1;
   if (options.output_path) {
-    out_fd = ::open(options.output_path->c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (out_fd < 0) return Error::fromErrno("open " + *options.output_path);
+    // A log in the run's output directory: a symlink or FIFO planted at its name is refused.
+    auto fd = openAppend(*options.output_path);
+    if (!fd) return fd.error();
+    out_fd = fd->release();
   }
   int go_pipe[2];
   int err_pipe[2];

@@ -29,7 +29,7 @@ struct StressorChildOptions {
   int command_fd = 3;
   int report_fd = 4;
   std::uint64_t reserve_bytes = 0;  ///< address space reserved up front; targets are capped to it
-  int oom_score_adj = 1000;
+  int oom_score_adj = 1000;         ///< informational: the controller set it before the stressor ran
   std::uint64_t step_bytes = 64ULL << 20;  ///< populate at most this much between command checks
 };
 
@@ -46,7 +46,9 @@ class Stressor {
     std::optional<std::string> log_path;
   };
 
-  /// Starts the stressor suspended, moves it into `cgroup_rel` with `editor`, then lets it run.
+  /// Starts the stressor suspended, moves it into `cgroup_rel` with `editor`, sets its
+  /// oom_score_adj (and reads it back), then lets it run. Error, with no stressor left running,
+  /// when any of that fails.
   static Result<std::unique_ptr<Stressor>> spawn(const Options& options, CgroupEditor& editor, const std::string& cgroup_rel);
   ~Stressor();
   Stressor(const Stressor&) = delete;

@@ -18,7 +18,9 @@
 namespace memstrain {
 
 struct SpawnOptions {
-  std::vector<std::string> argv;                     ///< argv[0] is searched in PATH when it has no '/'
+  /// argv[0] is searched in PATH when it has no '/'; a relative path (and a relative PATH entry)
+  /// is taken from `workdir` when set, where the child runs, else from memstrain's cwd.
+  std::vector<std::string> argv;
   std::map<std::string, std::string> env_overrides;  ///< set on top of memstrain's environment
   std::optional<std::string> workdir;
   int parent_death_signal = SIGKILL;       ///< delivered to the child when memstrain dies (0: none)
