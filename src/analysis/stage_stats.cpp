@@ -151,7 +151,9 @@ RunAnalysis analyzeRun(const RunRecord& rec) {
   if (rec.plan.target.pprof_url) {
     std::vector<std::string> names;
     for (const auto& s : rec.stages) names.push_back(s.name);
-    auto d = diffBaselineToLargest(rec.profiles, names, rec.plan.pprof.diff_top);
+    const PprofLimits limits{static_cast<std::size_t>(rec.plan.pprof.max_body_bytes),
+                             static_cast<std::size_t>(rec.plan.pprof.max_decompressed_bytes)};
+    auto d = diffBaselineToLargest(rec.profiles, names, rec.plan.pprof.diff_top, limits);
     if (d)
       a.heap_diff = std::move(*d);
     else
