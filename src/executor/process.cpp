@@ -1,5 +1,6 @@
 #include "memstrain/executor/process.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include "memstrain/util/fs.hpp"
+#include "memstrain/util/text.hpp"
 
 extern char** environ;
 
@@ -234,6 +236,58 @@ ExitInfo terminate(pid_t pid, int sig, std::chrono::milliseconds grace) {
   if (r < 0) return ExitInfo{false, -1, 0};
   if (WIFSIGNALED(status)) return ExitInfo{true, 0, WTERMSIG(status)};
   return ExitInfo{false, WEXITSTATUS(status), 0};
+}
+
+bool processGroupAlive(pid_t pgid) {
+  if (pgid <= 0 || (::kill(-pgid, 0) != 0 && errno == ESRCH)) return false;
+  // kill() finds zombies too: a member killed and not yet reaped by whoever adopted it holds
+  // nothing. Alive means a member that is not a zombie (/proc/PID/stat: state, ppid, pgrp).
+  DIR* d = ::opendir("/proc");
+  if (d == nullptr) return true;
+  bool alive = false;
+  while (dirent* e = ::readdir(d)) {
+    auto pid = parseUint64(e->d_name);
+    if (!pid) continue;
+    auto stat = readFile("/proc/" + std::string(e->d_name) + "/stat", 4096);
+    if (!stat) continue;
+    const auto close = stat->rfind(')');
+    if (close == std::string::npos) continue;
+    const auto fields = splitFields(std::string_view(*stat).substr(close + 1));
+    if (fields.size() < 3 || fields[0] == "Z" || fields[0] == "X") continue;
+    if (parseInt64(fields[2]) == static_cast<std::int64_t>(pgid)) {
+      alive = true;
+      break;
+    }
+  }
+  ::closedir(d);
+  return alive;
+}
+
+ExitInfo terminateGroup(pid_t pgid, int sig, std::chrono::milliseconds grace) {
+  std::optional<ExitInfo> leader = pollExit(pgid);
+  if (processGroupAlive(pgid)) ::kill(-pgid, sig);
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (!leader && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    leader = pollExit(pgid);
+  }
+  // Whatever is left of the group, the leader included, goes now.
+  if (processGroupAlive(pgid)) ::kill(-pgid, SIGKILL);
+  if (!leader) {
+    int status = 0;
+    pid_t r;
+    do {
+      r = ::waitpid(pgid, &status, 0);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0)
+      leader = ExitInfo{false, -1, 0};
+    else
+      leader = WIFSIGNALED(status) ? ExitInfo{true, 0, WTERMSIG(status)} : ExitInfo{false, WEXITSTATUS(status), 0};
+  }
+  // Members are not our children (reaped by init): wait until the kernel has removed them.
+  const auto gone_by = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (processGroupAlive(pgid) && std::chrono::steady_clock::now() < gone_by) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  return *leader;
 }
 
 Result<std::string> selfExePath() {

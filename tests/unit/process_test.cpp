@@ -2,6 +2,7 @@
 
 #include "memstrain/executor/process.hpp"
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +21,15 @@ namespace memstrain {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Number of children of `pid` (from /proc/PID/task/PID/children).
+int slurpChildren(pid_t pid) {
+  auto text = readFile("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
+  if (!text) return -1;
+  int n = 0;
+  for (std::string_view f : splitFields(*text)) n += f.empty() ? 0 : 1;
+  return n;
+}
 
 class ProcessTest : public ::testing::Test {
  protected:
@@ -115,6 +125,25 @@ TEST_F(ProcessTest, TheStressorRunsOnlyWithTheOomScoreAdjItWasGiven) {
   auto bad = Stressor::spawn(stressorOptions(1001, root_ / "stressor.log"), editor, "/");
   ASSERT_FALSE(bad.ok()) << "a stressor ran without its oom_score_adj";
   EXPECT_NE(bad.error().message.find("set oom_score_adj 1001"), std::string::npos) << bad.error().message;
+}
+
+// Issue 15, item 6: a command trigger's children outlived it (only its pid was signalled).
+TEST_F(ProcessTest, TerminateGroupEndsTheLeaderAndEveryChildItStarted) {
+  SpawnOptions so;
+  // A leader that ignores SIGTERM and two children that would run for ten minutes.
+  so.argv = {"/bin/sh", "-c", "trap '' TERM; sleep 600 & sleep 600 & wait"};
+  so.parent_death_signal = 0;
+  auto child = spawnSuspended(so);
+  ASSERT_TRUE(child.ok()) << child.error().message;
+  const pid_t pid = child->pid();
+  ASSERT_TRUE(child->release().ok());
+  // Both children exist before the group is ended.
+  for (int i = 0; i < 500 && slurpChildren(pid) < 2; ++i) ::usleep(10000);
+  ASSERT_EQ(slurpChildren(pid), 2);
+  const ExitInfo e = terminateGroup(pid, SIGTERM, std::chrono::milliseconds(200));
+  EXPECT_TRUE(e.signaled) << e.describe();
+  EXPECT_EQ(e.signal, SIGKILL) << "the leader ignored SIGTERM";
+  EXPECT_FALSE(processGroupAlive(pid)) << "a child of the command outlived it";
 }
 
 }  // namespace

@@ -68,6 +68,16 @@ std::optional<ExitInfo> pollExit(pid_t pid);
 /// Sends `sig`, waits up to `grace` for the exit, then SIGKILLs and reaps. Returns how it ended.
 ExitInfo terminate(pid_t pid, int sig, std::chrono::milliseconds grace);
 
+/// terminate() for a whole process group: a child started with `new_process_group` (its pid is
+/// its group's id) and whatever it started. Sends `sig` to the group, waits up to `grace` for the
+/// leader `pgid` to exit (reaping it), then SIGKILLs what is left of the group — children that
+/// outlived the leader included — and waits up to a second for the group to be gone. Returns how
+/// the leader ended. A descendant that left the group (setsid) is beyond its reach.
+ExitInfo terminateGroup(pid_t pgid, int sig, std::chrono::milliseconds grace);
+
+/// True while a process group `pgid` has a member that is not a zombie.
+bool processGroupAlive(pid_t pgid);
+
 /// Path of the running memstrain binary (/proc/self/exe resolved).
 Result<std::string> selfExePath();
 
