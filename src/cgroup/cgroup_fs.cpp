@@ -66,8 +66,6 @@ struct LimitHolder {
 
 }  // namespace
 
-const char* toString(CgroupVersion v) { return v == CgroupVersion::kV1 ? "v1" : "v2"; }
-
 CgroupFs::CgroupFs(std::string mount, CgroupVersion version, std::string hierarchy_root)
     : mount_(stripTrailingSlashes(std::move(mount))),
       version_(version),

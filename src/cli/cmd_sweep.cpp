@@ -19,12 +19,12 @@
 
 #include <boost/program_options.hpp>
 
-#include "memstrain/analysis/sweep.hpp"
+#include "memstrain/sweep/sweep.hpp"
 #include "memstrain/cli/cli.hpp"
 #include "memstrain/executor/executor.hpp"
-#include "memstrain/executor/process.hpp"
+#include "memstrain/os/process.hpp"
 #include "memstrain/plan/plan_parse.hpp"
-#include "memstrain/report/sweep_report.hpp"
+#include "memstrain/sweep/sweep_report.hpp"
 #include "memstrain/util/fs.hpp"
 #include "memstrain/util/json_write.hpp"
 #include "memstrain/util/units.hpp"

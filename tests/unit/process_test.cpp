@@ -1,6 +1,6 @@
 // Starting children: where a relative program is looked up, and the stressor's oom_score_adj.
 
-#include "memstrain/executor/process.hpp"
+#include "memstrain/os/process.hpp"
 
 #include <signal.h>
 #include <sys/wait.h>

@@ -3,7 +3,7 @@
 // the recommendation and the three renderings. Plus the command line refusing bad input
 // without running anything.
 
-#include "memstrain/analysis/sweep.hpp"
+#include "memstrain/sweep/sweep.hpp"
 
 #include <sys/wait.h>
 
@@ -16,7 +16,7 @@
 #include <sstream>
 
 #include "memstrain/plan/plan_parse.hpp"
-#include "memstrain/report/sweep_report.hpp"
+#include "memstrain/sweep/sweep_report.hpp"
 
 namespace memstrain {
 namespace {

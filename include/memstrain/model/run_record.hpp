@@ -1,0 +1,141 @@
+#pragma once
+// Everything a run produced, as plain data: the executor fills it, analysis and reports read it.
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "memstrain/model/heap.hpp"
+#include "memstrain/model/histogram.hpp"
+#include "memstrain/model/plan.hpp"
+#include "memstrain/model/process_exit.hpp"
+#include "memstrain/model/resolution.hpp"
+#include "memstrain/model/sample.hpp"
+
+namespace memstrain {
+
+/// kAborted: a window check with `abort: true` failed and stopped the run early.
+enum class RunStatus { kCompleted, kAborted, kInterrupted, kError };
+const char* toString(RunStatus s);
+
+/// Something that happened at a point in time ("stressor_oom_kill", "target_exit", "interrupted").
+struct RunEvent {
+  double t_s = 0;
+  std::string kind;
+  std::string stage;
+  std::string detail;
+};
+
+/// One probe's figures over one stage (merged one-second windows). Latencies in nanoseconds.
+struct StageLatency {
+  std::string probe;
+  LatencySummary corrected;    ///< from the intended send time (coordinated-omission corrected)
+  LatencySummary uncorrected;  ///< from the actual send time
+  LatencySummary sched_lag;    ///< actual - intended send time
+  std::uint64_t sent = 0, missed = 0, completed = 0, ok = 0;
+  std::uint64_t errors_timeout = 0, errors_connect = 0, errors_http_status = 0, errors_other = 0;
+  double error_rate = 0;  ///< errors / completed
+  double probe_cpu_s = 0;
+};
+
+/// What the executor did in the pressure-assisted reclaim phase of a release stage.
+struct ReclaimRecord {
+  double start_s = 0, end_s = 0;
+  std::uint64_t stressor_requested_bytes = 0;
+  std::uint64_t stressor_reached_bytes = 0;  ///< most the stressor reported holding in the phase
+  bool skipped = false;
+  std::string skipped_reason;  ///< e.g. "the outcome at the deadline was returned"
+};
+
+/// The window of a release stage; the series it judges are the run's samples and MemStats.
+struct ReleaseRecord {
+  std::string trigger;        ///< "http", "signal", "command" or "none"
+  double window_start_s = 0;  ///< the "before" readings (the stage's start, once MemStats answered)
+  double trigger_s = 0;       ///< when the trigger fired (window_start_s without one)
+  double deadline_s = 0;      ///< trigger_s + within (or when the stage ended early)
+  std::string trigger_error;  ///< why the trigger could not be fired, when it could not
+  std::optional<ReclaimRecord> reclaim;
+};
+
+/// The stressor's own release: the measured cgroup before the first pressure stage and after the
+/// stressor was told to hold nothing at the end of the run.
+struct StressorReleaseMeasure {
+  std::uint64_t baseline_usage_bytes = 0, baseline_target_rss_bytes = 0;
+  std::uint64_t after_usage_bytes = 0, after_target_rss_bytes = 0;
+};
+
+/// What the executor saw of one stage.
+struct StageRecord {
+  std::string name;
+  double start_s = 0;
+  double end_s = 0;
+  bool completed = false;  ///< ran its full duration
+  std::uint32_t stressor_oom_kills = 0;
+  std::uint32_t target_oom_kills = 0;
+  /// CPU seconds spent during the stage by memstrain itself, by the stressor, and by all members
+  /// of the target's cgroup (which includes the stressor with inside placement). nullopt when a
+  /// process ended mid-stage and its time could not be read.
+  std::optional<double> controller_cpu_s;
+  std::optional<double> stressor_cpu_s;
+  std::optional<double> target_cgroup_cpu_s;
+  std::vector<StageLatency> latency;     ///< one per probe
+  std::optional<ReleaseRecord> release;  ///< release stages only
+};
+
+/// A window check that failed live with `abort: true`: why the run stops.
+struct WindowAbort {
+  std::string check;
+  std::string stage;
+  double t_s = 0;           ///< end of the failing window
+  double observed = 0;      ///< canonical unit
+  std::string explanation;  ///< "latency.error_rate 12.50% > max 1.00% over the 10 s window ending at 31.0 s"
+};
+
+/// One window check over the windows that ended in one stage.
+struct WindowCheckRecord {
+  std::string check;
+  std::string stage;
+  std::size_t windows = 0;      ///< full windows judged
+  std::size_t failed = 0;       ///< of those, how many broke a limit
+  std::size_t no_data = 0;      ///< full windows whose metric had no data (no probe answer)
+  std::optional<double> worst;  ///< the value furthest beyond (or nearest to) the limits
+  double worst_end_s = 0;       ///< end of the worst window
+  std::optional<double> first_fail_end_s;
+};
+
+struct RunRecord {
+  Plan plan;
+  std::string plan_path;
+  Resolution resolution;
+  std::string run_id;
+  std::string out_dir;
+  std::string kernel;  ///< uname -r
+  std::string hostname;
+  std::int64_t started_wall_ms = 0;
+  std::int64_t ended_wall_ms = 0;
+  RunStatus status = RunStatus::kCompleted;
+  std::string error;  ///< why the run ended early, when it did
+  std::optional<pid_t> target_pid;
+  /// When the target process started (Unix ns, from /proc), for per-stage GC CPU shares.
+  std::optional<std::int64_t> target_start_unix_ns;
+  std::optional<ExitInfo> target_exit;  ///< a launched target that ended during the run
+  std::vector<StageRecord> stages;
+  std::vector<Sample> samples;
+  std::vector<RunEvent> events;
+  // From the pprof observer, when the plan names target.pprof_url.
+  std::vector<MemStatsSample> memstats;
+  std::vector<PprofFailure> pprof_failures;
+  std::vector<ProfileSnapshot> profiles;
+  bool cleanup_ok = true;
+  std::vector<std::string> cleanup_errors;
+  /// Set when a stressor held pressure and the run completed; see StressorReleaseMeasure.
+  std::optional<StressorReleaseMeasure> stressor_release;
+  // Sliding-window checks, judged live by the executor's WindowEvaluator.
+  std::vector<WindowCheckRecord> window_checks;
+  std::optional<WindowAbort> abort;  ///< set when status is kAborted
+};
+
+}  // namespace memstrain

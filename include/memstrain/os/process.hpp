@@ -1,0 +1,77 @@
+#pragma once
+// Starting and ending child processes that memstrain owns (the target in launch mode, the
+// stressor). A child is created suspended so that the parent can move it into its cgroup before it
+// runs a single instruction of the program; only then is it released to exec.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <csignal>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "memstrain/model/process_exit.hpp"
+#include "memstrain/util/result.hpp"
+
+namespace memstrain {
+
+struct SpawnOptions {
+  /// argv[0] is searched in PATH when it has no '/'; a relative path (and a relative PATH entry)
+  /// is taken from `workdir` when set, where the child runs, else from memstrain's cwd.
+  std::vector<std::string> argv;
+  std::map<std::string, std::string> env_overrides;  ///< set on top of memstrain's environment
+  std::optional<std::string> workdir;
+  int parent_death_signal = SIGKILL;       ///< delivered to the child when memstrain dies (0: none)
+  bool new_process_group = true;           ///< keep the terminal's Ctrl-C away from the child
+  std::optional<std::string> output_path;  ///< stdout+stderr appended to this file; else inherited
+  std::vector<std::pair<int, int>> fds;    ///< (child fd, parent fd) pairs to pass through
+};
+
+/// A forked child waiting for release() before it execs.
+class SuspendedChild {
+ public:
+  SuspendedChild(pid_t pid, int go_fd, int err_fd) : pid_(pid), go_fd_(go_fd), err_fd_(err_fd) {}
+  SuspendedChild(SuspendedChild&& o) noexcept;
+  SuspendedChild& operator=(SuspendedChild&&) = delete;
+  ~SuspendedChild();
+
+  pid_t pid() const { return pid_; }
+  /// Lets the child exec. Returns an Error (with the child's errno) when exec failed; the child has
+  /// then exited and been reaped.
+  Status release();
+  /// Kills and reaps the child without letting it exec.
+  void abandon();
+
+ private:
+  pid_t pid_;
+  int go_fd_;
+  int err_fd_;
+};
+
+/// Forks a child that waits for release(). Error when the program cannot be found or fork fails.
+Result<SuspendedChild> spawnSuspended(const SpawnOptions& options);
+
+/// Non-blocking reap: the exit if `pid` has ended, nullopt while it runs. Errors (ECHILD) count
+/// as an exit with code -1.
+std::optional<ExitInfo> pollExit(pid_t pid);
+
+/// Sends `sig`, waits up to `grace` for the exit, then SIGKILLs and reaps. Returns how it ended.
+ExitInfo terminate(pid_t pid, int sig, std::chrono::milliseconds grace);
+
+/// terminate() for a whole process group: a child started with `new_process_group` (its pid is
+/// its group's id) and whatever it started. Sends `sig` to the group, waits up to `grace` for the
+/// leader `pgid` to exit (reaping it), then SIGKILLs what is left of the group — children that
+/// outlived the leader included — and waits up to a second for the group to be gone. Returns how
+/// the leader ended. A descendant that left the group (setsid) is beyond its reach.
+ExitInfo terminateGroup(pid_t pgid, int sig, std::chrono::milliseconds grace);
+
+/// True while a process group `pgid` has a member that is not a zombie.
+bool processGroupAlive(pid_t pgid);
+
+/// Path of the running memstrain binary (/proc/self/exe resolved).
+Result<std::string> selfExePath();
+
+}  // namespace memstrain

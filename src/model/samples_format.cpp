@@ -1,0 +1,108 @@
+#include "memstrain/model/samples_format.hpp"
+
+namespace memstrain {
+
+nlohmann::json cgroupSampleToJson(const CgroupSample& c) {
+  nlohmann::json j = {
+      {"usage_bytes", c.usage_bytes},
+      {"limit_bytes", c.limit_bytes == kUnlimited ? nlohmann::json(nullptr) : nlohmann::json(c.limit_bytes)},
+      {"anon_bytes", c.stat.anon_bytes},
+      {"file_bytes", c.stat.file_bytes},
+      {"inactive_file_bytes", c.stat.inactive_file_bytes},
+      {"oom_kill", c.oom_kill_count},
+  };
+  if (c.peak_bytes) j["peak_bytes"] = *c.peak_bytes;
+  if (c.stat.pglazyfree) j["pglazyfree"] = *c.stat.pglazyfree;
+  if (c.stat.pglazyfreed) j["pglazyfreed"] = *c.stat.pglazyfreed;
+  if (c.stat.major_faults) j["major_faults"] = *c.stat.major_faults;
+  if (c.stat.refaults_file) j["refaults_file"] = *c.stat.refaults_file;
+  if (c.pressure) {
+    j["psi_some_avg10"] = c.pressure->some.avg10;
+    if (c.pressure->full) j["psi_full_avg10"] = c.pressure->full->avg10;
+  }
+  return j;
+}
+
+nlohmann::json processMemoryToJson(const ProcessMemory& p) {
+  nlohmann::json j = {{"rss_bytes", p.rss_bytes}, {"anonymous_bytes", p.anonymous_bytes}, {"swap_bytes", p.swap_bytes}};
+  if (p.lazyfree_bytes) j["lazyfree_bytes"] = *p.lazyfree_bytes;
+  return j;
+}
+
+nlohmann::json sampleToJson(const Sample& s, const std::string& stage_name) {
+  nlohmann::json j = {
+      {"kind", "cgroup"},
+      {"t", s.t_s},
+      {"wall_ms", s.wall_ms},
+      {"stage", stage_name},
+      {"target_cgroup", cgroupSampleToJson(s.target_cgroup)},
+      {"effective_limit_bytes", s.effective_limit_bytes == kUnlimited ? nlohmann::json(nullptr) : nlohmann::json(s.effective_limit_bytes)},
+      {"measured_usage_bytes", s.measuredUsage()},
+      {"stressor", {{"target_bytes", s.stressor_target_bytes}, {"populated_bytes", s.stressor_populated_bytes}}},
+  };
+  if (s.measured_cgroup) j["measured_cgroup"] = cgroupSampleToJson(*s.measured_cgroup);
+  if (s.stressor_cgroup) j["stressor_cgroup"] = cgroupSampleToJson(*s.stressor_cgroup);
+  if (s.setpoint_bytes) j["setpoint_bytes"] = *s.setpoint_bytes;
+  if (s.stressor_process) j["stressor"]["process"] = processMemoryToJson(*s.stressor_process);
+  if (s.target_process) j["target_process"] = processMemoryToJson(*s.target_process);
+  if (s.system_pressure) {
+    j["system_psi_some_avg10"] = s.system_pressure->some.avg10;
+    if (s.system_pressure->full) j["system_psi_full_avg10"] = s.system_pressure->full->avg10;
+  }
+  return j;
+}
+
+nlohmann::json memStatsToJson(const MemStatsSample& s, const std::string& stage_name) {
+  const GoMemStats& m = s.stats;
+  nlohmann::json j = {{"kind", "memstats"},
+                      {"t", s.t_s},
+                      {"wall_ms", s.wall_ms},
+                      {"stage", stage_name},
+                      {"heap_objects", m.heap_objects},
+                      {"heap_alloc_bytes", m.heap_alloc_bytes},
+                      {"heap_inuse_bytes", m.heap_inuse_bytes},
+                      {"heap_idle_bytes", m.heap_idle_bytes},
+                      {"heap_released_bytes", m.heap_released_bytes},
+                      {"heap_sys_bytes", m.heap_sys_bytes},
+                      {"sys_bytes", m.sys_bytes},
+                      {"next_gc_bytes", m.next_gc_bytes},
+                      {"num_gc", m.num_gc},
+                      {"pause_total_ns", m.pause_total_ns},
+                      {"gc_cpu_fraction", m.gc_cpu_fraction}};
+  if (m.last_gc_unix_ns) j["last_gc_unix_ns"] = *m.last_gc_unix_ns;
+  if (m.max_rss_bytes) j["max_rss_bytes"] = *m.max_rss_bytes;
+  if (s.goroutines) j["goroutines"] = *s.goroutines;
+  return j;
+}
+
+nlohmann::json pprofFailureToJson(const PprofFailure& f, const std::string& stage_name) {
+  return {{"kind", "pprof_error"},  {"t", f.t_s},           {"stage", stage_name},
+          {"endpoint", f.endpoint}, {"error_kind", f.kind}, {"message", f.message}};
+}
+
+namespace {
+
+double ms(std::uint64_t ns) { return static_cast<double>(ns) / 1e6; }
+
+}  // namespace
+
+nlohmann::json latencyWindowToJson(const ProbeWindow& w, const std::string& probe, double t_s, const std::string& stage) {
+  const LatencySummary c = summarizeLatency(w.corrected);
+  return {{"kind", "latency"},
+          {"t", t_s},
+          {"stage", stage},
+          {"probe", probe},
+          {"sent", w.sent},
+          {"missed", w.missed},
+          {"completed", w.completed},
+          {"ok", w.ok},
+          {"errors", w.errors.total()},
+          {"p50_ms", ms(c.p50_ns)},
+          {"p90_ms", ms(c.p90_ns)},
+          {"p99_ms", ms(c.p99_ns)},
+          {"max_ms", ms(c.max_ns)},
+          {"uncorrected_p99_ms", ms(summarizeLatency(w.uncorrected).p99_ns)},
+          {"sched_lag_p99_ms", ms(summarizeLatency(w.sched_lag).p99_ns)}};
+}
+
+}  // namespace memstrain

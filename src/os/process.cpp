@@ -1,0 +1,293 @@
+#include "memstrain/os/process.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "memstrain/util/fs.hpp"
+#include "memstrain/util/text.hpp"
+
+extern char** environ;
+
+namespace memstrain {
+
+SuspendedChild::SuspendedChild(SuspendedChild&& o) noexcept : pid_(o.pid_), go_fd_(o.go_fd_), err_fd_(o.err_fd_) {
+  o.pid_ = -1;
+  o.go_fd_ = -1;
+  o.err_fd_ = -1;
+}
+
+SuspendedChild::~SuspendedChild() {
+  if (go_fd_ >= 0) abandon();
+  if (err_fd_ >= 0) ::close(err_fd_);
+}
+
+Status SuspendedChild::release() {
+  char go = 'g';
+  ssize_t w;
+  do {
+    w = ::write(go_fd_, &go, 1);
+  } while (w < 0 && errno == EINTR);
+  ::close(go_fd_);
+  go_fd_ = -1;
+  // The error pipe is close-on-exec: EOF means exec succeeded, 4 bytes mean it failed with that errno.
+  int child_errno = 0;
+  ssize_t n;
+  do {
+    n = ::read(err_fd_, &child_errno, sizeof child_errno);
+  } while (n < 0 && errno == EINTR);
+  ::close(err_fd_);
+  err_fd_ = -1;
+  if (n == static_cast<ssize_t>(sizeof child_errno)) {
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    return Error::fromErrno("exec in child " + std::to_string(pid_), child_errno);
+  }
+  return {};
+}
+
+void SuspendedChild::abandon() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+  if (go_fd_ >= 0) ::close(go_fd_);
+  go_fd_ = -1;
+}
+
+namespace {
+
+// The program the child will exec, as an absolute path. A relative name is looked up where the
+// child will be when it execs: after chdir(workdir), not in memstrain's own working directory.
+Result<std::string> resolveProgram(const std::string& prog, const std::optional<std::string>& workdir) {
+  std::string cwd;
+  {
+    char buf[4096];
+    if (::getcwd(buf, sizeof buf) == nullptr) return Error::fromErrno("getcwd");
+    cwd = buf;
+  }
+  // Where the child's relative paths start: workdir (itself relative to our cwd) or our cwd.
+  const std::string base = !workdir ? cwd : (!workdir->empty() && workdir->front() == '/') ? *workdir : joinPath(cwd, *workdir);
+  auto absolute = [&](const std::string& p) { return !p.empty() && p.front() == '/' ? p : joinPath(base, p); };
+  if (prog.find('/') != std::string::npos) {
+    const std::string path = absolute(prog);
+    if (::access(path.c_str(), X_OK) != 0) {
+      return Error::fromErrno("program " + prog + (workdir && prog.front() != '/' ? " (in workdir " + *workdir + ")" : ""));
+    }
+    return path;
+  }
+  const char* path = std::getenv("PATH");
+  std::string p = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  std::size_t i = 0;
+  while (i <= p.size()) {
+    std::size_t j = p.find(':', i);
+    if (j == std::string::npos) j = p.size();
+    std::string dir = p.substr(i, j - i);
+    if (dir.empty()) dir = ".";
+    std::string candidate = absolute(dir + "/" + prog);
+    struct stat st;
+    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(candidate.c_str(), X_OK) == 0) {
+      return candidate;
+    }
+    i = j + 1;
+  }
+  return Error{"program \"" + prog + "\" not found in PATH"};
+}
+
+}  // namespace
+
+Result<SuspendedChild> spawnSuspended(const SpawnOptions& options) {
+  if (options.argv.empty()) return Error{"spawn: empty command"};
+  auto prog = resolveProgram(options.argv[0], options.workdir);
+  if (!prog) return prog.error();
+
+  // Everything the child needs is prepared before fork: after fork only async-signal-safe calls.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) {
+    std::string_view kv(*e);
+    auto eq = kv.find('=');
+    std::string key(kv.substr(0, eq));
+    if (options.env_overrides.count(key)) continue;
+    env_strings.emplace_back(kv);
+  }
+  for (const auto& [k, v] : options.env_overrides) env_strings.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> argv_copy = options.argv;
+  std::vector<char*> argv;
+  for (auto& s : argv_copy) argv.push_back(s.data());
+  argv.push_back(nullptr);
+
+  int out_fd = -1;
+  if (options.output_path) {
+    // A log in the run's output directory: a symlink or FIFO planted at its name is refused.
+    auto fd = openAppend(*options.output_path);
+    if (!fd) return fd.error();
+    out_fd = fd->release();
+  }
+  int go_pipe[2];
+  int err_pipe[2];
+  if (::pipe2(go_pipe, O_CLOEXEC) != 0) {
+    if (out_fd >= 0) ::close(out_fd);
+    return Error::fromErrno("pipe");
+  }
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
+    ::close(go_pipe[0]);
+    ::close(go_pipe[1]);
+    if (out_fd >= 0) ::close(out_fd);
+    return Error::fromErrno("pipe");
+  }
+  const pid_t parent = ::getpid();
+  const std::string& program = *prog;
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    Error e = Error::fromErrno("fork");
+    for (int fd : {go_pipe[0], go_pipe[1], err_pipe[0], err_pipe[1]}) ::close(fd);
+    if (out_fd >= 0) ::close(out_fd);
+    return e;
+  }
+  if (pid == 0) {
+    auto die = [&](int err) {
+      ssize_t ignored = ::write(err_pipe[1], &err, sizeof err);
+      (void)ignored;
+      ::_exit(127);
+    };
+    if (options.parent_death_signal != 0) {
+      ::prctl(PR_SET_PDEATHSIG, options.parent_death_signal);
+      if (::getppid() != parent) ::_exit(126);  // the parent died before prctl took effect
+    }
+    if (options.new_process_group) ::setpgid(0, 0);
+    // Restore default dispositions and an empty mask: the controller blocks signals in its threads.
+    sigset_t all;
+    sigemptyset(&all);
+    ::sigprocmask(SIG_SETMASK, &all, nullptr);
+    for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);
+    char go = 0;
+    ssize_t n;
+    do {
+      n = ::read(go_pipe[0], &go, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) ::_exit(125);  // parent abandoned us
+    if (out_fd >= 0) {
+      if (::dup2(out_fd, 1) < 0 || ::dup2(out_fd, 2) < 0) die(errno);
+    }
+    for (const auto& [child_fd, parent_fd] : options.fds) {
+      if (child_fd == parent_fd) {
+        int flags = ::fcntl(parent_fd, F_GETFD);
+        if (flags < 0 || ::fcntl(parent_fd, F_SETFD, flags & ~FD_CLOEXEC) < 0) die(errno);
+      } else if (::dup2(parent_fd, child_fd) < 0) {
+        die(errno);
+      }
+    }
+    if (options.workdir && ::chdir(options.workdir->c_str()) != 0) die(errno);
+    ::execve(program.c_str(), argv.data(), envp.data());
+    die(errno);
+  }
+  ::close(go_pipe[0]);
+  ::close(err_pipe[1]);
+  if (out_fd >= 0) ::close(out_fd);
+  return SuspendedChild(pid, go_pipe[1], err_pipe[0]);
+}
+
+std::optional<ExitInfo> pollExit(pid_t pid) {
+  int status = 0;
+  pid_t r;
+  do {
+    r = ::waitpid(pid, &status, WNOHANG);
+  } while (r < 0 && errno == EINTR);
+  if (r == 0) return std::nullopt;
+  if (r < 0) return ExitInfo{false, -1, 0};
+  if (WIFSIGNALED(status)) return ExitInfo{true, 0, WTERMSIG(status)};
+  return ExitInfo{false, WEXITSTATUS(status), 0};
+}
+
+ExitInfo terminate(pid_t pid, int sig, std::chrono::milliseconds grace) {
+  if (auto e = pollExit(pid)) return *e;
+  ::kill(pid, sig);
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (auto e = pollExit(pid)) return *e;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  pid_t r;
+  do {
+    r = ::waitpid(pid, &status, 0);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) return ExitInfo{false, -1, 0};
+  if (WIFSIGNALED(status)) return ExitInfo{true, 0, WTERMSIG(status)};
+  return ExitInfo{false, WEXITSTATUS(status), 0};
+}
+
+bool processGroupAlive(pid_t pgid) {
+  if (pgid <= 0 || (::kill(-pgid, 0) != 0 && errno == ESRCH)) return false;
+  // kill() finds zombies too: a member killed and not yet reaped by whoever adopted it holds
+  // nothing. Alive means a member that is not a zombie (/proc/PID/stat: state, ppid, pgrp).
+  DIR* d = ::opendir("/proc");
+  if (d == nullptr) return true;
+  bool alive = false;
+  while (dirent* e = ::readdir(d)) {
+    auto pid = parseUint64(e->d_name);
+    if (!pid) continue;
+    auto stat = readFile("/proc/" + std::string(e->d_name) + "/stat", 4096);
+    if (!stat) continue;
+    const auto close = stat->rfind(')');
+    if (close == std::string::npos) continue;
+    const auto fields = splitFields(std::string_view(*stat).substr(close + 1));
+    if (fields.size() < 3 || fields[0] == "Z" || fields[0] == "X") continue;
+    if (parseInt64(fields[2]) == static_cast<std::int64_t>(pgid)) {
+      alive = true;
+      break;
+    }
+  }
+  ::closedir(d);
+  return alive;
+}
+
+ExitInfo terminateGroup(pid_t pgid, int sig, std::chrono::milliseconds grace) {
+  std::optional<ExitInfo> leader = pollExit(pgid);
+  if (processGroupAlive(pgid)) ::kill(-pgid, sig);
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (!leader && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    leader = pollExit(pgid);
+  }
+  // Whatever is left of the group, the leader included, goes now.
+  if (processGroupAlive(pgid)) ::kill(-pgid, SIGKILL);
+  if (!leader) {
+    int status = 0;
+    pid_t r;
+    do {
+      r = ::waitpid(pgid, &status, 0);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0)
+      leader = ExitInfo{false, -1, 0};
+    else
+      leader = WIFSIGNALED(status) ? ExitInfo{true, 0, WTERMSIG(status)} : ExitInfo{false, WEXITSTATUS(status), 0};
+  }
+  // Members are not our children (reaped by init): wait until the kernel has removed them.
+  const auto gone_by = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (processGroupAlive(pgid) && std::chrono::steady_clock::now() < gone_by) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  return *leader;
+}
+
+Result<std::string> selfExePath() {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n < 0) return Error::fromErrno("readlink /proc/self/exe");
+  buf[n] = 0;
+  return std::string(buf);
+}
+
+}  // namespace memstrain
