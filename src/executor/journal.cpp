@@ -66,21 +66,6 @@ Result<Journal> journalFromJson(std::string_view text) {
   return j;
 }
 
-std::optional<std::uint64_t> parseStartTime(std::string_view stat_text) {
-  const auto close = stat_text.rfind(')');
-  if (close == std::string_view::npos) return std::nullopt;
-  auto fields = splitFields(stat_text.substr(close + 1));
-  constexpr std::size_t kStartTime = 22 - 3;  // fields after ") " start at field 3
-  if (fields.size() <= kStartTime) return std::nullopt;
-  return parseUint64(fields[kStartTime]);
-}
-
-std::optional<std::uint64_t> processStartTime(pid_t pid, const std::string& proc_root) {
-  auto text = readFile(proc_root + "/" + std::to_string(pid) + "/stat", 4096);
-  if (!text) return std::nullopt;
-  return parseStartTime(*text);
-}
-
 bool journalOwnerAlive(const Journal& j, const std::string& proc_root) {
   auto st = processStartTime(j.owner_pid, proc_root);
   return st && *st == j.owner_start_time;
@@ -291,6 +276,16 @@ RecoveryReport recoverJournal(const std::string& path, const Journal& j, bool dr
   for (const auto& p : j.processes) {
     auto st = processStartTime(p.pid, proc_root);
     if (!st || *st != p.start_time) continue;  // gone, or the pid now belongs to someone else
+    if (p.role == "trigger") {
+      // A command trigger memstrain started as the leader of its own process group: the leader
+      // with this pid and start time is the run's, and so is its group (pid N cannot be reused
+      // while a group N exists).
+      r.actions.push_back("kill trigger command pid " + std::to_string(p.pid) + " and its process group");
+      if (!dry_run && ::kill(-p.pid, SIGKILL) != 0 && errno != ESRCH) {
+        r.errors.push_back("kill process group " + std::to_string(p.pid) + ": " + std::string(std::strerror(errno)));
+      }
+      continue;
+    }
     if (!processIsTheRuns(p, run_owned, fs, proc_root)) {
       r.actions.push_back("leave pid " + std::to_string(p.pid) + " alone: not in the run's cgroups and not a memstrain stressor");
       continue;

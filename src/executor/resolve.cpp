@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "memstrain/discovery/locate.hpp"
+#include "memstrain/executor/journal.hpp"
 #include "memstrain/util/units.hpp"
 
 namespace memstrain {
@@ -145,6 +146,8 @@ Result<Resolution> resolvePlan(const Plan& plan, const CgroupFs& fs, const Resol
       if (!loc) return Error{"/target/attach/pid: " + loc.error().message, loc.error().sys_errno};
       r.target_cgroup = loc->cgroup;
       r.attach_matched_by = "pid";
+      // Who the pid is now: the run pins this process, never a later owner of the number.
+      r.attach_pid_start_time = processStartTime(*a.pid, ctx.proc_root);
     } else {
       auto loc = locateAttach(a, fs, ctx);
       if (!loc) return loc.error();

@@ -2,8 +2,10 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -280,6 +282,62 @@ ExitInfo terminateGroup(pid_t pgid, int sig, std::chrono::milliseconds grace) {
   const auto gone_by = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   while (processGroupAlive(pgid) && std::chrono::steady_clock::now() < gone_by) std::this_thread::sleep_for(std::chrono::milliseconds(2));
   return *leader;
+}
+
+std::optional<std::uint64_t> parseStartTime(std::string_view stat_text) {
+  const auto close = stat_text.rfind(')');
+  if (close == std::string_view::npos) return std::nullopt;
+  auto fields = splitFields(stat_text.substr(close + 1));
+  constexpr std::size_t kStartTime = 22 - 3;  // fields after ") " start at field 3
+  if (fields.size() <= kStartTime) return std::nullopt;
+  return parseUint64(fields[kStartTime]);
+}
+
+std::optional<std::uint64_t> processStartTime(pid_t pid, const std::string& proc_root) {
+  auto text = readFile(proc_root + "/" + std::to_string(pid) + "/stat", 4096);
+  if (!text) return std::nullopt;
+  return parseStartTime(*text);
+}
+
+namespace {
+
+// pidfd_open(2) and pidfd_send_signal(2) by syscall number: glibc 2.36's <sys/pidfd.h> lacks
+// pidfd_send_signal's wrapper on some builds; the syscalls are there since Linux 5.3.
+int pidfdOpen(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0U)); }
+int pidfdSendSignal(int fd, int sig) { return static_cast<int>(::syscall(SYS_pidfd_send_signal, fd, sig, nullptr, 0U)); }
+
+}  // namespace
+
+Result<PinnedProcess> PinnedProcess::pin(pid_t pid, std::optional<std::uint64_t> start_time, const std::string& proc_root) {
+  const int fd = pidfdOpen(pid);
+  if (fd < 0) return Error::fromErrno("pidfd_open " + std::to_string(pid));
+  PinnedProcess p(pid, fd);
+  // Checked after pinning: if the start time still matches now, the pidfd holds that process.
+  if (start_time) {
+    const auto now = processStartTime(pid, proc_root);
+    if (!now || *now != *start_time) {
+      return Error{"pid " + std::to_string(pid) + " is no longer the process it was (started at tick " + std::to_string(*start_time) +
+                       (now ? ", now " + std::to_string(*now) : std::string(", now gone")) + ")",
+                   ESRCH};
+    }
+  }
+  if (!p.alive()) return Error{"pid " + std::to_string(pid) + " has exited", ESRCH};
+  return p;
+}
+
+PinnedProcess::~PinnedProcess() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool PinnedProcess::alive() const {
+  // A pidfd polls readable once its process has exited.
+  pollfd p{fd_, POLLIN, 0};
+  return ::poll(&p, 1, 0) == 0;
+}
+
+Status PinnedProcess::signal(int sig) const {
+  if (pidfdSendSignal(fd_, sig) != 0) return Error::fromErrno("signal pid " + std::to_string(pid_));
+  return {};
 }
 
 Result<std::string> selfExePath() {

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "memstrain/actuators/stressor.hpp"
+#include "memstrain/executor/journal.hpp"
 #include "memstrain/util/fs.hpp"
 #include "memstrain/util/text.hpp"
 
@@ -144,6 +145,31 @@ TEST_F(ProcessTest, TerminateGroupEndsTheLeaderAndEveryChildItStarted) {
   EXPECT_TRUE(e.signaled) << e.describe();
   EXPECT_EQ(e.signal, SIGKILL) << "the leader ignored SIGTERM";
   EXPECT_FALSE(processGroupAlive(pid)) << "a child of the command outlived it";
+}
+
+// Issue 15, item 7: an attached target's liveness and signals went to a raw pid.
+TEST_F(ProcessTest, APinnedProcessIsThatProcessNotItsPid) {
+  SpawnOptions so;
+  so.argv = {"/bin/sleep", "600"};
+  so.parent_death_signal = SIGKILL;
+  auto child = spawnSuspended(so);
+  ASSERT_TRUE(child.ok()) << child.error().message;
+  const pid_t pid = child->pid();
+  ASSERT_TRUE(child->release().ok());
+  const auto start = processStartTime(pid);
+  ASSERT_TRUE(start.has_value());
+  // Another start time: the pid was reused by someone else since it was recorded.
+  auto stranger = PinnedProcess::pin(pid, *start + 1);
+  ASSERT_FALSE(stranger.ok());
+  EXPECT_NE(stranger.error().message.find("is no longer the process it was"), std::string::npos) << stranger.error().message;
+  auto pinned = PinnedProcess::pin(pid, start);
+  ASSERT_TRUE(pinned.ok()) << pinned.error().message;
+  EXPECT_TRUE(pinned->alive());
+  ASSERT_TRUE(pinned->signal(SIGKILL).ok());
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_FALSE(pinned->alive());
+  EXPECT_FALSE(pinned->signal(SIGTERM).ok()) << "a signal to an exited process must not reach a new owner of its pid";
 }
 
 }  // namespace

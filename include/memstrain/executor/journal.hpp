@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "memstrain/cgroup/cgroup.hpp"
+#include "memstrain/os/process.hpp"  // processStartTime
 #include "memstrain/util/result.hpp"
 
 namespace memstrain {
@@ -26,7 +27,7 @@ inline constexpr const char* kDefaultJournalDir = "/run/memstrain";
 struct JournalProcess {
   pid_t pid = 0;
   std::uint64_t start_time = 0;
-  std::string role;  ///< "target" or "stressor"
+  std::string role;  ///< "target", "stressor" or "trigger" (a command trigger, leader of its own process group)
 };
 
 struct Journal {
@@ -42,11 +43,6 @@ struct Journal {
 nlohmann::json journalToJson(const Journal& j);
 /// Parses a journal; Error naming the field when malformed (journals are read back after crashes).
 Result<Journal> journalFromJson(std::string_view text);
-
-/// Start time of `pid` from `proc_root`/PID/stat (clock ticks since boot); nullopt when gone.
-std::optional<std::uint64_t> processStartTime(pid_t pid, const std::string& proc_root = "/proc");
-/// Parses the start time (field 22) out of /proc/PID/stat text.
-std::optional<std::uint64_t> parseStartTime(std::string_view stat_text);
 
 /// True while the process that wrote the journal is still running.
 bool journalOwnerAlive(const Journal& j, const std::string& proc_root = "/proc");
@@ -108,7 +104,8 @@ struct RecoveryReport {
 /// a journal with journalProblems(); else kills the processes it started that are still alive
 /// (same pid AND start time) and provably the run's own (a member of one of its run-owned
 /// cgroups, or a memstrain stressor, `__stressor` in its command line, for a stressor that joined
-/// the target's cgroup), empties and removes its run-owned cgroups deepest first (the shared
+/// the target's cgroup; a command trigger, leader of its own process group, with its group),
+/// empties and removes its run-owned cgroups deepest first (the shared
 /// parent only when empty, its members never touched), then deletes the journal file.
 RecoveryReport recoverJournal(const std::string& path, const Journal& j, bool dry_run, const CgroupFs& fs,
                               const std::string& proc_root = "/proc");

@@ -54,6 +54,9 @@ struct Resolution {
   /// Attach mode: how the target was found ("cgroup", "pid", "pod-uid", "container-id") and, for
   /// Kubernetes targets, the pod UID and container id.
   std::string attach_matched_by;
+  /// attach.pid: the process's start time when resolved (field 22 of /proc/PID/stat), so that the
+  /// run acts on that process only (PinnedProcess); nullopt when unreadable.
+  std::optional<std::uint64_t> attach_pid_start_time;
   std::string pod_uid;
   std::string container_id;
   /// Node placement: measured "cgroup" is the node (MemTotal - MemAvailable against MemTotal).

@@ -7,9 +7,11 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -70,6 +72,35 @@ ExitInfo terminateGroup(pid_t pgid, int sig, std::chrono::milliseconds grace);
 
 /// True while a process group `pgid` has a member that is not a zombie.
 bool processGroupAlive(pid_t pgid);
+
+/// Start time of `pid` from `proc_root`/PID/stat (clock ticks since boot); nullopt when gone.
+std::optional<std::uint64_t> processStartTime(pid_t pid, const std::string& proc_root = "/proc");
+/// Parses the start time (field 22) out of /proc/PID/stat text.
+std::optional<std::uint64_t> parseStartTime(std::string_view stat_text);
+
+/// A process pinned by a pidfd: its liveness and the signals sent to it concern that process
+/// only, never a later one that reuses its pid (the raw-pid kill(pid, 0) and kill(pid, sig) of an
+/// attached target could reach a stranger once the target had ended).
+class PinnedProcess {
+ public:
+  /// Pins `pid`. With `start_time` (field 22 of /proc/PID/stat, as resolve recorded it), the
+  /// process must still be the one that started then. Error when it is gone or another process.
+  static Result<PinnedProcess> pin(pid_t pid, std::optional<std::uint64_t> start_time, const std::string& proc_root = "/proc");
+  PinnedProcess(PinnedProcess&& o) noexcept : pid_(o.pid_), fd_(o.fd_) { o.fd_ = -1; }
+  PinnedProcess& operator=(PinnedProcess&&) = delete;
+  PinnedProcess(const PinnedProcess&) = delete;
+  ~PinnedProcess();
+  pid_t pid() const { return pid_; }
+  /// False once the process has exited (zombie or reaped).
+  bool alive() const;
+  /// Sends `sig` to the pinned process. Error (ESRCH) when it has exited.
+  Status signal(int sig) const;
+
+ private:
+  PinnedProcess(pid_t pid, int fd) : pid_(pid), fd_(fd) {}
+  pid_t pid_;
+  int fd_;
+};
 
 /// Path of the running memstrain binary (/proc/self/exe resolved).
 Result<std::string> selfExePath();
