@@ -132,6 +132,34 @@ int runStressorChild(const StressorChildOptions& o) {
   }
 }
 
+namespace {
+
+// Writes /proc/PID/oom_score_adj and reads it back.
+Status writeOomScoreAdj(pid_t pid, int value) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/oom_score_adj";
+  const std::string want = std::to_string(value);
+  Status st = writeFile(path, want + "\n");
+  if (st) {
+    auto now = readFile(path, 64);
+    if (!now) {
+      st = now.error();
+    } else if (trim(*now) != want) {
+      st = Error{path + " reads " + std::string(trim(*now)) + " after writing " + want, EIO};
+    }
+  }
+  if (!st) return Error{"stressor: set oom_score_adj " + want + ": " + st.error().message, st.error().sys_errno};
+  return {};
+}
+
+}  // namespace
+
+Status Stressor::setOomScoreAdj(int value) {
+  if (value == oom_score_adj_) return {};
+  if (Status st = writeOomScoreAdj(pid_, value); !st) return st;
+  oom_score_adj_ = value;
+  return {};
+}
+
 Result<std::unique_ptr<Stressor>> Stressor::spawn(const Options& options, CgroupEditor& editor, const std::string& cgroup_rel) {
   int cmd[2];
   int rep[2];
@@ -165,24 +193,11 @@ Result<std::unique_ptr<Stressor>> Stressor::spawn(const Options& options, Cgroup
   pid_t pid = child->pid();
   // oom_score_adj is set here, on the suspended child, and checked: a stressor the kernel would
   // not pick first must never run (a failed write used to be ignored by the child).
-  {
-    const std::string path = "/proc/" + std::to_string(pid) + "/oom_score_adj";
-    const std::string want = std::to_string(options.oom_score_adj);
-    Status st = writeFile(path, want + "\n");
-    if (st) {
-      auto now = readFile(path, 64);
-      if (!now) {
-        st = now.error();
-      } else if (trim(*now) != want) {
-        st = Error{path + " reads " + std::string(trim(*now)) + " after writing " + want, EIO};
-      }
-    }
-    if (!st) {
-      child->abandon();
-      ::close(cmd[1]);
-      ::close(rep[0]);
-      return Error{"stressor: set oom_score_adj " + want + ": " + st.error().message, st.error().sys_errno};
-    }
+  if (Status st = writeOomScoreAdj(pid, options.oom_score_adj); !st) {
+    child->abandon();
+    ::close(cmd[1]);
+    ::close(rep[0]);
+    return st.error();
   }
   if (auto st = child->release(); !st) {
     ::close(cmd[1]);
@@ -191,7 +206,9 @@ Result<std::unique_ptr<Stressor>> Stressor::spawn(const Options& options, Cgroup
   }
   int fl = ::fcntl(rep[0], F_GETFL);
   ::fcntl(rep[0], F_SETFL, fl | O_NONBLOCK);
-  return std::unique_ptr<Stressor>(new Stressor(pid, cmd[1], rep[0]));
+  std::unique_ptr<Stressor> out(new Stressor(pid, cmd[1], rep[0]));
+  out->oom_score_adj_ = options.oom_score_adj;
+  return out;
 }
 
 Stressor::~Stressor() {

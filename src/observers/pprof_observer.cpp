@@ -16,7 +16,11 @@ std::int64_t wallMs() {
 }  // namespace
 
 PprofObserver::PprofObserver(Options options, Clock::time_point t0, std::function<void(const nlohmann::json&)> write_line)
-    : options_(std::move(options)), t0_(t0), write_line_(std::move(write_line)), client_(options_.base_url, options_.client) {}
+    : options_(std::move(options)), t0_(t0), write_line_(std::move(write_line)), client_(options_.base_url, [this] {
+        PprofClientOptions o = options_.client;
+        o.abort = &abort_;  // raised by stop(true)
+        return o;
+      }()) {}
 
 PprofObserver::~PprofObserver() { stop(); }
 
@@ -59,10 +63,14 @@ std::vector<MemStatsSample> PprofObserver::memstatsSince(double since_s) const {
   return out;
 }
 
-void PprofObserver::stop() {
+void PprofObserver::stop(bool abandon) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
+    if (abandon) {
+      pending_snapshots_.clear();
+      abort_.store(true);
+    }
   }
   cv_.notify_one();
   if (thread_.joinable()) thread_.join();

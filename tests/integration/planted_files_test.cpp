@@ -91,6 +91,17 @@ TEST_F(PlantedFilesTest, SymlinksPlantedInTheOutputDirectoryAreReplacedOrRefused
   expectVictimsUntouched();
 }
 
+TEST_F(PlantedFilesTest, ASamplesFileThatIsASymlinkStopsTheRunBeforeAnythingStarts) {
+  const fs::path out = dir_ / "out";
+  fs::create_directory(out);
+  fs::create_symlink(victim_, out / "samples.jsonl");
+  EXPECT_EQ(run(plan("samples"), out, "samples.log"), 3) << slurp(dir_ / "samples.log");
+  const json r = json::parse(slurp(out / "report.json"));
+  EXPECT_NE(r["run"]["error"].get<std::string>().find("samples.jsonl is a symlink"), std::string::npos) << r["run"]["error"];
+  expectNothingLeft(r);
+  expectVictimsUntouched();
+}
+
 TEST_F(PlantedFilesTest, ALogThatIsASymlinkStopsTheRunBeforeTheTargetStarts) {
   const fs::path out = dir_ / "out";
   fs::create_directory(out);
