@@ -407,6 +407,7 @@ void RunSession::collectLatency(std::size_t stage_idx) {
   for (std::size_t k = 0; k < probes_.size(); ++k) {
     ProbeWindow w = probes_[k]->takeWindow();
     writeSample(latencyWindowToJson(w, probes_[k]->config().name, t, plan_.stages[stage_idx].name));
+    if (options_.progress) options_.progress->observeLatencyWindow(probes_[k]->config().name, stage_idx, w);
     feeder_->addProbeWindow(k, w);
     if (stage_windows_[k])
       stage_windows_[k]->merge(w);
@@ -420,6 +421,7 @@ bool RunSession::feedWindows(std::size_t stage_idx) {
   std::optional<std::vector<MemStatsSample>> readings;
   if (pprof_ && rec_.target_start_unix_ns) readings = pprof_->memstatsSince(feeder_->newReadingsAfter());
   auto verdict = window_eval_->push(feeder_->cut(end_s, stage_idx, readings ? &*readings : nullptr, rec_.target_start_unix_ns));
+  if (options_.progress) options_.progress->observeWindowChecks(window_eval_->records());
   if (!verdict || rec_.status != RunStatus::kCompleted) return false;  // an error or a signal ended it first
   rec_.status = RunStatus::kAborted;
   rec_.error = "aborted by check \"" + verdict->check + "\" in stage " + verdict->stage + ": " + verdict->explanation;

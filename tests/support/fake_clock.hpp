@@ -16,9 +16,7 @@ class FakeClock final : public Clock {
   explicit FakeClock(std::int64_t wall0_ms = 1'700'000'000'000) : wall0_ms_(wall0_ms) {}
 
   time_point now() const override { return now_; }
-  std::int64_t wallMs() const override {
-    return wall0_ms_ + std::chrono::duration_cast<std::chrono::milliseconds>(now_ - start_).count();
-  }
+  std::int64_t wallMs() const override { return wall0_ms_ + std::chrono::duration_cast<std::chrono::milliseconds>(now_ - start_).count(); }
   /// Jumps to `t` (never back) and remembers that it was asked to sleep until then.
   void sleepUntil(time_point t) override {
     sleeps.push_back(t);

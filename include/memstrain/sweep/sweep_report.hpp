@@ -40,8 +40,4 @@ std::string renderSweepMarkdown(const SweepDocument& doc);
 /// sweep.html: the same table as one page with inline CSS; every text is HTML-escaped.
 std::string renderSweepHtml(const SweepDocument& doc);
 
-/// `s` with & < > " ' replaced by entities. (Named for the sweep so that it cannot collide with
-/// another report's helper.)
-std::string sweepHtmlEscape(const std::string& s);
-
 }  // namespace memstrain
