@@ -72,8 +72,12 @@ bench: build go
 fuzz: deps
 	scripts/fuzz.sh 300
 
+# The kill test 50 times, then memstrain's own memory over 200,000 samples at 10 ms (about 34
+# minutes; SOAK_SAMPLES=N for another length): RSS must stay flat and under 64 MiB.
+SOAK_SAMPLES ?= 200000
 soak: build go
 	cd $(BUILD) && MEMSTRAIN_KILL_TRIALS=50 ctest --output-on-failure -R KillTest
+	python3 bench/soak_bench.py $(BUILD)/memstrain --samples $(SOAK_SAMPLES)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(DEB_BUILD) out

@@ -63,6 +63,9 @@ usage: memstrain-launch.sh run|render (--pod NAME | --selector LABELS) --plan-co
   --timeout SECONDS       give up waiting after this long; also the Job's activeDeadlineSeconds
                           (default 7200)
   --ttl SECONDS           ttlSecondsAfterFinished of the Job (default 3600)
+  --allow-commands        let the plan run commands of its own (release.trigger.command), as root
+                          in the privileged Job: memstrain run --allow-commands. Off by default:
+                          such a plan is refused
 
 recover and render-recover take --node NODE (the node a run died on: the run's log names it),
 --dry-run (say what would be undone, change nothing), and --job-namespace, --job-name, --image,
@@ -128,7 +131,7 @@ EOF
 parse_args() {
   POD="" SELECTOR="" TARGET_NS=${MEMSTRAIN_TARGET_NAMESPACE:-default} CONTAINER="" PLAN_CM="" PLAN_KEY=plan.json
   JOB_NS=${MEMSTRAIN_JOB_NAMESPACE:-} JOB_NAME="" IMAGE=${MEMSTRAIN_IMAGE:-memstrain:0.1.0} CGROUP_VERSION=2
-  REPORT_PVC="" TIMEOUT=7200 TTL=3600
+  REPORT_PVC="" TIMEOUT=7200 TTL=3600 ALLOW_COMMANDS=""
   while (($#)); do
     case $1 in
       --pod) POD=${2:?--pod needs a value}; shift 2 ;;
@@ -144,6 +147,7 @@ parse_args() {
       --report-pvc) REPORT_PVC=${2:?--report-pvc needs a value}; shift 2 ;;
       --timeout) TIMEOUT=${2:?--timeout needs a value}; shift 2 ;;
       --ttl) TTL=${2:?--ttl needs a value}; shift 2 ;;
+      --allow-commands) ALLOW_COMMANDS=1; shift ;;
       -h|--help) usage; exit 0 ;;
       *) usage >&2; die 2 "unknown argument \"$1\"" ;;
     esac
@@ -228,7 +232,8 @@ security_context() {
 readonly JOURNAL_DIR=/run/memstrain/jobs
 
 render_job() {
-  local reports_volume
+  local reports_volume allow_env=""
+  [[ -z $ALLOW_COMMANDS ]] || allow_env=$'\n            - {name: MEMSTRAIN_ALLOW_COMMANDS, value: "1"}'
   if [[ -n $REPORT_PVC ]]; then
     reports_volume="persistentVolumeClaim: {claimName: \"$REPORT_PVC\"}"
   else
@@ -278,7 +283,7 @@ spec:
             - {name: MEMSTRAIN_PLAN, value: /etc/memstrain/plan/plan.json}
             - {name: MEMSTRAIN_REPORT_DIR, value: "/reports/$JOB_NAME"}
             - {name: MEMSTRAIN_HOST_CGROUP, value: /host/sys/fs/cgroup}
-            - {name: MEMSTRAIN_JOURNAL_DIR, value: $JOURNAL_DIR}
+            - {name: MEMSTRAIN_JOURNAL_DIR, value: $JOURNAL_DIR}$allow_env
           resources:
             requests: {cpu: 50m, memory: 64Mi}
             limits: {cpu: 500m, memory: 256Mi}
@@ -590,7 +595,10 @@ cmd_in_job() {
   # so that `memstrain-launch.sh recover` finds it after this pod is gone.
   local journal=()
   [[ -z ${MEMSTRAIN_JOURNAL_DIR:-} ]] || journal=(--journal-dir "$MEMSTRAIN_JOURNAL_DIR")
-  exec "$bin" run "$attach_plan" --out "$out" --cgroup-mount "$mount" --cgroup-version "$version" --editor direct "${journal[@]}"
+  # Commands in the plan run only when the launcher's user asked for them (--allow-commands).
+  local allow=()
+  [[ ${MEMSTRAIN_ALLOW_COMMANDS:-} != 1 ]] || allow=(--allow-commands)
+  exec "$bin" run "$attach_plan" --out "$out" --cgroup-mount "$mount" --cgroup-version "$version" --editor direct "${journal[@]}" "${allow[@]}"
 }
 
 cleanup_tmp() { [[ -z ${KUBE_TMP:-} ]] || rm -rf "$KUBE_TMP"; }

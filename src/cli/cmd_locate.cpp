@@ -15,6 +15,7 @@
 #include "memstrain/cli/options.hpp"
 #include "memstrain/discovery/locate.hpp"
 #include "memstrain/util/fs.hpp"
+#include "memstrain/util/json_write.hpp"
 #include "memstrain/util/text.hpp"
 #include "memstrain/util/units.hpp"
 
@@ -225,7 +226,7 @@ int runLocateCommand(const std::vector<std::string>& args, std::ostream& out) {
     return exitFor(r.error());
   }
   if (vm.count("json")) {
-    out << toJson(*r).dump() << "\n";
+    out << dumpJson(toJson(*r)) << "\n";
   } else {
     printText(*r, out);
   }

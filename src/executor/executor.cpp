@@ -32,6 +32,10 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     // (an error, a signal, a window check's abort, the target gone).
     for (std::size_t i = 0; i < res.stages.size() && run.runStage(i); ++i) {
     }
+    // Release first: a run that stops early (an error, a signal, an abort, the node floor, the
+    // target gone) lets the stressor go before anything waits on a peer. The usual stop points
+    // release already; this covers the rest.
+    if (run.stopping()) run.releasePressure("the run is ending early");
     run.lastLook();
     run.measureStressorRelease();
     run.stopObservers();

@@ -339,7 +339,7 @@ esac
 }
 
 function inJob({ version = 2, locateExit = 0, runExit = 5, podUid = DEMO.metadata.uid, foundUid = DEMO.metadata.uid, env: extra = {},
-                 planAttach = { cgroup: "/set-by-the-launcher" } } = {}) {
+                 planAttach = { cgroup: "/set-by-the-launcher" }, allowCommands = false } = {}) {
   const dir = tmpdir("memstrain-in-job-");
   const host = path.join(dir, "host-cgroup");
   fs.mkdirSync(host);
@@ -366,6 +366,7 @@ function inJob({ version = 2, locateExit = 0, runExit = 5, podUid = DEMO.metadat
     FAKE_LOCATE_JSON: JSON.stringify({ cgroup, pod_uid: foundUid, effective_limit_bytes: 268435456, usage_bytes: 1, main_pid: 42, pids: [42] }),
     FAKE_RUN_EXIT: String(runExit),
     ...extra,
+    ...(allowCommands ? { MEMSTRAIN_ALLOW_COMMANDS: "1" } : {}),
   };
   const r = spawnSync("bash", ["-c", 'exec bash "$0" in-job 2>&1', launcher], { env, encoding: "utf8" });
   const calls = fs.existsSync(path.join(dir, "memstrain-calls")) ? fs.readFileSync(path.join(dir, "memstrain-calls"), "utf8").trim().split("\n") : [];
@@ -398,6 +399,20 @@ test("in-job: keeps the plan's target.attach.cgroup_only", () => {
 test("in-job: passes the journal directory the Job mounts to memstrain run", () => {
   const r = inJob({ env: { MEMSTRAIN_JOURNAL_DIR: "/run/memstrain/jobs" } });
   assert.match(r.calls[1], / --editor direct --journal-dir \/run\/memstrain\/jobs$/);
+});
+
+test("commands in plans are opt-in: the Job gets --allow-commands only when the launcher's user asks", () => {
+  const kube = fakeCluster();
+  const args = ["render", "--pod", DEMO.metadata.name, "-n", "staging", "--plan-configmap", "memstrain-plan"];
+  const plain = spawnSync("bash", [launcher, ...args], { env: envFor(kube), encoding: "utf8" });
+  assert.equal(plain.status, 0, plain.stderr);
+  const envOf = (out) => yaml.load(out).spec.template.spec.containers[0].env.map((e) => e.name);
+  assert.ok(!envOf(plain.stdout).includes("MEMSTRAIN_ALLOW_COMMANDS"));
+  const allowed = spawnSync("bash", [launcher, ...args, "--allow-commands"], { env: envFor(kube), encoding: "utf8" });
+  assert.equal(allowed.status, 0, allowed.stderr);
+  assert.ok(envOf(allowed.stdout).includes("MEMSTRAIN_ALLOW_COMMANDS"));
+  assert.doesNotMatch(inJob().calls[1], /--allow-commands/);
+  assert.match(inJob({ allowCommands: true }).calls[1], / --allow-commands$/);
 });
 
 test("in-job (cgroup v1): uses the memory controller's mount", () => {
