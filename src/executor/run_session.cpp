@@ -12,8 +12,8 @@
 
 #include "memstrain/actuators/setpoint.hpp"
 #include "memstrain/analysis/release.hpp"
-#include "memstrain/discovery/locate.hpp"
 #include "memstrain/analysis/stage_stats.hpp"
+#include "memstrain/discovery/locate.hpp"
 #include "memstrain/executor/node_guard.hpp"
 #include "memstrain/executor/readiness.hpp"
 #include "memstrain/executor/resolve.hpp"

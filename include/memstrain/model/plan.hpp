@@ -20,7 +20,8 @@ namespace memstrain {
 
 /// memstrain starts the target itself, in a cgroup it creates with `memory_limit_bytes`.
 struct LaunchSpec {
-  std::vector<std::string> command;        ///< argv; a relative command[0] is resolved in `workdir` when set (where it runs), else in memstrain's cwd
+  std::vector<std::string>
+      command;  ///< argv; a relative command[0] is resolved in `workdir` when set (where it runs), else in memstrain's cwd
   std::map<std::string, std::string> env;  ///< added to (or overriding) memstrain's environment
   std::uint64_t memory_limit_bytes = 0;    ///< limit of the cgroup memstrain creates
   std::optional<std::string> ready_url;    ///< polled until HTTP 2xx before the first stage
