@@ -4,7 +4,7 @@ JOBS      ?= 2
 BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build go demo lint format test test-plain test-unit test-integration test-containers test-asan image bench fuzz soak clean deb deb-test
+.PHONY: all deps build go demo lint format test test-plain test-unit test-integration test-containers test-asan image bench fuzz soak clean deb deb-test tidy
 
 all: build
 
@@ -108,3 +108,9 @@ lint:
 	@command -v clang-format >/dev/null || scripts/install-deps.sh clang-format
 	@clang-format --dry-run -Werror $(CXX_SOURCES) && echo "lint: $(words $(CXX_SOURCES)) files formatted"
 	@scripts/check-layers.py
+
+# The naming scheme and a few bug-prone checks (.clang-tidy) over src/, using the build's
+# compile_commands.json. Not part of `make test`: it takes ~10 min on 2 cores.
+tidy: build
+	@command -v run-clang-tidy >/dev/null || scripts/install-deps.sh clang-tidy
+	run-clang-tidy -quiet -j $(JOBS) -p build '$(CURDIR)/src/.*\.cpp$$'

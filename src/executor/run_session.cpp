@@ -19,7 +19,6 @@
 #include "memstrain/executor/resolve.hpp"
 #include "memstrain/model/samples_format.hpp"
 #include "memstrain/os/signals.hpp"
-#include "memstrain/plan/plan_parse.hpp"
 #include "memstrain/proc/proc_memory.hpp"
 #include "memstrain/proc/proc_stat.hpp"
 #include "memstrain/util/fs.hpp"
@@ -47,23 +46,6 @@ std::size_t samplesStride(const Plan& plan) {
   const double projected = duration_s / interval_s * static_cast<double>(kCgroupLineBytes);
   const double budget = 0.8 * static_cast<double>(kSamplesFileCapBytes);
   return projected <= budget ? 1 : static_cast<std::size_t>(std::ceil(projected / budget));
-}
-
-Result<ProbeConfig> toProbeConfig(const ProbeSpec& p) {
-  ProbeConfig c;
-  c.name = p.name;
-  c.url = p.url;
-  c.method = p.method;
-  c.headers = p.headers;
-  c.body = p.body;
-  c.rate_per_s = p.rate_per_s;
-  c.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(p.timeout);
-  auto ranges = parseStatusRanges(p.expect_status);
-  if (!ranges) return Error{"probe " + p.name + ": " + ranges.error().message};
-  c.expect_status = *ranges;
-  c.max_in_flight = p.max_in_flight;
-  c.concurrency = p.concurrency;
-  return c;
 }
 
 }  // namespace
@@ -328,14 +310,7 @@ bool RunSession::startStressor() {
 
 bool RunSession::startObservers() {
   // Latency probes start with the first stage; each keeps one merged window for the current stage.
-  for (const auto& spec : plan_.target.probes) {
-    auto cfg = toProbeConfig(spec);
-    if (!cfg) {
-      fail(cfg.error().message);
-      return false;
-    }
-    probes_.push_back(std::make_unique<LatencyProbe>(std::move(*cfg)));
-  }
+  for (const auto& spec : plan_.target.probes) probes_.push_back(std::make_unique<LatencyProbe>(spec));
   cleanup_.push_back({"stop latency probes", [this]() -> Status {
                         for (auto& p : probes_) p->stop();
                         return {};
