@@ -234,7 +234,7 @@ std::string renderHeadroomMarkdown(const HeadroomDocument& d) {
   }
   for (const auto& l : o.notes) s << "- note: " << markdownCell(l) << "\n";
   s << "\n| run | " << markdownCell(toString(r.variable))
-    << " | why | verdict | first OOM kill | worst p99 | GC CPU (worst stage) | peak usage | "
+    << " | step | verdict | first OOM kill | worst p99 | GC CPU (worst stage) | peak usage | "
     << (r.variable == HeadroomVariable::kLevel ? "stressor peak | " : "") << "failed checks | took |\n";
   s << "| ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | " << (r.variable == HeadroomVariable::kLevel ? "---: | " : "")
     << "--- | ---: |\n";
@@ -338,7 +338,7 @@ std::string renderHeadroomHtml(const HeadroomDocument& d) {
     s << "<h2>Search path (value by run; red marks: runs that did not pass)</h2>\n" << renderSvgChart(c);
   }
   s << "<h2>Runs</h2>\n<table><tr><th>run</th><th>" << htmlEscape(toString(r.variable))
-    << "</th><th class=\"l\">why</th><th class=\"l\">verdict</th><th>first OOM kill</th><th>worst p99</th><th>GC CPU</th><th>peak "
+    << "</th><th class=\"l\">step</th><th class=\"l\">verdict</th><th>first OOM kill</th><th>worst p99</th><th>GC CPU</th><th>peak "
        "usage</th><th class=\"l\">failed checks</th><th class=\"l\">report</th></tr>\n";
   for (const auto& t : o.trials) {
     const auto& f = t.figures;

@@ -24,9 +24,9 @@ namespace memstrain {
 namespace {
 
 namespace fs = std::filesystem;
+using memstrain::testing::slurp;
 using nlohmann::json;
 using ::testing::HasSubstr;
-using memstrain::testing::slurp;
 
 constexpr double kMiB = 1024.0 * 1024.0;
 
