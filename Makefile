@@ -4,7 +4,7 @@ JOBS      ?= 2
 BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build go demo lint format test test-plain test-unit test-integration test-asan bench fuzz soak clean deb deb-test
+.PHONY: all deps build go demo lint format test test-plain test-unit test-integration test-containers test-asan image bench fuzz soak clean deb deb-test
 
 all: build
 
@@ -50,6 +50,16 @@ test-integration: build go
 	@scripts/install-deps.sh prometheus
 	cd $(BUILD) && ctest --output-on-failure -L integration
 
+# The real-runtime tier alone (make test runs it too, as the ctest entry "containers").
+test-containers: build go
+	MEMSTRAIN_BINARY=$(BUILD)/memstrain scripts/containers-test.sh
+
+# Opt-in, not part of make test (~8 min on a quiet machine, 23 min measured on a busy one): builds
+# k8s/Dockerfile with podman from a locally imported debootstrap base and smoke-tests the image
+# (memstrain --version, a dry run).
+image: deps
+	scripts/build-image.sh
+
 # Only the sanitizer suite; ASAN_TESTS narrows it with ctest arguments, e.g. ASAN_TESTS="-L unit".
 ASAN_TESTS ?=
 test-asan: deps go
@@ -62,8 +72,12 @@ bench: build go
 fuzz: deps
 	scripts/fuzz.sh 300
 
+# The kill test 50 times, then memstrain's own memory over 200,000 samples at 10 ms (about 34
+# minutes; SOAK_SAMPLES=N for another length): RSS must stay flat and under 64 MiB.
+SOAK_SAMPLES ?= 200000
 soak: build go
 	cd $(BUILD) && MEMSTRAIN_KILL_TRIALS=50 ctest --output-on-failure -R KillTest
+	python3 bench/soak_bench.py $(BUILD)/memstrain --samples $(SOAK_SAMPLES)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(DEB_BUILD) out

@@ -3,6 +3,8 @@
 #
 #   memstrain-launch.sh run    (--pod NAME | --selector LABELS) --plan-configmap CM [options]
 #   memstrain-launch.sh render (--pod NAME | --selector LABELS) --plan-configmap CM [options]
+#   memstrain-launch.sh recover --node NODE [--dry-run] [options]
+#   memstrain-launch.sh render-recover --node NODE [--dry-run] [options]
 #   memstrain-launch.sh in-job
 #
 # run     resolves the pod (node, UID, container id, IP), renders a Job pinned to the node, creates
@@ -12,6 +14,9 @@
 # render  prints the Job that `run` would create, and creates nothing.
 # in-job  the Job's entry point on the node: finds the container's cgroup with `memstrain locate`,
 #         writes an attach plan from the ConfigMap's plan, and execs `memstrain run`.
+# recover runs `memstrain recover` on a node in a Job of its own: it undoes runs whose memstrain
+#         died (OOM-killed Job, deleted pod, node pressure) from their journals, which the run Jobs
+#         keep in a hostPath directory of the node (/run/memstrain/jobs). render-recover prints it.
 #
 # Needs bash, kubectl and jq (all in the memstrain image). Exit codes: memstrain's (0 pass, 1 fail,
 # 2 invalid plan, 3 run error, 4 interrupted, 5 inconclusive, 6 cleanup failed, 7 aborted); 2 for a
@@ -22,6 +27,10 @@ readonly PROG="memstrain-launch"
 readonly VERDICT_PREFIX="memstrain: verdict="
 
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
+# The lines just before the verdict line go to stdout with it: a container's two streams reach its
+# log (what `kubectl logs` and a Chaos Mesh Task's `stdout` show) through two pipes, and a stderr
+# line written a moment before the last stdout line can land after it.
+say() { printf '%s: %s\n' "$PROG" "$*"; }
 die() {
   local code=$1
   shift
@@ -32,6 +41,7 @@ die() {
 usage() {
   cat <<'EOF'
 usage: memstrain-launch.sh run|render (--pod NAME | --selector LABELS) --plan-configmap CM [options]
+       memstrain-launch.sh recover|render-recover --node NODE [--dry-run] [options]
        memstrain-launch.sh in-job
 
   --pod NAME              the target pod
@@ -53,6 +63,17 @@ usage: memstrain-launch.sh run|render (--pod NAME | --selector LABELS) --plan-co
   --timeout SECONDS       give up waiting after this long; also the Job's activeDeadlineSeconds
                           (default 7200)
   --ttl SECONDS           ttlSecondsAfterFinished of the Job (default 3600)
+  --allow-commands        let the plan run commands of its own (release.trigger.command), as root
+                          in the privileged Job: memstrain run --allow-commands. Off by default:
+                          such a plan is refused
+
+recover and render-recover take --node NODE (the node a run died on: the run's log names it),
+--dry-run (say what would be undone, change nothing), and --job-namespace, --job-name, --image,
+--cgroup-version, --timeout and --ttl as above.
+
+Run Jobs keep their crash journal in a hostPath directory of the node, /run/memstrain/jobs (tmpfs:
+gone after a reboot, like the cgroups it describes). A run that finds the journal of a run that
+died refuses to start until `recover` has cleaned up after it.
 
 Inside a Chaos Mesh Task (which cannot choose a service account), mount the launcher's token
 Secret at /var/run/secrets/memstrain-launcher (or $MEMSTRAIN_TOKEN_DIR): the launcher then talks
@@ -110,7 +131,7 @@ EOF
 parse_args() {
   POD="" SELECTOR="" TARGET_NS=${MEMSTRAIN_TARGET_NAMESPACE:-default} CONTAINER="" PLAN_CM="" PLAN_KEY=plan.json
   JOB_NS=${MEMSTRAIN_JOB_NAMESPACE:-} JOB_NAME="" IMAGE=${MEMSTRAIN_IMAGE:-memstrain:0.1.0} CGROUP_VERSION=2
-  REPORT_PVC="" TIMEOUT=7200 TTL=3600
+  REPORT_PVC="" TIMEOUT=7200 TTL=3600 ALLOW_COMMANDS=""
   while (($#)); do
     case $1 in
       --pod) POD=${2:?--pod needs a value}; shift 2 ;;
@@ -126,6 +147,7 @@ parse_args() {
       --report-pvc) REPORT_PVC=${2:?--report-pvc needs a value}; shift 2 ;;
       --timeout) TIMEOUT=${2:?--timeout needs a value}; shift 2 ;;
       --ttl) TTL=${2:?--ttl needs a value}; shift 2 ;;
+      --allow-commands) ALLOW_COMMANDS=1; shift ;;
       -h|--help) usage; exit 0 ;;
       *) usage >&2; die 2 "unknown argument \"$1\"" ;;
     esac
@@ -181,18 +203,13 @@ resolve_pod() {
   log "target $TARGET_NS/$POD container $CONTAINER ($CONTAINER_ID) on node $NODE, pod UID $POD_UID"
 }
 
-render_job() {
-  local reports_volume security
-  if [[ -n $REPORT_PVC ]]; then
-    reports_volume="persistentVolumeClaim: {claimName: \"$REPORT_PVC\"}"
-  else
-    reports_volume="hostPath: {path: /var/lib/memstrain/reports, type: DirectoryOrCreate}"
-  fi
+# The Job's securityContext for the node's cgroup version (indented for the container).
+security_context() {
   if [[ $CGROUP_VERSION == 2 ]]; then
     # cgroup v2: the stressor must move from this pod's cgroup into the target's. The kernel allows
     # that only when both are inside the mover's cgroup namespace, and container runtimes give a
     # container the host's cgroup namespace only when it is privileged.
-    security='privileged: true
+    printf '%s\n' 'privileged: true
             runAsUser: 0
             readOnlyRootFilesystem: true'
   else
@@ -200,13 +217,27 @@ render_job() {
     # the files, no capability; SYS_PTRACE lets memstrain read the target's /proc/PID/smaps_rollup
     # when the target runs as another user or with capabilities memstrain lacks (drop it and the
     # run still works, without target RSS in the samples).
-    security='privileged: false
+    printf '%s\n' 'privileged: false
             allowPrivilegeEscalation: false
             runAsUser: 0
             runAsNonRoot: false
             readOnlyRootFilesystem: true
             capabilities: {drop: [ALL], add: [SYS_PTRACE]}
             seccompProfile: {type: RuntimeDefault}'
+  fi
+}
+
+# Where run Jobs keep their crash journals, on the node (hostPath) and in the container alike. /run
+# is a tmpfs on the node: a reboot removes the journals together with the cgroups they describe.
+readonly JOURNAL_DIR=/run/memstrain/jobs
+
+render_job() {
+  local reports_volume allow_env=""
+  [[ -z $ALLOW_COMMANDS ]] || allow_env=$'\n            - {name: MEMSTRAIN_ALLOW_COMMANDS, value: "1"}'
+  if [[ -n $REPORT_PVC ]]; then
+    reports_volume="persistentVolumeClaim: {claimName: \"$REPORT_PVC\"}"
+  else
+    reports_volume="hostPath: {path: /var/lib/memstrain/reports, type: DirectoryOrCreate}"
   fi
   cat <<EOF
 apiVersion: batch/v1
@@ -252,19 +283,23 @@ spec:
             - {name: MEMSTRAIN_PLAN, value: /etc/memstrain/plan/plan.json}
             - {name: MEMSTRAIN_REPORT_DIR, value: "/reports/$JOB_NAME"}
             - {name: MEMSTRAIN_HOST_CGROUP, value: /host/sys/fs/cgroup}
+            - {name: MEMSTRAIN_JOURNAL_DIR, value: $JOURNAL_DIR}$allow_env
           resources:
             requests: {cpu: 50m, memory: 64Mi}
             limits: {cpu: 500m, memory: 256Mi}
           securityContext:
-            $security
+            $(security_context)
           volumeMounts:
             - {name: host-cgroup, mountPath: /host/sys/fs/cgroup}
+            - {name: journal, mountPath: $JOURNAL_DIR}
             - {name: plan, mountPath: /etc/memstrain/plan, readOnly: true}
             - {name: reports, mountPath: /reports}
             - {name: tmp, mountPath: /tmp}
       volumes:
         - name: host-cgroup
           hostPath: {path: /sys/fs/cgroup, type: Directory}
+        - name: journal
+          hostPath: {path: $JOURNAL_DIR, type: DirectoryOrCreate}
         - name: plan
           configMap:
             name: "$PLAN_CM"
@@ -273,6 +308,60 @@ spec:
           $reports_volume
         - name: tmp
           emptyDir: {sizeLimit: 64Mi}
+EOF
+}
+
+# The Job of `recover`: `memstrain recover` on the node with the run Jobs' view of it: the same
+# cgroup mount path (the journals name it), the host's pids, the journal directory.
+render_recover_job() {
+  local dry=""
+  [[ -z $DRY_RUN ]] || dry=', "--dry-run"'
+  cat <<EOF
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: "$JOB_NAME"
+  namespace: "$JOB_NS"
+  labels:
+    app.kubernetes.io/name: memstrain
+    app.kubernetes.io/component: recover
+  annotations:
+    memstrain.dev/node: "$NODE"
+spec:
+  backoffLimit: 0
+  activeDeadlineSeconds: $TIMEOUT
+  ttlSecondsAfterFinished: $TTL
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: memstrain
+        app.kubernetes.io/component: recover
+    spec:
+      nodeName: "$NODE"
+      hostPID: true
+      restartPolicy: Never
+      serviceAccountName: memstrain-runner
+      automountServiceAccountToken: false
+      enableServiceLinks: false
+      tolerations: [{operator: Exists}]
+      containers:
+        - name: memstrain
+          image: "$IMAGE"
+          imagePullPolicy: IfNotPresent
+          command: ["memstrain", "recover", "--journal-dir", "$JOURNAL_DIR"$dry]
+          resources:
+            requests: {cpu: 20m, memory: 32Mi}
+            limits: {cpu: 200m, memory: 128Mi}
+          securityContext:
+            $(security_context)
+          volumeMounts:
+            - {name: host-cgroup, mountPath: /host/sys/fs/cgroup}
+            - {name: journal, mountPath: $JOURNAL_DIR}
+      volumes:
+        - name: host-cgroup
+          hostPath: {path: /sys/fs/cgroup, type: Directory}
+        - name: journal
+          hostPath: {path: $JOURNAL_DIR, type: DirectoryOrCreate}
 EOF
 }
 
@@ -296,10 +385,53 @@ job_state() {
 on_signal() {
   local p
   for p in ${LOGS_PID:-} ${TAIL_PID:-}; do kill "$p" 2>/dev/null || true; done
-  log "interrupted: deleting Job $JOB_NS/$JOB_NAME (memstrain gets SIGTERM and cleans up)"
+  say "interrupted: deleting Job $JOB_NS/$JOB_NAME (memstrain gets SIGTERM and cleans up)"
   kubectl delete job "$JOB_NAME" -n "$JOB_NS" --wait=false >/dev/null 2>&1 || true
   printf '%sinterrupted status=interrupted exit=4 job=%s/%s\n' "$VERDICT_PREFIX" "$JOB_NS" "$JOB_NAME"
   exit 4
+}
+
+# Creates the Job from $1 (YAML), streams its log to stderr and to $LOG_FILE, and waits for it to
+# end. Sets JOB_STATE ("Complete", "Failed" or "") and JOB_CODE (its container's exit code, or ""
+# when it never ran).
+follow_job() {
+  KUBE_TMP=${KUBE_TMP:-$(mktemp -d)}
+  local work=$KUBE_TMP
+  printf '%s\n' "$1" >"$work/job.yaml"
+  kubectl create -f - <"$work/job.yaml" >&2 || die 3 "could not create Job $JOB_NS/$JOB_NAME"
+  trap on_signal INT TERM HUP
+  log "Job $JOB_NS/$JOB_NAME created on node $NODE; streaming its log"
+
+  # The log ends when the container exits; a Job that never starts (image pull, admission) ends it
+  # after the running timeout, and the status poll below then tells what happened. kubectl writes
+  # to a file that tail streams: both run in the background so that a signal (a Task's deadline)
+  # interrupts the wait at once instead of after the log ends.
+  LOG_FILE=$work/job.log
+  : >"$LOG_FILE"
+  kubectl logs -f "job/$JOB_NAME" -n "$JOB_NS" --pod-running-timeout="${TIMEOUT}s" >"$LOG_FILE" 2>&1 &
+  LOGS_PID=$!
+  tail -s 0.2 -n +1 -f --pid="$LOGS_PID" "$LOG_FILE" &
+  TAIL_PID=$!
+  wait "$TAIL_PID" || true
+  wait "$LOGS_PID" || true
+  LOGS_PID="" TAIL_PID=""
+
+  local poll=${MEMSTRAIN_POLL_SECONDS:-2} deadline=$((SECONDS + TIMEOUT))
+  JOB_STATE="" JOB_CODE=""
+  while :; do
+    JOB_STATE=$(job_state)
+    JOB_CODE=$(job_exit_code)
+    [[ -n $JOB_STATE && -n $JOB_CODE ]] && break
+    [[ $JOB_STATE == Failed ]] && break  # no container exit code: it never ran (deadline, pull error, …)
+    if ((SECONDS >= deadline)); then
+      log "Job $JOB_NS/$JOB_NAME did not finish within ${TIMEOUT}s; deleting it"
+      kubectl delete job "$JOB_NAME" -n "$JOB_NS" --wait=false >/dev/null 2>&1 || true
+      break
+    fi
+    sleep "$poll" &
+    wait $! || true
+  done
+  trap - INT TERM HUP
 }
 
 cmd_run_or_render() {
@@ -320,63 +452,79 @@ cmd_run_or_render() {
     return 0
   fi
 
-  KUBE_TMP=${KUBE_TMP:-$(mktemp -d)}
-  local work=$KUBE_TMP
-  printf '%s\n' "$job_yaml" >"$work/job.yaml"
-  kubectl create -f - <"$work/job.yaml" >&2 || die 3 "could not create Job $JOB_NS/$JOB_NAME"
-  trap on_signal INT TERM HUP
-  log "Job $JOB_NS/$JOB_NAME created on node $NODE; streaming its log"
-
-  # The log ends when memstrain exits; a Job that never starts (image pull, admission) ends it
-  # after the running timeout, and the status poll below then tells what happened. kubectl writes
-  # to a file that tail streams: both run in the background so that a signal (a Task's deadline)
-  # interrupts the wait at once instead of after the log ends.
-  local log_file=$work/job.log
-  : >"$log_file"
-  kubectl logs -f "job/$JOB_NAME" -n "$JOB_NS" --pod-running-timeout="${TIMEOUT}s" >"$log_file" 2>&1 &
-  LOGS_PID=$!
-  tail -s 0.2 -n +1 -f --pid="$LOGS_PID" "$log_file" &
-  TAIL_PID=$!
-  wait "$TAIL_PID" || true
-  wait "$LOGS_PID" || true
-  LOGS_PID="" TAIL_PID=""
-
-  local poll=${MEMSTRAIN_POLL_SECONDS:-2} deadline=$((SECONDS + TIMEOUT)) state="" code=""
-  while :; do
-    state=$(job_state)
-    code=$(job_exit_code)
-    [[ -n $state && -n $code ]] && break
-    [[ $state == Failed ]] && break  # no container exit code: it never ran (deadline, pull error, …)
-    if ((SECONDS >= deadline)); then
-      log "Job $JOB_NS/$JOB_NAME did not finish within ${TIMEOUT}s; deleting it"
-      kubectl delete job "$JOB_NAME" -n "$JOB_NS" --wait=false >/dev/null 2>&1 || true
-      break
-    fi
-    sleep "$poll" &
-    wait $! || true
-  done
-  trap - INT TERM HUP
-
-  local verdict
-  verdict=$(verdict_of "$log_file")
+  follow_job "$job_yaml"
+  local verdict code=$JOB_CODE
+  verdict=$(verdict_of "$LOG_FILE")
   if [[ -z $verdict && -n $code ]]; then
     # The stream can end before the container does (API server timeouts on long runs): read the
     # end of the finished container's log once more.
-    kubectl logs "job/$JOB_NAME" -n "$JOB_NS" --tail=100 >"$work/job-tail.log" 2>/dev/null || true
-    verdict=$(verdict_of "$work/job-tail.log")
+    kubectl logs "job/$JOB_NAME" -n "$JOB_NS" --tail=100 >"$KUBE_TMP/job-tail.log" 2>/dev/null || true
+    verdict=$(verdict_of "$KUBE_TMP/job-tail.log")
   fi
   if [[ -z $code && -n $verdict && $verdict =~ \ exit=([0-9]+) ]]; then code=${BASH_REMATCH[1]}; fi
   local report_hint="hostPath /var/lib/memstrain/reports/$JOB_NAME on node $NODE"
   [[ -z $REPORT_PVC ]] || report_hint="PVC $REPORT_PVC, directory $JOB_NAME"
   if [[ -z $verdict || -z $code ]]; then
-    log "Job $JOB_NS/$JOB_NAME ended (${state:-unknown}) without a memstrain verdict; see: kubectl describe job $JOB_NAME -n $JOB_NS"
+    say "Job $JOB_NS/$JOB_NAME ended (${JOB_STATE:-unknown}) without a memstrain verdict; see: kubectl describe job $JOB_NAME -n $JOB_NS"
     printf '%serror status=launch_failed exit=3 job=%s/%s\n' "$VERDICT_PREFIX" "$JOB_NS" "$JOB_NAME"
     exit 3
   fi
-  log "Job $JOB_NS/$JOB_NAME: memstrain exited $code; report: $report_hint"
+  say "Job $JOB_NS/$JOB_NAME: memstrain exited $code; report: $report_hint"
   # The verdict line again, last, whatever the log stream interleaved after it.
   printf '%s\n' "$verdict"
   exit "$code"
+}
+
+# --- recover -----------------------------------------------------------------------------------
+
+parse_recover_args() {
+  NODE="" JOB_NS=${MEMSTRAIN_JOB_NAMESPACE:-} JOB_NAME="" IMAGE=${MEMSTRAIN_IMAGE:-memstrain:0.1.0} CGROUP_VERSION=2
+  TIMEOUT=600 TTL=3600 DRY_RUN=""
+  while (($#)); do
+    case $1 in
+      --node) NODE=${2:?--node needs a value}; shift 2 ;;
+      --dry-run|-n) DRY_RUN=1; shift ;;
+      --job-namespace) JOB_NS=${2:?--job-namespace needs a value}; shift 2 ;;
+      --job-name) JOB_NAME=${2:?--job-name needs a value}; shift 2 ;;
+      --image) IMAGE=${2:?--image needs a value}; shift 2 ;;
+      --cgroup-version) CGROUP_VERSION=${2:?--cgroup-version needs a value}; shift 2 ;;
+      --timeout) TIMEOUT=${2:?--timeout needs a value}; shift 2 ;;
+      --ttl) TTL=${2:?--ttl needs a value}; shift 2 ;;
+      -h|--help) usage; exit 0 ;;
+      *) usage >&2; die 2 "unknown argument \"$1\"" ;;
+    esac
+  done
+  [[ -n $NODE ]] || { usage >&2; die 2 "recover needs --node NODE (the node the run died on)"; }
+  [[ $CGROUP_VERSION == 1 || $CGROUP_VERSION == 2 ]] || die 2 "--cgroup-version must be 1 or 2"
+  [[ $TIMEOUT =~ ^[1-9][0-9]*$ && $TTL =~ ^[0-9]+$ ]] || die 2 "--timeout and --ttl take whole seconds"
+  local v
+  for v in NODE JOB_NS JOB_NAME IMAGE; do require_safe "--${v,,}" "${!v}"; done
+}
+
+cmd_recover() {
+  local mode=$1
+  shift
+  parse_recover_args "$@"
+  setup_kube_auth
+  JOB_NS=${JOB_NS:-memstrain}
+  if [[ -z $JOB_NAME ]]; then
+    JOB_NAME="memstrain-recover-$(dns_label "$NODE" 30)-${MEMSTRAIN_JOB_SUFFIX:-$(date +%s | tail -c 7)}"
+    JOB_NAME=$(dns_label "$JOB_NAME" 63)
+  fi
+  local job_yaml
+  job_yaml=$(render_recover_job)
+  if [[ $mode == render ]]; then
+    printf '%s\n' "$job_yaml"
+    return 0
+  fi
+  follow_job "$job_yaml"
+  if [[ -z $JOB_CODE ]]; then
+    say "recover Job $JOB_NS/$JOB_NAME ended (${JOB_STATE:-unknown}) without running memstrain; see: kubectl describe job $JOB_NAME -n $JOB_NS"
+    exit 3
+  fi
+  # memstrain recover: 0 nothing (left) to undo, 3 something could not be undone (its log says what).
+  say "recover Job $JOB_NS/$JOB_NAME on node $NODE: memstrain recover exited $JOB_CODE"
+  exit "$JOB_CODE"
 }
 
 # --- in-job ------------------------------------------------------------------------------------
@@ -392,7 +540,7 @@ cmd_in_job() {
   elif [[ -d $host/memory ]]; then
     mount=$host/memory version=1
   else
-    log "no cgroup memory controller under $host (neither cgroup.controllers nor memory/)"
+    say "no cgroup memory controller under $host (neither cgroup.controllers nor memory/)"
     echo "$fail_line"
     exit 3
   fi
@@ -404,7 +552,7 @@ cmd_in_job() {
     located=$("$bin" locate --pod-uid "$uid" --json --cgroup-mount "$mount" --cgroup-version "$version") || rc=$?
   fi
   if ((rc != 0)); then
-    log "memstrain locate failed (exit $rc)"
+    say "memstrain locate failed (exit $rc)"
     echo "$fail_line"
     exit 3
   fi
@@ -412,7 +560,7 @@ cmd_in_job() {
   cgroup=$(jq -r '.cgroup' <<<"$located")
   found_uid=$(jq -r '.pod_uid // ""' <<<"$located")
   if [[ -n $uid && $found_uid != "$uid" ]]; then
-    log "container $cid belongs to pod $found_uid, not $uid: refusing to touch it"
+    say "container $cid belongs to pod $found_uid, not $uid: refusing to touch it"
     echo "$fail_line"
     exit 3
   fi
@@ -421,7 +569,8 @@ cmd_in_job() {
   # The plan from the ConfigMap, attached to the target by pod UID and container id (memstrain
   # resolves them again when it starts and refuses a container of another pod), or by pod UID and
   # container name, or else by the located cgroup. {{POD_IP}} in the plan (pprof or action URLs)
-  # becomes the target pod's IP.
+  # becomes the target pod's IP. The plan's own target.attach.cgroup_only (accept a target whose
+  # processes memstrain cannot see) is kept.
   local attach
   attach=$(jq -cn --arg uid "$uid" --arg cid "$cid" --arg name "${MEMSTRAIN_CONTAINER_NAME:-}" --arg cg "$cgroup" '
     if $uid != "" and $cid != "" then {pod_uid: $uid, container_id: $cid}
@@ -432,8 +581,9 @@ cmd_in_job() {
   local tmp=${TMPDIR:-/tmp}
   local attach_plan=$tmp/memstrain-plan.json
   if ! sed "s/{{POD_IP}}/${MEMSTRAIN_POD_IP:-127.0.0.1}/g" "$plan" |
-    jq --argjson attach "$attach" '.target = ((.target // {}) | del(.launch) | .attach = $attach)' >"$attach_plan"; then
-    log "$plan is not a JSON plan"
+    jq --argjson attach "$attach" '.target = ((.target // {}) | del(.launch)
+         | .attach = ($attach + ((.attach // {}) | with_entries(select(.key == "cgroup_only")))))' >"$attach_plan"; then
+    say "$plan is not a JSON plan"
     echo "${VERDICT_PREFIX}error status=invalid_plan exit=2"
     exit 2
   fi
@@ -441,7 +591,14 @@ cmd_in_job() {
   cp "$attach_plan" "$out/plan.json"
   # exec: memstrain's own last line (the verdict) ends the log, its exit code is the Job's, and
   # SIGTERM from a deleted Job reaches it directly so that it cleans up.
-  exec "$bin" run "$attach_plan" --out "$out" --cgroup-mount "$mount" --cgroup-version "$version" --editor direct
+  # The crash journal goes where the Job mounts a directory of the node (MEMSTRAIN_JOURNAL_DIR),
+  # so that `memstrain-launch.sh recover` finds it after this pod is gone.
+  local journal=()
+  [[ -z ${MEMSTRAIN_JOURNAL_DIR:-} ]] || journal=(--journal-dir "$MEMSTRAIN_JOURNAL_DIR")
+  # Commands in the plan run only when the launcher's user asked for them (--allow-commands).
+  local allow=()
+  [[ ${MEMSTRAIN_ALLOW_COMMANDS:-} != 1 ]] || allow=(--allow-commands)
+  exec "$bin" run "$attach_plan" --out "$out" --cgroup-mount "$mount" --cgroup-version "$version" --editor direct "${journal[@]}" "${allow[@]}"
 }
 
 cleanup_tmp() { [[ -z ${KUBE_TMP:-} ]] || rm -rf "$KUBE_TMP"; }
@@ -453,6 +610,8 @@ main() {
   case $cmd in
     run) cmd_run_or_render run "$@" ;;
     render) cmd_run_or_render render "$@" ;;
+    recover) cmd_recover run "$@" ;;
+    render-recover) cmd_recover render "$@" ;;
     in-job) cmd_in_job "$@" ;;
     -h|--help|help) usage ;;
     *) usage >&2; exit 2 ;;

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "memstrain/util/fs.hpp"
 #include "memstrain/util/text.hpp"
 
 #ifndef MADV_POPULATE_WRITE
@@ -56,15 +57,7 @@ int runStressorChild(const StressorChildOptions& o) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   ::signal(SIGINT, SIG_IGN);  // the controller decides when we stop
   ::signal(SIGPIPE, SIG_IGN);
-  {
-    char buf[16];
-    int n = std::snprintf(buf, sizeof buf, "%d", o.oom_score_adj);
-    int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      writeAll(fd, std::string_view(buf, static_cast<std::size_t>(n)));
-      ::close(fd);
-    }
-  }
+  // oom_score_adj was set by the controller before this process ran (Stressor::spawn).
   const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   const std::uint64_t reserve = (o.reserve_bytes / page) * page;
   char* base = nullptr;
@@ -139,6 +132,34 @@ int runStressorChild(const StressorChildOptions& o) {
   }
 }
 
+namespace {
+
+// Writes /proc/PID/oom_score_adj and reads it back.
+Status writeOomScoreAdj(pid_t pid, int value) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/oom_score_adj";
+  const std::string want = std::to_string(value);
+  Status st = writeFile(path, want + "\n");
+  if (st) {
+    auto now = readFile(path, 64);
+    if (!now) {
+      st = now.error();
+    } else if (trim(*now) != want) {
+      st = Error{path + " reads " + std::string(trim(*now)) + " after writing " + want, EIO};
+    }
+  }
+  if (!st) return Error{"stressor: set oom_score_adj " + want + ": " + st.error().message, st.error().sys_errno};
+  return {};
+}
+
+}  // namespace
+
+Status Stressor::setOomScoreAdj(int value) {
+  if (value == oom_score_adj_) return {};
+  if (Status st = writeOomScoreAdj(pid_, value); !st) return st;
+  oom_score_adj_ = value;
+  return {};
+}
+
 Result<std::unique_ptr<Stressor>> Stressor::spawn(const Options& options, CgroupEditor& editor, const std::string& cgroup_rel) {
   int cmd[2];
   int rep[2];
@@ -170,6 +191,14 @@ Result<std::unique_ptr<Stressor>> Stressor::spawn(const Options& options, Cgroup
     return Error{"stressor: move into " + cgroup_rel + ": " + st.error().message};
   }
   pid_t pid = child->pid();
+  // oom_score_adj is set here, on the suspended child, and checked: a stressor the kernel would
+  // not pick first must never run (a failed write used to be ignored by the child).
+  if (Status st = writeOomScoreAdj(pid, options.oom_score_adj); !st) {
+    child->abandon();
+    ::close(cmd[1]);
+    ::close(rep[0]);
+    return st.error();
+  }
   if (auto st = child->release(); !st) {
     ::close(cmd[1]);
     ::close(rep[0]);
@@ -177,7 +206,9 @@ Result<std::unique_ptr<Stressor>> Stressor::spawn(const Options& options, Cgroup
   }
   int fl = ::fcntl(rep[0], F_GETFL);
   ::fcntl(rep[0], F_SETFL, fl | O_NONBLOCK);
-  return std::unique_ptr<Stressor>(new Stressor(pid, cmd[1], rep[0]));
+  std::unique_ptr<Stressor> out(new Stressor(pid, cmd[1], rep[0]));
+  out->oom_score_adj_ = options.oom_score_adj;
+  return out;
 }
 
 Stressor::~Stressor() {

@@ -22,6 +22,7 @@
 #include "memstrain/sweep/sweep.hpp"
 #include "memstrain/sweep/sweep_report.hpp"
 #include "memstrain/util/fs.hpp"
+#include "memstrain/util/json_write.hpp"
 #include "memstrain/util/units.hpp"
 
 namespace po = boost::program_options;
@@ -103,7 +104,7 @@ int sweepMain(const std::vector<std::string>& args) {
       spdlog::error("{}: {}; nothing was run", plan_path, copy.error().message);
       return kExitUsage;
     }
-    std::string text = copy->dump(2) + "\n";
+    std::string text = dumpJson(*copy, 2) + "\n";
     if (auto check = parsePlan(text); !check) {
       spdlog::error("the plan copy for {} is invalid: {}; nothing was run", s.label(), check.error().message);
       return kExitUsage;
@@ -197,7 +198,7 @@ int sweepMain(const std::vector<std::string>& args) {
       exit_code = kExitRunError;
     }
   };
-  write("sweep.json", sweepJson(doc).dump(2) + "\n");
+  write("sweep.json", dumpJson(sweepJson(doc), 2) + "\n");
   const std::string md = renderSweepMarkdown(doc);
   write("sweep.md", md);
   write("sweep.html", renderSweepHtml(doc));

@@ -538,12 +538,21 @@ Status LatencyProbe::start() {
   return Status::success();
 }
 
-void LatencyProbe::stop() {
-  if (impl_ == nullptr || !impl_->thread.joinable()) return;
-  impl_->stop_requested.store(true);
+void LatencyProbe::requestStop() {
+  if (impl_ == nullptr || !impl_->thread.joinable() || impl_->stop_requested.exchange(true)) return;
   const std::uint64_t one = 1;
   [[maybe_unused]] const auto n = ::write(impl_->wake_fd, &one, sizeof one);
+}
+
+void LatencyProbe::stop() {
+  if (impl_ == nullptr || !impl_->thread.joinable()) return;
+  requestStop();
   impl_->thread.join();
+}
+
+void stopProbes(const std::vector<LatencyProbe*>& probes) {
+  for (LatencyProbe* p : probes) p->requestStop();
+  for (LatencyProbe* p : probes) p->stop();
 }
 
 ProbeWindow LatencyProbe::takeWindow() {

@@ -66,7 +66,10 @@ void parseLaunch(Checker& c, const json& j, const std::string& ptr, LaunchSpec& 
 }
 
 void parseAttach(Checker& c, const json& j, const std::string& ptr, AttachSpec& out) {
-  if (!c.checkObject(j, ptr, {"cgroup", "pid", "pod_uid", "container", "container_id"})) return;
+  if (!c.checkObject(j, ptr, {"cgroup", "pid", "pod_uid", "container", "container_id", "cgroup_only"})) return;
+  if (j.contains("cgroup_only")) {
+    if (auto b = c.boolean(j["cgroup_only"], ptr + "/cgroup_only")) out.cgroup_only = *b;
+  }
   const int ways =
       (j.contains("cgroup") ? 1 : 0) + (j.contains("pid") ? 1 : 0) + (j.contains("pod_uid") || j.contains("container_id") ? 1 : 0);
   if (ways != 1) {

@@ -225,6 +225,8 @@ json buildReportJson(const RunRecord& rec, const RunAnalysis& analysis, const st
                  {"placement", r.placement ? json(toString(*r.placement)) : json(nullptr)},
                  {"created", r.cgroups_to_create}};
   json target = {{"mode", r.launch ? "launch" : "attach"}, {"pid", opt(rec.target_pid)}};
+  // "cgroup-only": the plan accepted a target whose processes memstrain could not see.
+  target["observation"] = r.hidden_target ? "cgroup-only" : "processes";
   // Process start, Unix ms (from /proc, to a clock tick): lines up the target's own logs and
   // gctrace's "@<seconds since start>" with the run.
   target["started_unix_ms"] = rec.target_start_unix_ns ? json(*rec.target_start_unix_ns / 1'000'000) : json(nullptr);

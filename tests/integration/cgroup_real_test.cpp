@@ -199,7 +199,10 @@ TEST_P(CgroupRealTest, Lifecycle) {
   auto s = fs_->sample(target);
   ASSERT_TRUE(s.ok()) << s.error().message;
   EXPECT_GE(s->usage_bytes, kChildAllocation);
-  EXPECT_GE(s->stat.anon_bytes, kChildAllocation);
+  // memory.stat is summed from per-CPU counters the kernel folds in batches: on a busy machine a
+  // page or two of a fresh allocation can still be in a CPU's batch (measured: 4 KiB short).
+  constexpr std::size_t kStatBatchSlack = 1 * MiB;
+  EXPECT_GE(s->stat.anon_bytes, kChildAllocation - kStatBatchSlack);
   EXPECT_EQ(s->limit_bytes, kUnlimited);
   ASSERT_TRUE(s->peak_bytes.has_value());
   EXPECT_GE(*s->peak_bytes, s->usage_bytes);

@@ -237,8 +237,12 @@ TEST_F(AttachRealTest, DryRunResolvesPodUidAndContainerIdToTheAppContainer) {
   // The sandbox is another container of the same pod; a container of no pod of that UID is refused.
   const Output wrong =
       runPlan(plan({{"pod_uid", "11111111-2222-3333-4444-555555555555"}, {"container_id", kAppId}}, {{"size", "8MiB"}}), {"--dry-run"});
-  EXPECT_EQ(wrong.exit_code, 2) << wrong.err;
+  EXPECT_EQ(wrong.exit_code, 3) << "a target this node does not have is a run error, as locate says: " << wrong.err;
   EXPECT_NE(wrong.err.find("/target/attach/container_id: container " + app_ + " belongs to pod " + kUid), std::string::npos) << wrong.err;
+  // A container that is not here at all: exit 3, as `memstrain locate` and the Job's launcher say.
+  const Output missing = runPlan(plan({{"container_id", "containerd://" + std::string(64, 'f')}}, {{"size", "8MiB"}}), {"--dry-run"});
+  EXPECT_EQ(missing.exit_code, 3) << missing.err;
+  EXPECT_NE(missing.err.find("target not found; nothing was started or changed"), std::string::npos) << missing.err;
 }
 
 TEST_F(AttachRealTest, BesideRunByPodUidCompetesInThePodAndLeavesNothing) {

@@ -253,6 +253,58 @@ test("run: SIGTERM while the Job runs deletes the Job and exits 4", async () => 
   assert.match(out.trimEnd().split("\n").pop(), /^memstrain: verdict=interrupted status=interrupted exit=4 /);
 });
 
+test("run: the Job keeps its crash journal in a hostPath directory of the node and passes it to memstrain", () => {
+  const r = launch(RUN, fakeCluster());
+  assert.equal(r.status, 0, r.out);
+  const spec = r.job.spec.template.spec;
+  const c = spec.containers[0];
+  assert.equal(envOf(r.job).MEMSTRAIN_JOURNAL_DIR, "/run/memstrain/jobs");
+  assert.deepEqual(c.volumeMounts.find((m) => m.name === "journal"), { name: "journal", mountPath: "/run/memstrain/jobs" });
+  assert.deepEqual(spec.volumes.find((v) => v.name === "journal"),
+    { name: "journal", hostPath: { path: "/run/memstrain/jobs", type: "DirectoryOrCreate" } });
+  assert.equal(c.securityContext.readOnlyRootFilesystem, true, "the journal is why a writable mount is needed");
+});
+
+const RECOVER = ["recover", "--node", "kind-worker2", "--job-namespace", "memstrain", "--image", "memstrain:0.1.0"];
+
+test("recover: a Job on the node runs memstrain recover over the run Jobs' journals with their view of the node", async () => {
+  const kube = fakeCluster({ jobLog: "memstrain: no dead runs to recover in /run/memstrain/jobs\n" });
+  const r = launch(RECOVER, kube);
+  assert.equal(r.status, 0, r.out);
+  assert.deepEqual(await validateObject(r.job), []);
+  assert.equal(r.job.metadata.name, "memstrain-recover-kind-worker2-test");
+  const spec = r.job.spec.template.spec;
+  assert.equal(spec.nodeName, "kind-worker2");
+  assert.equal(spec.hostPID, true, "the journals name host pids");
+  const c = spec.containers[0];
+  assert.deepEqual(c.command, ["memstrain", "recover", "--journal-dir", "/run/memstrain/jobs"]);
+  // The same paths as the run Job: journals name the cgroup mount as the run saw it.
+  const run = launch(RUN, fakeCluster()).job.spec.template.spec;
+  for (const name of ["host-cgroup", "journal"]) {
+    assert.deepEqual(c.volumeMounts.find((m) => m.name === name), run.containers[0].volumeMounts.find((m) => m.name === name));
+    assert.deepEqual(spec.volumes.find((v) => v.name === name), run.volumes.find((v) => v.name === name));
+  }
+  assert.deepEqual(c.securityContext, run.containers[0].securityContext);
+  assert.deepEqual(r.calls.map((x) => x.args.slice(0, 2)), [["create", "-f"], ["logs", "-f"], ["get", "job"], ["get", "pods"]]);
+  assert.match(r.out, /no dead runs to recover/);
+});
+
+test("recover: --dry-run is passed on; memstrain recover's exit code is the launcher's; --node is required", async () => {
+  const dry = spawnSync("bash", [launcher, "render-recover", "--node", "kind-worker2", "--dry-run", "--cgroup-version", "1"],
+    { env: envFor(fakeCluster()), encoding: "utf8" });
+  assert.equal(dry.status, 0, dry.stderr);
+  const job = yaml.load(dry.stdout);
+  assert.deepEqual(await validateObject(job), []);
+  assert.deepEqual(job.spec.template.spec.containers[0].command, ["memstrain", "recover", "--journal-dir", "/run/memstrain/jobs", "--dry-run"]);
+  assert.equal(job.spec.template.spec.containers[0].securityContext.privileged, false, "cgroup v1: unprivileged");
+  const failed = launch(RECOVER, fakeCluster({ exitCode: 3, jobLog: "  FAILED: rmdir …: Device or resource busy\n" }));
+  assert.equal(failed.status, 3, failed.out);
+  assert.match(failed.out, /memstrain recover exited 3/);
+  const usage = launch(["recover"], fakeCluster());
+  assert.equal(usage.status, 2);
+  assert.match(usage.out, /recover needs --node NODE/);
+});
+
 test("render: matches k8s/job.yaml for the same values", () => {
   const kube = fakeCluster({ pod: fixture("pod-placeholders.json") });
   const r = spawnSync("bash", [launcher, "render", "--pod", "REPLACE-target-pod", "-n", "staging", "--plan-configmap",
@@ -286,7 +338,8 @@ esac
   return bin;
 }
 
-function inJob({ version = 2, locateExit = 0, runExit = 5, podUid = DEMO.metadata.uid, foundUid = DEMO.metadata.uid } = {}) {
+function inJob({ version = 2, locateExit = 0, runExit = 5, podUid = DEMO.metadata.uid, foundUid = DEMO.metadata.uid, env: extra = {},
+                 planAttach = { cgroup: "/set-by-the-launcher" }, allowCommands = false } = {}) {
   const dir = tmpdir("memstrain-in-job-");
   const host = path.join(dir, "host-cgroup");
   fs.mkdirSync(host);
@@ -294,7 +347,7 @@ function inJob({ version = 2, locateExit = 0, runExit = 5, podUid = DEMO.metadat
   else fs.mkdirSync(path.join(host, "memory"));
   const plan = path.join(dir, "plan.json");
   fs.writeFileSync(plan, JSON.stringify({
-    name: "p", target: { launch: { command: ["x"], memory_limit: "1GiB" }, attach: { cgroup: "/set-by-the-launcher" },
+    name: "p", target: { launch: { command: ["x"], memory_limit: "1GiB" }, attach: planAttach,
                          pprof_url: "http://{{POD_IP}}:6060/debug/pprof" },
     stages: [{ name: "s", duration: "1s" }],
   }));
@@ -312,6 +365,8 @@ function inJob({ version = 2, locateExit = 0, runExit = 5, podUid = DEMO.metadat
     FAKE_LOCATE_EXIT: String(locateExit),
     FAKE_LOCATE_JSON: JSON.stringify({ cgroup, pod_uid: foundUid, effective_limit_bytes: 268435456, usage_bytes: 1, main_pid: 42, pids: [42] }),
     FAKE_RUN_EXIT: String(runExit),
+    ...extra,
+    ...(allowCommands ? { MEMSTRAIN_ALLOW_COMMANDS: "1" } : {}),
   };
   const r = spawnSync("bash", ["-c", 'exec bash "$0" in-job 2>&1', launcher], { env, encoding: "utf8" });
   const calls = fs.existsSync(path.join(dir, "memstrain-calls")) ? fs.readFileSync(path.join(dir, "memstrain-calls"), "utf8").trim().split("\n") : [];
@@ -333,6 +388,31 @@ test("in-job (cgroup v2): locates by container id, attaches the plan to that pod
     pprof_url: "http://10.244.2.7:6060/debug/pprof",
   });
   assert.ok(fs.existsSync(path.join(r.dir, "reports/job-1/plan.json")), "the plan as run is kept with the report");
+});
+
+test("in-job: keeps the plan's target.attach.cgroup_only", () => {
+  const r = inJob({ planAttach: { cgroup: "/set-by-the-launcher", cgroup_only: true } });
+  assert.deepEqual(r.runPlan.target.attach,
+    { pod_uid: DEMO.metadata.uid, container_id: DEMO.status.containerStatuses[0].containerID, cgroup_only: true });
+});
+
+test("in-job: passes the journal directory the Job mounts to memstrain run", () => {
+  const r = inJob({ env: { MEMSTRAIN_JOURNAL_DIR: "/run/memstrain/jobs" } });
+  assert.match(r.calls[1], / --editor direct --journal-dir \/run\/memstrain\/jobs$/);
+});
+
+test("commands in plans are opt-in: the Job gets --allow-commands only when the launcher's user asks", () => {
+  const kube = fakeCluster();
+  const args = ["render", "--pod", DEMO.metadata.name, "-n", "staging", "--plan-configmap", "memstrain-plan"];
+  const plain = spawnSync("bash", [launcher, ...args], { env: envFor(kube), encoding: "utf8" });
+  assert.equal(plain.status, 0, plain.stderr);
+  const envOf = (out) => yaml.load(out).spec.template.spec.containers[0].env.map((e) => e.name);
+  assert.ok(!envOf(plain.stdout).includes("MEMSTRAIN_ALLOW_COMMANDS"));
+  const allowed = spawnSync("bash", [launcher, ...args, "--allow-commands"], { env: envFor(kube), encoding: "utf8" });
+  assert.equal(allowed.status, 0, allowed.stderr);
+  assert.ok(envOf(allowed.stdout).includes("MEMSTRAIN_ALLOW_COMMANDS"));
+  assert.doesNotMatch(inJob().calls[1], /--allow-commands/);
+  assert.match(inJob({ allowCommands: true }).calls[1], / --allow-commands$/);
 });
 
 test("in-job (cgroup v1): uses the memory controller's mount", () => {

@@ -142,6 +142,12 @@ const BadCase kBadCases[] = {
        j["target"]["attach"] = {{"pid", 10}, {"cgroup", "/x"}};
      },
      "/target/attach", "exactly one"},
+    {"attach cgroup_only not a bool",
+     [](json& j) {
+       j["target"].erase("launch");
+       j["target"]["attach"] = {{"container_id", "0123456789ab"}, {"cgroup_only", "yes"}};
+     },
+     "/target/attach/cgroup_only", "expected true or false"},
     {"interval too small", [](json& j) { j["sampling"]["interval"] = "1ms"; }, "/sampling/interval", "out of range"},
     {"interval without unit", [](json& j) { j["sampling"]["interval"] = "250"; }, "/sampling/interval", "expected a duration"},
     {"interval number", [](json& j) { j["sampling"]["interval"] = 250; }, "/sampling/interval", "expected a string"},
@@ -202,6 +208,18 @@ INSTANTIATE_TEST_SUITE_P(Cases, PlanParseBad, ::testing::ValuesIn(kBadCases), []
   }
   return n;
 });
+
+TEST(PlanParse, AttachCgroupOnlyIsOffUnlessThePlanSaysSo) {
+  auto off =
+      parsePlan(R"({"name": "x", "target": {"attach": {"container_id": "0123456789ab"}}, "stages": [{"name": "a", "duration": "1s"}]})");
+  ASSERT_TRUE(off.ok()) << off.error().message;
+  EXPECT_FALSE(off->target.attach->cgroup_only);
+  auto on = parsePlan(
+      R"({"name": "x", "target": {"attach": {"pod_uid": "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b", "cgroup_only": true}},
+          "stages": [{"name": "a", "duration": "1s"}]})");
+  ASSERT_TRUE(on.ok()) << on.error().message;
+  EXPECT_TRUE(on->target.attach->cgroup_only);
+}
 
 TEST(PlanParse, CollectsAllIssuesNotJustTheFirst) {
   json j = validPlan();

@@ -20,7 +20,7 @@ namespace memstrain {
 
 /// memstrain starts the target itself, in a cgroup it creates with `memory_limit_bytes`.
 struct LaunchSpec {
-  std::vector<std::string> command;        ///< argv; command[0] is resolved relative to the plan's cwd
+  std::vector<std::string> command;        ///< argv; a relative command[0] is resolved in `workdir` when set (where it runs), else in memstrain's cwd
   std::map<std::string, std::string> env;  ///< added to (or overriding) memstrain's environment
   std::uint64_t memory_limit_bytes = 0;    ///< limit of the cgroup memstrain creates
   std::optional<std::string> ready_url;    ///< polled until HTTP 2xx before the first stage
@@ -36,6 +36,9 @@ struct AttachSpec {
   std::optional<std::string> pod_uid;       ///< canonical pod UID (normalizePodUid); kubelet layouts
   std::optional<std::string> container;     ///< with pod_uid: the container's name in the pod spec
   std::optional<std::string> container_id;  ///< normalised container id or unique prefix (≥ 12 hex)
+  /// Accept watching the target through its cgroup alone when memstrain cannot see its processes
+  /// (another pid namespace). Without it such a run is refused at its start.
+  bool cgroup_only = false;
 };
 
 /// An inclusive range of HTTP status codes; a single code is {code, code}.

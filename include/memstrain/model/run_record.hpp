@@ -14,6 +14,7 @@
 #include "memstrain/model/process_exit.hpp"
 #include "memstrain/model/resolution.hpp"
 #include "memstrain/model/sample.hpp"
+#include "memstrain/model/sample_stats.hpp"
 
 namespace memstrain {
 
@@ -123,7 +124,12 @@ struct RunRecord {
   std::optional<std::int64_t> target_start_unix_ns;
   std::optional<ExitInfo> target_exit;  ///< a launched target that ended during the run
   std::vector<StageRecord> stages;
+  /// Samples the analysis reads one by one: all of them in runs built by tests; in a real run only
+  /// those a release analysis needs (the rest live in `sample_stats` and samples.jsonl).
   std::vector<Sample> samples;
+  /// Per stage (by index), its samples' running figures, when the executor kept them; stages
+  /// without an entry are computed from `samples`.
+  std::vector<StageSampleStats> sample_stats;
   std::vector<RunEvent> events;
   // From the pprof observer, when the plan names target.pprof_url.
   std::vector<MemStatsSample> memstats;

@@ -100,6 +100,10 @@ class LatencyProbe {
   /// joins the thread. Blocks for up to that long. Idempotent; a no-op before start().
   void stop();
 
+  /// The first half of stop(): tells the probe thread to stop sending and drain, and returns at
+  /// once. stop() then only waits. Idempotent; a no-op before start().
+  void requestStop();
+
   /// Everything recorded since the previous call (or since start()), and opens the next window at
   /// the same instant so consecutive windows tile time without gaps or overlaps. Thread-safe with
   /// respect to the probe thread; call it from one thread at a time. Allocates the next window's
@@ -114,5 +118,9 @@ class LatencyProbe {
   ProbeConfig config_;
   std::unique_ptr<Impl> impl_;
 };
+
+/// Stops every probe in parallel: all are told to stop first, then each is waited for, so the
+/// whole takes as long as the slowest drain (its timeout + 250 ms), not the sum of them.
+void stopProbes(const std::vector<LatencyProbe*>& probes);
 
 }  // namespace memstrain
