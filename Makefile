@@ -4,7 +4,7 @@ JOBS      ?= 2
 BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build go demo lint format test test-plain test-unit test-integration test-asan bench fuzz soak clean
+.PHONY: all deps build go demo lint format test test-plain test-unit test-integration test-asan test-cgroup2 bench bench-cgroup2 fuzz soak clean
 
 all: build
 
@@ -24,13 +24,20 @@ demo: build go
 	@scripts/demo.sh $(BUILD)/memstrain
 
 # The whole suite runs under AddressSanitizer + UBSan (scripts/test-asan.sh, in $(ASAN_BUILD)/),
-# then each fuzz target for 5 s, then the offline k8s checks. test-plain runs the same suite on
-# the optimised build that demo and bench use.
+# then the v2 subset in a cgroup v2 guest under THP always and madvise (scripts/vm/, on the same
+# sanitizer build), then each fuzz target for 5 s, then the offline k8s checks. test-plain runs
+# the same suite on the optimised build that demo and bench use.
 ASAN_BUILD ?= build-asan
 test: deps go lint
 	BUILD=$(ASAN_BUILD) JOBS=$(JOBS) scripts/test-asan.sh
+	scripts/vm/test-cgroup2.sh $(ASAN_BUILD)
 	scripts/fuzz.sh 5
 	BUILD=$(ASAN_BUILD) scripts/k8s-validate.sh
+
+# The real-cgroup integration tests and plans/demo.json on a real cgroup v2 memory controller: a
+# throwaway qemu guest per THP mode (MEMSTRAIN_VM_THP="always madvise"); logs in $(BUILD)/vm-results/.
+test-cgroup2: build go
+	scripts/vm/test-cgroup2.sh $(BUILD)
 
 test-plain: build go
 	cd $(BUILD) && ctest --output-on-failure --timeout 600 -j2
@@ -51,6 +58,11 @@ test-asan: deps go
 bench: build go
 	@scripts/install-deps.sh stress-ng wrk hey time
 	bench/run-all.sh $(BUILD)
+
+# Setpoint precision and hold CPU on cgroup v2, in the test guest (TCG here): BENCHMARKS.md.
+bench-cgroup2: build go
+	@INITRD=No scripts/install-deps.sh qemu-system-x86 linux-image-amd64 busybox-static cpio kmod
+	bench/cgroup2_bench.sh $(BUILD)
 
 fuzz: deps
 	scripts/fuzz.sh 300

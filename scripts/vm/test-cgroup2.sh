@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# `make test-cgroup2`: memstrain's real-cgroup integration tests on a real cgroup v2 memory
+# controller, in a throwaway qemu guest (this host's memory controller is v1), once per THP mode,
+# then plans/demo.json in the same guest. The guest boots Debian's kernel with the host's root
+# read-only over 9p (scripts/vm/boot.sh); the tests write only to the guest's tmpfs and to
+# BUILD/vm-results/<thp>/, which keeps the logs, gtest.xml and the demo's report afterwards.
+#
+# Usage: scripts/vm/test-cgroup2.sh BUILD            a built tree (memstrain, memstrain_integration_tests)
+# Environment:
+#   MEMSTRAIN_VM_THP="always madvise"   THP modes to boot (kernel command line transparent_hugepage=)
+#   MEMSTRAIN_VM_TESTS=FILTER           gtest filter (default: the v2 subset below)
+#   MEMSTRAIN_VM_DEMO=1|0               run plans/demo.json too (default 1)
+#   MEMSTRAIN_VM_KILL_TRIALS=N          kill-test trials in the guest (default 3)
+#   MEMSTRAIN_VM_REQUIRED=1             fail instead of skipping where qemu cannot run
+#
+# Exit 0 when every mode passed (or the guest cannot run here and MEMSTRAIN_VM_REQUIRED is unset:
+# then it says so and skips), 1 when a test or the demo failed, 2 on a usage or guest error.
+set -uo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+BUILD="${1:?usage: test-cgroup2.sh BUILD}"
+case "$BUILD" in /*) ;; *) BUILD="$REPO/$BUILD" ;; esac
+
+# The v2 subset: every test that needs a real memory controller and says something about v2
+# (cgroup files, limits up the tree, memory.high, memory.events, PSI, memory.stat, cgroup.kill,
+# clone3, release outcomes, node placement, locate in kubelet trees and namespaces, kill/recover).
+# Tests of parsing, HTTP, pprof and reports do not depend on the cgroup version and stay on the host.
+DEFAULT_FILTER="Editors/CgroupRealTest.*:CgroupV2*.*:LocateRealTest.*:AttachRealTest.*:LocateV2*.*"
+DEFAULT_FILTER+=":RunTest.*:ReleaseRun.*:KillTest.*:SignalsTest.SecondSignal*:CloneIntoCgroup*.*"
+FILTER="${MEMSTRAIN_VM_TESTS:-$DEFAULT_FILTER}"
+
+skip() {
+  if [[ "${MEMSTRAIN_VM_REQUIRED:-0}" == 1 ]]; then
+    echo "test-cgroup2: FAILED: $*" >&2
+    exit 2
+  fi
+  echo "test-cgroup2: SKIPPED (the cgroup v2 suite did not run): $*" >&2
+  exit 0
+}
+
+for f in memstrain memstrain_integration_tests; do
+  [[ -x "$BUILD/$f" ]] || { echo "test-cgroup2: $BUILD/$f is missing: build it first (make build)" >&2; exit 2; }
+done
+[[ -x "$REPO/tests/target/bin/demo-target" ]] || { echo "test-cgroup2: the demo target is missing: make go" >&2; exit 2; }
+
+# Debian's kernel, qemu, busybox and cpio. INITRD=No: the kernel package's hook would otherwise
+# build an initramfs for this machine's boot, which the guest does not use (it has its own).
+if ! INITRD=No "$REPO/scripts/install-deps.sh" qemu-system-x86 linux-image-amd64 busybox-static cpio kmod; then
+  skip "could not install qemu-system-x86, linux-image-amd64, busybox-static, cpio (run as root)"
+fi
+if ! qemu-system-x86_64 --version > /dev/null 2>&1; then
+  skip "qemu-system-x86_64 does not run here"
+fi
+
+asan=""
+grep -q '^MEMSTRAIN_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt" 2>/dev/null && asan=1
+out="$BUILD/vm-results"
+mkdir -p "$out"
+overall=0
+summary=()
+for thp in ${MEMSTRAIN_VM_THP:-always madvise}; do
+  res="$out/$thp"
+  rm -rf "$res"
+  mkdir -p "$res"
+  cat > "$res/job.env" <<ENV
+REPO=$REPO
+BUILD=$BUILD
+FILTER='$FILTER'
+KILL_TRIALS=${MEMSTRAIN_VM_KILL_TRIALS:-3}
+RUN_DEMO=${MEMSTRAIN_VM_DEMO:-1}
+ASAN_BUILD=$asan
+ENV
+  echo "test-cgroup2: booting a cgroup v2 guest with transparent_hugepage=$thp (results in $res)"
+  start=$(date +%s)
+  "$HERE/boot.sh" --results "$res" --thp "$thp" --timeout "${MEMSTRAIN_VM_TIMEOUT:-1800}" "$HERE/guest-tests.sh"
+  rc=$?
+  secs=$(( $(date +%s) - start ))
+  [[ -f "$res/job.log" ]] && sed 's/^/  guest| /' "$res/job.log"
+  reports=("$res"/sanitizer-logs/*)
+  if [[ -e "${reports[0]}" ]]; then
+    for f in "${reports[@]}"; do echo "----- sanitizer report from the guest: $f -----" >&2; cat "$f" >&2; done
+    rc=1
+  fi
+  counts="no gtest.xml"
+  if [[ -f "$res/gtest.xml" ]]; then
+    counts=$(python3 - "$res/gtest.xml" <<'PY'
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+cases = root.iter("testcase")
+passed = failed = skipped = 0
+for c in cases:
+    if c.find("failure") is not None: failed += 1
+    elif c.get("result") == "skipped" or c.find("skipped") is not None: skipped += 1
+    else: passed += 1
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
+PY
+)
+  fi
+  demo="-"
+  [[ -f "$res/demo.log" ]] && demo=$(grep -o 'verdict=[a-z]* checks=[0-9/]*' "$res/demo.log" | tail -1)
+  line="THP $thp ($(cat "$res/accel" 2>/dev/null || echo '?'), $(cat "$res/kernel" 2>/dev/null || grep -o '^kernel [^,]*' "$res/guest-info" 2>/dev/null)): tests $counts; demo ${demo:-no verdict}; exit $rc; ${secs} s"
+  summary+=("$line")
+  if [[ $rc -ne 0 ]]; then
+    overall=1
+    [[ $rc -ge 124 ]] && overall=2
+  fi
+done
+echo "test-cgroup2: cgroup v2 guest results (logs in $out):"
+for l in "${summary[@]}"; do echo "  $l"; done
+exit "$overall"
