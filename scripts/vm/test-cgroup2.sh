@@ -12,6 +12,7 @@
 #   MEMSTRAIN_VM_DEMO=1|0               run plans/demo.json too (default 1)
 #   MEMSTRAIN_VM_KILL_TRIALS=N          kill-test trials in the guest (default 3)
 #   MEMSTRAIN_VM_REQUIRED=1             fail instead of skipping where qemu cannot run
+#   MEMSTRAIN_VM_RESULTS=DIR            where the results go (default BUILD/vm-results)
 #
 # Exit 0 when every mode passed (or the guest cannot run here and MEMSTRAIN_VM_REQUIRED is unset:
 # then it says so and skips), 1 when a test or the demo failed, 2 on a usage or guest error.
@@ -55,7 +56,7 @@ fi
 
 asan=""
 grep -q '^MEMSTRAIN_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt" 2>/dev/null && asan=1
-out="$BUILD/vm-results"
+out="${MEMSTRAIN_VM_RESULTS:-$BUILD/vm-results}"
 mkdir -p "$out"
 overall=0
 summary=()

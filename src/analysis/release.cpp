@@ -147,6 +147,18 @@ ReleaseResult analyzeRelease(const ReleaseInput& in) {
     r.lazy_bytes = r.lazy_added_bytes;
   }
 
+  // Huge pages: RSS fell further than the cgroup's usage while the target had THP-backed memory.
+  r.target_anon_huge_before_bytes = ob->target_anon_huge_bytes;
+  r.target_anon_huge_after_bytes = oa->target_anon_huge_bytes;
+  r.cgroup_anon_thp_before_bytes = ob->cgroup_anon_thp_bytes;
+  r.cgroup_anon_thp_after_bytes = oa->cgroup_anon_thp_bytes;
+  const bool had_thp = ob->target_anon_huge_bytes.value_or(0) > 0 || ob->cgroup_anon_thp_bytes > 0;
+  if (had_thp && ob->rss_bytes && oa->rss_bytes && ob->cgroup_usage_bytes && oa->cgroup_usage_bytes) {
+    const std::uint64_t rss_drop = dropOf(*ob->rss_bytes, *oa->rss_bytes);
+    const std::uint64_t cg_drop = dropOf(*ob->cgroup_usage_bytes, *oa->cgroup_usage_bytes);
+    r.huge_page_held_bytes = rss_drop > cg_drop ? rss_drop - cg_drop : 0;
+  }
+
   const std::string released = mib(r.runtime_released_bytes);
   const std::string after = secs(within_s);
   const char* by = in.triggered ? "by the Go runtime after the trigger" : "by the Go runtime (scavenger and GC, no trigger)";
@@ -168,6 +180,15 @@ ReleaseResult analyzeRelease(const ReleaseInput& in) {
     r.explanation = released + " released " + by + ", " + mib(r.lazy_bytes.value_or(*r.lazy_added_bytes)) +
                     " still resident as LazyFree after " + after +
                     ": the process uses MADV_FREE; set GODEBUG=madvdontneed=1 or expect the cgroup to count these pages until reclaim.";
+  } else if (r.huge_page_held_bytes >= kMinReleasedBytes && r.huge_page_held_bytes * 2 >= shortfall) {
+    r.outcome = ReleaseOutcome::kNotReturned;
+    r.explanation = released + " released " + by + "; " + mib(dropOf(r.rss_before_bytes.value_or(0), r.rss_after_bytes.value_or(0))) +
+                    " left the process's RSS but only " + mib(dropOf(r.cgroup_before_bytes.value_or(0), r.cgroup_after_bytes.value_or(0))) +
+                    " left the cgroup within " + after + ": " + mib(r.huge_page_held_bytes) +
+                    " stays charged as transparent huge pages (the target had " + mib(r.target_anon_huge_before_bytes.value_or(0)) +
+                    " in huge pages). The runtime gave back pieces of 2 MiB pages; the kernel unmapped them but keeps each huge page, and "
+                    "its charge, whole until memory pressure splits it. The cgroup's usage (and kubelet's working set) counts them until "
+                    "then; THP `madvise` (or a Go runtime that releases whole huge pages) avoids it.";
   } else {
     r.outcome = ReleaseOutcome::kNotReturned;
     r.explanation = released + " released " + by + ", but only " + mib(best_drop) + " (" + std::to_string(pct) +
@@ -212,17 +233,29 @@ ReclaimResult analyzeReclaim(const ReclaimInput& in) {
 }
 
 StressorReleaseResult judgeStressorRelease(std::uint64_t baseline_usage, std::uint64_t baseline_target_rss, std::uint64_t after_usage,
-                                           std::uint64_t after_target_rss, std::uint64_t effective_limit_bytes) {
+                                           std::uint64_t after_target_rss, std::uint64_t effective_limit_bytes,
+                                           const std::optional<AnonAccount>& anon) {
   StressorReleaseResult r;
   r.baseline_usage_bytes = baseline_usage;
   r.after_usage_bytes = after_usage;
   r.baseline_target_rss_bytes = baseline_target_rss;
   r.after_target_rss_bytes = after_target_rss;
-  // The charge not owed to the target's own pages; signed, since the target may have shrunk more
-  // than its RSS says (page cache) or grown.
-  const double before = static_cast<double>(baseline_usage) - static_cast<double>(baseline_target_rss);
-  const double now = static_cast<double>(after_usage) - static_cast<double>(after_target_rss);
-  r.leaked_bytes = now > before ? static_cast<std::uint64_t>(now - before) : 0;
+  // Signed differences: the target may have shrunk more than its figures say (page cache) or grown.
+  auto growth = [](std::uint64_t all_before, std::uint64_t target_before, std::uint64_t all_after, std::uint64_t target_after) {
+    const double before = static_cast<double>(all_before) - static_cast<double>(target_before);
+    const double now = static_cast<double>(all_after) - static_cast<double>(target_after);
+    return now > before ? static_cast<std::uint64_t>(now - before) : std::uint64_t{0};
+  };
+  r.usage_growth_bytes = growth(baseline_usage, baseline_target_rss, after_usage, after_target_rss);
+  r.leaked_bytes = r.usage_growth_bytes;
+  if (anon) {
+    r.basis = "anon";
+    r.baseline_anon_bytes = anon->cgroup_before;
+    r.after_anon_bytes = anon->cgroup_after;
+    r.baseline_target_anon_bytes = anon->target_before;
+    r.after_target_anon_bytes = anon->target_after;
+    r.leaked_bytes = growth(anon->cgroup_before, anon->target_before, anon->cgroup_after, anon->target_after);
+  }
   r.tolerance_bytes = 16ULL << 20;
   if (effective_limit_bytes != 0 && effective_limit_bytes != ~0ULL) {
     r.tolerance_bytes = std::max(r.tolerance_bytes, effective_limit_bytes / 50);
@@ -246,6 +279,8 @@ ReleaseOsPoint releaseOsPoint(const Sample& s) {
   p.cgroup_inactive_file_bytes = s.target_cgroup.stat.inactive_file_bytes;
   p.cgroup_pglazyfree = s.target_cgroup.stat.pglazyfree;
   p.cgroup_pglazyfreed = s.target_cgroup.stat.pglazyfreed;
+  p.cgroup_anon_thp_bytes = s.target_cgroup.stat.anon_thp_bytes;
+  if (s.target_process) p.target_anon_huge_bytes = s.target_process->anon_huge_bytes;
   return p;
 }
 

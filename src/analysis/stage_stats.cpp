@@ -163,8 +163,12 @@ RunAnalysis analyzeRun(const RunRecord& rec) {
   a.verdict = judge(rec, a.stages, a.checks);
   if (rec.stressor_release) {
     const StressorReleaseMeasure& m = *rec.stressor_release;
+    std::optional<AnonAccount> anon;
+    if (m.baseline_anon_bytes && m.baseline_target_anon_bytes && m.after_anon_bytes && m.after_target_anon_bytes) {
+      anon = AnonAccount{*m.baseline_anon_bytes, *m.baseline_target_anon_bytes, *m.after_anon_bytes, *m.after_target_anon_bytes};
+    }
     a.stressor_release = judgeStressorRelease(m.baseline_usage_bytes, m.baseline_target_rss_bytes, m.after_usage_bytes,
-                                              m.after_target_rss_bytes, rec.resolution.effective_limit_bytes);
+                                              m.after_target_rss_bytes, rec.resolution.effective_limit_bytes, anon);
   }
   return a;
 }

@@ -20,6 +20,7 @@
 #include "memstrain/analysis/heap_stats.hpp"
 #include "memstrain/analysis/release.hpp"
 #include "memstrain/analysis/window_checks.hpp"
+#include "memstrain/cgroup/cgroup_spawn.hpp"
 #include "memstrain/executor/actions.hpp"
 #include "memstrain/executor/node_guard.hpp"
 #include "memstrain/executor/readiness.hpp"
@@ -28,6 +29,7 @@
 #include "memstrain/proc/proc_memory.hpp"
 #include "memstrain/proc/proc_pressure.hpp"
 #include "memstrain/proc/proc_stat.hpp"
+#include "memstrain/proc/thp.hpp"
 #include "memstrain/util/fs.hpp"
 #include "memstrain/util/units.hpp"
 
@@ -148,6 +150,11 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
       rec.hostname = u.nodename;
     }
   }
+  if (auto thp = readThpMode(); thp) {
+    rec.thp = *thp;
+  } else {
+    spdlog::debug("transparent huge pages: {}", thp.error().message);
+  }
   rec.started_wall_ms = wallMs();
   CleanupStack cleanup;
   auto fail = [&](const std::string& msg) {
@@ -255,16 +262,14 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     so.workdir = l.workdir;
     so.parent_death_signal = SIGKILL;
     so.output_path = joinPath(options_.out_dir, "target.log");
-    auto child = spawnSuspended(so);
+    CgroupEntry entry = CgroupEntry::kMoved;
+    std::string why_moved;
+    auto child = spawnSuspendedIn(so, *editor_, res.target_cgroup, &entry, &why_moved);
     if (!child) {
-      fail("start target: " + child.error().message);
+      fail("start target in " + res.target_cgroup + ": " + child.error().message);
       return finish();
     }
-    if (auto st = editor_->attach(res.target_cgroup, child->pid()); !st) {
-      child->abandon();
-      fail("move target into " + res.target_cgroup + ": " + st.error().message);
-      return finish();
-    }
+    if (!why_moved.empty()) spdlog::debug("target moved into its cgroup ({})", why_moved);
     const pid_t pid = child->pid();
     if (auto st = child->release(); !st) {
       fail("start target `" + l.command[0] + "`: " + st.error().message);
@@ -277,7 +282,7 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
       if (!rec.target_exit) spdlog::debug("target {} stopped: {}", pid, e.describe());
       return {};
     });
-    spdlog::info("target started: pid {} in {}", pid, res.target_cgroup);
+    spdlog::info("target started: pid {} in {} ({})", pid, res.target_cgroup, toString(entry));
     if (l.ready_url) {
       if (auto st = waitForReady(*l.ready_url, l.ready_timeout, pid, options_.stop_signal); !st) {
         if (stopRequested(options_.stop_signal)) {
@@ -605,6 +610,16 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     return pm ? pm->rss_bytes : 0;
   };
 
+  // The measured cgroup's anonymous memory and the target's (RssAnon), for the stressor's release:
+  // left unset when either cannot be read (node placement measures no cgroup).
+  auto readAnon = [&](std::optional<std::uint64_t>& cgroup_anon, std::optional<std::uint64_t>& target_anon) {
+    if (res.node || !rec.target_pid) return;
+    auto s = fs_.sample(res.measured_cgroup);
+    auto pm = readProcessMemoryCheap(*rec.target_pid, options_.proc_root);
+    if (!s || !pm) return;
+    cgroup_anon = s->stat.anon_bytes;
+    target_anon = pm->anonymous_bytes;
+  };
   for (std::size_t i = 0; i < res.stages.size() && !stop_all; ++i) {
     const ResolvedStage& stage = res.stages[i];
     const Clock::time_point stage_start = Clock::now();
@@ -621,6 +636,7 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
         stressor_release = StressorReleaseMeasure{};
         stressor_release->baseline_usage_bytes = *u;
         stressor_release->baseline_target_rss_bytes = targetRssCheap();
+        readAnon(stressor_release->baseline_anon_bytes, stressor_release->baseline_target_anon_bytes);
       }
     }
     if (stage.pressure && !stressor) {
@@ -936,6 +952,7 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     if (auto u = fs_.usage(res.measured_cgroup)) {
       stressor_release->after_usage_bytes = *u;
       stressor_release->after_target_rss_bytes = targetRssCheap();
+      readAnon(stressor_release->after_anon_bytes, stressor_release->after_target_anon_bytes);
       rec.stressor_release = stressor_release;
     }
   }

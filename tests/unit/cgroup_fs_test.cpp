@@ -10,6 +10,7 @@
 #include <string>
 
 #include "memstrain/cgroup/cgroup.hpp"
+#include "memstrain/proc/proc_memory.hpp"
 #include "memstrain/util/fs.hpp"
 #include "support/fs_fixture.hpp"
 
@@ -223,6 +224,26 @@ TEST_F(CgroupFsV2Test, EffectiveLimitSkipsLevelsWithoutMemoryMax) {
   ASSERT_TRUE(fx_.add("cg/kubepods/pod", dir("side")).ok());
   EXPECT_EQ(fs_.effectiveLimit("/kubepods/pod/side").valueOr(0), 1024 * MiB);
   EXPECT_FALSE(fs_.limit("/kubepods/pod/side").ok());
+}
+
+TEST_F(CgroupFsV2Test, MemoryHighSomeoneElseSetIsACeilingToo) {
+  // Above memory.high, with no swap, a cgroup stalls in reclaim: pressure must stay below it.
+  ASSERT_TRUE(fx_.add("cg/kubepods", dir("throttled", {file("memory.max", "max\n"), file("memory.high", n(300 * MiB))})).ok());
+  ASSERT_TRUE(fx_.add("cg/kubepods/throttled", dir("app", {file("memory.max", n(512 * MiB)), file("memory.high", "max\n")})).ok());
+  EXPECT_EQ(fs_.effectiveLimit("/kubepods/throttled/app").valueOr(0), 300 * MiB);
+  EXPECT_EQ(fs_.constrainingCgroup("/kubepods/throttled/app").valueOr("?"), "/kubepods/throttled");
+  EXPECT_EQ(fs_.limit("/kubepods/throttled/app").valueOr(0), 512 * MiB);  // its own memory.max, as before
+}
+
+TEST_F(CgroupFsV2Test, RootUsageIsTheMachinesMemoryInUse) {
+  // The v2 root has no memory.current; `locate --pid 1` still needs a usage figure.
+  auto u = fs_.usage("/");
+  ASSERT_TRUE(u.ok()) << u.error().message;
+  auto node = readNodeMemory();
+  ASSERT_TRUE(node.ok());
+  EXPECT_GT(*u, 0u);
+  EXPECT_LE(*u, node->total_bytes);
+  EXPECT_FALSE(fs_.usage("/kubepods").ok()) << "only the root falls back to /proc/meminfo";
 }
 
 TEST_F(CgroupFsV2Test, BadLimitTextIsAnErrorNamingTheFile) {

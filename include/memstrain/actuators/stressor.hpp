@@ -46,7 +46,8 @@ class Stressor {
     std::optional<std::string> log_path;
   };
 
-  /// Starts the stressor suspended, moves it into `cgroup_rel` with `editor`, then lets it run.
+  /// Starts the stressor in `cgroup_rel` (created there with clone3 on v2, else moved with `editor`
+  /// before it runs), then lets it run.
   static Result<std::unique_ptr<Stressor>> spawn(const Options& options, CgroupEditor& editor, const std::string& cgroup_rel);
   ~Stressor();
   Stressor(const Stressor&) = delete;

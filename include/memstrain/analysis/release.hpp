@@ -26,6 +26,8 @@ struct ReleaseOsPoint {
   std::uint64_t cgroup_inactive_file_bytes = 0;    ///< v1 total_inactive_file holds MADV_FREE pages
   std::optional<std::uint64_t> cgroup_pglazyfree;  ///< v2 counters, in pages
   std::optional<std::uint64_t> cgroup_pglazyfreed;
+  std::uint64_t cgroup_anon_thp_bytes = 0;              ///< v2 anon_thp, v1 total_rss_huge
+  std::optional<std::uint64_t> target_anon_huge_bytes;  ///< target process (smaps_rollup AnonHugePages)
 };
 
 /// One Go runtime observation (pprof MemStats).
@@ -80,6 +82,13 @@ struct ReleaseResult {
   std::string lazy_source;                        ///< "smaps_rollup", "cgroup_inactive_file", "cgroup_pglazyfree" or ""
   std::optional<std::int64_t> cgroup_inactive_file_delta_bytes;
   std::optional<std::int64_t> cgroup_pglazyfree_delta, cgroup_pglazyfreed_delta;  ///< pages
+  /// Transparent huge pages around the window: the target's AnonHugePages and the cgroup's THP
+  /// before and at the deadline, and `held` — what left RSS but not the cgroup while THP was in use:
+  /// pieces of 2 MiB pages the runtime released, unmapped by the kernel but kept charged as whole
+  /// huge pages until memory pressure splits them (deferred split).
+  std::optional<std::uint64_t> target_anon_huge_before_bytes, target_anon_huge_after_bytes;
+  std::uint64_t cgroup_anon_thp_before_bytes = 0, cgroup_anon_thp_after_bytes = 0;
+  std::uint64_t huge_page_held_bytes = 0;
   double window_start_s = 0, trigger_s = 0, deadline_s = 0;
   std::string explanation;  ///< one plain sentence
 };
@@ -113,19 +122,32 @@ struct ReclaimResult {
 };
 ReclaimResult analyzeReclaim(const ReclaimInput& in);
 
-/// Did the stressor give back what it held? Compares the measured cgroup's charge not owed to the
-/// target (usage minus the target's RSS) before the first pressure stage and after the stressor
-/// was told to hold nothing.
+/// Did the stressor give back what it held? Compares, before the first pressure stage and after
+/// the stressor was told to hold nothing, the measured cgroup's anonymous memory not mapped by the
+/// target (memory.stat anon minus the target's RssAnon): the stressor's pages are anonymous and,
+/// with MADV_NOHUGEPAGE, mapped exactly while charged. The usage figures (usage minus the target's
+/// RSS) are kept beside it: under THP `always` they also count the target's own huge pages that the
+/// Go runtime released in pieces (charged, no longer mapped) and would blame the stressor for them.
 struct StressorReleaseResult {
   std::uint64_t baseline_usage_bytes = 0, after_usage_bytes = 0;
   std::uint64_t baseline_target_rss_bytes = 0, after_target_rss_bytes = 0;
-  std::uint64_t leaked_bytes = 0;  ///< growth of the non-target charge, 0 when it shrank
+  /// The anonymous-memory figures, when they were measured (basis "anon").
+  std::optional<std::uint64_t> baseline_anon_bytes, after_anon_bytes, baseline_target_anon_bytes, after_target_anon_bytes;
+  std::string basis = "usage";           ///< "anon" or "usage": what leaked_bytes compares
+  std::uint64_t leaked_bytes = 0;        ///< growth of the non-target charge on `basis`, 0 when it shrank
+  std::uint64_t usage_growth_bytes = 0;  ///< growth of usage minus the target's RSS, whatever the basis
   std::uint64_t tolerance_bytes = 0;
   bool ok = true;  ///< leaked_bytes <= tolerance_bytes
 };
+/// The anonymous-memory account of the measured cgroup and the target, before and after.
+struct AnonAccount {
+  std::uint64_t cgroup_before = 0, target_before = 0, cgroup_after = 0, target_after = 0;
+};
 /// Tolerance: 16 MiB (v1 charge batching, page cache of the stressor binary) or 2% of the limit.
+/// With `anon`, leaked_bytes is judged on it (basis "anon"); else on usage.
 StressorReleaseResult judgeStressorRelease(std::uint64_t baseline_usage, std::uint64_t baseline_target_rss, std::uint64_t after_usage,
-                                           std::uint64_t after_target_rss, std::uint64_t effective_limit_bytes);
+                                           std::uint64_t after_target_rss, std::uint64_t effective_limit_bytes,
+                                           const std::optional<AnonAccount>& anon = std::nullopt);
 
 // From a run's record to the series above (plain copies; still no I/O).
 

@@ -37,6 +37,7 @@ inline constexpr const char* kV1OomControl = "memory.oom_control";
 inline constexpr const char* kV1UseHierarchy = "memory.use_hierarchy";
 inline constexpr const char* kV2Current = "memory.current";
 inline constexpr const char* kV2Max = "memory.max";
+inline constexpr const char* kV2High = "memory.high";  ///< throttling limit
 inline constexpr const char* kV2Peak = "memory.peak";  ///< Linux 5.19+
 inline constexpr const char* kV2Events = "memory.events";
 inline constexpr const char* kV2Pressure = "memory.pressure";  ///< only with PSI
@@ -44,11 +45,13 @@ inline constexpr const char* kV2Pressure = "memory.pressure";  ///< only with PS
 
 /// memory.stat, normalised over both versions. Fields absent on a kernel are 0 unless optional.
 struct CgroupMemoryStat {
-  std::uint64_t anon_bytes = 0;              ///< v1 total_rss (hierarchical), v2 anon
-  std::uint64_t file_bytes = 0;              ///< v1 total_cache, v2 file
-  std::uint64_t active_file_bytes = 0;       ///< v1 total_active_file, v2 active_file
-  std::uint64_t inactive_file_bytes = 0;     ///< v1 total_inactive_file, v2 inactive_file (holds MADV_FREE pages)
-  std::uint64_t shmem_bytes = 0;             ///< v1 total_shmem, v2 shmem
+  std::uint64_t anon_bytes = 0;           ///< v1 total_rss (hierarchical), v2 anon
+  std::uint64_t file_bytes = 0;           ///< v1 total_cache, v2 file
+  std::uint64_t active_file_bytes = 0;    ///< v1 total_active_file, v2 active_file
+  std::uint64_t inactive_file_bytes = 0;  ///< v1 total_inactive_file, v2 inactive_file (holds MADV_FREE pages)
+  std::uint64_t shmem_bytes = 0;          ///< v1 total_shmem, v2 shmem
+  /// Anonymous memory mapped by transparent huge pages (PMD-mapped): v1 total_rss_huge, v2 anon_thp.
+  std::uint64_t anon_thp_bytes = 0;
   std::optional<std::uint64_t> pglazyfree;   ///< v2 only: pages marked lazily free
   std::optional<std::uint64_t> pglazyfreed;  ///< v2 only: lazily freed pages reclaimed
   /// Page faults that had to wait for I/O, a cumulative count: v1 total_pgmajfault, v2 pgmajfault.
@@ -110,11 +113,14 @@ class CgroupFs {
   /// Reads every memory file of `rel` once. Optional files (peak, PSI) that the kernel lacks are
   /// left empty; any other missing or malformed file is an Error naming it.
   Result<CgroupSample> sample(const std::string& rel) const;
-  /// Current usage in bytes (v1 memory.usage_in_bytes, v2 memory.current).
+  /// Current usage in bytes (v1 memory.usage_in_bytes, v2 memory.current). The v2 root cgroup has
+  /// no memory.current: for it this is the machine's memory in use, MemTotal - MemAvailable from
+  /// /proc/meminfo (what node placement measures).
   Result<std::uint64_t> usage(const std::string& rel) const;
   /// This cgroup's own limit in bytes; kUnlimited for "max" or v1's huge value.
   Result<std::uint64_t> limit(const std::string& rel) const;
-  /// The smallest limit on `rel` and its ancestors up to the mount; kUnlimited when none. A level
+  /// The smallest limit on `rel` and its ancestors up to the mount; kUnlimited when none. On v2
+  /// memory.high counts as a limit too (above it, with no swap, a cgroup stalls in reclaim). A level
   /// without a limit file (v2 root, v2 cgroup without +memory) has no limit. On v1 the walk stops
   /// below a parent whose memory.use_hierarchy is 0, as the kernel does not charge such a parent.
   /// Error when `rel` does not exist or a limit file cannot be read.
@@ -141,6 +147,8 @@ class CgroupEditor {
  public:
   virtual ~CgroupEditor() = default;
   virtual const char* name() const = 0;  ///< "libcgroup" or "direct"
+  /// The hierarchy it changes.
+  virtual const CgroupFs& fs() const = 0;
   /// mkdir, creating missing ancestors too (libcgroup does); success when `rel` already exists.
   /// On v2 also enables +memory in each ancestor's cgroup.subtree_control when needed.
   virtual Status create(const std::string& rel) = 0;
