@@ -5,7 +5,8 @@
 # read-only over 9p (scripts/vm/boot.sh); the tests write only to the guest's tmpfs and to
 # BUILD/vm-results/<thp>/, which keeps the logs, gtest.xml and the demo's report afterwards.
 #
-# Usage: scripts/vm/test-cgroup2.sh BUILD            a built tree (memstrain, memstrain_integration_tests)
+# Usage: scripts/vm/test-cgroup2.sh [--quick] BUILD    a built tree (memstrain, memstrain_integration_tests)
+#        --quick: the subset `make test` runs (no timing assertions, no demo; see QUICK_FILTER)
 # Environment:
 #   MEMSTRAIN_VM_THP="always madvise"   THP modes to boot (kernel command line transparent_hugepage=)
 #   MEMSTRAIN_VM_TESTS=FILTER           gtest filter (default: the v2 subset below)
@@ -20,16 +21,29 @@ set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
-BUILD="${1:?usage: test-cgroup2.sh BUILD}"
-case "$BUILD" in /*) ;; *) BUILD="$REPO/$BUILD" ;; esac
 
 # The v2 subset: every test that needs a real memory controller and says something about v2
 # (cgroup files, limits up the tree, memory.high, memory.events, PSI, memory.stat, cgroup.kill,
 # clone3, release outcomes, node placement, locate in kubelet trees and namespaces, kill/recover).
 # Tests of parsing, HTTP, pprof and reports do not depend on the cgroup version and stay on the host.
-DEFAULT_FILTER="Editors/CgroupRealTest.*:CgroupV2*.*:LocateRealTest.*:AttachRealTest.*:LocateV2*.*"
+DEFAULT_FILTER="Editors/CgroupRealTest.*:CgroupV2*.*:LocateRealTest.*:LocateSystemdRealTest.*:AttachRealTest.*"
 DEFAULT_FILTER+=":RunTest.*:ReleaseRun.*:KillTest.*:SignalsTest.SecondSignal*:CloneIntoCgroup*.*"
+# `make test` (--quick) runs the part of it that asserts no timing: under TCG on a busy 2-core host
+# the guest runs ~10x slower, and tests that must reach a setpoint or finish a /grow within a fixed
+# stage (RampInside, Beside, the release outcomes, latency percentiles) and the demo plan's
+# `pressure held` check fail for speed, not for cgroup v2 (measured at load 12: the stressor filled
+# 265 of 430 MiB in a 7 s ramp). `make test-cgroup2` runs them all.
+QUICK_FILTER="Editors/CgroupRealTest.*:CgroupV2*.*:CloneIntoCgroup*.*:LocateRealTest.*:LocateSystemdRealTest.*:AttachRealTest.*"
+QUICK_FILTER+=":KillTest.*:SignalsTest.SecondSignal*:RunTest.OverTheLimit*:RunTest.WithoutAllowOom*:RunTest.Sigterm*"
+QUICK_FILTER+=":RunTest.TargetKilled*:RunTest.TargetOomKill*:ReleaseRun.NoTrigger*"
+if [[ "${1:-}" == --quick ]]; then
+  shift
+  DEFAULT_FILTER="$QUICK_FILTER"
+  : "${MEMSTRAIN_VM_DEMO:=0}"
+fi
 FILTER="${MEMSTRAIN_VM_TESTS:-$DEFAULT_FILTER}"
+BUILD="${1:?usage: test-cgroup2.sh [--quick] BUILD}"
+case "$BUILD" in /*) ;; *) BUILD="$REPO/$BUILD" ;; esac
 
 skip() {
   if [[ "${MEMSTRAIN_VM_REQUIRED:-0}" == 1 ]]; then
