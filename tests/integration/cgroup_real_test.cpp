@@ -252,7 +252,9 @@ TEST_P(CgroupRealTest, KillAllMembersCoversEveryLevelAndOnlyThem) {
   // v2 allows no processes in a cgroup whose children have controllers ("no internal processes"):
   // there the upper member sits in a leaf beside b.
   const std::string upper = v2_ ? rel("a/top") : rel("a");
-  if (v2_) ASSERT_TRUE(editor_->create(upper).ok());
+  if (v2_) {
+    ASSERT_TRUE(editor_->create(upper).ok());
+  }
   ASSERT_TRUE(editor_->attach(upper, top.pid).ok());
   ASSERT_TRUE(editor_->attach(rel("a/b"), deep.pid).ok());
   ASSERT_TRUE(editor_->attach(rel("other"), bystander.pid).ok());

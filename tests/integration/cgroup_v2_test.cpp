@@ -29,6 +29,7 @@ namespace memstrain {
 namespace {
 
 using nlohmann::json;
+using testing::slurp;
 constexpr std::uint64_t MiB = 1ULL << 20;
 
 class CgroupV2Test : public ::testing::Test {

@@ -121,7 +121,9 @@ class LocateRealTest : public ::testing::Test {
     for (const std::string& rel : levels) {
       ASSERT_EQ(::mkdir((fs_->mount() + rel).c_str(), 0755), 0) << rel << ": " << std::strerror(errno);
       // v2: a parent hands the memory controller down, as kubelet's parents do.
-      if (v2) ASSERT_TRUE(writeFile(fs_->mount() + rel + "/" + cgroup_file::kSubtreeControl, "+memory").ok()) << rel;
+      if (v2) {
+        ASSERT_TRUE(writeFile(fs_->mount() + rel + "/" + cgroup_file::kSubtreeControl, "+memory").ok()) << rel;
+      }
     }
     for (const std::string& rel : {sandbox_, app_}) {
       ASSERT_EQ(::mkdir((fs_->mount() + rel).c_str(), 0755), 0) << rel << ": " << std::strerror(errno);
