@@ -74,7 +74,8 @@ clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) out
 
 # The C++ tree is kept in .clang-format's style: `make format` rewrites it, `make lint` (part of
-# `make test`) fails on any file that is not.
+# `make test`) fails on any file that is not, or on an include that breaks the dependency rule of
+# docs/architecture.md (scripts/check-layers.py).
 CXX_SOURCES = $(shell git ls-files '*.cpp' '*.hpp' 2>/dev/null)
 format:
 	clang-format -i $(CXX_SOURCES)
@@ -82,3 +83,4 @@ format:
 lint:
 	@command -v clang-format >/dev/null || scripts/install-deps.sh clang-format
 	@clang-format --dry-run -Werror $(CXX_SOURCES) && echo "lint: $(words $(CXX_SOURCES)) files formatted"
+	@scripts/check-layers.py

@@ -39,7 +39,7 @@ if cmake --build "$BUILD" --target memstrain_core -j2 >"$OUT/build.log" 2>&1 && 
   echo "probe_bench: linking against $BUILD/libmemstrain_core.a" >&2
 else
   echo "probe_bench: memstrain_core does not build right now (see $OUT/build.log); compiling the probe's sources directly" >&2
-  CORE=("$ROOT/src/observers/latency_probe.cpp" "$ROOT/src/analysis/histogram.cpp" "$ROOT/src/util/text.cpp" "$ROOT/src/util/result.cpp")
+  CORE=("$ROOT/src/observers/latency_probe.cpp" "$ROOT/src/model/histogram.cpp" "$ROOT/src/util/text.cpp" "$ROOT/src/util/result.cpp")
 fi
 g++ "${CXXFLAGS[@]}" "$ROOT/bench/probe_driver.cpp" "${CORE[@]}" -lcurl -pthread -o "$OUT/probe_driver"
 g++ "${CXXFLAGS[@]}" "$ROOT/bench/timer_floor.cpp" -o "$OUT/timer_floor"

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "memstrain/observers/memstats_parse.hpp"
+#include "memstrain/pprof/memstats_parse.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view page(reinterpret_cast<const char*>(data), size);

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "memstrain/analysis/pprof_top.hpp"
-#include "memstrain/observers/pprof_decode.hpp"
+#include "memstrain/pprof/pprof_decode.hpp"
+#include "memstrain/pprof/pprof_top.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);

@@ -15,7 +15,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "memstrain/cgroup/cgroup_spawn.hpp"
+#include "memstrain/actuators/cgroup_spawn.hpp"
 #include "memstrain/util/text.hpp"
 
 #ifndef MADV_POPULATE_WRITE

@@ -6,7 +6,7 @@
 #include <cstdio>
 
 #include "memstrain/analysis/stage_stats.hpp"
-#include "memstrain/executor/run_record.hpp"
+#include "memstrain/model/run_record.hpp"
 
 namespace memstrain {
 

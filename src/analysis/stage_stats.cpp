@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "memstrain/model/exit_code.hpp"
+
 namespace memstrain {
 
 Summary summarize(const std::vector<double>& values) {
@@ -275,13 +277,13 @@ VerdictResult judge(const RunRecord& rec, const std::vector<StageStats>& stages,
 }
 
 int exitCodeFor(const RunRecord& rec, const VerdictResult& v) {
-  if (rec.status == RunStatus::kAborted) return 7;  // kExitAborted (cli.hpp)
-  if (v.verdict == Verdict::kFail) return 1;
-  if (rec.status == RunStatus::kError) return 3;
-  if (rec.status == RunStatus::kInterrupted) return 4;
-  if (v.verdict == Verdict::kInconclusive) return 5;
-  if (!rec.cleanup_ok) return 6;
-  return 0;
+  if (rec.status == RunStatus::kAborted) return kExitAborted;
+  if (v.verdict == Verdict::kFail) return kExitFail;
+  if (rec.status == RunStatus::kError) return kExitRunError;
+  if (rec.status == RunStatus::kInterrupted) return kExitInterrupted;
+  if (v.verdict == Verdict::kInconclusive) return kExitInconclusive;
+  if (!rec.cleanup_ok) return kExitCleanupFailed;
+  return kExitPass;
 }
 
 }  // namespace memstrain

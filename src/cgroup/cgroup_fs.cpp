@@ -10,7 +10,6 @@
 
 #include "memstrain/cgroup/cgroup.hpp"
 #include "memstrain/cgroup/cgroup_parse.hpp"
-#include "memstrain/proc/proc_memory.hpp"
 #include "memstrain/util/fs.hpp"
 #include "memstrain/util/text.hpp"
 
@@ -66,8 +65,6 @@ struct LimitHolder {
 };
 
 }  // namespace
-
-const char* toString(CgroupVersion v) { return v == CgroupVersion::kV1 ? "v1" : "v2"; }
 
 CgroupFs::CgroupFs(std::string mount, CgroupVersion version, std::string hierarchy_root)
     : mount_(stripTrailingSlashes(std::move(mount))),
@@ -239,11 +236,11 @@ Result<std::uint64_t> CgroupFs::usage(const std::string& rel) const {
   const char* name = version_ == CgroupVersion::kV1 ? cgroup_file::kV1Usage : cgroup_file::kV2Current;
   auto bytes = readUint64File(joinPath(*dir, name));
   if (bytes || version_ != CgroupVersion::kV2 || bytes.error().sys_errno != ENOENT || *dir != mount_) return bytes;
-  // The v2 root has no memory.current (it would be the whole machine): say what the whole machine
-  // has in use, as node placement measures it.
-  auto node = readNodeMemory();
-  if (!node) return Error{bytes.error().message + "; the v2 root has none, and " + node.error().message, node.error().sys_errno};
-  return node->total_bytes > node->available_bytes ? node->total_bytes - node->available_bytes : 0;
+  // The v2 root has no memory.current (it would be the whole machine): ask the caller's source.
+  if (!root_usage_) return Error{bytes.error().message + " (the v2 root has none)", ENOENT};
+  auto in_use = root_usage_();
+  if (!in_use) return Error{bytes.error().message + "; the v2 root has none, and " + in_use.error().message, in_use.error().sys_errno};
+  return in_use;
 }
 
 Result<std::uint64_t> CgroupFs::limit(const std::string& rel) const {

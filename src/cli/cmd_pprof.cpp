@@ -12,8 +12,8 @@
 #include <optional>
 #include <sstream>
 
-#include "memstrain/analysis/pprof_top.hpp"
-#include "memstrain/observers/pprof_decode.hpp"
+#include "memstrain/pprof/pprof_decode.hpp"
+#include "memstrain/pprof/pprof_top.hpp"
 
 namespace memstrain {
 namespace {

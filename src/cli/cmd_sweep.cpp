@@ -22,7 +22,7 @@
 #include "memstrain/analysis/sweep.hpp"
 #include "memstrain/cli/cli.hpp"
 #include "memstrain/executor/executor.hpp"
-#include "memstrain/executor/process.hpp"
+#include "memstrain/os/process.hpp"
 #include "memstrain/plan/plan_parse.hpp"
 #include "memstrain/report/sweep_report.hpp"
 #include "memstrain/util/fs.hpp"

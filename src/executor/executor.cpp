@@ -20,12 +20,15 @@
 #include "memstrain/analysis/heap_stats.hpp"
 #include "memstrain/analysis/release.hpp"
 #include "memstrain/analysis/window_checks.hpp"
-#include "memstrain/cgroup/cgroup_spawn.hpp"
+#include "memstrain/actuators/cgroup_spawn.hpp"
 #include "memstrain/executor/actions.hpp"
 #include "memstrain/executor/node_guard.hpp"
 #include "memstrain/executor/readiness.hpp"
+#include "memstrain/executor/resolve.hpp"
+#include "memstrain/model/samples_format.hpp"
 #include "memstrain/observers/latency_probe.hpp"
 #include "memstrain/observers/pprof_observer.hpp"
+#include "memstrain/plan/plan_parse.hpp"
 #include "memstrain/proc/proc_memory.hpp"
 #include "memstrain/proc/proc_pressure.hpp"
 #include "memstrain/proc/proc_stat.hpp"
@@ -34,16 +37,6 @@
 #include "memstrain/util/units.hpp"
 
 namespace memstrain {
-
-const char* toString(RunStatus s) {
-  switch (s) {
-    case RunStatus::kCompleted: return "completed";
-    case RunStatus::kAborted: return "aborted";
-    case RunStatus::kInterrupted: return "interrupted";
-    case RunStatus::kError: return "error";
-  }
-  return "error";
-}
 
 std::string makeRunId() {
   std::time_t now = std::time(nullptr);
@@ -108,27 +101,6 @@ Result<ProbeConfig> toProbeConfig(const ProbeSpec& p) {
   c.max_in_flight = p.max_in_flight;
   c.concurrency = p.concurrency;
   return c;
-}
-
-double ms(std::uint64_t ns) { return static_cast<double>(ns) / 1e6; }
-
-nlohmann::json latencyWindowJson(const ProbeWindow& w, const std::string& probe, double t_s, const std::string& stage) {
-  const LatencySummary c = summarizeLatency(w.corrected);
-  return {{"kind", "latency"},
-          {"t", t_s},
-          {"stage", stage},
-          {"probe", probe},
-          {"sent", w.sent},
-          {"missed", w.missed},
-          {"completed", w.completed},
-          {"ok", w.ok},
-          {"errors", w.errors.total()},
-          {"p50_ms", ms(c.p50_ns)},
-          {"p90_ms", ms(c.p90_ns)},
-          {"p99_ms", ms(c.p99_ns)},
-          {"max_ms", ms(c.max_ns)},
-          {"uncorrected_p99_ms", ms(summarizeLatency(w.uncorrected).p99_ns)},
-          {"sched_lag_p99_ms", ms(summarizeLatency(w.sched_lag).p99_ns)}};
 }
 
 }  // namespace
@@ -391,7 +363,7 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
     const double t = secondsBetween(t0, Clock::now());
     for (std::size_t k = 0; k < probes.size(); ++k) {
       ProbeWindow w = probes[k]->takeWindow();
-      writeSample(latencyWindowJson(w, probes[k]->config().name, t, plan.stages[stage_idx].name));
+      writeSample(latencyWindowToJson(w, probes[k]->config().name, t, plan.stages[stage_idx].name));
       if (window_eval.needsLatency()) {
         if (slice_probes[k])
           slice_probes[k]->merge(w);

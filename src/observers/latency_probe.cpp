@@ -104,25 +104,6 @@ class TimeQueue {
 // ---------------------------------------------------------------------------------------------
 // Pure parts
 
-Result<std::vector<StatusRange>> parseStatusRanges(std::string_view text) {
-  std::vector<StatusRange> out;
-  std::size_t pos = 0;
-  while (pos <= text.size()) {
-    const std::size_t comma = text.find(',', pos);
-    const std::string_view item = trim(text.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos));
-    const std::size_t dash = item.find('-');
-    const auto first = parseUint64(trim(item.substr(0, dash)));
-    const auto last = dash == std::string_view::npos ? first : parseUint64(trim(item.substr(dash + 1)));
-    if (!first || !last || *first < 100 || *last > 599 || *first > *last) {
-      return Error{"expect_status: \"" + std::string(item) + "\": expected a status code 100..599 or an ascending range like \"200-299\""};
-    }
-    out.push_back(StatusRange{static_cast<int>(*first), static_cast<int>(*last)});
-    if (comma == std::string_view::npos) break;
-    pos = comma + 1;
-  }
-  return out;
-}
-
 Status validateProbeConfig(const ProbeConfig& c) {
   const std::string where = "probe \"" + c.name + "\": ";
   if (!startsWith(c.url, "http://") && !startsWith(c.url, "https://")) {
@@ -183,34 +164,6 @@ ProbeOutcome classifyTransfer(int curl_code, long http_status, const std::vector
 std::chrono::nanoseconds scheduleOffset(std::uint64_t i, double rate_per_s) {
   return std::chrono::nanoseconds(
       static_cast<std::int64_t>(std::llround(static_cast<long double>(i) * 1e9L / static_cast<long double>(rate_per_s))));
-}
-
-void ProbeWindow::merge(const ProbeWindow& later) {
-  if (start == Clock::time_point{} || (later.start != Clock::time_point{} && later.start < start)) start = later.start;
-  end = std::max(end, later.end);
-  sent += later.sent;
-  missed += later.missed;
-  completed += later.completed;
-  ok += later.ok;
-  errors.timeout += later.errors.timeout;
-  errors.connect += later.errors.connect;
-  errors.http_status += later.errors.http_status;
-  errors.other += later.errors.other;
-  cancelled += later.cancelled;
-  outstanding = later.outstanding;
-  probe_cpu += later.probe_cpu;
-  corrected.merge(later.corrected);
-  uncorrected.merge(later.uncorrected);
-  sched_lag.merge(later.sched_lag);
-}
-
-double ProbeWindow::errorRate() const {
-  return completed == 0 ? 0.0 : static_cast<double>(errors.total()) / static_cast<double>(completed);
-}
-
-double ProbeWindow::seconds() const {
-  if (start == Clock::time_point{} || end < start) return 0;
-  return std::chrono::duration<double>(end - start).count();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 #include "memstrain/observers/pprof_observer.hpp"
 
+#include "memstrain/model/samples_format.hpp"
+
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -15,34 +17,6 @@ std::int64_t wallMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 }  // namespace
-
-nlohmann::json memStatsToJson(const MemStatsSample& s, const std::string& stage_name) {
-  const GoMemStats& m = s.stats;
-  nlohmann::json j = {{"kind", "memstats"},
-                      {"t", s.t_s},
-                      {"wall_ms", s.wall_ms},
-                      {"stage", stage_name},
-                      {"heap_objects", m.heap_objects},
-                      {"heap_alloc_bytes", m.heap_alloc_bytes},
-                      {"heap_inuse_bytes", m.heap_inuse_bytes},
-                      {"heap_idle_bytes", m.heap_idle_bytes},
-                      {"heap_released_bytes", m.heap_released_bytes},
-                      {"heap_sys_bytes", m.heap_sys_bytes},
-                      {"sys_bytes", m.sys_bytes},
-                      {"next_gc_bytes", m.next_gc_bytes},
-                      {"num_gc", m.num_gc},
-                      {"pause_total_ns", m.pause_total_ns},
-                      {"gc_cpu_fraction", m.gc_cpu_fraction}};
-  if (m.last_gc_unix_ns) j["last_gc_unix_ns"] = *m.last_gc_unix_ns;
-  if (m.max_rss_bytes) j["max_rss_bytes"] = *m.max_rss_bytes;
-  if (s.goroutines) j["goroutines"] = *s.goroutines;
-  return j;
-}
-
-nlohmann::json pprofFailureToJson(const PprofFailure& f, const std::string& stage_name) {
-  return {{"kind", "pprof_error"},  {"t", f.t_s},           {"stage", stage_name},
-          {"endpoint", f.endpoint}, {"error_kind", f.kind}, {"message", f.message}};
-}
 
 PprofObserver::PprofObserver(Options options, Clock::time_point t0, std::function<void(const nlohmann::json&)> write_line)
     : options_(std::move(options)), t0_(t0), write_line_(std::move(write_line)), client_(options_.base_url, options_.client) {}

@@ -20,7 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "memstrain/cgroup/cgroup.hpp"
-#include "memstrain/cgroup/cgroup_spawn.hpp"
+#include "memstrain/actuators/cgroup_spawn.hpp"
 #include "memstrain/util/fs.hpp"
 #include "support/real_cgroup.hpp"
 #include "support/run_fixture.hpp"

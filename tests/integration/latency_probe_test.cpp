@@ -68,17 +68,6 @@ std::uint64_t exactPercentile(std::vector<std::int64_t> v, double p) {
 
 // --- Pure helpers --------------------------------------------------------------------------------
 
-TEST(LatencyProbePureTest, ParsesStatusRanges) {
-  auto r = parseStatusRanges("200-299, 304 ,404");
-  ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(*r, (std::vector<StatusRange>{{200, 299}, {304, 304}, {404, 404}}));
-  for (const char* bad : {"", "20", "600", "299-200", "2xx", "200,", "200-", "-200"}) {
-    auto b = parseStatusRanges(bad);
-    ASSERT_FALSE(b.ok()) << bad;
-    EXPECT_NE(b.error().message.find("expect_status"), std::string::npos);
-  }
-}
-
 TEST(LatencyProbePureTest, ValidatesConfigWithTheFieldInTheMessage) {
   ProbeConfig good;
   good.url = "http://127.0.0.1:8080/healthz";

@@ -13,9 +13,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "memstrain/analysis/pprof_top.hpp"
 #include "memstrain/cgroup/cgroup.hpp"
-#include "memstrain/observers/pprof_decode.hpp"
+#include "memstrain/pprof/pprof_decode.hpp"
+#include "memstrain/pprof/pprof_top.hpp"
 #include "support/run_fixture.hpp"
 
 namespace memstrain {

@@ -235,15 +235,19 @@ TEST_F(CgroupFsV2Test, MemoryHighSomeoneElseSetIsACeilingToo) {
   EXPECT_EQ(fs_.limit("/kubepods/throttled/app").valueOr(0), 512 * MiB);  // its own memory.max, as before
 }
 
-TEST_F(CgroupFsV2Test, RootUsageIsTheMachinesMemoryInUse) {
-  // The v2 root has no memory.current; `locate --pid 1` still needs a usage figure.
-  auto u = fs_.usage("/");
-  ASSERT_TRUE(u.ok()) << u.error().message;
-  auto node = readNodeMemory();
-  ASSERT_TRUE(node.ok());
-  EXPECT_GT(*u, 0u);
-  EXPECT_LE(*u, node->total_bytes);
-  EXPECT_FALSE(fs_.usage("/kubepods").ok()) << "only the root falls back to /proc/meminfo";
+TEST_F(CgroupFsV2Test, RootUsageComesFromTheGivenSource) {
+  // The v2 root has no memory.current; `locate --pid 1` still needs a usage figure, which the CLI
+  // gives as the machine's memory in use.
+  auto none = fs_.usage("/");
+  ASSERT_FALSE(none.ok()) << "without a source the v2 root has no usage";
+  EXPECT_NE(none.error().message.find("the v2 root has none"), std::string::npos) << none.error().message;
+  fs_.setRootUsage([]() -> Result<std::uint64_t> { return 123 * MiB; });
+  EXPECT_EQ(fs_.usage("/").valueOr(0), 123 * MiB);
+  EXPECT_FALSE(fs_.usage("/kubepods").ok()) << "only the root asks the source";
+  fs_.setRootUsage([]() -> Result<std::uint64_t> { return Error{"/proc/meminfo: no MemTotal line"}; });
+  auto bad = fs_.usage("/");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("no MemTotal line"), std::string::npos) << bad.error().message;
 }
 
 TEST_F(CgroupFsV2Test, BadLimitTextIsAnErrorNamingTheFile) {

@@ -1,4 +1,4 @@
-#include "memstrain/analysis/histogram.hpp"
+#include "memstrain/model/histogram.hpp"
 
 #include <gtest/gtest.h>
 

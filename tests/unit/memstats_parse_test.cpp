@@ -1,7 +1,7 @@
 // Parsing of the runtime.MemStats trailer and the goroutine total, on literal pages as Go 1.19
 // prints them and on broken ones.
 
-#include "memstrain/observers/memstats_parse.hpp"
+#include "memstrain/pprof/memstats_parse.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -275,5 +275,17 @@ TEST(PlanParse, ShippedPlansAreValid) {
   EXPECT_GE(plans, 7);
 }
 
+// A probe's expect_status, moved here from the latency probe's tests with the parser.
+TEST(PlanParse, ParsesStatusRanges) {
+  auto r = parseStatusRanges("200-299, 304 ,404");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*r, (std::vector<StatusRange>{{200, 299}, {304, 304}, {404, 404}}));
+  for (const char* bad : {"", "20", "600", "299-200", "2xx", "200,", "200-", "-200"}) {
+    auto b = parseStatusRanges(bad);
+    ASSERT_FALSE(b.ok()) << bad;
+    EXPECT_NE(b.error().message.find("expect_status"), std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace memstrain

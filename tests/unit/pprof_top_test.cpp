@@ -1,6 +1,6 @@
 // top and diff over plain HeapProfile structs: the flat/cum rules of `go tool pprof -top`.
 
-#include "memstrain/analysis/pprof_top.hpp"
+#include "memstrain/pprof/pprof_top.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

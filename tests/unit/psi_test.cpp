@@ -5,6 +5,7 @@
 
 #include "memstrain/analysis/checks.hpp"
 #include "memstrain/analysis/stage_stats.hpp"
+#include "memstrain/cgroup/cgroup.hpp"
 #include "memstrain/proc/proc_pressure.hpp"
 #include "support/fs_fixture.hpp"
 

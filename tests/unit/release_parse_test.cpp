@@ -9,7 +9,7 @@
 #include "memstrain/analysis/release.hpp"
 #include "memstrain/cgroup/cgroup.hpp"
 #include "memstrain/cgroup/cgroup_parse.hpp"
-#include "memstrain/observers/sample.hpp"
+#include "memstrain/model/sample.hpp"
 #include "memstrain/proc/proc_memory.hpp"
 #include "support/fs_fixture.hpp"
 

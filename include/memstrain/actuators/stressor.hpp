@@ -17,7 +17,7 @@
 #include <string>
 
 #include "memstrain/cgroup/cgroup.hpp"
-#include "memstrain/executor/process.hpp"
+#include "memstrain/os/process.hpp"
 #include "memstrain/util/result.hpp"
 
 namespace memstrain {

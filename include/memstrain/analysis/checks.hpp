@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "memstrain/plan/plan.hpp"
+#include "memstrain/model/plan.hpp"
 
 namespace memstrain {
 

@@ -8,31 +8,15 @@
 #include <utility>
 #include <vector>
 
-#include "memstrain/analysis/pprof_top.hpp"
-#include "memstrain/observers/pprof_observer.hpp"
+#include "memstrain/model/heap.hpp"
+#include "memstrain/model/stage_stats.hpp"
+#include "memstrain/pprof/pprof_top.hpp"
 #include "memstrain/util/result.hpp"
 
 namespace memstrain {
 
 /// Slope of the least-squares line through (x, y) points; nullopt with fewer than two distinct x.
 std::optional<double> leastSquaresSlope(const std::vector<std::pair<double, double>>& points);
-
-struct StageHeapStats {
-  std::size_t samples = 0;
-  std::optional<std::uint64_t> objects_start, objects_end;
-  std::optional<std::int64_t> objects_delta;
-  std::optional<double> objects_slope_per_s;  ///< least squares over the stage's readings
-  std::optional<std::uint64_t> heap_inuse_start, heap_inuse_end;
-  std::optional<std::uint64_t> heap_released_start, heap_released_end;
-  /// GC cycles completed during the stage: NumGC at its last reading minus NumGC at the last
-  /// reading before it (or its own first reading for the first stage).
-  std::optional<std::uint64_t> gc_cycles;
-  /// Share of the CPU the Go runtime could use (GOMAXPROCS × time) that GC took during the stage,
-  /// between the same two readings as gc_cycles; see gcCpuSeconds(). Needs the process start.
-  std::optional<double> gc_cpu_fraction;
-  std::optional<std::uint64_t> goroutines_start, goroutines_end;
-  std::size_t pprof_errors = 0;
-};
 
 /// GC CPU time up to a reading, in seconds per GOMAXPROCS. Go updates GCCPUFraction only when a
 /// GC ends, as GC CPU over GOMAXPROCS × (that moment − runtime start), so the product with

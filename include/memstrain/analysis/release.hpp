@@ -7,11 +7,9 @@
 #include <string>
 #include <vector>
 
-namespace memstrain {
+#include "memstrain/model/stage_stats.hpp"
 
-struct Sample;
-struct MemStatsSample;
-struct RunRecord;
+namespace memstrain {
 
 /// One OS-side observation of the target.
 struct ReleaseOsPoint {
@@ -50,48 +48,9 @@ struct ReleaseInput {
   std::uint64_t page_bytes = 4096;  ///< v2 pglazyfree counts pages
 };
 
-enum class ReleaseOutcome {
-  kReturned,         ///< the OS-visible drop reached returned_ratio of the released bytes in time
-  kLazy,             ///< released, still resident as LazyFree (MADV_FREE): reclaimable under pressure
-  kNotReturned,      ///< released per the runtime, neither dropped nor LazyFree
-  kNothingReleased,  ///< the runtime released less than kMinReleasedBytes: nothing to verify
-  kNoData,           ///< no runtime or OS reading around the window
-};
-const char* toString(ReleaseOutcome o);  ///< "returned", "lazy", "not_returned", "nothing_released", "no_data"
-
 /// Below this many bytes of HeapReleased growth the runtime "released nothing meaningful": the
 /// scavenger returns a few pages all the time, and judging those would give a false `returned`.
 inline constexpr std::uint64_t kMinReleasedBytes = 4ULL << 20;
-
-struct ReleaseResult {
-  ReleaseOutcome outcome = ReleaseOutcome::kNoData;
-  std::uint64_t runtime_released_bytes = 0;  ///< max HeapReleased in the window minus just before it
-  std::optional<std::uint64_t> heap_released_before_bytes, heap_released_after_bytes;
-  std::optional<std::uint64_t> heap_idle_unreleased_before_bytes;  ///< HeapIdle - HeapReleased
-  std::optional<std::uint64_t> heap_inuse_before_bytes, heap_inuse_after_bytes;
-  std::optional<std::uint64_t> rss_before_bytes, rss_after_bytes;
-  std::optional<std::uint64_t> rss_dropped_bytes;  ///< largest RSS drop in the window (>= 0)
-  std::optional<std::uint64_t> cgroup_before_bytes, cgroup_after_bytes;
-  std::optional<std::uint64_t> cgroup_dropped_bytes;  ///< largest cgroup usage drop in the window
-  /// Largest OS-visible drop (the smaller of the RSS and cgroup drops at one instant) over the
-  /// runtime-released bytes; nullopt when nothing was released.
-  std::optional<double> returned_ratio;
-  std::optional<double> time_to_return_s;         ///< from the trigger (0 if already back by then); nullopt when never returned
-  std::optional<std::uint64_t> lazy_bytes;        ///< LazyFree at the deadline
-  std::optional<std::uint64_t> lazy_added_bytes;  ///< LazyFree at the deadline minus before
-  std::string lazy_source;                        ///< "smaps_rollup", "cgroup_inactive_file", "cgroup_pglazyfree" or ""
-  std::optional<std::int64_t> cgroup_inactive_file_delta_bytes;
-  std::optional<std::int64_t> cgroup_pglazyfree_delta, cgroup_pglazyfreed_delta;  ///< pages
-  /// Transparent huge pages around the window: the target's AnonHugePages and the cgroup's THP
-  /// before and at the deadline, and `held` — what left RSS but not the cgroup while THP was in use:
-  /// pieces of 2 MiB pages the runtime released, unmapped by the kernel but kept charged as whole
-  /// huge pages until memory pressure splits them (deferred split).
-  std::optional<std::uint64_t> target_anon_huge_before_bytes, target_anon_huge_after_bytes;
-  std::uint64_t cgroup_anon_thp_before_bytes = 0, cgroup_anon_thp_after_bytes = 0;
-  std::uint64_t huge_page_held_bytes = 0;
-  double window_start_s = 0, trigger_s = 0, deadline_s = 0;
-  std::string explanation;  ///< one plain sentence
-};
 
 /// Judges the window: returned when min(RSS drop, cgroup drop) reaches returned_ratio x released
 /// bytes by the deadline (time_to_return_s is the first such sample); else lazy when the LazyFree
@@ -109,17 +68,6 @@ struct ReclaimInput {
   bool stressor_oom_killed = false;
 };
 
-struct ReclaimResult {
-  std::optional<std::uint64_t> lazy_before_bytes;  ///< LazyFree at the phase's start
-  std::optional<std::uint64_t> lazy_after_bytes;   ///< the lowest LazyFree in the phase
-  std::uint64_t reclaimed_lazy_bytes = 0;
-  std::optional<std::uint64_t> rss_before_bytes, rss_after_bytes;
-  std::uint64_t stressor_requested_bytes = 0, stressor_reached_bytes = 0;
-  bool target_oom_killed = false;
-  bool stressor_oom_killed = false;
-  double start_s = 0, end_s = 0;
-  std::string explanation;
-};
 ReclaimResult analyzeReclaim(const ReclaimInput& in);
 
 /// Did the stressor give back what it held? Compares, before the first pressure stage and after

@@ -15,7 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "memstrain/plan/plan.hpp"
+#include "memstrain/model/plan.hpp"
 #include "memstrain/util/result.hpp"
 
 namespace memstrain {

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "memstrain/analysis/stage_stats.hpp"
-#include "memstrain/observers/latency_probe.hpp"
-#include "memstrain/plan/plan.hpp"
+#include "memstrain/model/plan.hpp"
+#include "memstrain/model/probe_window.hpp"
 
 namespace memstrain {
 

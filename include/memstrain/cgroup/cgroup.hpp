@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
@@ -13,15 +14,10 @@
 #include <string>
 #include <vector>
 
+#include "memstrain/model/cgroup_sample.hpp"
 #include "memstrain/util/result.hpp"
 
 namespace memstrain {
-
-enum class CgroupVersion { kV1, kV2 };
-const char* toString(CgroupVersion v);  ///< "v1" / "v2"
-
-/// "No limit" as the kernel reports it (v1: a huge page-rounded number, v2: "max").
-inline constexpr std::uint64_t kUnlimited = std::numeric_limits<std::uint64_t>::max();
 
 /// Control-file names, in one place. v1 and v2 name the same quantity differently.
 namespace cgroup_file {
@@ -43,46 +39,6 @@ inline constexpr const char* kV2Events = "memory.events";
 inline constexpr const char* kV2Pressure = "memory.pressure";  ///< only with PSI
 }  // namespace cgroup_file
 
-/// memory.stat, normalised over both versions. Fields absent on a kernel are 0 unless optional.
-struct CgroupMemoryStat {
-  std::uint64_t anon_bytes = 0;           ///< v1 total_rss (hierarchical), v2 anon
-  std::uint64_t file_bytes = 0;           ///< v1 total_cache, v2 file
-  std::uint64_t active_file_bytes = 0;    ///< v1 total_active_file, v2 active_file
-  std::uint64_t inactive_file_bytes = 0;  ///< v1 total_inactive_file, v2 inactive_file (holds MADV_FREE pages)
-  std::uint64_t shmem_bytes = 0;          ///< v1 total_shmem, v2 shmem
-  /// Anonymous memory mapped by transparent huge pages (PMD-mapped): v1 total_rss_huge, v2 anon_thp.
-  std::uint64_t anon_thp_bytes = 0;
-  std::optional<std::uint64_t> pglazyfree;   ///< v2 only: pages marked lazily free
-  std::optional<std::uint64_t> pglazyfreed;  ///< v2 only: lazily freed pages reclaimed
-  /// Page faults that had to wait for I/O, a cumulative count: v1 total_pgmajfault, v2 pgmajfault.
-  std::optional<std::uint64_t> major_faults;
-  /// Evicted file pages read back soon after (the working set did not fit), cumulative: v1
-  /// total_workingset_refault_file, v2 workingset_refault_file (before Linux 5.9: workingset_refault).
-  std::optional<std::uint64_t> refaults_file;
-  std::map<std::string, std::uint64_t> raw;  ///< every key as read
-};
-
-/// One line of a PSI file ("some avg10=0.00 avg60=0.00 avg300=0.00 total=0").
-struct PsiLine {
-  double avg10 = 0, avg60 = 0, avg300 = 0;
-  std::uint64_t total_us = 0;
-};
-struct Psi {
-  PsiLine some;
-  std::optional<PsiLine> full;
-};
-
-/// Everything sampled from one cgroup at one instant. Plain data.
-struct CgroupSample {
-  std::uint64_t usage_bytes = 0;            ///< v1 memory.usage_in_bytes, v2 memory.current
-  std::uint64_t limit_bytes = kUnlimited;   ///< this cgroup's own limit (v1 limit_in_bytes, v2 memory.max)
-  std::optional<std::uint64_t> peak_bytes;  ///< v1 max_usage_in_bytes, v2 memory.peak where present
-  std::uint64_t oom_kill_count = 0;         ///< v1 memory.oom_control oom_kill, v2 memory.events oom_kill
-  std::uint64_t oom_count = 0;              ///< v2 memory.events oom; v1 under_oom transitions are not counted (0)
-  CgroupMemoryStat stat;
-  std::optional<Psi> pressure;  ///< v2 memory.pressure when the kernel has PSI
-};
-
 /// One memory-controller hierarchy, mounted at `mount` (e.g. /sys/fs/cgroup/memory for v1,
 /// /sys/fs/cgroup for v2). Reads and writes control files directly.
 class CgroupFs {
@@ -99,6 +55,9 @@ class CgroupFs {
   const std::string& mount() const { return mount_; }
   CgroupVersion version() const { return version_; }
   const std::string& hierarchyRoot() const { return hierarchy_root_; }
+  /// Where usage() of the v2 root comes from (it has no memory.current): the CLI passes the
+  /// machine's memory in use, MemTotal - MemAvailable from /proc/meminfo, as node placement measures.
+  void setRootUsage(std::function<Result<std::uint64_t>()> source) { root_usage_ = std::move(source); }
 
   /// mount + rel after validation (rel normalised: "/a//b/" -> "/a/b"). Error when rel contains
   /// "..", is not absolute, or resolves (through symlinks) outside the mount. A path that does not
@@ -114,8 +73,8 @@ class CgroupFs {
   /// left empty; any other missing or malformed file is an Error naming it.
   Result<CgroupSample> sample(const std::string& rel) const;
   /// Current usage in bytes (v1 memory.usage_in_bytes, v2 memory.current). The v2 root cgroup has
-  /// no memory.current: for it this is the machine's memory in use, MemTotal - MemAvailable from
-  /// /proc/meminfo (what node placement measures).
+  /// no memory.current: for it this is what setRootUsage's source says, and an Error without one.
+  /// (This layer does not read /proc; the callers that do give it the machine's memory in use.)
   Result<std::uint64_t> usage(const std::string& rel) const;
   /// This cgroup's own limit in bytes; kUnlimited for "max" or v1's huge value.
   Result<std::uint64_t> limit(const std::string& rel) const;
@@ -137,6 +96,7 @@ class CgroupFs {
   std::string mount_;
   CgroupVersion version_;
   std::string hierarchy_root_;
+  std::function<Result<std::uint64_t>()> root_usage_;
 };
 
 /// Changes to cgroups. Two implementations: one over libcgroup (used on the host's real v1

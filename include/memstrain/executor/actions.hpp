@@ -11,8 +11,8 @@
 #include <thread>
 #include <vector>
 
-#include "memstrain/executor/run_record.hpp"
-#include "memstrain/plan/plan.hpp"
+#include "memstrain/model/plan.hpp"
+#include "memstrain/model/run_record.hpp"
 
 namespace memstrain {
 

@@ -10,8 +10,8 @@
 #include "memstrain/cgroup/cgroup.hpp"
 #include "memstrain/executor/journal.hpp"
 #include "memstrain/executor/progress.hpp"
-#include "memstrain/executor/run_record.hpp"
-#include "memstrain/plan/plan.hpp"
+#include "memstrain/model/plan.hpp"
+#include "memstrain/model/run_record.hpp"
 
 namespace memstrain {
 

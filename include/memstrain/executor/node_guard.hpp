@@ -10,18 +10,11 @@
 #include <optional>
 #include <string>
 
-#include "memstrain/plan/plan.hpp"
+#include "memstrain/model/plan.hpp"
+#include "memstrain/model/resolution.hpp"
 #include "memstrain/proc/proc_memory.hpp"
 
 namespace memstrain {
-
-/// The node's limits for one run, from the plan's safety block and MemTotal. Plain data.
-struct NodeRails {
-  std::uint64_t total_bytes = 0;  ///< MemTotal
-  std::uint64_t cap_bytes = 0;    ///< most the node may have in use under pressure (safety.node_max)
-  std::uint64_t floor_bytes = 0;  ///< MemAvailable below this stops the pressure (safety.node_min_available)
-  bool force = false;             ///< `--force`: the cap is not enforced; the floor still is
-};
 
 /// Default floor: the larger of 5% of MemTotal and 512 MiB (never more than half of MemTotal).
 std::uint64_t defaultNodeFloorBytes(std::uint64_t total_bytes);

@@ -10,51 +10,11 @@
 
 #include "memstrain/cgroup/cgroup.hpp"
 #include "memstrain/executor/node_guard.hpp"
-#include "memstrain/plan/plan.hpp"
+#include "memstrain/model/plan.hpp"
+#include "memstrain/model/resolution.hpp"
 #include "memstrain/util/result.hpp"
 
 namespace memstrain {
-
-struct ResolvedStage {
-  std::string name;
-  std::chrono::nanoseconds duration{0};
-  std::optional<PressureSpec> pressure;
-  /// Closed loop: usage of `measured_cgroup` to hold (bytes).
-  std::optional<std::uint64_t> setpoint_bytes;
-  /// Open loop: stressor size (bytes).
-  std::optional<std::uint64_t> size_bytes;
-};
-
-struct Resolution {
-  CgroupVersion version = CgroupVersion::kV1;
-  std::string mount;
-  bool launch = false;
-  /// Launch mode: the run's own cgroup (carries the limit), under the memstrain parent.
-  std::string run_cgroup;
-  std::string target_cgroup;    ///< where the target lives
-  std::string stressor_cgroup;  ///< where the stressor goes (== target_cgroup for inside)
-  /// The cgroup whose usage the pressure level refers to: the target's for inside, the parent
-  /// shared with the stressor for beside.
-  std::string measured_cgroup;
-  std::optional<Placement> placement;                ///< nullopt when no stage applies pressure
-  std::uint64_t effective_limit_bytes = kUnlimited;  ///< of measured_cgroup
-  std::uint64_t target_limit_bytes = kUnlimited;     ///< effective limit of target_cgroup
-  std::uint64_t safety_margin_bytes = 0;
-  std::uint64_t stressor_reserve_bytes = 0;  ///< the most the stressor could be asked to hold
-  /// Cgroups the run will create, parents first.
-  std::vector<std::string> cgroups_to_create;
-  std::vector<ResolvedStage> stages;
-  /// Attach mode: how the target was found ("cgroup", "pid", "pod-uid", "container-id") and, for
-  /// Kubernetes targets, the pod UID and container id.
-  std::string attach_matched_by;
-  std::string pod_uid;
-  std::string container_id;
-  /// Node placement: measured "cgroup" is the node (MemTotal - MemAvailable against MemTotal).
-  std::optional<NodeRails> node;
-};
-
-/// measured_cgroup for node placement: not a cgroup path; the executor reads /proc/meminfo.
-inline constexpr const char* kNodeMeasured = "(node)";
 
 struct ResolveContext {
   std::string cgroup_parent = "/memstrain";  ///< launch mode creates run cgroups below this

@@ -25,22 +25,11 @@
 #include <string_view>
 #include <vector>
 
-#include "memstrain/analysis/histogram.hpp"
+#include "memstrain/model/plan.hpp"
+#include "memstrain/model/probe_window.hpp"
 #include "memstrain/util/result.hpp"
 
 namespace memstrain {
-
-/// An inclusive range of HTTP status codes; a single code is {code, code}.
-struct StatusRange {
-  int first = 200;
-  int last = 299;
-  bool contains(long code) const { return code >= first && code <= last; }
-  bool operator==(const StatusRange&) const = default;
-};
-
-/// Parses "200", "200-299", "200,204,300-399" (whitespace around items allowed). Every code must
-/// be 100..599 and each range ascending. Returns an Error quoting the bad item otherwise.
-Result<std::vector<StatusRange>> parseStatusRanges(std::string_view text);
 
 /// One probe of the plan's `target.probe` list.
 struct ProbeConfig {
@@ -90,46 +79,6 @@ ProbeOutcome classifyTransfer(int curl_code, long http_status, const std::vector
 /// Offset of request `i` from the schedule's start: i / rate seconds, computed from i each time so
 /// that rounding never accumulates into drift.
 std::chrono::nanoseconds scheduleOffset(std::uint64_t i, double rate_per_s);
-
-/// Errors by class.
-struct ProbeErrors {
-  std::uint64_t timeout = 0;
-  std::uint64_t connect = 0;
-  std::uint64_t http_status = 0;
-  std::uint64_t other = 0;
-  std::uint64_t total() const { return timeout + connect + http_status + other; }
-};
-
-/// What a probe recorded over an interval: one second, one stage, or a whole run (windows merge).
-/// Plain data; the histograms are in nanoseconds.
-struct ProbeWindow {
-  std::chrono::steady_clock::time_point start{};  ///< when the window opened
-  std::chrono::steady_clock::time_point end{};    ///< when it was taken
-  std::uint64_t sent = 0;                         ///< requests put on the wire (or queued for a connection, then sent)
-  std::uint64_t missed = 0;                       ///< due sends skipped because max_in_flight were outstanding
-  std::uint64_t completed = 0;                    ///< requests that ended, successfully or not (= ok + errors.total())
-  std::uint64_t ok = 0;                           ///< completed with an expected status
-  ProbeErrors errors;
-  std::uint64_t cancelled = 0;            ///< outstanding at stop() and abandoned after the drain time
-  std::uint64_t outstanding = 0;          ///< gauge: requests sent or queued and not yet ended, at `end`
-  std::chrono::nanoseconds probe_cpu{0};  ///< CPU time the probe thread used in the window
-  Histogram corrected;                    ///< completion - intended send time; every response, any status
-  Histogram uncorrected;                  ///< completion - actual send time; same requests
-  /// actual send - intended send time, every sent request: the probe's own lateness (timer
-  /// wake-up, loop work), plus, under a `concurrency` cap, the wait for a free connection.
-  Histogram sched_lag;
-
-  /// Folds a later window into this one: counts and histograms add, `start` stays the earlier,
-  /// `end` and `outstanding` become the later's.
-  void merge(const ProbeWindow& later);
-  /// errors.total() / completed; 0 when nothing completed.
-  double errorRate() const;
-  /// (end - start) in seconds; 0 for a window never opened.
-  double seconds() const;
-};
-
-/// Per-stage (or per-run) figures are merged windows.
-using ProbeStats = ProbeWindow;
 
 /// The probe. Create, start(), takeWindow() as often as needed from any one thread, stop().
 class LatencyProbe {

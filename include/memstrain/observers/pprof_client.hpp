@@ -11,8 +11,8 @@
 #include <string>
 
 #include "memstrain/observers/http_client.hpp"
-#include "memstrain/observers/memstats_parse.hpp"
-#include "memstrain/observers/pprof_decode.hpp"
+#include "memstrain/pprof/memstats_parse.hpp"
+#include "memstrain/pprof/pprof_decode.hpp"
 #include "memstrain/util/result.hpp"
 
 namespace memstrain {

@@ -17,36 +17,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "memstrain/observers/memstats_parse.hpp"
+#include "memstrain/model/heap.hpp"
 #include "memstrain/observers/pprof_client.hpp"
+#include "memstrain/pprof/memstats_parse.hpp"
 
 namespace memstrain {
-
-/// One MemStats reading, on the same clock as the cgroup samples.
-struct MemStatsSample {
-  double t_s = 0;
-  std::int64_t wall_ms = 0;
-  std::size_t stage = 0;
-  GoMemStats stats;
-  std::optional<std::uint64_t> goroutines;
-};
-
-/// A failed pprof request: reported, never fatal.
-struct PprofFailure {
-  double t_s = 0;
-  std::size_t stage = 0;
-  std::string endpoint;  ///< "memstats", "goroutine", "heap"
-  std::string kind;      ///< pprofErrorKindName()
-  std::string message;
-};
-
-/// A heap profile saved to disk.
-struct ProfileSnapshot {
-  double t_s = 0;
-  std::size_t stage = 0;
-  std::string reason;  ///< "stage_end" or "growth"
-  std::string path;
-};
 
 /// Save an extra profile when heap objects grow by more than `objects` or `fraction` within
 /// `window` (whichever is set; both may be).
@@ -123,9 +98,5 @@ class PprofObserver {
   double last_trigger_t_ = -1e300;
   std::size_t logged_failures_ = 0;
 };
-
-/// samples.jsonl objects for the two kinds of reading.
-nlohmann::json memStatsToJson(const MemStatsSample& s, const std::string& stage_name);
-nlohmann::json pprofFailureToJson(const PprofFailure& f, const std::string& stage_name);
 
 }  // namespace memstrain

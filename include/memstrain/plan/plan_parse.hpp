@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "memstrain/plan/plan.hpp"
+#include "memstrain/model/plan.hpp"
 #include "memstrain/util/result.hpp"
 
 namespace memstrain {
@@ -19,6 +19,10 @@ struct PlanIssue {
   std::string pointer;
   std::string message;
 };
+
+/// Parses "200", "200-299", "200,204,300-399" (whitespace around items allowed). Every code must
+/// be 100..599 and each range ascending. Returns an Error quoting the bad item otherwise.
+Result<std::vector<StatusRange>> parseStatusRanges(std::string_view text);
 
 /// Parses and validates plan text. On failure the Error message lists every issue, one per line,
 /// as "POINTER: MESSAGE"; `issues` (when given) receives them as data.

@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "memstrain/cgroup/cgroup.hpp"
+#include "memstrain/model/cgroup_sample.hpp"
 #include "memstrain/util/result.hpp"
 
 namespace memstrain {

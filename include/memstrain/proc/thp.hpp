@@ -7,16 +7,10 @@
 #include <string>
 #include <string_view>
 
+#include "memstrain/model/thp_mode.hpp"
 #include "memstrain/util/result.hpp"
 
 namespace memstrain {
-
-/// The THP settings in force. Each is the word the kernel marks with brackets ("always",
-/// "madvise", "never"; defrag also "defer", "defer+madvise"); empty when the file is missing.
-struct ThpMode {
-  std::string enabled;  ///< transparent_hugepage/enabled
-  std::string defrag;   ///< transparent_hugepage/defrag
-};
 
 /// The bracketed word of a sysfs choice file ("always [madvise] never\n" -> "madvise"). Error when
 /// there is no single bracketed word.

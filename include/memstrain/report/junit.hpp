@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "memstrain/analysis/stage_stats.hpp"
-#include "memstrain/executor/run_record.hpp"
+#include "memstrain/model/run_record.hpp"
 
 namespace memstrain {
 

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "memstrain/analysis/stage_stats.hpp"
-#include "memstrain/executor/run_record.hpp"
+#include "memstrain/model/run_record.hpp"
 
 namespace memstrain {
 

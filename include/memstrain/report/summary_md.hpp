@@ -4,7 +4,7 @@
 #include <string>
 
 #include "memstrain/analysis/stage_stats.hpp"
-#include "memstrain/executor/run_record.hpp"
+#include "memstrain/model/run_record.hpp"
 
 namespace memstrain {
 

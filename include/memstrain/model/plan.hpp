@@ -14,6 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "memstrain/model/metrics.hpp"
+
 namespace memstrain {
 
 /// memstrain starts the target itself, in a cgroup it creates with `memory_limit_bytes`.
@@ -34,6 +36,14 @@ struct AttachSpec {
   std::optional<std::string> pod_uid;       ///< canonical pod UID (normalizePodUid); kubelet layouts
   std::optional<std::string> container;     ///< with pod_uid: the container's name in the pod spec
   std::optional<std::string> container_id;  ///< normalised container id or unique prefix (≥ 12 hex)
+};
+
+/// An inclusive range of HTTP status codes; a single code is {code, code}.
+struct StatusRange {
+  int first = 200;
+  int last = 299;
+  bool contains(long code) const { return code >= first && code <= last; }
+  bool operator==(const StatusRange&) const = default;
 };
 
 /// An open-loop HTTP latency probe against the target (target.probe).
@@ -161,29 +171,6 @@ struct SafetySpec {
   std::optional<std::uint64_t> node_min_available_bytes;
 };
 
-/// The unit a check's metric is measured in, which decides how its limits are written in the plan.
-enum class MetricUnit {
-  kDuration,  ///< nanoseconds; limits like "250ms"
-  kBytes,     ///< bytes; limits like "400MiB"
-  kRate,      ///< per second; limits like "2000/s" or a number
-  kCount,     ///< a plain number
-  kRatio,     ///< a fraction; limits like 0.01 or "1%"
-  kText,      ///< a word (release.outcome); checked with "equals"
-};
-
-/// A metric a check can name: "latency.p99" and so on. `latency` metrics read a probe.
-struct MetricInfo {
-  const char* name;
-  MetricUnit unit;
-  bool latency;
-  const char* description;
-};
-
-/// Every metric a check may name, in the order the plan error lists them.
-const std::vector<MetricInfo>& knownMetrics();
-/// The entry for `name`, or nullptr when there is none.
-const MetricInfo* findMetric(std::string_view name);
-
 /// A limit relative to the same metric in the baseline stage: baseline * factor + add, where
 /// add is in the metric's unit (ns, bytes, ...). "2x+5ms" -> factor 2, add 5e6; "+10%" -> factor
 /// 1.1, add 0.
@@ -211,10 +198,6 @@ struct CheckSpec {
   /// With `window`: the first failing window stops the pressure and ends the run as aborted.
   bool abort = false;
 };
-
-/// True when `metric` can be judged over a sliding window: it is made of per-second data that
-/// merge (latency histograms and counts, cgroup usage, target RSS, PSI).
-bool windowableMetric(std::string_view metric);
 
 struct Plan {
   std::string name;

@@ -1,4 +1,4 @@
-#include "memstrain/executor/process.hpp"
+#include "memstrain/os/process.hpp"
 
 #include <fcntl.h>
 #include <sys/prctl.h>
@@ -17,14 +17,6 @@
 extern char** environ;
 
 namespace memstrain {
-
-std::string ExitInfo::describe() const {
-  if (signaled) {
-    const char* name = sigabbrev_np(signal);
-    return std::string("killed by SIG") + (name ? name : std::to_string(signal).c_str());
-  }
-  return "exit code " + std::to_string(code);
-}
 
 SuspendedChild::SuspendedChild(SuspendedChild&& o) noexcept
     : pid_(o.pid_), go_fd_(o.go_fd_), err_fd_(o.err_fd_), in_cgroup_(o.in_cgroup_), fallback_reason_(std::move(o.fallback_reason_)) {

@@ -6,10 +6,8 @@
 #include <optional>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
-#include "memstrain/cgroup/cgroup.hpp"
-#include "memstrain/proc/proc_memory.hpp"
+#include "memstrain/model/cgroup_sample.hpp"
+#include "memstrain/model/process_memory.hpp"
 
 namespace memstrain {
 
@@ -33,10 +31,5 @@ struct Sample {
   /// Usage of the cgroup the pressure level refers to.
   std::uint64_t measuredUsage() const { return measured_cgroup ? measured_cgroup->usage_bytes : target_cgroup.usage_bytes; }
 };
-
-/// The sample as one samples.jsonl object (kind "cgroup"), stage named by `stage_name`.
-nlohmann::json sampleToJson(const Sample& s, const std::string& stage_name);
-nlohmann::json cgroupSampleToJson(const CgroupSample& c);
-nlohmann::json processMemoryToJson(const ProcessMemory& p);
 
 }  // namespace memstrain

@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-#include "memstrain/observers/pprof_decode.hpp"
+#include "memstrain/pprof/pprof_decode.hpp"
 #include "memstrain/util/result.hpp"
 
 namespace memstrain {

@@ -1,4 +1,4 @@
-#include "memstrain/analysis/pprof_top.hpp"
+#include "memstrain/pprof/pprof_top.hpp"
 
 #include <algorithm>
 #include <cstdlib>

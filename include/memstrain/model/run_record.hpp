@@ -1,18 +1,20 @@
 #pragma once
 // Everything a run produced, as plain data: the executor fills it, analysis and reports read it.
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "memstrain/analysis/histogram.hpp"
-#include "memstrain/executor/process.hpp"
-#include "memstrain/executor/resolve.hpp"
-#include "memstrain/observers/pprof_observer.hpp"
-#include "memstrain/observers/sample.hpp"
-#include "memstrain/plan/plan.hpp"
-#include "memstrain/proc/thp.hpp"
+#include "memstrain/model/heap.hpp"
+#include "memstrain/model/histogram.hpp"
+#include "memstrain/model/plan.hpp"
+#include "memstrain/model/process_exit.hpp"
+#include "memstrain/model/resolution.hpp"
+#include "memstrain/model/sample.hpp"
+#include "memstrain/model/thp_mode.hpp"
 
 namespace memstrain {
 

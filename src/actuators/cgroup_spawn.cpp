@@ -1,4 +1,4 @@
-#include "memstrain/cgroup/cgroup_spawn.hpp"
+#include "memstrain/actuators/cgroup_spawn.hpp"
 
 namespace memstrain {
 

@@ -1,4 +1,4 @@
-#include "memstrain/observers/sample.hpp"
+#include "memstrain/model/samples_format.hpp"
 
 namespace memstrain {
 
@@ -50,6 +50,59 @@ nlohmann::json sampleToJson(const Sample& s, const std::string& stage_name) {
     if (s.system_pressure->full) j["system_psi_full_avg10"] = s.system_pressure->full->avg10;
   }
   return j;
+}
+
+nlohmann::json memStatsToJson(const MemStatsSample& s, const std::string& stage_name) {
+  const GoMemStats& m = s.stats;
+  nlohmann::json j = {{"kind", "memstats"},
+                      {"t", s.t_s},
+                      {"wall_ms", s.wall_ms},
+                      {"stage", stage_name},
+                      {"heap_objects", m.heap_objects},
+                      {"heap_alloc_bytes", m.heap_alloc_bytes},
+                      {"heap_inuse_bytes", m.heap_inuse_bytes},
+                      {"heap_idle_bytes", m.heap_idle_bytes},
+                      {"heap_released_bytes", m.heap_released_bytes},
+                      {"heap_sys_bytes", m.heap_sys_bytes},
+                      {"sys_bytes", m.sys_bytes},
+                      {"next_gc_bytes", m.next_gc_bytes},
+                      {"num_gc", m.num_gc},
+                      {"pause_total_ns", m.pause_total_ns},
+                      {"gc_cpu_fraction", m.gc_cpu_fraction}};
+  if (m.last_gc_unix_ns) j["last_gc_unix_ns"] = *m.last_gc_unix_ns;
+  if (m.max_rss_bytes) j["max_rss_bytes"] = *m.max_rss_bytes;
+  if (s.goroutines) j["goroutines"] = *s.goroutines;
+  return j;
+}
+
+nlohmann::json pprofFailureToJson(const PprofFailure& f, const std::string& stage_name) {
+  return {{"kind", "pprof_error"},  {"t", f.t_s},           {"stage", stage_name},
+          {"endpoint", f.endpoint}, {"error_kind", f.kind}, {"message", f.message}};
+}
+
+namespace {
+
+double ms(std::uint64_t ns) { return static_cast<double>(ns) / 1e6; }
+
+}  // namespace
+
+nlohmann::json latencyWindowToJson(const ProbeWindow& w, const std::string& probe, double t_s, const std::string& stage) {
+  const LatencySummary c = summarizeLatency(w.corrected);
+  return {{"kind", "latency"},
+          {"t", t_s},
+          {"stage", stage},
+          {"probe", probe},
+          {"sent", w.sent},
+          {"missed", w.missed},
+          {"completed", w.completed},
+          {"ok", w.ok},
+          {"errors", w.errors.total()},
+          {"p50_ms", ms(c.p50_ns)},
+          {"p90_ms", ms(c.p90_ns)},
+          {"p99_ms", ms(c.p99_ns)},
+          {"max_ms", ms(c.max_ns)},
+          {"uncorrected_p99_ms", ms(summarizeLatency(w.uncorrected).p99_ns)},
+          {"sched_lag_p99_ms", ms(summarizeLatency(w.sched_lag).p99_ns)}};
 }
 
 }  // namespace memstrain

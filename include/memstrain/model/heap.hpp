@@ -1,13 +1,11 @@
 #pragma once
-// Parsing of the Go runtime's text profiles: the "# runtime.MemStats" trailer of
-// /debug/pprof/heap?debug=1 and the "goroutine profile: total N" header of
-// /debug/pprof/goroutine?debug=1. Pure functions over untrusted text; no I/O, nothing throws.
+// The Go runtime as memstrain reads it through pprof: MemStats readings, failed requests and saved
+// heap profiles. Plain data; the pprof observer fills it, analysis and reports read it.
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
-#include <string_view>
-
-#include "memstrain/util/result.hpp"
+#include <string>
 
 namespace memstrain {
 
@@ -38,14 +36,30 @@ struct GoMemStats {
   std::optional<std::uint64_t> max_rss_bytes;
 };
 
-/// Parses the "# runtime.MemStats" block of a heap?debug=1 page. Every field of GoMemStats except
-/// pause_total_ns and max_rss_bytes is required. Returns an Error when the block is absent, a
-/// required key is missing, or a value is not a number (the Error names the key and line).
-/// Unknown keys are ignored, so newer Go versions still parse.
-Result<GoMemStats> parseMemStats(std::string_view page);
+/// One MemStats reading, on the same clock as the cgroup samples.
+struct MemStatsSample {
+  double t_s = 0;
+  std::int64_t wall_ms = 0;
+  std::size_t stage = 0;
+  GoMemStats stats;
+  std::optional<std::uint64_t> goroutines;
+};
 
-/// Parses "goroutine profile: total N" from the first line of a goroutine?debug=1 page.
-/// Returns an Error when that line is missing or N is not a number.
-Result<std::uint64_t> parseGoroutineTotal(std::string_view page);
+/// A failed pprof request: reported, never fatal.
+struct PprofFailure {
+  double t_s = 0;
+  std::size_t stage = 0;
+  std::string endpoint;  ///< "memstats", "goroutine", "heap"
+  std::string kind;      ///< pprofErrorKindName()
+  std::string message;
+};
+
+/// A heap profile saved to disk.
+struct ProfileSnapshot {
+  double t_s = 0;
+  std::size_t stage = 0;
+  std::string reason;  ///< "stage_end" or "growth"
+  std::string path;
+};
 
 }  // namespace memstrain

@@ -1,4 +1,4 @@
-#include "memstrain/observers/memstats_parse.hpp"
+#include "memstrain/pprof/memstats_parse.hpp"
 
 #include <array>
 #include <limits>

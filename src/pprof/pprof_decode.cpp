@@ -7,7 +7,7 @@
 //  4. decode samples straight into the flat arrays of HeapProfile, with CodedInputStream.
 // Parsing the whole Profile with the generated classes builds one message per sample and label:
 // for a 500k-sample heap profile that was 4x slower and 3x the memory of this path.
-#include "memstrain/observers/pprof_decode.hpp"
+#include "memstrain/pprof/pprof_decode.hpp"
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/wire_format_lite.h>

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "memstrain/model/process_exit.hpp"
 #include "memstrain/util/result.hpp"
 
 namespace memstrain {
@@ -30,14 +31,6 @@ struct SpawnOptions {
   /// kernel, v1, refused) or MEMSTRAIN_CLONE_INTO_CGROUP=0 is set, the child starts in memstrain's
   /// cgroup and SuspendedChild::startedInCgroup() is false: the caller moves it before release().
   std::optional<std::string> cgroup_dir;
-};
-
-/// How a child ended.
-struct ExitInfo {
-  bool signaled = false;
-  int code = 0;                  ///< exit code when !signaled
-  int signal = 0;                ///< terminating signal when signaled
-  std::string describe() const;  ///< "exit code 0", "killed by SIGKILL"
 };
 
 /// A forked child waiting for release() before it execs.
