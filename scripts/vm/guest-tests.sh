@@ -16,6 +16,21 @@ if [[ -n "${ASAN_BUILD:-}" ]]; then
   export LSAN_OPTIONS="log_path=$logs/lsan"
 fi
 
+# How much slower than the host this guest fills memory: the runs' stages stretch by that factor
+# (tests/support/run_fixture.hpp timeScale), between 1 and 10.
+t0=$(date +%s%N)
+dd if=/dev/zero of=/tmp/memstrain-fill bs=1M count=256 status=none
+t1=$(date +%s%N)
+rm -f /tmp/memstrain-fill
+GUEST_FILL_MS=$(( (t1 - t0) / 1000000 ))
+HOST_FILL_MS=${HOST_FILL_MS:-0}
+scale=1
+if (( HOST_FILL_MS > 0 )); then scale=$(( (GUEST_FILL_MS + HOST_FILL_MS - 1) / HOST_FILL_MS )); fi
+(( scale < 1 )) && scale=1
+(( scale > 10 )) && scale=10
+export MEMSTRAIN_TEST_TIME_SCALE=$scale
+echo "guest-tests: fills 256 MiB in ${GUEST_FILL_MS} ms (host ${HOST_FILL_MS} ms): stages stretch x$scale" | tee "$R/time-scale"
+
 rc=0
 echo "guest-tests: $(date -u +%T) integration tests, filter $FILTER"
 mkdir -p /tmp/tests && cd /tmp/tests

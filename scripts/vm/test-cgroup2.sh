@@ -28,14 +28,15 @@ REPO="$(cd "$HERE/../.." && pwd)"
 # Tests of parsing, HTTP, pprof and reports do not depend on the cgroup version and stay on the host.
 DEFAULT_FILTER="Editors/CgroupRealTest.*:CgroupV2*.*:LocateRealTest.*:LocateSystemdRealTest.*:AttachRealTest.*"
 DEFAULT_FILTER+=":RunTest.*:ReleaseRun.*:KillTest.*:SignalsTest.SecondSignal*:CloneIntoCgroup*.*"
-# `make test` (--quick) runs the part of it that asserts no timing: under TCG on a busy 2-core host
-# the guest runs ~10x slower, and tests that must reach a setpoint or finish a /grow within a fixed
-# stage (RampInside, Beside, the release outcomes, latency percentiles) and the demo plan's
-# `pressure held` check fail for speed, not for cgroup v2 (measured at load 12: the stressor filled
-# 265 of 430 MiB in a 7 s ramp). `make test-cgroup2` runs them all.
+# `make test` (--quick) runs all of it except the latency-percentile test and the demo plan. Under
+# TCG on a busy 2-core host page faults cost several times what they do natively (measured at load
+# 12: the stressor filled 265 of 430 MiB in a 7 s ramp), so the guest measures how much slower it
+# fills memory than this host did just before boot and stretches the stages of the runs that must
+# reach a setpoint or finish a /grow (RampInside, Beside, the release outcomes) by that factor
+# (MEMSTRAIN_TEST_TIME_SCALE, tests/support/run_fixture.hpp); what they assert stays a matter of
+# bytes. Latency percentiles under TCG say nothing about the kernel: that test stays on the host.
 QUICK_FILTER="Editors/CgroupRealTest.*:CgroupV2*.*:CloneIntoCgroup*.*:LocateRealTest.*:LocateSystemdRealTest.*:AttachRealTest.*"
-QUICK_FILTER+=":KillTest.*:SignalsTest.SecondSignal*:RunTest.OverTheLimit*:RunTest.WithoutAllowOom*:RunTest.Sigterm*"
-QUICK_FILTER+=":RunTest.TargetKilled*:RunTest.TargetOomKill*:ReleaseRun.NoTrigger*"
+QUICK_FILTER+=":KillTest.*:SignalsTest.SecondSignal*:RunTest.*:ReleaseRun.*-RunTest.LatencyProbe*"
 if [[ "${1:-}" == --quick ]]; then
   shift
   DEFAULT_FILTER="$QUICK_FILTER"
@@ -68,6 +69,18 @@ if ! qemu-system-x86_64 --version > /dev/null 2>&1; then
   skip "qemu-system-x86_64 does not run here"
 fi
 
+# The host's speed at filling memory (256 MiB into tmpfs), for the guest's time scale.
+fill_ms() {
+  local f="$1/memstrain-fill.$$" t0 t1
+  t0=$(date +%s%N)
+  dd if=/dev/zero of="$f" bs=1M count=256 status=none
+  t1=$(date +%s%N)
+  rm -f "$f"
+  echo $(( (t1 - t0) / 1000000 ))
+}
+HOST_FILL_MS=$(fill_ms /dev/shm)
+echo "test-cgroup2: this host fills 256 MiB of tmpfs in ${HOST_FILL_MS} ms (load $(cut -d' ' -f1 /proc/loadavg))"
+
 asan=""
 grep -q '^MEMSTRAIN_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt" 2>/dev/null && asan=1
 out="${MEMSTRAIN_VM_RESULTS:-$BUILD/vm-results}"
@@ -85,6 +98,7 @@ FILTER='$FILTER'
 KILL_TRIALS=${MEMSTRAIN_VM_KILL_TRIALS:-3}
 RUN_DEMO=${MEMSTRAIN_VM_DEMO:-1}
 ASAN_BUILD=$asan
+HOST_FILL_MS=$HOST_FILL_MS
 ENV
   echo "test-cgroup2: booting a cgroup v2 guest with transparent_hugepage=$thp (results in $res)"
   start=$(date +%s)

@@ -170,14 +170,15 @@ ReleaseResult analyzeRelease(const ReleaseInput& in) {
                     " still resident as LazyFree after " + after +
                     ": the process uses MADV_FREE; set GODEBUG=madvdontneed=1 or expect the cgroup to count these pages until reclaim.";
   } else if (r.huge_page_held_bytes >= kMinReleasedBytes && r.huge_page_held_bytes * 2 >= shortfall) {
-    r.outcome = ReleaseOutcome::kNotReturned;
+    r.outcome = ReleaseOutcome::kHugePagesHeld;
     r.explanation = released + " released " + by + "; " + mib(dropOf(r.rss_before_bytes.value_or(0), r.rss_after_bytes.value_or(0))) +
                     " left the process's RSS but only " + mib(dropOf(r.cgroup_before_bytes.value_or(0), r.cgroup_after_bytes.value_or(0))) +
                     " left the cgroup within " + after + ": " + mib(r.huge_page_held_bytes) +
                     " stays charged as transparent huge pages (the target had " + mib(r.target_anon_huge_before_bytes.value_or(0)) +
                     " in huge pages). The runtime gave back pieces of 2 MiB pages; the kernel unmapped them but keeps each huge page, and "
                     "its charge, whole until memory pressure splits it. The cgroup's usage (and kubelet's working set) counts them until "
-                    "then; THP `madvise` (or a Go runtime that releases whole huge pages) avoids it.";
+                    "then (a reclaim phase shows whether pressure gets it back); THP `madvise` (or a Go runtime that releases whole "
+                    "huge pages) avoids it.";
   } else {
     r.outcome = ReleaseOutcome::kNotReturned;
     r.explanation = released + " released " + by + ", but only " + mib(best_drop) + " (" + std::to_string(pct) +
@@ -186,6 +187,12 @@ ReleaseResult analyzeRelease(const ReleaseInput& in) {
                     "released that the kernel never saw freed).";
   }
   return r;
+}
+
+std::uint64_t heldAfterRelease(const ReleaseResult& r) {
+  if (r.outcome == ReleaseOutcome::kLazy) return r.lazy_bytes.value_or(r.lazy_added_bytes.value_or(0));
+  if (r.outcome == ReleaseOutcome::kHugePagesHeld) return r.huge_page_held_bytes;
+  return 0;
 }
 
 ReclaimResult analyzeReclaim(const ReclaimInput& in) {
@@ -207,16 +214,29 @@ ReclaimResult analyzeReclaim(const ReclaimInput& in) {
     r.rss_before_bytes = before->rss_bytes;
   }
   if (r.lazy_before_bytes && r.lazy_after_bytes) r.reclaimed_lazy_bytes = dropOf(*r.lazy_before_bytes, *r.lazy_after_bytes);
+  // The target's charge: the cgroup's usage without the stressor's pages (releaseOsPoint).
+  if (before) r.charge_before_bytes = before->cgroup_usage_bytes;
+  for (const auto& p : in.os) {
+    if (p.t_s <= in.start_s || p.t_s > in.end_s || !p.cgroup_usage_bytes) continue;
+    r.charge_after_bytes = std::min(r.charge_after_bytes.value_or(*p.cgroup_usage_bytes), *p.cgroup_usage_bytes);
+  }
+  if (r.charge_before_bytes && r.charge_after_bytes) r.reclaimed_charge_bytes = dropOf(*r.charge_before_bytes, *r.charge_after_bytes);
+  r.held_bytes = in.held_bytes;
+  const std::uint64_t reclaimed = std::max(r.reclaimed_lazy_bytes, r.reclaimed_charge_bytes);
+  r.gave_back = !in.target_oom_killed && r.held_bytes > 0 && reclaimed * 2 >= r.held_bytes;
   const std::string dur = secs(in.end_s - in.start_s);
   std::string s = "Under pressure (stressor asked for " + mib(in.stressor_requested_bytes) + ", reached " + mib(in.stressor_reached_bytes) +
                   ") the kernel took back " + mib(r.reclaimed_lazy_bytes) + " of " + mib(r.lazy_before_bytes.value_or(0)) +
-                  " LazyFree within " + dur;
+                  " LazyFree and " + mib(r.reclaimed_charge_bytes) + " of the target's charge within " + dur + " (" + mib(r.held_bytes) +
+                  " was held)";
   if (in.target_oom_killed)
     s += ", and the target was OOM-killed on the way: FreeOSMemory did not help at the low-water mark.";
   else if (in.stressor_oom_killed)
     s += "; the stressor was OOM-killed, so the pages could not all be reclaimed.";
+  else if (r.gave_back)
+    s += "; the target survived: the held memory comes back when the cgroup needs it.";
   else
-    s += "; the target survived.";
+    s += "; the target survived, but less than half of the held memory came back.";
   r.explanation = s;
   return r;
 }

@@ -137,9 +137,11 @@ std::vector<StageStats> analyzeStages(const RunRecord& rec) {
     if (!rr || !rec.plan.stages[i].release) continue;
     out[i].release = analyzeRelease(releaseInputFor(rec, i, rec.memstats));
     out[i].reclaim_configured = rec.plan.stages[i].release->reclaim.has_value();
-    if (rr->reclaim && !rr->reclaim->skipped)
-      out[i].reclaim = analyzeReclaim(reclaimInputFor(rec, i));
-    else if (rr->reclaim)
+    if (rr->reclaim && !rr->reclaim->skipped) {
+      ReclaimInput in = reclaimInputFor(rec, i);
+      in.held_bytes = heldAfterRelease(*out[i].release);
+      out[i].reclaim = analyzeReclaim(in);
+    } else if (rr->reclaim)
       out[i].reclaim_skipped_reason = rr->reclaim->skipped_reason;
     else if (out[i].reclaim_configured)
       out[i].reclaim_skipped_reason = "the stage ended before its deadline";

@@ -15,12 +15,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include "memstrain/actuators/cgroup_spawn.hpp"
 #include "memstrain/actuators/setpoint.hpp"
 #include "memstrain/actuators/stressor.hpp"
 #include "memstrain/analysis/heap_stats.hpp"
 #include "memstrain/analysis/release.hpp"
 #include "memstrain/analysis/window_checks.hpp"
-#include "memstrain/actuators/cgroup_spawn.hpp"
 #include "memstrain/executor/actions.hpp"
 #include "memstrain/executor/node_guard.hpp"
 #include "memstrain/executor/readiness.hpp"
@@ -755,18 +755,20 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
           rr.reclaim.emplace();
           const ReleaseResult so_far =
               analyzeRelease(releaseInputFor(rec, i, pprof ? pprof->memstatsSince(0) : std::vector<MemStatsSample>{}));
-          if (so_far.outcome != ReleaseOutcome::kLazy) {
+          if (!reclaimFollows(so_far.outcome)) {
             rr.reclaim->skipped = true;
             rr.reclaim->skipped_reason = std::string("the outcome at the deadline was ") + toString(so_far.outcome);
           } else if (!stressor && !spawnStressor()) {
             stop_all = true;
             break;
           } else {
-            // Fill the measured cgroup to limit - margin, counting the LazyFree pages as free: the
-            // kernel has to take them back for the stressor to get there.
+            // Fill the measured cgroup to limit - margin, counting the held pages (LazyFree, or pieces
+            // of huge pages still charged) as free: the kernel has to take them back for the
+            // stressor to get there.
             const Sample& last = rec.samples.back();
-            const std::uint64_t lazy = last.target_process && last.target_process->lazyfree_bytes ? *last.target_process->lazyfree_bytes
-                                                                                                  : so_far.lazy_bytes.value_or(0);
+            const std::uint64_t lazy = so_far.outcome == ReleaseOutcome::kHugePagesHeld             ? so_far.huge_page_held_bytes
+                                       : last.target_process && last.target_process->lazyfree_bytes ? *last.target_process->lazyfree_bytes
+                                                                                                    : so_far.lazy_bytes.value_or(0);
             const std::uint64_t others =
                 last.measuredUsage() > last.stressor_populated_bytes ? last.measuredUsage() - last.stressor_populated_bytes : 0;
             const std::uint64_t non_lazy = others > lazy ? others - lazy : 0;
@@ -777,8 +779,8 @@ RunRecord Executor::run(const Plan& plan, const Resolution& res, const std::stri
             rr.reclaim->stressor_requested_bytes = want;
             reclaim_end = Clock::now() + release->reclaim->duration;
             if (auto st = stressor->setTarget(want); !st) spdlog::debug("{}", st.error().message);
-            spdlog::info("release: lazy after {}; reclaim pressure: stressor {} for {}", formatDuration(release->within), formatBytes(want),
-                         formatDuration(release->reclaim->duration));
+            spdlog::info("release: {} after {}; reclaim pressure: stressor {} for {}", toString(so_far.outcome),
+                         formatDuration(release->within), formatBytes(want), formatDuration(release->reclaim->duration));
             phase = ReleasePhase::kReclaim;
           }
         }

@@ -35,7 +35,11 @@ const std::vector<MetricInfo>& knownMetrics() {
       {"release.returned_ratio", MetricUnit::kRatio, false, "OS-visible drop / bytes the Go runtime released (release stages)"},
       {"release.time_to_return", MetricUnit::kDuration, false, "from the release trigger until the drop reached the expected ratio"},
       {"release.lazy_bytes", MetricUnit::kBytes, false, "target LazyFree bytes at the release deadline (MADV_FREE pages)"},
-      {"release.outcome", MetricUnit::kText, false, "returned, lazy, not_returned, nothing_released or no_data (use \"equals\")"},
+      {"release.outcome", MetricUnit::kText, false,
+       "returned, lazy, not_returned, huge_pages_held, nothing_released or no_data (use \"equals\")"},
+      {"release.comes_back", MetricUnit::kText, false,
+       "yes when released memory returned, or was held (lazy, huge_pages_held) and the reclaim phase got it back without an OOM "
+       "kill; else no, nothing_released or no_data (use \"equals\")"},
       {"psi.some_avg10.max", MetricUnit::kRatio, false, "largest memory PSI some avg10 (share of time some task stalled)"},
       {"psi.full_avg10.max", MetricUnit::kRatio, false, "largest memory PSI full avg10 (share of time all tasks stalled)"},
       {"psi.some_stall", MetricUnit::kDuration, false, "memory stall time (PSI some total) accumulated in the stage"},

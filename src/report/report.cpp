@@ -88,6 +88,11 @@ json releaseJson(const StageStats& s, const ReleaseSpec& spec) {
     const ReclaimResult& c = *s.reclaim;
     reclaim = {{"ran", true},
                {"reclaimed_lazy_bytes", c.reclaimed_lazy_bytes},
+               {"held_bytes", c.held_bytes},
+               {"charge_before_bytes", opt(c.charge_before_bytes)},
+               {"charge_after_bytes", opt(c.charge_after_bytes)},
+               {"reclaimed_charge_bytes", c.reclaimed_charge_bytes},
+               {"gave_back", c.gave_back},
                {"target_oom_killed", c.target_oom_killed},
                {"stressor_oom_killed", c.stressor_oom_killed},
                {"lazy_before_bytes", opt(c.lazy_before_bytes)},
@@ -104,6 +109,7 @@ json releaseJson(const StageStats& s, const ReleaseSpec& spec) {
         {"ran", false}, {"reclaimed_lazy_bytes", nullptr}, {"target_oom_killed", false}, {"skipped_reason", s.reclaim_skipped_reason}};
   }
   return {{"outcome", toString(r.outcome)},
+          {"comes_back", comesBack(r.outcome, s.reclaim ? &*s.reclaim : nullptr)},
           {"runtime_released_bytes", r.runtime_released_bytes},
           {"rss_dropped_bytes", opt(r.rss_dropped_bytes)},
           {"cgroup_dropped_bytes", opt(r.cgroup_dropped_bytes)},

@@ -28,8 +28,10 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 constexpr std::uint64_t MiB = 1ULL << 20;
 
+using memstrain::testing::scaledMs;
 using memstrain::testing::slurp;
 using memstrain::testing::strayStressors;
+using memstrain::testing::timeScale;
 
 // The cgroup subtree, target, plans and runs: tests/support/run_fixture.hpp.
 class RunTest : public memstrain::testing::RunFixture {};
@@ -39,10 +41,12 @@ TEST_F(RunTest, RampInsideReachesEightyPercentAndFollowsTheRampLine) {
                {"target", launch(16061, "512MiB")},
                {"sampling", {{"interval", "100ms"}}},
                {"stages",
-                {{{"name", "baseline"}, {"duration", "2s"}},
-                 {{"name", "ramp"}, {"duration", "7s"}, {"pressure", {{"level", "80%"}, {"ramp", "6s"}}}},
-                 {{"name", "hold"}, {"duration", "6s"}, {"pressure", {{"level", "80%"}}}},
-                 {{"name", "release"}, {"duration", "2s"}}}}};
+                // Stage lengths stretch where page faults are slow (the TCG guest); the figures asserted
+                // below are fractions of the limit either way.
+                {{{"name", "baseline"}, {"duration", scaledMs(2000)}},
+                 {{"name", "ramp"}, {"duration", scaledMs(7000)}, {"pressure", {{"level", "80%"}, {"ramp", scaledMs(6000)}}}},
+                 {{"name", "hold"}, {"duration", scaledMs(6000)}, {"pressure", {{"level", "80%"}}}},
+                 {{"name", "release"}, {"duration", scaledMs(2000)}}}}};
   const fs::path out = dir_ / "out";
   ASSERT_EQ(run(writePlan("ramp", plan), out, "ramp.log"), 0) << slurp(dir_ / "ramp.log");
   json report = json::parse(slurp(out / "report.json"));
@@ -66,7 +70,7 @@ TEST_F(RunTest, RampInsideReachesEightyPercentAndFollowsTheRampLine) {
     if (s["stage"] != "ramp") continue;
     const double t = s["t"].get<double>() - ramp_start;
     if (start_usage < 0) start_usage = s["measured_usage_bytes"].get<double>();
-    if (mid_usage < 0 && t >= 3.0) mid_usage = s["measured_usage_bytes"].get<double>();
+    if (mid_usage < 0 && t >= 3.0 * timeScale()) mid_usage = s["measured_usage_bytes"].get<double>();
   }
   ASSERT_GT(mid_usage, 0);
   const double expect_mid = start_usage + (0.8 * limit - start_usage) * 0.5;
@@ -83,8 +87,8 @@ TEST_F(RunTest, BesidePlacementPressesThroughTheParent) {
                {"target", launch(16062, "512MiB")},
                {"sampling", {{"interval", "100ms"}}},
                {"stages",
-                {{{"name", "baseline"}, {"duration", "1s"}},
-                 {{"name", "hold"}, {"duration", "5s"}, {"pressure", {{"placement", "beside"}, {"level", "75%"}}}}}}};
+                {{{"name", "baseline"}, {"duration", scaledMs(1000)}},
+                 {{"name", "hold"}, {"duration", scaledMs(5000)}, {"pressure", {{"placement", "beside"}, {"level", "75%"}}}}}}};
   const fs::path out = dir_ / "out";
   ASSERT_EQ(run(writePlan("beside", plan), out, "beside.log"), 0) << slurp(dir_ / "beside.log");
   json report = json::parse(slurp(out / "report.json"));

@@ -66,9 +66,17 @@ struct ReclaimInput {
   std::uint64_t stressor_reached_bytes = 0;  ///< most the stressor reported holding in the phase
   bool target_oom_killed = false;            ///< an OOM kill counted against the target, or its death, in the phase
   bool stressor_oom_killed = false;
+  std::uint64_t held_bytes = 0;  ///< what the release left charged (LazyFree, or huge-page held bytes)
 };
 
+/// Judges the reclaim phase: how much LazyFree and how much of the target's charge pressure took
+/// back, and whether that is at least half of `held_bytes` with the target alive (gave_back).
 ReclaimResult analyzeReclaim(const ReclaimInput& in);
+/// What a release left charged for a reclaim phase to take back: LazyFree after `lazy`, the
+/// huge-page held bytes after `huge_pages_held`, 0 after any other outcome.
+std::uint64_t heldAfterRelease(const ReleaseResult& r);
+/// True for the outcomes after which a reclaim phase runs (`lazy`, `huge_pages_held`).
+inline bool reclaimFollows(ReleaseOutcome o) { return o == ReleaseOutcome::kLazy || o == ReleaseOutcome::kHugePagesHeld; }
 
 /// Did the stressor give back what it held? Compares, before the first pressure stage and after
 /// the stressor was told to hold nothing, the measured cgroup's anonymous memory not mapped by the
