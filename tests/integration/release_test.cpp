@@ -227,9 +227,9 @@ TEST_F(ReleaseRun, SignalAndCommandTriggers) {
   // Two release stages: SIGUSR1 (the demo target calls FreeOSMemory on it), then a command.
   json p = plan("release-triggers", 16204, "madvdontneed=1", 100,
                 {{"trigger", {{"signal", "SIGUSR1"}}}, {"expect", {{"within", scaledMs(3000)}}}}, {{{"url", base + "/drop"}}}, 4);
-  p["stages"].push_back({{"name", "grow2"}, {"duration", "3s"}, {"actions", {{{"url", base + "/grow?mib=100"}}}}});
+  p["stages"].push_back({{"name", "grow2"}, {"duration", scaledMs(3000)}, {"actions", {{{"url", base + "/grow?mib=100"}}}}});
   p["stages"].push_back({{"name", "release2"},
-                         {"duration", "4s"},
+                         {"duration", scaledMs(4000)},
                          {"actions", {{{"url", base + "/drop"}}}},
                          {"release",
                           {{"trigger", {{"command", {"/usr/bin/curl", "-s", "-X", "POST", base + "/debug/free"}}}},
