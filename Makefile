@@ -4,7 +4,7 @@ JOBS      ?= 2
 BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build go demo lint format test test-plain test-unit test-integration test-asan test-cgroup2 bench bench-cgroup2 fuzz soak clean
+.PHONY: all deps build go demo lint format test test-plain test-unit test-integration test-asan test-cgroup2 bench bench-cgroup2 fuzz soak clean deb deb-test
 
 all: build
 
@@ -24,30 +24,38 @@ demo: build go
 	@scripts/demo.sh $(BUILD)/memstrain
 
 # The whole suite runs under AddressSanitizer + UBSan (scripts/test-asan.sh, in $(ASAN_BUILD)/),
-# then the timing-free v2 subset in a cgroup v2 guest under THP always and madvise (scripts/vm/,
-# on the same sanitizer build; `make test-cgroup2` runs all of it and the demo), then each fuzz target for 5 s, then the offline k8s checks. test-plain runs
-# the same suite on the optimised build that demo and bench use.
+# then the v2 subset in one cgroup v2 guest (scripts/vm/: the v2 behaviours under THP always, the
+# release runs under always and madvise; `make test-cgroup2` runs all of it and the demo under
+# both), then each fuzz target for 5 s, then the offline k8s checks. test-plain runs the same suite
+# on the optimised build that demo and bench use.
+# Debian's prometheus package brings the real Prometheus server and promtool for the live-metrics
+# scrape test and `promtool check metrics` (its service is not started: the test runs its own).
 ASAN_BUILD ?= build-asan
 test: deps go lint
+	@scripts/install-deps.sh prometheus
 	BUILD=$(ASAN_BUILD) JOBS=$(JOBS) scripts/test-asan.sh
 	scripts/vm/test-cgroup2.sh --quick $(ASAN_BUILD)
 	scripts/fuzz.sh 5
 	BUILD=$(ASAN_BUILD) scripts/k8s-validate.sh
+	BUILD=$(ASAN_BUILD) scripts/schema-validate.sh
 
 # The real-cgroup integration tests and plans/demo.json on a real cgroup v2 memory controller: a
-# throwaway qemu guest per THP mode (MEMSTRAIN_VM_THP="always madvise"); logs in $(BUILD)/vm-results/.
+# throwaway qemu guest, one pass per THP mode (MEMSTRAIN_VM_THP="always madvise"); logs in $(BUILD)/vm-results/.
 test-cgroup2: build go
 	scripts/vm/test-cgroup2.sh $(BUILD)
 
 test-plain: build go
+	@scripts/install-deps.sh prometheus
 	cd $(BUILD) && ctest --output-on-failure --timeout 600 -j2
 	scripts/fuzz.sh 5
 	BUILD=$(BUILD) scripts/k8s-validate.sh
+	BUILD=$(BUILD) scripts/schema-validate.sh
 
 test-unit: build
 	cd $(BUILD) && ctest --output-on-failure -L unit
 
 test-integration: build go
+	@scripts/install-deps.sh prometheus
 	cd $(BUILD) && ctest --output-on-failure -L integration
 
 # Only the sanitizer suite; ASAN_TESTS narrows it with ctest arguments, e.g. ASAN_TESTS="-L unit".
@@ -71,7 +79,22 @@ soak: build go
 	cd $(BUILD) && MEMSTRAIN_KILL_TRIALS=50 ctest --output-on-failure -R KillTest
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) out
+	rm -rf $(BUILD) $(ASAN_BUILD) $(DEB_BUILD) out
+
+# The Debian package: the binary alone (BUILD_TESTING=OFF, no GoogleTest), stripped, with its man
+# page, completion, plans, schemas and dashboard; Depends from dpkg-shlibdeps. deb-test installs it
+# on a clean bookworm root made with debootstrap and runs it there (slow: see README "Packaging").
+DEB_BUILD ?= build-deb
+deb: deps
+	@scripts/install-deps.sh file
+	cmake -S . -B $(DEB_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF $(CMAKE_FLAGS)
+	cmake --build $(DEB_BUILD) -j$(JOBS)
+	cd $(DEB_BUILD) && cpack -G DEB
+	@ls -l $(DEB_BUILD)/memstrain_*.deb
+
+deb-test: deb
+	@scripts/install-deps.sh debootstrap
+	scripts/deb-test.sh $(DEB_BUILD)/memstrain_*_$$(dpkg --print-architecture).deb
 
 # The C++ tree is kept in .clang-format's style: `make format` rewrites it, `make lint` (part of
 # `make test`) fails on any file that is not, or on an include that breaks the dependency rule of

@@ -20,8 +20,8 @@ LAYERS = [
     ["util"],
     ["model"],
     ["os", "cgroup", "pprof"],
-    ["proc", "discovery", "actuators", "observers"],
-    ["plan"],
+    ["proc", "discovery"],
+    ["actuators", "observers", "plan"],
     ["analysis"],
     ["report"],
     ["executor"],
@@ -48,7 +48,8 @@ def main(argv):
     args = [a for a in argv[1:] if a != "--graph"]
     repo = args[0] if args else os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
     layer = {r: i for i, rooms in enumerate(LAYERS) for r in rooms}
-    files = subprocess.check_output(["git", "-C", repo, "ls-files", "include/memstrain", "src"], text=True).split()
+    files = subprocess.check_output(
+        ["git", "-C", repo, "ls-files", "--cached", "--others", "--exclude-standard", "include/memstrain", "src"], text=True).split()
     arrows = collections.Counter()
     problems = []
     for f in files:
@@ -69,8 +70,8 @@ def main(argv):
             if dst not in layer:
                 problems.append(f"{f}: includes {inc}, whose room '{dst}' has no layer")
             elif layer[dst] >= layer[src]:
-                where = "the same layer" if layer[dst] == layer[src] else "a higher layer"
-                problems.append(f"{f}: includes memstrain/{inc}: '{dst}' is on {where} than '{src}'")
+                where = "the same layer as" if layer[dst] == layer[src] else "a higher layer than"
+                problems.append(f"{f}: includes memstrain/{inc}: '{dst}' is on {where} '{src}'")
     if graph:
         for (a, b), n in sorted(arrows.items(), key=lambda kv: (layer.get(kv[0][0], 99), kv[0])):
             print(f"{a} -> {b} ({n})")

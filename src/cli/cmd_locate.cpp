@@ -8,7 +8,11 @@
 #include <exception>
 #include <iostream>
 
+#include <spdlog/spdlog.h>
+
 #include "memstrain/cgroup/cgroup_parse.hpp"
+#include "memstrain/cli/cli.hpp"
+#include "memstrain/cli/options.hpp"
 #include "memstrain/discovery/locate.hpp"
 #include "memstrain/proc/proc_memory.hpp"
 #include "memstrain/util/fs.hpp"
@@ -20,16 +24,11 @@ namespace {
 
 namespace po = boost::program_options;
 
-constexpr int kExitFound = 0;
-constexpr int kExitUsage = 2;
-constexpr int kExitNotFound = 3;
-
-constexpr const char* kUsage =
-    "usage: memstrain locate --pid N | --container-id ID | --pod-uid UID [--container NAME] [--json]\n"
-    "\n"
+constexpr const char* kDescription =
     "Finds a target's memory cgroup on this node and prints its path (relative to the memory\n"
     "controller's mount: what a plan's target.attach.cgroup takes), the cgroup version, the effective\n"
     "limit, usage, member pids and the main pid (the pid given, else the lowest member).\n"
+    "\n"
     "\n"
     "  --pid N           the cgroup of process N, from /proc/N/cgroup (cgroup namespaces are handled:\n"
     "                    the path is joined with the mount's root from /proc/self/mountinfo)\n"
@@ -47,9 +46,7 @@ constexpr const char* kUsage =
     "Layouts: kubelet's systemd driver (kubepods.slice/kubepods-<qos>.slice/kubepods-<qos>-pod<uid>.slice/\n"
     "cri-containerd-<id>.scope, crio-<id>.scope, docker-<id>.scope; Guaranteed pods as\n"
     "kubepods.slice/kubepods-pod<uid>.slice) and cgroupfs driver (kubepods/<qos>/pod<uid>/<id>,\n"
-    "kubepods/pod<uid>/<id>), cgroup v1 and v2, below any prefix (nested nodes).\n"
-    "\n"
-    "Exit: 0 found, 2 usage error, 3 not found, ambiguous, or the hierarchy could not be read.";
+    "kubepods/pod<uid>/<id>), cgroup v1 and v2, below any prefix (nested nodes).";
 
 nlohmann::json toJson(const LocateResult& r) {
   auto opt = [](const auto& v) -> nlohmann::json {
@@ -165,14 +162,25 @@ Result<CgroupFs> cgroupFsFrom(const po::variables_map& vm) {
   return fs;
 }
 
-int exitFor(const Error& e) { return e.sys_errno == kLocateBadInput ? kExitUsage : kExitNotFound; }
+// A malformed id is a usage error; no match or several is "not found"; an errno from reading the
+// hierarchy (EACCES, EIO, ...) means the search itself failed.
+int exitFor(const Error& e) {
+  if (e.sys_errno == kLocateBadInput) return kExitUsage;
+  if (e.sys_errno == 0 || e.sys_errno == kLocateNotFound || e.sys_errno == kLocateAmbiguous) return kExitNotFound;
+  return kExitRunError;
+}
+
+const CommandHelp kHelp{"memstrain locate --pid N | --container-id ID | --pod-uid UID [--container NAME] [--json]", kDescription,
+                        "memstrain locate --pid \"$(pidof my-service)\"\n"
+                        "memstrain locate --pod-uid \"$(kubectl get pod web-0 -o jsonpath='{.metadata.uid}')\" --json | jq -r .cgroup\n"
+                        "memstrain locate --container-id containerd://4f1c0a5e9b2d --cgroup-mount /host/sys/fs/cgroup --cgroup-version 2",
+                        "0 found, 2 usage error, 9 not found or ambiguous, 3 the cgroup hierarchy could not be read"};
 
 }  // namespace
 
-int runLocateCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  po::options_description desc("options");
+int runLocateCommand(const std::vector<std::string>& args, std::ostream& out) {
+  po::options_description desc;
   desc.add_options()                                                                                              //
-      ("help,h", "show this help")                                                                                //
       ("pid", po::value<long long>(), "a process id")                                                             //
       ("container-id", po::value<std::string>(), "a container id or unique prefix (>= 12 hex digits)")            //
       ("pod-uid", po::value<std::string>(), "a pod's metadata.uid")                                               //
@@ -186,20 +194,10 @@ int runLocateCommand(const std::vector<std::string>& args, std::ostream& out, st
       ("host-root", po::value<std::string>()->default_value("/"),
        "prefix for container runtime metadata paths (e.g. /host where the node's / is mounted)");
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(desc).run(), vm);
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    err << "memstrain locate: " << e.what() << "\n\n" << kUsage << "\n" << desc;
-    return kExitUsage;
-  }
-  if (vm.count("help")) {
-    out << kUsage << "\n\n" << desc;
-    return kExitFound;
-  }
+  if (auto done = parseCommandLine(args, desc, {}, kHelp, vm, out)) return *done;
   const int selectors = static_cast<int>(vm.count("pid") + vm.count("container-id") + vm.count("pod-uid"));
-  auto usage = [&err](const std::string& msg) {
-    err << "memstrain locate: " << msg << "\n\n" << kUsage << "\n";
+  auto usage = [](const std::string& msg) {
+    spdlog::error("locate: {}; usage: {} (see --help)", msg, kHelp.usage);
     return kExitUsage;
   };
   if (selectors != 1) return usage("give exactly one of --pid, --container-id, --pod-uid");
@@ -220,8 +218,8 @@ int runLocateCommand(const std::vector<std::string>& args, std::ostream& out, st
 
   auto fs = cgroupFsFrom(vm);
   if (!fs) {
-    err << "memstrain locate: cgroup memory controller: " << fs.error().message << "\n";
-    return kExitNotFound;
+    spdlog::error("locate: cgroup memory controller: {}", fs.error().message);
+    return kExitRunError;
   }
 
   Result<LocateResult> r = Error{"no selector"};
@@ -235,7 +233,7 @@ int runLocateCommand(const std::vector<std::string>& args, std::ostream& out, st
     r = locateByPodUid(*fs, vm["pod-uid"].as<std::string>(), opts);
   }
   if (!r) {
-    err << "memstrain locate: " << r.error().message << "\n";
+    spdlog::error("locate: {}", r.error().message);
     return exitFor(r.error());
   }
   if (vm.count("json")) {
@@ -243,15 +241,15 @@ int runLocateCommand(const std::vector<std::string>& args, std::ostream& out, st
   } else {
     printText(*r, out);
   }
-  return kExitFound;
+  return kExitPass;
 }
 
 int runLocateCommand(const std::vector<std::string>& args) {
   try {
-    return runLocateCommand(args, std::cout, std::cerr);
+    return runLocateCommand(args, std::cout);
   } catch (const std::exception& e) {
-    std::cerr << "memstrain locate: " << e.what() << "\n";
-    return kExitNotFound;
+    spdlog::error("locate: {}", e.what());
+    return kExitRunError;
   }
 }
 

@@ -12,6 +12,10 @@
 #include <optional>
 #include <sstream>
 
+#include <spdlog/spdlog.h>
+
+#include "memstrain/cli/cli.hpp"
+#include "memstrain/cli/options.hpp"
 #include "memstrain/pprof/pprof_decode.hpp"
 #include "memstrain/pprof/pprof_top.hpp"
 
@@ -20,17 +24,13 @@ namespace {
 
 namespace po = boost::program_options;
 
-constexpr int kExitOk = 0;
-constexpr int kExitInternal = 1;
-constexpr int kExitUsage = 2;
-
-constexpr const char* kUsage =
-    "Usage:\n"
-    "  memstrain pprof top FILE [options]        flat and cum per function, like go tool pprof -top\n"
-    "  memstrain pprof diff BASE FILE [options]  FILE minus BASE, like go tool pprof -top -diff_base=BASE\n"
-    "\n"
-    "FILE and BASE are pprof profiles (gzip-compressed or bare protobuf), e.g. saved from\n"
-    "/debug/pprof/heap or OUT/profiles/<stage>.pb.gz.\n";
+const CommandHelp kHelp{"memstrain pprof top FILE [options] | memstrain pprof diff BASE FILE [options]",
+                        "top: flat and cum per function, like go tool pprof -top. diff: FILE minus BASE, like\n"
+                        "go tool pprof -top -diff_base=BASE. FILE and BASE are pprof profiles (gzip-compressed or bare\n"
+                        "protobuf), e.g. saved from /debug/pprof/heap or OUT/profiles/<stage>.pb.gz.",
+                        "memstrain pprof top out/demo/profiles/hold.pb.gz --sample-index inuse_objects -n 20\n"
+                        "memstrain pprof diff out/demo/profiles/baseline.pb.gz out/demo/profiles/hold.pb.gz --json",
+                        "0 done, 2 usage error or an unreadable or invalid profile, 3 internal error"};
 
 struct CommandOptions {
   std::string sample_index;
@@ -155,62 +155,47 @@ void printJson(const TopReport& r, std::size_t shown, std::ostream& out) {
 }
 
 po::options_description commonOptions(CommandOptions& o) {
-  po::options_description desc("Options");
-  desc.add_options()("help,h", "show this help")(
-      "sample-index", po::value<std::string>(&o.sample_index),
-      "inuse_objects | inuse_space | alloc_objects | alloc_space (default: the profile's default, "
-      "else its last type, as go tool pprof)")("count,n", po::value<std::size_t>(&o.count)->default_value(20), "rows to show (0 = all)")(
-      "json", po::bool_switch(&o.json), "print JSON instead of text")(
+  po::options_description desc;
+  desc.add_options()("sample-index", po::value<std::string>(&o.sample_index),
+                     "inuse_objects | inuse_space | alloc_objects | alloc_space (default: the profile's default, "
+                     "else its last type, as go tool pprof)")("count,n", po::value<std::size_t>(&o.count)->default_value(20),
+                                                              "rows to show (0 = all)")("json", po::bool_switch(&o.json),
+                                                                                        "print JSON instead of text")(
       "unit", po::value<std::string>()->default_value("auto"), "byte values: auto (scaled like go tool pprof, 1024-based) or B (exact)");
   return desc;
 }
 
-int runCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-    CommandOptions o;
-    (args.empty() ? err : out) << kUsage << "\n" << commonOptions(o);
-    return args.empty() ? kExitUsage : kExitOk;
-  }
-  const std::string& sub = args[0];
+int runCommand(const std::vector<std::string>& args, std::ostream& out) {
+  const std::string sub = args.empty() ? "" : args[0];
   if (sub != "top" && sub != "diff") {
-    err << "memstrain pprof: unknown subcommand \"" << sub << "\" (expected top or diff)\n" << kUsage;
+    // `pprof --help` (or no subcommand): the help of both; anything else is a usage error.
+    CommandOptions o;
+    po::variables_map vm;
+    std::vector<std::string> rest = args;
+    if (sub == "help") rest = {"--help"};
+    if (sub.empty() || (sub[0] != '-' && sub != "help")) rest.clear();
+    if (auto done = parseCommandLine(rest, commonOptions(o), {}, kHelp, vm, out); done) return *done;
+    spdlog::error("pprof: {}; usage: {} (see --help)",
+                  sub.empty() ? "missing top or diff" : "unknown subcommand \"" + sub + "\" (expected top or diff)", kHelp.usage);
     return kExitUsage;
   }
   const std::size_t n_files = sub == "top" ? 1 : 2;
 
   CommandOptions o;
-  po::options_description desc = commonOptions(o);
-  po::options_description hidden;
-  hidden.add_options()("file", po::value<std::vector<std::string>>(), "profile files");
-  po::options_description all;
-  all.add(desc).add(hidden);
-  po::positional_options_description pos;
-  pos.add("file", -1);
   po::variables_map vm;
-  try {
-    std::vector<std::string> rest(args.begin() + 1, args.end());
-    po::store(po::command_line_parser(rest).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    err << "memstrain pprof " << sub << ": " << e.what() << "\n";
-    return kExitUsage;
-  }
-  if (vm.count("help") != 0) {
-    out << kUsage << "\n" << desc;
-    return kExitOk;
-  }
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (auto done = parseCommandLine(rest, commonOptions(o), {{"file", -1, false}}, kHelp, vm, out)) return *done;
   const std::string unit = vm["unit"].as<std::string>();
   if (unit != "auto" && unit != "B") {
-    err << "memstrain pprof " << sub << ": --unit: expected auto or B, got \"" << unit << "\"\n";
+    spdlog::error("pprof {}: --unit: expected auto or B, got \"{}\"", sub, unit);
     return kExitUsage;
   }
   o.raw_units = unit == "B";
   std::vector<std::string> files;
   if (vm.count("file") != 0) files = vm["file"].as<std::vector<std::string>>();
   if (files.size() != n_files) {
-    err << "memstrain pprof " << sub << ": expected " << (n_files == 1 ? "FILE" : "BASE FILE") << ", got " << files.size()
-        << " file argument(s)\n"
-        << kUsage;
+    spdlog::error("pprof {}: expected {}, got {} file argument(s); usage: {}", sub, n_files == 1 ? "FILE" : "BASE FILE", files.size(),
+                  kHelp.usage);
     return kExitUsage;
   }
 
@@ -218,14 +203,14 @@ int runCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
   for (const std::string& f : files) {
     auto p = readProfileFile(f);
     if (!p) {
-      err << "memstrain pprof " << sub << ": " << p.error().message << "\n";
+      spdlog::error("pprof {}: {}", sub, p.error().message);
       return kExitUsage;
     }
     profiles.push_back(std::move(p).value());
   }
   auto report = n_files == 1 ? computeTop(profiles[0], o.sample_index) : computeDiff(profiles[0], profiles[1], o.sample_index);
   if (!report) {
-    err << "memstrain pprof " << sub << ": " << files.back() << ": " << report.error().message << "\n";
+    spdlog::error("pprof {}: {}: {}", sub, files.back(), report.error().message);
     return kExitUsage;
   }
   const std::size_t shown = o.count == 0 ? report->rows.size() : std::min(o.count, report->rows.size());
@@ -235,22 +220,22 @@ int runCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
     printText(*report, shown, o.raw_units, out);
   }
   out.flush();
-  return kExitOk;
+  return kExitPass;
 }
 
 }  // namespace
 
-int runPprofCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+int runPprofCommand(const std::vector<std::string>& args, std::ostream& out) {
   // The exception boundary of this command: nothing below is expected to throw, but allocation
   // failure or a stream error must still end as a message and an exit code.
   try {
-    return runCommand(args, out, err);
+    return runCommand(args, out);
   } catch (const std::exception& e) {
-    err << "memstrain pprof: internal error: " << e.what() << "\n";
-    return kExitInternal;
+    spdlog::error("pprof: internal error: {}", e.what());
+    return kExitRunError;
   }
 }
 
-int runPprofCommand(const std::vector<std::string>& args) { return runPprofCommand(args, std::cout, std::cerr); }
+int runPprofCommand(const std::vector<std::string>& args) { return runPprofCommand(args, std::cout); }
 
 }  // namespace memstrain

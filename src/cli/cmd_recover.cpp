@@ -1,16 +1,13 @@
 // `memstrain recover`: undoes runs that died without cleaning up, from their journals.
 
-// GCC 12 at -O2 reports a false "potential null pointer dereference" inside boost's
-// typed_value<std::string>::notify as instantiated in this file; the rest of the build keeps it.
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-
 #include <cstdio>
 #include <iostream>
 
-#include <boost/program_options.hpp>
+#include <spdlog/spdlog.h>
 
 #include "memstrain/cli/cli.hpp"
 #include "memstrain/cli/commands.hpp"
+#include "memstrain/cli/options.hpp"
 #include "memstrain/executor/journal.hpp"
 
 namespace po = boost::program_options;
@@ -18,36 +15,25 @@ namespace po = boost::program_options;
 namespace memstrain {
 
 int runRecoverCommand(const std::vector<std::string>& args) {
-  std::string dir;
-  po::options_description desc("options");
+  po::options_description desc;
   desc.add_options()                                             //
-      ("help,h", "show this help")                               //
       ("dry-run,n", "say what would be undone; change nothing")  //
       ("journal-dir", po::value<std::string>()->default_value(kDefaultJournalDir), "where runs keep their journals");
-  const char* usage =
-      "usage: memstrain recover [--dry-run] [--journal-dir DIR]\n\n"
-      "Finds journals of memstrain runs that died without cleaning up (their process is gone) and undoes\n"
-      "them: kills the target and stressor they started (only if the same pid still has the same start\n"
-      "time), empties and removes the cgroups they created, deletes the journal. Runs still in progress\n"
-      "are left alone. Exit: 0 nothing left to do, 3 something could not be undone.";
+  const CommandHelp help{"memstrain recover [--dry-run] [--journal-dir DIR]",
+                         "Finds journals of memstrain runs that died without cleaning up (their process is gone) and undoes\n"
+                         "them: kills the target and stressor they started (only if the same pid still has the same start\n"
+                         "time), empties and removes the cgroups they created, deletes the journal. Runs still in progress\n"
+                         "are left alone. What was (or would be) undone is printed on stdout.",
+                         "memstrain recover --dry-run   # what would be undone\n"
+                         "memstrain recover",
+                         "0 nothing left to do, 3 something could not be undone"};
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(desc).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::fprintf(stderr, "memstrain: %s\n\n%s\n", e.what(), usage);
-    return kExitUsage;
-  }
-  if (vm.count("help")) {
-    std::printf("%s\n\n", usage);
-    std::cout << desc;
-    return kExitPass;
-  }
+  if (auto done = parseCommandLine(args, desc, {}, help, vm)) return *done;
   const bool dry_run = vm.count("dry-run") > 0;
-  dir = vm["journal-dir"].as<std::string>();
+  const std::string dir = optionString(vm, "journal-dir");
   std::vector<std::string> problems;
   auto dead = findDeadJournals(dir, &problems);
-  for (const auto& p : problems) std::fprintf(stderr, "memstrain: unreadable journal: %s\n", p.c_str());
+  for (const auto& p : problems) spdlog::error("unreadable journal: {}", p);
   if (dead.empty()) {
     std::printf("memstrain: no dead runs to recover in %s\n", dir.c_str());
     return problems.empty() ? kExitPass : kExitRunError;

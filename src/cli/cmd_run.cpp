@@ -22,12 +22,17 @@
 #include "memstrain/analysis/stage_stats.hpp"
 #include "memstrain/cli/cli.hpp"
 #include "memstrain/cli/commands.hpp"
+#include "memstrain/cli/logging.hpp"
+#include "memstrain/cli/options.hpp"
+#include "memstrain/cli/plan_input.hpp"
 #include "memstrain/executor/executor.hpp"
+#include "memstrain/executor/live_metrics.hpp"
 #include "memstrain/executor/resolve.hpp"
 #include "memstrain/plan/plan_parse.hpp"
 #include "memstrain/proc/proc_memory.hpp"
 #include "memstrain/report/html.hpp"
 #include "memstrain/report/junit.hpp"
+#include "memstrain/report/metrics_server.hpp"
 #include "memstrain/report/prometheus.hpp"
 #include "memstrain/report/report.hpp"
 #include "memstrain/report/sha256.hpp"
@@ -115,13 +120,6 @@ std::string skippedMessage(const Resolution& res, const std::string& journal_pat
   return m;
 }
 
-void setupLogging(bool verbose, bool quiet) {
-  auto logger = spdlog::stderr_color_mt("memstrain");
-  logger->set_pattern("%^%Y-%m-%dT%H:%M:%S.%e %l%$ %v");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(verbose ? spdlog::level::debug : quiet ? spdlog::level::warn : spdlog::level::info);
-}
-
 Status makeDirs(const std::string& path) {
   std::string cur;
   std::size_t i = 0;
@@ -135,35 +133,15 @@ Status makeDirs(const std::string& path) {
   return {};
 }
 
-// Parses argv with one positional PLAN. Returns false (after printing) on --help or a usage error;
-// `exit_code` then holds what to return.
-bool parseArgs(const std::vector<std::string>& args, const po::options_description& desc, const char* usage, po::variables_map& vm,
-               int& exit_code) {
-  po::options_description all;
-  all.add(desc).add_options()("plan", po::value<std::string>(), "plan file");
-  po::positional_options_description pos;
-  pos.add("plan", 1);
-  try {
-    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::fprintf(stderr, "memstrain: %s\n\n%s\n", e.what(), usage);
-    std::cerr << desc;
-    exit_code = kExitUsage;
-    return false;
-  }
-  if (vm.count("help")) {
-    std::printf("%s\n", usage);
-    std::cout << desc;
-    exit_code = kExitPass;
-    return false;
-  }
-  if (!vm.count("plan")) {
-    std::fprintf(stderr, "memstrain: missing PLAN\n\n%s\n", usage);
-    exit_code = kExitUsage;
-    return false;
-  }
-  return true;
+// What the live metrics know before the run: stages, probes and each check's stages.
+LiveRunInfo liveRunInfo(const Plan& plan) {
+  LiveRunInfo info;
+  info.plan = plan.name;
+  for (const auto& s : plan.stages) info.stages.push_back(s.name);
+  for (const auto& p : plan.target.probes) info.probes.push_back(p.name);
+  for (const auto& c : plan.checks) info.checks.emplace_back(c.name, c.stages.empty() ? info.stages : c.stages);
+  info.start_unix_s = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return info;
 }
 
 Result<CgroupFs> cgroupFsFrom(const po::variables_map& vm) {
@@ -178,32 +156,37 @@ Result<CgroupFs> cgroupFsFrom(const po::variables_map& vm) {
 }  // namespace
 
 int runValidateCommand(const std::vector<std::string>& args) {
-  po::options_description desc("options");
-  desc.add_options()("help,h", "show this help");
+  po::options_description desc;
+  desc.add_options()("json", "print the result as one JSON object on stdout (problems included)");
+  const CommandHelp help{"memstrain validate PLAN [--json]",
+                         "Checks a plan's syntax, keys, types, units and ranges; every problem is listed with the JSON pointer\n"
+                         "of its field. PLAN \"-\" (or /dev/stdin) reads the plan from standard input. Changes nothing.",
+                         "memstrain validate plans/demo.json\n"
+                         "kubectl get configmap memstrain-plans -o jsonpath='{.data.demo\\.json}' | memstrain validate -\n"
+                         "memstrain validate plans/demo.json --json | jq .total_duration_s",
+                         "0 valid, 2 invalid plan or usage"};
   po::variables_map vm;
-  int code = 0;
-  if (!parseArgs(args, desc, "usage: memstrain validate PLAN\n\nChecks a plan's syntax, keys, types and units. Changes nothing.", vm,
-                 code)) {
-    return code;
-  }
-  const std::string path = vm["plan"].as<std::string>();
-  auto plan = loadPlan(path);
-  if (!plan) {
-    std::fprintf(stderr, "%s\n", plan.error().message.c_str());
-    std::fprintf(stderr, "memstrain: %s: invalid plan\n", path.c_str());
+  if (auto done = parseCommandLine(args, desc, {{"plan"}}, help, vm)) return *done;
+  const PlanInput in = readPlanInput(optionString(vm, "plan"));
+  if (vm.count("json")) std::printf("%s\n", validateJson(in).dump(2).c_str());
+  if (!in.plan) {
+    if (!vm.count("json")) logPlanProblems(in.label, in.plan.error().message);
+    spdlog::error("{}: invalid plan", in.label);
     return kExitUsage;
   }
-  std::printf("%s: valid plan \"%s\" with %zu stage(s), %s in all\n", path.c_str(), plan->name.c_str(), plan->stages.size(),
-              formatDuration(plan->totalDuration()).c_str());
+  if (!vm.count("json")) {
+    std::printf("%s: valid plan \"%s\" with %zu stage(s), %s in all\n", in.label.c_str(), in.plan->name.c_str(), in.plan->stages.size(),
+                formatDuration(in.plan->totalDuration()).c_str());
+  }
   return kExitPass;
 }
 
 int runRunCommand(const std::vector<std::string>& args) {
-  po::options_description desc("options");
+  po::options_description desc;
   desc.add_options()                                                                               //
-      ("help,h", "show this help")                                                                 //
       ("out,o", po::value<std::string>(), "output directory (default: out/<plan name>-<run id>)")  //
       ("dry-run,n", "resolve the plan and print what would be done; change nothing")               //
+      ("json", "with --dry-run: print the resolution as one JSON object")                          //
       ("verbose,v", "debug logging")                                                               //
       ("quiet,q", "no live progress; warnings and errors only")                                    //
       ("cgroup-parent", po::value<std::string>()->default_value("/memstrain"),
@@ -214,33 +197,54 @@ int runRunCommand(const std::vector<std::string>& args) {
       ("force", "allow targets in systemd's system slices and node pressure above safety.node_max")                          //
       ("journal-dir", po::value<std::string>()->default_value(kDefaultJournalDir), "where the run keeps its crash journal")  //
       ("textfile-dir", po::value<std::string>(),
-       "also write metrics.prom as DIR/memstrain_<plan>.prom (node_exporter's textfile collector)");
+       "also write metrics.prom as DIR/memstrain_<plan>.prom (node_exporter's textfile collector)")  //
+      ("metrics-addr", po::value<std::string>(),
+       "serve Prometheus metrics at http://HOST:PORT/metrics while the run is in progress (127.0.0.1:9464, [::1]:9464, :9464)")  //
+      ("metrics-linger", po::value<std::string>()->default_value("0s"),
+       "with --metrics-addr: keep serving this long after the run, with the verdict and every check's outcome");
+  const CommandHelp help{"memstrain run PLAN [--out DIR] [--dry-run [--json]] [-v] [-q]",
+                         "Runs PLAN's stages against its target, writes samples.jsonl, report.json, report.html, junit.xml,\n"
+                         "summary.md and metrics.prom, prints a summary and a last line for machines. PLAN \"-\" reads stdin.",
+                         "memstrain run plans/demo.json --dry-run            # what would happen; changes nothing\n"
+                         "memstrain run plans/demo.json --out out/demo\n"
+                         "memstrain run plans/demo.json --metrics-addr 127.0.0.1:9464 --metrics-linger 30s  # Prometheus scrapes the run\n"
+                         "memstrain run plans/demo.json --log-format json -q  # JSON log lines for kubectl logs",
+                         "0 pass, 1 fail, 2 invalid plan, 3 run error, 4 interrupted, 5 inconclusive, 6 cleanup failed,\n"
+                         "7 aborted by a window check (abort: true)"};
   po::variables_map vm;
-  int code = 0;
-  const char* usage =
-      "usage: memstrain run PLAN [--out DIR] [--dry-run] [-v] [-q]\n\n"
-      "Runs PLAN's stages against its target, writes samples.jsonl, report.json, report.html,\n"
-      "junit.xml, summary.md and metrics.prom, prints a summary and a last line for machines. Exit: 0 pass, 1 fail,\n"
-      "2 invalid plan, 3 run error, 4 interrupted, 5 inconclusive, 6 cleanup failed, 7 aborted by a\n"
-      "window check (abort: true).";
-  if (!parseArgs(args, desc, usage, vm, code)) return code;
-  setupLogging(vm.count("verbose") > 0, vm.count("quiet") > 0);
-
-  const std::string plan_path = vm["plan"].as<std::string>();
-  auto plan = loadPlan(plan_path);
-  if (!plan) {
-    std::fprintf(stderr, "%s\n", plan.error().message.c_str());
-    std::fprintf(stderr, "memstrain: %s: invalid plan; nothing was started or changed\n", plan_path.c_str());
+  if (auto done = parseCommandLine(args, desc, {{"plan"}}, help, vm)) return *done;
+  if (vm.count("json") && !vm.count("dry-run")) {
+    spdlog::error("--json goes with --dry-run (a run's results are in OUT/report.json)");
     return kExitUsage;
   }
-  const std::string parent = vm["cgroup-parent"].as<std::string>();
+  const auto linger = parseDuration(optionString(vm, "metrics-linger"));
+  if (!linger || *linger > std::chrono::hours(1)) {
+    spdlog::error("--metrics-linger: {}", linger ? "at most 1h" : linger.error().message);
+    return kExitUsage;
+  }
+  if (vm.count("metrics-addr")) {
+    if (auto a = parseListenAddress(optionString(vm, "metrics-addr")); !a) {
+      spdlog::error("{}", a.error().message);
+      return kExitUsage;
+    }
+  }
+
+  const PlanInput in = readPlanInput(optionString(vm, "plan"));
+  const std::string& plan_path = in.label;
+  if (!in.plan) {
+    logPlanProblems(in.label, in.plan.error().message);
+    spdlog::error("{}: invalid plan; nothing was started or changed", plan_path);
+    return kExitUsage;
+  }
+  const Plan* plan = &*in.plan;
+  const std::string parent = optionString(vm, "cgroup-parent");
   if (const std::string problem = cgroupParentProblem(parent); !problem.empty()) {
-    std::fprintf(stderr, "memstrain: %s\n", problem.c_str());
+    spdlog::error("{}", problem);
     return kExitUsage;
   }
   auto fs = cgroupFsFrom(vm);
   if (!fs) {
-    std::fprintf(stderr, "memstrain: cgroup memory controller: %s\n", fs.error().message.c_str());
+    spdlog::error("cgroup memory controller: {}", fs.error().message);
     return kExitRunError;
   }
   ResolveContext ctx;
@@ -255,40 +259,45 @@ int runRunCommand(const std::vector<std::string>& args) {
   if (auto self = fs->cgroupOfPid(::getpid())) ctx.self_cgroup = *self;
   auto res = resolvePlan(*plan, *fs, ctx);
   if (!res) {
-    std::fprintf(stderr, "%s: %s\nmemstrain: nothing was started or changed\n", plan_path.c_str(), res.error().message.c_str());
+    logPlanProblems(plan_path, plan_path + ": " + res.error().message);
+    spdlog::error("{}: nothing was started or changed", plan_path);
     return kExitUsage;
   }
   if (vm.count("dry-run")) {
-    std::printf("%s", describeResolution(*plan, *res).c_str());
-    std::printf("dry run: nothing was started or changed\n");
+    if (vm.count("json")) {
+      std::printf("%s\n", dryRunJson(*plan, *res, plan_path).dump(2).c_str());
+    } else {
+      std::printf("%s", describeResolution(*plan, *res).c_str());
+      std::printf("dry run: nothing was started or changed\n");
+    }
     return kExitPass;
   }
 
   std::unique_ptr<CgroupEditor> editor;
-  const std::string editor_kind = vm["editor"].as<std::string>();
+  const std::string editor_kind = optionString(vm, "editor");
   if (editor_kind == "direct") {
     editor = makeDirectEditor(*fs);
   } else if (editor_kind == "libcgroup") {
     auto e = makeLibcgroupEditor(*fs);
     if (!e) {
-      std::fprintf(stderr, "memstrain: libcgroup: %s\n", e.error().message.c_str());
+      spdlog::error("libcgroup: {}", e.error().message);
       return kExitRunError;
     }
     editor = std::move(*e);
   } else if (editor_kind == "auto") {
     editor = makeDefaultEditor(*fs);
   } else {
-    std::fprintf(stderr, "memstrain: --editor must be auto, libcgroup or direct\n");
+    spdlog::error("--editor must be auto, libcgroup or direct");
     return kExitUsage;
   }
 
-  const std::string out_dir = vm.count("out") ? vm["out"].as<std::string>() : "out/" + plan->name + "-" + ctx.run_id;
+  const std::string out_dir = vm.count("out") ? optionString(vm, "out") : "out/" + plan->name + "-" + ctx.run_id;
   if (auto st = makeDirs(out_dir); !st) {
-    std::fprintf(stderr, "memstrain: output directory: %s\n", st.error().message.c_str());
+    spdlog::error("output directory: {}", st.error().message);
     return kExitRunError;
   }
   std::snprintf(g_skipped, sizeof g_skipped, "%s",
-                skippedMessage(*res, joinPath(vm["journal-dir"].as<std::string>(), ctx.run_id + ".json")).c_str());
+                skippedMessage(*res, joinPath(optionString(vm, "journal-dir"), ctx.run_id + ".json")).c_str());
   installSignalHandlers();
   // Each outstanding probe request may hold a socket: allow as many descriptors as the hard limit.
   if (rlimit rl{}; ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -301,12 +310,35 @@ int runRunCommand(const std::vector<std::string>& args) {
   eo.plan_path = plan_path;
   eo.cgroup_parent = parent;
   eo.stop_signal = &g_stop_signal;
-  eo.journal_dir = vm["journal-dir"].as<std::string>();
+  eo.journal_dir = optionString(vm, "journal-dir");
   if (!vm.count("quiet")) {
-    eo.progress = makeStderrProgress();
-    // On a terminal the progress line is rewritten in place; a log line first erases it, and the
-    // next tick draws it again below.
-    if (stderrIsTerminal()) spdlog::default_logger()->set_pattern("\r\x1b[K%^%Y-%m-%dT%H:%M:%S.%e %l%$ %v");
+    if (currentLogFormat() == LogFormat::kJson) {
+      // JSON lines only: progress as a log record every 5 s, never a line rewritten in place.
+      TextProgress::Options po;
+      po.interval = std::chrono::seconds(5);
+      po.write = [](std::string_view line) { spdlog::info("{}", line); };
+      eo.progress = std::make_shared<TextProgress>(std::move(po));
+    } else {
+      eo.progress = makeStderrProgress();
+      // On a terminal the progress line is rewritten in place; a log line first erases it, and the
+      // next tick draws it again below.
+      if (stderrIsTerminal()) setupLogging({LogFormat::kText, vm.count("verbose") > 0, false, /*erase_progress_line=*/true});
+    }
+  }
+  // Live metrics: the sink sees what the progress line sees (and each probe window), the server
+  // renders it on every scrape. Bound before anything is started: a port in use changes nothing.
+  std::shared_ptr<LiveMetrics> live;
+  std::unique_ptr<MetricsServer> metrics_server;
+  if (vm.count("metrics-addr")) {
+    live = std::make_shared<LiveMetrics>(liveRunInfo(*plan));
+    auto server = MetricsServer::start(optionString(vm, "metrics-addr"), [live] { return live->render(); });
+    if (!server) {
+      spdlog::error("{}; nothing was started or changed", server.error().message);
+      return kExitRunError;
+    }
+    metrics_server = std::move(*server);
+    eo.progress = std::make_shared<LiveMetricsSink>(live, eo.progress);
+    spdlog::info("live metrics at http://{}/metrics", metrics_server->address());
   }
   spdlog::info("run {} of plan \"{}\" ({} stages, {}), output in {}", ctx.run_id, plan->name, plan->stages.size(),
                formatDuration(plan->totalDuration()), out_dir);
@@ -321,12 +353,16 @@ int runRunCommand(const std::vector<std::string>& args) {
   int exit_code = exitCodeFor(rec, analysis.verdict);
   const std::string report_path = joinPath(out_dir, "report.json");
   // The plan's bytes as they are now; the plan was read once before the run and a changed file
-  // would show as a hash that does not match the copy in the report.
+  // would show as a hash that does not match the copy in the report. Standard input is hashed as
+  // it was read.
   std::string plan_sha256;
-  if (auto text = readFile(plan_path, kMaxPlanBytes))
+  if (isStdinPlan(optionString(vm, "plan"))) {
+    plan_sha256 = sha256Hex(in.text);
+  } else if (auto text = readFile(plan_path, kMaxPlanBytes)) {
     plan_sha256 = sha256Hex(*text);
-  else
+  } else {
     spdlog::warn("plan hash: {}", text.error().message);
+  }
   // Outputs are written in order; a failed write turns a pass into a run error, and the summary
   // and last line still come out so that a human and a machine see what happened.
   auto write = [&](const std::string& name, const std::string& body) {
@@ -346,7 +382,7 @@ int runRunCommand(const std::vector<std::string>& args) {
     if (vm.count("textfile-dir")) {
       // writeFileAtomic renames a finished temporary file into place, so the collector never
       // reads half a file.
-      const std::string path = joinPath(vm["textfile-dir"].as<std::string>(), prometheusFileName(plan->name));
+      const std::string path = joinPath(optionString(vm, "textfile-dir"), prometheusFileName(plan->name));
       if (auto st = writeFileAtomic(path, prom); !st) {
         spdlog::error("--textfile-dir: {}", st.error().message);
         if (exit_code == kExitPass) exit_code = kExitRunError;
@@ -362,6 +398,17 @@ int runRunCommand(const std::vector<std::string>& args) {
   std::printf("%s", renderSummary(rec, analysis).c_str());
   std::printf("%s\n", machineLine(rec, analysis, exit_code, report_path).c_str());
   std::fflush(stdout);
+  if (live) {
+    std::vector<LiveCheckOutcome> outcomes;
+    for (const auto& c : analysis.checks) outcomes.push_back({c.check, c.stage, toString(c.outcome)});
+    live->onFinished(outcomes, toString(analysis.verdict.verdict), exit_code);
+    // A scrape after the end sees the verdict; a signal ends the wait (a second one exits at once).
+    const auto until = std::chrono::steady_clock::now() + *linger;
+    if (linger->count() > 0) spdlog::info("serving the final metrics for {} more", formatDuration(*linger));
+    while (std::chrono::steady_clock::now() < until && g_stop_signal.load() == 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    metrics_server.reset();
+  }
   return exit_code;
 }
 

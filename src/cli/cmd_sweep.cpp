@@ -17,14 +17,18 @@
 #include <iostream>
 #include <thread>
 
+#include <spdlog/spdlog.h>
 #include <boost/program_options.hpp>
 
-#include "memstrain/analysis/sweep.hpp"
 #include "memstrain/cli/cli.hpp"
+#include "memstrain/cli/logging.hpp"
+#include "memstrain/cli/options.hpp"
+#include "memstrain/cli/plan_input.hpp"
 #include "memstrain/executor/executor.hpp"
 #include "memstrain/os/process.hpp"
 #include "memstrain/plan/plan_parse.hpp"
-#include "memstrain/report/sweep_report.hpp"
+#include "memstrain/sweep/sweep.hpp"
+#include "memstrain/sweep/sweep_report.hpp"
 #include "memstrain/util/fs.hpp"
 #include "memstrain/util/units.hpp"
 
@@ -55,16 +59,6 @@ void installSweepSignalHandlers() {
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 }
-
-constexpr const char* kUsage =
-    "usage: memstrain sweep PLAN --set NAME=V1,V2[,...] [--set ...] [--repeat N] [--out DIR] [--dry-run]\n\n"
-    "Runs PLAN (launch mode) once per combination of the --set values (times --repeat), each as a\n"
-    "child `memstrain run` in its own fresh cgroup, and writes DIR/sweep.json, sweep.md and sweep.html\n"
-    "with one row per setting and a recommendation. Each run's report is in DIR/<setting>/.\n"
-    "NAME: GOGC (integer percent or off), GOMEMLIMIT (size like 400MiB, or percent of the plan's\n"
-    "memory_limit like 90%), GODEBUG (one key=value, merged into the plan's GODEBUG); any takes none\n"
-    "(unset). Exit: 0 done and a setting passed, 1 no setting passed, 2 usage or plan error (nothing\n"
-    "run), 3 a run could not be judged, 4 interrupted.";
 
 Status makeDirs(const std::string& path) {
   std::error_code ec;
@@ -145,62 +139,55 @@ std::string progressResult(const SweepRunFigures& f) {
 }
 
 int sweepMain(const std::vector<std::string>& args) {
-  po::options_description desc("options");
+  po::options_description desc;
   desc.add_options()                                                                                                         //
-      ("help,h", "show this help")                                                                                           //
       ("set", po::value<std::vector<std::string>>()->composing(), "NAME=V1,V2,...: a variable and its values (repeatable)")  //
       ("repeat", po::value<int>()->default_value(1), "runs per setting (1-100)")                                             //
       ("out,o", po::value<std::string>(), "output directory (default: out/<plan name>-sweep-<id>)")                          //
       ("dry-run,n", "print the settings, their environment and directories; run nothing")                                    //
       ("cgroup-parent", po::value<std::string>()->default_value("/memstrain"),
        "parent cgroup of the runs' cgroups, passed to each `memstrain run`");
-  po::options_description all;
-  all.add(desc).add_options()("plan", po::value<std::string>(), "plan file");
-  po::positional_options_description pos;
-  pos.add("plan", 1);
+  const CommandHelp help{"memstrain sweep PLAN --set NAME=V1,V2[,...] [--set ...] [--repeat N] [--out DIR] [--dry-run]",
+                         "Runs PLAN (launch mode) once per combination of the --set values (times --repeat), each as a\n"
+                         "child `memstrain run` in its own fresh cgroup, and writes DIR/sweep.json, sweep.md and sweep.html\n"
+                         "with one row per setting and a recommendation. Each run's report is in DIR/<setting>/.\n"
+                         "NAME: GOGC (integer percent or off), GOMEMLIMIT (size like 400MiB, or percent of the plan's\n"
+                         "memory_limit like 90%), GODEBUG (one key=value, merged into the plan's GODEBUG); any takes none\n"
+                         "(unset). PLAN \"-\" reads the plan from standard input.",
+                         "memstrain sweep plans/sweep-demo.json --set GOGC=25,100,300,off --set GOMEMLIMIT=none,90% --out out/sweep\n"
+                         "memstrain sweep plans/demo.json --set GODEBUG=madvdontneed=0,madvdontneed=1 --repeat 3 --dry-run",
+                         "0 done and a setting passed, 1 no setting passed, 2 usage or plan error (nothing run),\n"
+                         "3 a run could not be judged, 4 interrupted"};
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::fprintf(stderr, "memstrain: %s\n\n%s\n", e.what(), kUsage);
-    return kExitUsage;
-  }
-  if (vm.count("help")) {
-    std::printf("%s\n\n", kUsage);
-    std::cout << desc;
-    return kExitPass;
-  }
-  if (!vm.count("plan")) {
-    std::fprintf(stderr, "memstrain: missing PLAN\n\n%s\n", kUsage);
-    return kExitUsage;
-  }
-  const std::string plan_path = vm["plan"].as<std::string>();
+  if (auto done = parseCommandLine(args, desc, {{"plan"}}, help, vm)) return *done;
   const int repeat = vm["repeat"].as<int>();
   if (repeat < 1 || repeat > 100) {
-    std::fprintf(stderr, "memstrain: --repeat must be 1 to 100, got %d\n", repeat);
+    spdlog::error("--repeat must be 1 to 100, got {}", repeat);
     return kExitUsage;
   }
   auto axes = parseSweepSets(vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{});
   if (!axes) {
-    std::fprintf(stderr, "memstrain: %s\nmemstrain: nothing was run\n", axes.error().message.c_str());
+    spdlog::error("{}; nothing was run", axes.error().message);
     return kExitUsage;
   }
-  const std::string parent = vm["cgroup-parent"].as<std::string>();
+  const std::string parent = optionString(vm, "cgroup-parent");
   if (const std::string problem = cgroupParentProblem(parent); !problem.empty()) {
-    std::fprintf(stderr, "memstrain: %s\n", problem.c_str());
+    spdlog::error("{}", problem);
     return kExitUsage;
   }
-  auto plan = loadPlan(plan_path);
-  if (!plan) {
-    std::fprintf(stderr, "%s\nmemstrain: %s: invalid plan; nothing was run\n", plan.error().message.c_str(), plan_path.c_str());
+  const PlanInput in = readPlanInput(optionString(vm, "plan"));
+  const std::string& plan_path = in.label;
+  if (!in.plan) {
+    logPlanProblems(in.label, in.plan.error().message);
+    spdlog::error("{}: invalid plan; nothing was run", plan_path);
     return kExitUsage;
   }
+  const Plan* plan = &*in.plan;
   if (!plan->target.launch) {
-    std::fprintf(stderr,
-                 "memstrain: %s: a sweep needs a launch-mode target (target.launch): it sets GOGC, GOMEMLIMIT and GODEBUG in "
-                 "the environment of a target it starts, which an attached target (target.attach) does not get; nothing was run\n",
-                 plan_path.c_str());
+    spdlog::error(
+        "{}: a sweep needs a launch-mode target (target.launch): it sets GOGC, GOMEMLIMIT and GODEBUG in the environment of a "
+        "target it starts, which an attached target (target.attach) does not get; nothing was run",
+        plan_path);
     return kExitUsage;
   }
 
@@ -209,7 +196,7 @@ int sweepMain(const std::vector<std::string>& args) {
   std::error_code ec;
   const std::string cwd = std::filesystem::current_path(ec).string();
   if (ec) {
-    std::fprintf(stderr, "memstrain: current directory: %s\n", ec.message().c_str());
+    spdlog::error("current directory: {}", ec.message());
     return kExitRunError;
   }
   std::vector<std::map<std::string, std::string>> envs;
@@ -217,24 +204,23 @@ int sweepMain(const std::vector<std::string>& args) {
   for (const auto& s : settings) {
     auto env = settingEnvironment(s, *plan->target.launch);
     if (!env) {
-      std::fprintf(stderr, "memstrain: %s: %s\nmemstrain: nothing was run\n", s.label().c_str(), env.error().message.c_str());
+      spdlog::error("{}: {}; nothing was run", s.label(), env.error().message);
       return kExitUsage;
     }
     auto copy = settingPlanJson(plan->source, *env, cwd);
     if (!copy) {
-      std::fprintf(stderr, "memstrain: %s: %s\nmemstrain: nothing was run\n", plan_path.c_str(), copy.error().message.c_str());
+      spdlog::error("{}: {}; nothing was run", plan_path, copy.error().message);
       return kExitUsage;
     }
     std::string text = copy->dump(2) + "\n";
     if (auto check = parsePlan(text); !check) {
-      std::fprintf(stderr, "memstrain: the plan copy for %s is invalid:\n%s\nmemstrain: nothing was run\n", s.label().c_str(),
-                   check.error().message.c_str());
+      spdlog::error("the plan copy for {} is invalid: {}; nothing was run", s.label(), check.error().message);
       return kExitUsage;
     }
     envs.push_back(*env);
     plan_texts.push_back(std::move(text));
   }
-  const std::string out_dir = vm.count("out") ? vm["out"].as<std::string>() : "out/" + plan->name + "-sweep-" + makeRunId();
+  const std::string out_dir = vm.count("out") ? optionString(vm, "out") : "out/" + plan->name + "-sweep-" + makeRunId();
   const std::size_t total = settings.size() * static_cast<std::size_t>(repeat);
   auto runDir = [&](std::size_t i, int rep) {
     const std::string base = joinPath(out_dir, settings[i].dirName());
@@ -266,11 +252,11 @@ int sweepMain(const std::vector<std::string>& args) {
 
   auto self = selfExePath();
   if (!self) {
-    std::fprintf(stderr, "memstrain: %s\n", self.error().message.c_str());
+    spdlog::error("{}", self.error().message);
     return kExitRunError;
   }
   if (auto st = makeDirs(out_dir); !st) {
-    std::fprintf(stderr, "memstrain: output directory: %s\n", st.error().message.c_str());
+    spdlog::error("output directory: {}", st.error().message);
     return kExitRunError;
   }
   // A swept variable must reach the target only through the plan copy: `none` means unset, so
@@ -290,7 +276,7 @@ int sweepMain(const std::vector<std::string>& args) {
       const std::string plan_copy = joinPath(joinPath(out_dir, settings[i].dirName()), "plan.json");
       std::string tag = "[" + std::to_string(n) + "/" + std::to_string(total) + "] " + settings[i].label();
       if (repeat > 1) tag += " (repeat " + std::to_string(rep) + "/" + std::to_string(repeat) + ")";
-      std::fprintf(stderr, "memstrain sweep: %s -> %s\n", tag.c_str(), dir.c_str());
+      spdlog::info("memstrain sweep: {} -> {}", tag, dir);
       SweepRunFigures f;
       Status prepared = makeDirs(dir);
       if (prepared) prepared = writeFileAtomic(plan_copy, plan_texts[i]);
@@ -315,7 +301,7 @@ int sweepMain(const std::vector<std::string>& args) {
           f.exit_code > 6) {
         run_error = true;
       }
-      std::fprintf(stderr, "memstrain sweep: %s: %s (exit %d, %.0f s)\n", tag.c_str(), progressResult(f).c_str(), f.exit_code, took);
+      spdlog::info("memstrain sweep: {}: {} (exit {}, {:.0f} s)", tag, progressResult(f), f.exit_code, took);
       // An interrupted run is not a measurement of the setting: it is left out of the table.
       if (f.exit_code != kExitInterrupted) runs[i].push_back(std::move(f));
     }
@@ -337,7 +323,7 @@ int sweepMain(const std::vector<std::string>& args) {
   int exit_code = kExitPass;
   auto write = [&](const std::string& name, const std::string& body) {
     if (auto st = writeFileAtomic(joinPath(out_dir, name), body); !st) {
-      std::fprintf(stderr, "memstrain: write %s: %s\n", name.c_str(), st.error().message.c_str());
+      spdlog::error("write {}: {}", name, st.error().message);
       exit_code = kExitRunError;
     }
   };
@@ -366,7 +352,7 @@ int runSweepCommand(const std::vector<std::string>& args) {
   try {
     return sweepMain(args);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "memstrain sweep: %s\n", e.what());
+    spdlog::error("sweep: {}", e.what());
     return kExitRunError;
   }
 }

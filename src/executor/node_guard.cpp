@@ -36,8 +36,6 @@ NodeRails nodeRails(const SafetySpec& safety, std::uint64_t total_bytes, bool fo
   return r;
 }
 
-std::uint64_t nodeUsedBytes(const NodeMemory& m) { return m.total_bytes > m.available_bytes ? m.total_bytes - m.available_bytes : 0; }
-
 std::uint64_t nodeControlMarginBytes(const NodeRails& rails) {
   const std::uint64_t cap_margin = rails.force ? 0 : rails.total_bytes - std::min(rails.cap_bytes, rails.total_bytes);
   return std::max(cap_margin, rails.floor_bytes);

@@ -5,8 +5,11 @@
 #include <cstdio>
 #include <sstream>
 
+#include "memstrain/report/escape.hpp"
 #include "memstrain/report/report.hpp"
 #include "memstrain/util/json_read.hpp"
+#include "memstrain/util/text.hpp"
+#include "memstrain/util/units.hpp"
 
 namespace memstrain {
 namespace {
@@ -123,7 +126,132 @@ std::string cellB(const CompareRow& r) {
   return s;
 }
 
+// An amount in a figure's unit: durations for "ns" and "s", sizes for "bytes", plain numbers
+// otherwise ("0.01" for a fraction, "2" for a count).
+Result<double> parseAmount(const std::string& unit, const std::string& text) {
+  if (unit == "ns" || unit == "s") {
+    auto d = parseDuration(text);
+    if (!d) return d.error();
+    return unit == "ns" ? static_cast<double>(d->count()) : static_cast<double>(d->count()) / 1e9;
+  }
+  if (unit == "bytes") {
+    auto b = parseSize(text);
+    if (!b) return b.error();
+    return static_cast<double>(*b);
+  }
+  if (auto v = parseDouble(text); v && std::isfinite(*v) && *v >= 0) return *v;
+  return Error{"expected a number, got \"" + text + "\""};
+}
+
+// "latency.p99 [work]" matches "latency.p99"; "psi.some_stall (system)" matches "psi.some_stall".
+bool figureMatches(const std::string& row_name, const std::string& figure) {
+  if (row_name == figure) return true;
+  return row_name.size() > figure.size() + 1 && row_name.compare(0, figure.size(), figure) == 0 && row_name[figure.size()] == ' ';
+}
+
 }  // namespace
+
+Result<FailRule> parseFailRule(const std::string& text) {
+  const std::string expected =
+      "--fail-on: expected check-regressed, verdict, or FIGURE[@STAGE]:+LIMIT like \"p99:+20%\", \"latency.p99@hold:+20%+2ms\" or "
+      "\"usage.max:+64MiB\", got \"" +
+      text + "\"";
+  FailRule r;
+  r.text = text;
+  if (text == "check-regressed") return r;
+  if (text == "verdict") {
+    r.kind = FailRule::Kind::kVerdict;
+    return r;
+  }
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return Error{expected};
+  std::string lhs = text.substr(0, colon);
+  std::string rhs(trim(text.substr(colon + 1)));
+  r.kind = FailRule::Kind::kFigureRise;
+  if (const auto at = lhs.find('@'); at != std::string::npos) {
+    r.stage = lhs.substr(at + 1);
+    lhs = lhs.substr(0, at);
+    if (r.stage.empty()) return Error{expected + " (empty stage after @)"};
+  }
+  r.figure = std::string(trim(lhs));
+  if (r.figure == "p50" || r.figure == "p90" || r.figure == "p99" || r.figure == "p999") r.figure = "latency." + r.figure;
+  if (r.figure.empty()) return Error{expected};
+  if (rhs.empty() || rhs.front() != '+') return Error{expected + " (the limit is a rise: it starts with +)"};
+  rhs.erase(0, 1);
+  // "20%", "2ms", "20%+2ms" (either order).
+  std::size_t i = 0;
+  bool any = false;
+  while (i < rhs.size()) {
+    std::size_t j = rhs.find('+', i);
+    if (j == std::string::npos) j = rhs.size();
+    const std::string term(trim(rhs.substr(i, j - i)));
+    i = j + 1;
+    if (term.empty()) return Error{expected};
+    if (looksLikePercent(term)) {
+      auto p = parsePercent(term);
+      if (!p) return Error{expected + " (" + p.error().message + ")"};
+      r.fraction += *p;
+    } else {
+      if (!r.amount_text.empty()) return Error{expected + " (one amount at most)"};
+      // Read against each figure's unit later; here it must at least be some amount.
+      const auto number = parseDouble(term);
+      if (!parseDuration(term) && !parseSize(term) && !(number && std::isfinite(*number) && *number >= 0)) {
+        return Error{expected + " (\"" + term + "\" is not a percent, a duration, a size or a number)"};
+      }
+      r.amount_text = term;
+    }
+    any = true;
+  }
+  if (!any) return Error{expected};
+  return r;
+}
+
+Result<std::vector<GateFinding>> evaluateFailRules(const ReportComparison& c, const std::vector<FailRule>& rules) {
+  std::vector<GateFinding> out;
+  for (const FailRule& rule : rules) {
+    switch (rule.kind) {
+      case FailRule::Kind::kCheckRegressed:
+        for (const auto& r : c.rows) {
+          if (r.section == "check" && r.outcome_a == "pass" && r.outcome_b == "fail") {
+            out.push_back({rule.text, "check \"" + r.name + "\" @ " + r.stage + ": pass -> fail (" + cellA(r) + " -> " + cellB(r) + ")"});
+          }
+        }
+        break;
+      case FailRule::Kind::kVerdict:
+        if (c.verdict_a == "pass" && c.verdict_b != "pass") out.push_back({rule.text, "verdict: pass -> " + c.verdict_b});
+        break;
+      case FailRule::Kind::kFigureRise: {
+        bool matched = false;
+        for (const auto& r : c.rows) {
+          if (r.section != "stage" || !figureMatches(r.name, rule.figure)) continue;
+          if (!rule.stage.empty() && r.stage != rule.stage) continue;
+          matched = true;
+          double amount = 0;
+          if (!rule.amount_text.empty()) {
+            auto a = parseAmount(r.unit, rule.amount_text);
+            if (!a) return Error{"--fail-on " + rule.text + ": " + r.name + " is in " + r.unit + ": " + a.error().message};
+            amount = *a;
+          }
+          if (!r.a || !r.b) continue;  // not in both runs: nothing to compare
+          const double limit = *r.a + std::fabs(*r.a) * rule.fraction + amount;
+          if (*r.b > limit) {
+            out.push_back({rule.text, r.name + " @ " + r.stage + ": " + formatValue(r.unit, r.a) + " -> " + formatValue(r.unit, r.b) +
+                                          " (" + formatDelta(r) + ") > limit " + formatValue(r.unit, limit)});
+          }
+        }
+        if (!matched) {
+          return Error{"--fail-on " + rule.text + ": no figure \"" + rule.figure + "\"" +
+                       (rule.stage.empty() ? "" : " in stage \"" + rule.stage + "\"") +
+                       " in either report (figures: duration, usage.max, usage.mean, target.rss.max, oom_kills.target, "
+                       "oom_kills.stressor, latency.p50/p90/p99/p999/max, latency.error_rate, heap.objects.delta, "
+                       "heap.objects.slope, heap.gc_cycles, heap.gc_cpu_fraction, psi.some_avg10.max, psi.some_stall)"};
+        }
+        break;
+      }
+    }
+  }
+  return out;
+}
 
 Result<ReportComparison> compareReports(const json& a, const json& b, const std::string& label_a, const std::string& label_b) {
   if (auto st = checkReport(a, label_a); !st) return st.error();
@@ -242,18 +370,7 @@ std::string renderCompareTable(const ReportComparison& c) {
 }
 
 std::string renderCompareMarkdown(const ReportComparison& c) {
-  auto cell = [](std::string s) {
-    std::string out;
-    for (char ch : s) {
-      if (ch == '|')
-        out += "\\|";
-      else if (ch == '\n')
-        out += ' ';
-      else
-        out += ch;
-    }
-    return out;
-  };
+  auto cell = [](const std::string& s) { return markdownCell(s); };
   std::ostringstream o;
   o << "### memstrain compare\n\n";
   o << "| | report | plan | verdict | run |\n| --- | --- | --- | --- | --- |\n";

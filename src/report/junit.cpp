@@ -5,27 +5,6 @@
 
 namespace memstrain {
 
-std::string xmlEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (ch) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default:
-        if (c < 0x20 && ch != '\t' && ch != '\n')
-          out += '?';
-        else
-          out += ch;
-    }
-  }
-  return out;
-}
-
 namespace {
 
 std::string limitText(const CheckResult& r) {

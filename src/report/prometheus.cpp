@@ -8,38 +8,13 @@
 #include <utility>
 #include <vector>
 
+#include "memstrain/report/prom_text.hpp"
 #include "memstrain/util/json_read.hpp"
 
 namespace memstrain {
 namespace {
 
 using nlohmann::json;
-using Labels = std::vector<std::pair<std::string, std::string>>;
-
-std::string escapeLabel(const std::string& v) {
-  std::string out;
-  out.reserve(v.size());
-  for (char c : v) {
-    if (c == '\\')
-      out += "\\\\";
-    else if (c == '"')
-      out += "\\\"";
-    else if (c == '\n')
-      out += "\\n";
-    else
-      out += c;
-  }
-  return out;
-}
-
-std::string formatValue(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  // The shortest text that reads back as the same double ("0.0125", not "0.012500000000000001").
-  char buf[64];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, r.ptr);
-}
 
 // report.json as read back: wrong types read as absent (util/json_read.hpp).
 using json_read::at;
@@ -47,87 +22,70 @@ using json_read::items;
 using json_read::num;
 using json_read::str;
 
-// Families in the order they are first declared; samples in the order they were added.
-class Exposition {
- public:
-  explicit Exposition(std::string plan) : plan_(std::move(plan)) {}
-
-  void family(const std::string& name, const std::string& help) {
-    index_[name] = families_.size();
-    families_.push_back({name, help, {}});
-  }
-  void add(const std::string& name, Labels labels, double value) {
-    auto it = index_.find(name);
-    if (it == index_.end()) return;  // a family must be declared first
-    std::string line = name + "{plan=\"" + escapeLabel(plan_) + "\"";
-    for (const auto& [k, v] : labels) line += "," + k + "=\"" + escapeLabel(v) + "\"";
-    line += "} " + formatValue(value) + "\n";
-    families_[it->second].samples.push_back(std::move(line));
-  }
-  void add(const std::string& name, Labels labels, const std::optional<double>& value) {
-    if (value) add(name, std::move(labels), *value);
-  }
-  std::string str() const {
-    std::ostringstream o;
-    for (const auto& f : families_) {
-      if (f.samples.empty()) continue;
-      o << "# HELP " << f.name << " " << f.help << "\n# TYPE " << f.name << " gauge\n";
-      for (const auto& s : f.samples) o << s;
-    }
-    return o.str();
-  }
-
- private:
-  struct Family {
-    std::string name, help;
-    std::vector<std::string> samples;
-  };
-  std::string plan_;
-  std::vector<Family> families_;
-  std::map<std::string, std::size_t> index_;
+// report.json check units to the family that carries them (one unit per family) and the divisor
+// into its base unit: durations are nanoseconds in report.json. Dividing rounds once, so 12500000
+// ns becomes exactly "0.0125".
+struct ObservedFamily {
+  const char* name;
+  double divisor;
 };
-
-// report.json check units to Prometheus base units, with the divisor that converts: durations are
-// nanoseconds in report.json. Dividing rounds once, so 12500000 ns becomes exactly "0.0125".
-std::pair<std::string, double> baseUnit(const std::string& unit) {
-  if (unit == "ns") return {"seconds", 1e9};
-  if (unit == "bytes") return {"bytes", 1};
-  if (unit == "fraction") return {"ratio", 1};
-  if (unit == "per_s") return {"per_second", 1};
-  return {unit.empty() ? "count" : unit, 1};
+ObservedFamily observedFamily(const std::string& unit) {
+  if (unit == "ns") return {"memstrain_check_observed_seconds", 1e9};
+  if (unit == "bytes") return {"memstrain_check_observed_bytes", 1};
+  if (unit == "fraction") return {"memstrain_check_observed_ratio", 1};
+  if (unit == "per_s") return {"memstrain_check_observed_per_second", 1};
+  return {"memstrain_check_observed", 1};  // counts: no unit
 }
 
 }  // namespace
 
 std::string renderPrometheusText(const json& report, int exit_code, double end_unix_s) {
+  using T = PromText::Type;
   const std::string plan = str(at(report, "plan"), "name");
-  Exposition e(plan);
-  e.family("memstrain_run_info", "A finished memstrain run; its verdict, status and cleanup are labels.");
-  e.family("memstrain_run_passed", "1 when the run's verdict is pass, else 0.");
-  e.family("memstrain_run_exit_code",
+  PromText e({{"plan", plan}});
+  e.family("memstrain_build_info", T::kGauge,
+           "The memstrain build that made the report; version, commit, build type and compiler are labels.");
+  e.family("memstrain_run_info", T::kGauge, "A finished memstrain run; its verdict, status, cleanup and cgroup version are labels.");
+  e.family("memstrain_run_passed", T::kGauge, "1 when the run's verdict is pass, else 0.");
+  e.family("memstrain_run_exit_code", T::kGauge,
            "Exit code of memstrain run (0 pass, 1 fail, 3 error, 4 interrupted, 5 inconclusive, 6 cleanup failed, 7 aborted).");
-  e.family("memstrain_run_duration_seconds", "Wall time of the run.");
-  e.family("memstrain_run_end_time_seconds", "When the run ended, Unix time.");
-  e.family("memstrain_checks", "Check results (check x stage) by outcome.");
-  e.family("memstrain_check_failed", "1 when the check failed in the stage, 0 when it passed.");
-  e.family("memstrain_check_observed", "The value a check judged, in the base unit named by the unit label.");
-  e.family("memstrain_stage_latency_seconds", "Probe latency in the stage, corrected for coordinated omission.");
-  e.family("memstrain_stage_error_ratio", "Failed probe requests / completed requests in the stage.");
-  e.family("memstrain_stage_usage_max_bytes", "Largest usage of the measured cgroup in the stage.");
-  e.family("memstrain_stage_oom_kills", "OOM kills in the stage, of the target or of the stressor.");
-  e.family("memstrain_stage_page_cache_min_bytes", "Smallest page cache (file memory) of the target's cgroup in the stage.");
-  e.family("memstrain_stage_major_faults_per_second", "Page faults in the target's cgroup that waited for I/O.");
-  e.family("memstrain_stage_refaults_per_second", "Evicted file pages of the target's cgroup read back.");
-  e.family("memstrain_stage_gc_cycles", "Go GC cycles completed in the stage.");
-  e.family("memstrain_stage_gc_cpu_ratio", "Share of the Go runtime's CPU (GOMAXPROCS x time) spent in GC in the stage.");
-  e.family("memstrain_stage_heap_objects_delta", "Go heap objects at the stage's end minus its start.");
-  e.family("memstrain_stage_release_returned_ratio", "Release stages: OS-visible drop / bytes the Go runtime released.");
+  e.family("memstrain_run_duration_seconds", T::kGauge, "Wall time of the run.");
+  e.family("memstrain_run_end_time_seconds", T::kGauge, "When the run ended, Unix time.");
+  e.family("memstrain_checks", T::kGauge, "Check results (check x stage) by outcome.");
+  e.family("memstrain_check_failed", T::kGauge, "1 when the check failed in the stage, 0 when it passed.");
+  e.family("memstrain_check_observed_seconds", T::kGauge, "The duration a check judged (latency metrics).");
+  e.family("memstrain_check_observed_bytes", T::kGauge, "The size a check judged (usage, RSS, heap bytes).");
+  e.family("memstrain_check_observed_ratio", T::kGauge, "The ratio a check judged (error rate, GC CPU share, PSI), 0 to 1.");
+  e.family("memstrain_check_observed_per_second", T::kGauge, "The rate a check judged (heap object growth, faults).");
+  e.family("memstrain_check_observed", T::kGauge, "The count a check judged (OOM kills, GC cycles, objects).");
+  e.family("memstrain_stage_latency_seconds", T::kSummary,
+           "Probe latency in the stage, corrected for coordinated omission (quantiles over the whole stage).");
+  e.family("memstrain_stage_latency_max_seconds", T::kGauge, "Slowest probe request in the stage, corrected for coordinated omission.");
+  e.family("memstrain_stage_error_ratio", T::kGauge, "Failed probe requests / completed requests in the stage.");
+  e.family("memstrain_stage_usage_max_bytes", T::kGauge, "Largest usage of the measured cgroup in the stage.");
+  e.family("memstrain_stage_oom_kills", T::kGauge, "OOM kills in the stage, of the target or of the stressor.");
+  e.family("memstrain_stage_page_cache_min_bytes", T::kGauge, "Smallest page cache (file memory) of the target's cgroup in the stage.");
+  e.family("memstrain_stage_major_faults_per_second", T::kGauge, "Page faults in the target's cgroup that waited for I/O.");
+  e.family("memstrain_stage_refaults_per_second", T::kGauge, "Evicted file pages of the target's cgroup read back.");
+  e.family("memstrain_stage_gc_cycles", T::kGauge, "Go GC cycles completed in the stage.");
+  e.family("memstrain_stage_gc_cpu_ratio", T::kGauge, "Share of the Go runtime's CPU (GOMAXPROCS x time) spent in GC in the stage.");
+  e.family("memstrain_stage_heap_objects_delta", T::kGauge, "Go heap objects at the stage's end minus its start.");
+  e.family("memstrain_stage_release_returned_ratio", T::kGauge, "Release stages: OS-visible drop / bytes the Go runtime released.");
 
+  const json& tool = at(report, "tool");
+  if (tool.is_object()) {
+    e.add("memstrain_build_info",
+          {{"version", str(tool, "version")},
+           {"commit", str(tool, "commit")},
+           {"build_type", str(tool, "build_type")},
+           {"compiler", str(tool, "compiler")}},
+          1.0);
+  }
   const json& run = at(report, "run");
   const std::string verdict = str(report, "verdict");
+  // No run id label: a label that changes every run makes a new series every run.
   e.add("memstrain_run_info",
-        {{"run_id", str(run, "id")},
-         {"verdict", verdict},
+        {{"verdict", verdict},
          {"status", str(run, "status")},
          {"cleanup", str(at(report, "cleanup"), "status")},
          {"cgroup_version", str(at(report, "cgroup"), "version")}},
@@ -142,12 +100,11 @@ std::string renderPrometheusText(const json& report, int exit_code, double end_u
     const std::string outcome = str(c, "outcome");
     tally[outcome] += 1;
     if (outcome != "pass" && outcome != "fail") continue;
-    Labels l = {{"check", str(c, "name")}, {"stage", str(c, "stage")}, {"probe", str(c, "probe")}};
+    const PromLabels l = {{"check", str(c, "name")}, {"stage", str(c, "stage")}, {"probe", str(c, "probe")}};
     e.add("memstrain_check_failed", l, outcome == "fail" ? 1.0 : 0.0);
     if (auto v = num(c, "observed")) {
-      auto [unit, divisor] = baseUnit(str(c, "unit"));
-      l.emplace_back("unit", unit);
-      e.add("memstrain_check_observed", l, *v / divisor);
+      const ObservedFamily f = observedFamily(str(c, "unit"));
+      e.add(f.name, l, *v / f.divisor);
     }
   }
   for (const auto& [outcome, n] : tally) e.add("memstrain_checks", {{"outcome", outcome}}, n);
@@ -157,13 +114,18 @@ std::string renderPrometheusText(const json& report, int exit_code, double end_u
     for (const auto& l : items(s, "latency")) {
       const std::string probe = str(l, "probe");
       const json& c = at(l, "corrected");
-      if (num(c, "count").value_or(0) > 0) {
+      const double count = num(c, "count").value_or(0);
+      if (count > 0) {
         static const std::pair<const char*, const char*> kQuantiles[] = {
-            {"0.5", "p50_ms"}, {"0.9", "p90_ms"}, {"0.99", "p99_ms"}, {"0.999", "p999_ms"}, {"1", "max_ms"}};
+            {"0.5", "p50_ms"}, {"0.9", "p90_ms"}, {"0.99", "p99_ms"}, {"0.999", "p999_ms"}};
         for (const auto& [q, key] : kQuantiles) {
           if (auto v = num(c, key))
             e.add("memstrain_stage_latency_seconds", {{"stage", stage}, {"probe", probe}, {"quantile", q}}, *v / 1e3);
         }
+        if (auto mean = num(c, "mean_ms"))
+          e.add("memstrain_stage_latency_seconds", {{"stage", stage}, {"probe", probe}}, *mean * count / 1e3, "_sum");
+        e.add("memstrain_stage_latency_seconds", {{"stage", stage}, {"probe", probe}}, count, "_count");
+        if (auto v = num(c, "max_ms")) e.add("memstrain_stage_latency_max_seconds", {{"stage", stage}, {"probe", probe}}, *v / 1e3);
       }
       e.add("memstrain_stage_error_ratio", {{"stage", stage}, {"probe", probe}}, num(l, "error_rate"));
     }

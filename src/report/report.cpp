@@ -5,6 +5,7 @@
 #include <ctime>
 #include <sstream>
 
+#include "memstrain/util/build_info.hpp"
 #include "memstrain/util/units.hpp"
 #include "memstrain/version.hpp"
 
@@ -152,18 +153,6 @@ json topJson(const TopReport& t) {
 
 }  // namespace
 
-const char* unitName(MetricUnit unit) {
-  switch (unit) {
-    case MetricUnit::kDuration: return "ns";
-    case MetricUnit::kBytes: return "bytes";
-    case MetricUnit::kRate: return "per_s";
-    case MetricUnit::kCount: return "count";
-    case MetricUnit::kRatio: return "fraction";
-    case MetricUnit::kText: return "text";
-  }
-  return "count";
-}
-
 json checkResultJson(const CheckResult& r) {
   json rel = nullptr;
   if (!r.relative_text.empty()) rel = {{"text", r.relative_text}, {"value", opt(r.relative_max)}};
@@ -217,7 +206,13 @@ json buildReportJson(const RunRecord& rec, const RunAnalysis& analysis, const st
   const Resolution& r = rec.resolution;
   json j;
   j["schema_version"] = kReportSchemaVersion;
-  j["tool"] = {{"name", "memstrain"}, {"version", kVersion}};
+  const BuildInfo& build = buildInfo();
+  j["tool"] = {{"name", "memstrain"},
+               {"version", kVersion},
+               {"commit", build.commit},
+               {"commit_dirty", build.dirty},
+               {"build_type", build.build_type},
+               {"compiler", build.compiler}};
   j["plan"] = {{"name", rec.plan.name},
                {"path", rec.plan_path},
                {"source", rec.plan.source},

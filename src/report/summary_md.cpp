@@ -3,24 +3,11 @@
 #include <cstdio>
 #include <sstream>
 
+#include "memstrain/report/escape.hpp"
 #include "memstrain/util/units.hpp"
 
 namespace memstrain {
 namespace {
-
-// A table cell: '|' would end the cell and a newline the row.
-std::string cell(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '|')
-      out += "\\|";
-    else if (c == '\n' || c == '\r')
-      out += ' ';
-    else
-      out += c;
-  }
-  return out;
-}
 
 std::string fixed(double v, int decimals) {
   char b[48];
@@ -46,7 +33,7 @@ std::string limitCell(const CheckResult& r) {
 std::string renderSummaryMarkdown(const RunRecord& rec, const RunAnalysis& analysis, int exit_code) {
   std::ostringstream o;
   const CheckTally tally = tallyChecks(analysis.checks);
-  o << "## memstrain: " << cell(rec.plan.name) << " — verdict **" << toString(analysis.verdict.verdict) << "**\n\n";
+  o << "## memstrain: " << markdownCell(rec.plan.name) << " — verdict **" << toString(analysis.verdict.verdict) << "**\n\n";
   o << "Run " << toString(rec.status) << ", cleanup " << (rec.cleanup_ok ? "ok" : "**failed**") << ", exit " << exit_code << ", checks "
     << tally.passed << "/" << tally.total << " passed";
   if (rec.resolution.effective_limit_bytes != kUnlimited) o << ", limit " << formatBytes(rec.resolution.effective_limit_bytes);
@@ -65,7 +52,7 @@ std::string renderSummaryMarkdown(const RunRecord& rec, const RunAnalysis& analy
     // One row per probe (the first carries the stage's own figures), or one row without latency.
     const std::size_t rows = s.latency.empty() ? 1 : s.latency.size();
     for (std::size_t i = 0; i < rows; ++i) {
-      o << "| " << cell(s.name) << " | " << fixed(s.end_s - s.start_s, 1) << " | " << cell(pressure) << " | "
+      o << "| " << markdownCell(s.name) << " | " << fixed(s.end_s - s.start_s, 1) << " | " << markdownCell(pressure) << " | "
         << (s.usage.n ? formatMiB(s.usage.max) : "-") << " | " << (s.reached_bytes ? formatMiB(*s.reached_bytes) : "-") << " | "
         << s.oom_kills_target << "/" << s.oom_kills_stressor << " | ";
       if (s.latency.empty()) {
@@ -74,7 +61,7 @@ std::string renderSummaryMarkdown(const RunRecord& rec, const RunAnalysis& analy
       }
       const StageLatency& l = s.latency[i];
       auto ms = [](double ns) { return fixed(ns / 1e6, 2); };
-      const std::string probe = s.latency.size() > 1 ? " (" + cell(l.probe) + ")" : "";
+      const std::string probe = s.latency.size() > 1 ? " (" + markdownCell(l.probe) + ")" : "";
       o << ms(static_cast<double>(l.corrected.p50_ns)) << probe << " | " << ms(static_cast<double>(l.corrected.p99_ns)) << " | "
         << ms(static_cast<double>(l.corrected.max_ns)) << " | " << fixed(l.error_rate * 100, 2) << "% |\n";
     }
@@ -93,7 +80,7 @@ std::string renderSummaryMarkdown(const RunRecord& rec, const RunAnalysis& analy
     }
     const StagePageCache& pc = *s.page_cache;
     auto rate = [](const std::optional<double>& r) { return r ? fixed(*r, 1) : std::string("-"); };
-    o << "| " << cell(s.name) << " | " << formatMiB(pc.file_bytes.min) << " | " << formatMiB(pc.file_bytes.max) << " | "
+    o << "| " << markdownCell(s.name) << " | " << formatMiB(pc.file_bytes.min) << " | " << formatMiB(pc.file_bytes.max) << " | "
       << rate(pc.major_faults_per_s) << " | " << rate(pc.refaults_per_s) << " |\n";
   }
 
@@ -110,7 +97,7 @@ std::string renderSummaryMarkdown(const RunRecord& rec, const RunAnalysis& analy
     }
     const StageHeapStats& h = *s.heap;
     auto count = [](auto v) { return v ? std::to_string(*v) : std::string("-"); };
-    o << "| " << cell(s.name) << " | " << count(h.objects_end) << " | " << count(h.objects_delta) << " | "
+    o << "| " << markdownCell(s.name) << " | " << count(h.objects_end) << " | " << count(h.objects_delta) << " | "
       << (h.objects_slope_per_s ? fixed(*h.objects_slope_per_s, 0) : "-") << " | " << count(h.gc_cycles) << " | "
       << (h.gc_cpu_fraction ? fixed(*h.gc_cpu_fraction * 100, 1) + "%" : "-") << " | "
       << (h.heap_inuse_end ? formatMiB(static_cast<double>(*h.heap_inuse_end)) : "-") << " | " << count(h.goroutines_end) << " |\n";
@@ -121,11 +108,11 @@ std::string renderSummaryMarkdown(const RunRecord& rec, const RunAnalysis& analy
     if (!s.release) continue;
     if (!release_header) o << "\n### Release\n\n";
     release_header = true;
-    o << "- **" << cell(s.name) << ": " << toString(s.release->outcome) << "** — " << cell(s.release->explanation) << "\n";
+    o << "- **" << markdownCell(s.name) << ": " << toString(s.release->outcome) << "** — " << markdownCell(s.release->explanation) << "\n";
     if (s.reclaim)
-      o << "  - reclaim: " << cell(s.reclaim->explanation) << "\n";
+      o << "  - reclaim: " << markdownCell(s.reclaim->explanation) << "\n";
     else if (!s.reclaim_skipped_reason.empty())
-      o << "  - reclaim not run: " << cell(s.reclaim_skipped_reason) << "\n";
+      o << "  - reclaim not run: " << markdownCell(s.reclaim_skipped_reason) << "\n";
   }
   if (analysis.stressor_release) {
     const StressorReleaseResult& sr = *analysis.stressor_release;
@@ -140,20 +127,20 @@ std::string renderSummaryMarkdown(const RunRecord& rec, const RunAnalysis& analy
       for (const auto& c : analysis.checks) {
         if (c.outcome != want) continue;
         const char* mark = want == CheckOutcome::kFail ? "❌ fail" : want == CheckOutcome::kPass ? "✅ pass" : "⚠️ no data";
-        o << "| " << mark << " | " << cell(c.check) << " | " << cell(c.stage)
+        o << "| " << mark << " | " << markdownCell(c.check) << " | " << markdownCell(c.stage)
           << (c.baseline_stage && c.stage != "baseline" ? " (baseline)" : "") << " | "
-          << (!c.observed_text.empty() ? cell(c.observed_text)
+          << (!c.observed_text.empty() ? markdownCell(c.observed_text)
               : c.observed             ? formatMetricValue(c.unit, *c.observed)
                                        : "-")
-          << " | " << cell(limitCell(c)) << " | " << (c.baseline ? formatMetricValue(c.unit, *c.baseline) : "-") << " | "
-          << cell(c.explanation) << " |\n";
+          << " | " << markdownCell(limitCell(c)) << " | " << (c.baseline ? formatMetricValue(c.unit, *c.baseline) : "-") << " | "
+          << markdownCell(c.explanation) << " |\n";
       }
     }
   }
   if (!analysis.verdict.reasons.empty() || !rec.cleanup_errors.empty()) {
     o << "\n### Why\n\n";
-    for (const auto& r : analysis.verdict.reasons) o << "- " << cell(r) << "\n";
-    for (const auto& e : rec.cleanup_errors) o << "- cleanup: " << cell(e) << "\n";
+    for (const auto& r : analysis.verdict.reasons) o << "- " << markdownCell(r) << "\n";
+    for (const auto& e : rec.cleanup_errors) o << "- cleanup: " << markdownCell(e) << "\n";
   }
   return o.str();
 }

@@ -90,54 +90,118 @@ std::string quoted(std::string_view text) {
 }  // namespace
 
 Result<std::uint64_t> parseSize(std::string_view text) {
-  static constexpr std::array<std::pair<std::string_view, std::uint64_t>, 10> kUnits{{
+  // memstrain's own units, then Kubernetes' binary and decimal suffixes (resource.Quantity).
+  static constexpr std::array<std::pair<std::string_view, std::uint64_t>, 22> kUnits{{
       {"B", 1},
       {"KiB", 1ULL << 10},
       {"MiB", 1ULL << 20},
       {"GiB", 1ULL << 30},
       {"TiB", 1ULL << 40},
+      {"PiB", 1ULL << 50},
       {"KB", 1000ULL},
       {"MB", 1000ULL * 1000},
       {"GB", 1000ULL * 1000 * 1000},
       {"TB", 1000ULL * 1000 * 1000 * 1000},
+      {"PB", 1000ULL * 1000 * 1000 * 1000 * 1000},
+      {"Ki", 1ULL << 10},
+      {"Mi", 1ULL << 20},
+      {"Gi", 1ULL << 30},
+      {"Ti", 1ULL << 40},
+      {"Pi", 1ULL << 50},
+      {"k", 1000ULL},
+      {"M", 1000ULL * 1000},
+      {"G", 1000ULL * 1000 * 1000},
+      {"T", 1000ULL * 1000 * 1000 * 1000},
+      {"P", 1000ULL * 1000 * 1000 * 1000 * 1000},
       {"", 1},
   }};
-  const std::string expected = "expected a size like \"512MiB\", \"2GiB\" or \"4096B\", got " + quoted(text);
+  const std::string expected =
+      "expected a size like \"512MiB\", \"2GiB\" or \"4096B\", or a Kubernetes quantity like \"512Mi\", \"1G\" or \"1e9\", got " +
+      quoted(text);
   std::string_view rest;
   auto dec = parseDecimal(text, rest);
   if (!dec) return Error{expected + detail(dec.error())};
-  for (const auto& [unit, mult] : kUnits) {
-    if (rest == unit) {
-      if (mult == 1 && dec->fraction != 0) return Error{expected + " (bytes must be whole)"};
-      auto v = scale(*dec, mult);
-      if (!v) return Error{expected + " (" + v.error().message + ")"};
-      return *v;
+  // Kubernetes' decimal exponent: "1e9", "5E6", "15e-1" (never with a suffix; "1E" alone is exa,
+  // which is refused below as too large for anything memstrain sizes).
+  int exp10 = 0;
+  bool has_exp = false;
+  if (rest.size() >= 2 && (rest[0] == 'e' || rest[0] == 'E')) {
+    std::size_t i = 1;
+    const bool negative = rest[i] == '-';
+    if (rest[i] == '+' || rest[i] == '-') ++i;
+    if (i < rest.size() && rest[i] >= '0' && rest[i] <= '9') {
+      int e = 0;
+      while (i < rest.size() && rest[i] >= '0' && rest[i] <= '9') {
+        if (e < 1000) e = e * 10 + (rest[i] - '0');
+        ++i;
+      }
+      if (i != rest.size()) return Error{expected + " (no unit after an exponent)"};
+      exp10 = negative ? -e : e;
+      has_exp = true;
+      rest = {};
     }
   }
-  return Error{expected};
+  if (rest == "m") return Error{expected + " (\"m\" is milli, a thousandth of a byte; did you mean \"M\" (10^6) or \"Mi\" (2^20)?)"};
+  std::uint64_t mult = 0;
+  for (const auto& [unit, m] : kUnits) {
+    if (rest == unit) mult = m;
+  }
+  if (mult == 0) return Error{expected};
+  // value = (integer * scale + fraction) * mult * 10^exp10 / scale, exactly, in 128 bits.
+  __extension__ typedef unsigned __int128 u128;  // GCC and clang; -Wpedantic wants the marker
+  const std::string too_large = expected + " (value is too large)";
+  u128 num = static_cast<u128>(dec->integer) * dec->fraction_scale + dec->fraction;
+  u128 den = dec->fraction_scale;
+  if (__builtin_mul_overflow(num, static_cast<u128>(mult), &num)) return Error{too_large};
+  for (int k = 0; k < (exp10 < 0 ? -exp10 : exp10); ++k) {
+    if (num == 0) break;
+    if (exp10 > 0 && __builtin_mul_overflow(num, static_cast<u128>(10), &num)) return Error{too_large};
+    if (exp10 < 0 && __builtin_mul_overflow(den, static_cast<u128>(10), &den)) return Error{expected + " (bytes must be whole)"};
+  }
+  // A fraction of a binary or decimal unit rounds down ("1.5KiB" is 1536); bytes themselves, bare
+  // or by exponent, must come out whole.
+  if ((mult == 1 || has_exp) && num % den != 0) return Error{expected + " (bytes must be whole)"};
+  const u128 v = num / den;
+  if (v > kMaxValue) return Error{too_large};
+  return static_cast<std::uint64_t>(v);
 }
 
 Result<std::chrono::nanoseconds> parseDuration(std::string_view text) {
-  static constexpr std::array<std::pair<std::string_view, std::uint64_t>, 6> kUnits{{
+  // Go's time.ParseDuration units, "µs" and "μs" included.
+  static constexpr std::array<std::pair<std::string_view, std::uint64_t>, 8> kUnits{{
       {"ns", 1},
       {"us", 1000ULL},
+      {"\xc2\xb5s", 1000ULL},
+      {"\xce\xbcs", 1000ULL},
       {"ms", 1000ULL * 1000},
       {"s", 1000ULL * 1000 * 1000},
       {"m", 60ULL * 1000 * 1000 * 1000},
       {"h", 3600ULL * 1000 * 1000 * 1000},
   }};
-  const std::string expected = "expected a duration like \"250ms\", \"10s\", \"2m\" or \"1h\", got " + quoted(text);
-  std::string_view rest;
-  auto dec = parseDecimal(text, rest);
-  if (!dec) return Error{expected + detail(dec.error())};
-  for (const auto& [unit, mult] : kUnits) {
-    if (rest == unit) {
-      auto v = scale(*dec, mult);
-      if (!v) return Error{expected + " (" + v.error().message + ")"};
-      return std::chrono::nanoseconds(static_cast<std::int64_t>(*v));
+  const std::string expected = "expected a duration like \"250ms\", \"10s\", \"1m30s\" or \"1h\", got " + quoted(text);
+  if (text == "0") return std::chrono::nanoseconds(0);  // as Go: zero needs no unit
+  // One or more number+unit terms, as Go writes them: "1h2m3.5s".
+  std::uint64_t total = 0;
+  std::string_view rest = text;
+  do {
+    std::string_view after;
+    auto dec = parseDecimal(rest, after);
+    if (!dec) return Error{expected + detail(dec.error())};
+    std::size_t n = 0;
+    while (n < after.size() && !(after[n] >= '0' && after[n] <= '9') && after[n] != '.') ++n;
+    const std::string_view unit = after.substr(0, n);
+    if (unit.empty()) return Error{expected + " (the unit is required)"};
+    std::uint64_t mult = 0;
+    for (const auto& [name, m] : kUnits) {
+      if (unit == name) mult = m;
     }
-  }
-  return Error{expected};
+    if (mult == 0) return Error{expected};
+    auto v = scale(*dec, mult);
+    if (!v) return Error{expected + " (" + v.error().message + ")"};
+    if (__builtin_add_overflow(total, *v, &total) || total > kMaxValue) return Error{expected + " (value is too large)"};
+    rest = after.substr(n);
+  } while (!rest.empty());
+  return std::chrono::nanoseconds(static_cast<std::int64_t>(total));
 }
 
 bool looksLikePercent(std::string_view text) { return !text.empty() && text.back() == '%'; }

@@ -19,8 +19,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "memstrain/cgroup/cgroup.hpp"
 #include "memstrain/actuators/cgroup_spawn.hpp"
+#include "memstrain/cgroup/cgroup.hpp"
 #include "memstrain/util/fs.hpp"
 #include "support/real_cgroup.hpp"
 #include "support/run_fixture.hpp"

@@ -254,9 +254,9 @@ TEST_F(LocateRealTest, FromInsideACgroupNamespace) {
   expectApp(j, "pid", app_pid_);
 }
 
-TEST_F(LocateRealTest, GoneContainerIsNotFoundWithExitThree) {
+TEST_F(LocateRealTest, GoneContainerIsNotFoundWithExitNine) {
   const Output o = runBinary({"locate", "--container-id", std::string(64, 'e')}, scratch_);
-  EXPECT_EQ(o.exit_code, 3) << o.err;
+  EXPECT_EQ(o.exit_code, 9) << o.err;
   EXPECT_TRUE(o.out.empty()) << o.out;
   EXPECT_NE(o.err.find("no container cgroup with id eeeeeeeeeeee"), std::string::npos) << o.err;
 }

@@ -130,5 +130,81 @@ TEST(Compare, RefusesWhatIsNotAReport) {
   EXPECT_FALSE(compareReports(nostages, a).ok());
 }
 
+// --fail-on: the CI gate. A: p99 in hold 40 ms (check passes at 50 ms); B: 80 ms (fails).
+class FailOnTest : public ::testing::Test {
+ protected:
+  std::vector<GateFinding> gate(const std::vector<std::string>& texts) {
+    std::vector<FailRule> rules;
+    for (const auto& t : texts) {
+      auto r = parseFailRule(t);
+      EXPECT_TRUE(r.ok()) << t << ": " << r.error().message;
+      if (r) rules.push_back(*r);
+    }
+    auto f = evaluateFailRules(c_, rules);
+    EXPECT_TRUE(f.ok()) << f.error().message;
+    return f ? *f : std::vector<GateFinding>{};
+  }
+  void SetUp() override {
+    const json a = reportOf({stageWith("baseline", 100, 10, 0), stageWith("hold", 300, 40, 0.01)}, 50);
+    const json b = reportOf({stageWith("baseline", 100, 11, 0), stageWith("hold", 400, 80, 0.01)}, 50);
+    auto c = compareReports(a, b, "a", "b");
+    ASSERT_TRUE(c.ok());
+    c_ = *c;
+  }
+  ReportComparison c_;
+};
+
+TEST_F(FailOnTest, CheckThatPassedInAAndFailsInBTrips) {
+  const auto f = gate({"check-regressed"});
+  ASSERT_EQ(f.size(), 1U);
+  EXPECT_EQ(f[0].rule, "check-regressed");
+  EXPECT_NE(f[0].detail.find("check \"p99\" @ hold: pass -> fail"), std::string::npos) << f[0].detail;
+  const auto v = gate({"verdict"});
+  ASSERT_EQ(v.size(), 1U);
+  EXPECT_EQ(v[0].detail, "verdict: pass -> fail");
+  // The same report against itself trips nothing.
+  auto same = compareReports(reportOf({stageWith("hold", 300, 40, 0)}, 50), reportOf({stageWith("hold", 300, 40, 0)}, 50));
+  ASSERT_TRUE(same.ok());
+  auto none = evaluateFailRules(*same, {*parseFailRule("check-regressed"), *parseFailRule("verdict"), *parseFailRule("p99:+0%")});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+TEST_F(FailOnTest, FigureRiseByPercentAmountOrBoth) {
+  // hold: 40 -> 80 ms (+100%); baseline: 10 -> 11 ms (+10%).
+  EXPECT_EQ(gate({"p99:+20%"}).size(), 1U) << "only hold rose by more than 20%";
+  EXPECT_EQ(gate({"p99:+5%"}).size(), 2U) << "both stages rose by more than 5%";
+  EXPECT_EQ(gate({"p99@baseline:+20%"}).size(), 0U);
+  EXPECT_EQ(gate({"latency.p99@hold:+100%"}).size(), 0U) << "exactly +100% is not more than +100%";
+  EXPECT_EQ(gate({"latency.p99@hold:+99%"}).size(), 1U);
+  EXPECT_EQ(gate({"p99:+0.5ms"}).size(), 2U);
+  EXPECT_EQ(gate({"p99:+2ms"}).size(), 1U);
+  // 20% + 2 ms: baseline's limit is 10 * 1.2 + 2 = 14 ms (11 passes), hold's 50 ms (80 trips).
+  const auto both = gate({"p99:+20%+2ms"});
+  ASSERT_EQ(both.size(), 1U);
+  EXPECT_NE(both[0].detail.find("latency.p99 [work] @ hold: 40.0 ms -> 80.0 ms (+40.0 ms (+100.0%)) > limit 50.0 ms"), std::string::npos)
+      << both[0].detail;
+  EXPECT_EQ(gate({"usage.max@hold:+64MiB"}).size(), 1U) << "300 -> 400 MiB";
+  EXPECT_EQ(gate({"usage.max@hold:+128MiB"}).size(), 0U);
+  EXPECT_EQ(gate({"oom_kills.target:+0"}).size(), 0U);
+}
+
+TEST_F(FailOnTest, BadRulesAreRefusedWithWhatWasExpected) {
+  for (const char* bad : {"", "p99", "p99:20%", "p99:+", "p99:+lots", "p99@:+5%", "p99:+1ms+2ms", ":+5%", "checks-regressed"}) {
+    auto r = parseFailRule(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.error().message.find("--fail-on: expected"), std::string::npos) << r.error().message;
+  }
+  // A figure neither report has (a typo) and an amount in the wrong unit are errors, not silence.
+  auto typo = evaluateFailRules(c_, {*parseFailRule("latency.p98:+5%")});
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(typo.error().message.find("no figure \"latency.p98\""), std::string::npos) << typo.error().message;
+  auto stage = evaluateFailRules(c_, {*parseFailRule("p99@nosuch:+5%")});
+  ASSERT_FALSE(stage.ok());
+  auto unit = evaluateFailRules(c_, {*parseFailRule("p99:+64MiB")});
+  ASSERT_FALSE(unit.ok());
+  EXPECT_NE(unit.error().message.find("expected a duration"), std::string::npos) << unit.error().message;
+}
+
 }  // namespace
 }  // namespace memstrain

@@ -15,7 +15,6 @@
 #include <sstream>
 
 #include "memstrain/analysis/stage_stats.hpp"
-#include "memstrain/analysis/sweep.hpp"
 #include "memstrain/executor/progress.hpp"
 #include "memstrain/report/compare.hpp"
 #include "memstrain/report/html.hpp"
@@ -23,7 +22,9 @@
 #include "memstrain/report/prometheus.hpp"
 #include "memstrain/report/report.hpp"
 #include "memstrain/report/summary_md.hpp"
-#include "memstrain/report/sweep_report.hpp"
+#include "memstrain/sweep/sweep.hpp"
+#include "memstrain/sweep/sweep_report.hpp"
+#include "memstrain/util/build_info.hpp"
 #include "memstrain/version.hpp"
 #include "support/synthetic_run.hpp"
 
@@ -57,6 +58,12 @@ class GoldenOutput : public ::testing::Test {
   void expectGolden(const std::string& name, std::string got) {
     got = replaceAll(replaceAll(std::move(got), dir_.string(), "@DIR@"), std::string("\"") + kVersion + "\"", "\"@VERSION@\"");
     got = replaceAll(std::move(got), std::string("memstrain ") + kVersion + " ", "memstrain @VERSION@ ");
+    // The build's provenance (report.json's tool, memstrain_build_info) differs per build.
+    const BuildInfo& b = buildInfo();
+    got = replaceAll(std::move(got), std::string("\"") + b.commit + "\"", "\"@COMMIT@\"");
+    got = replaceAll(std::move(got), std::string("\"") + b.build_type + "\"", "\"@BUILD_TYPE@\"");
+    got = replaceAll(std::move(got), std::string("\"") + b.compiler + "\"", "\"@COMPILER@\"");
+    got = replaceAll(std::move(got), std::string("\"commit_dirty\": ") + (b.dirty ? "true" : "false"), "\"commit_dirty\": \"@DIRTY@\"");
     // The .golden suffix keeps tools that pick files by their ending (linters, duplicate finders)
     // off these rendered outputs.
     const fs::path path = kGoldenDir / (name + ".golden");

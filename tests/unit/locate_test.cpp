@@ -14,6 +14,7 @@
 #include "memstrain/cli/cmd_locate.hpp"
 #include "memstrain/discovery/locate.hpp"
 #include "support/fs_fixture.hpp"
+#include "support/log_capture.hpp"
 
 namespace memstrain {
 namespace {
@@ -709,19 +710,21 @@ class LocateCliTest : public ::testing::Test {
   }
   int run(std::vector<std::string> args) {
     out_.str("");
-    err_.str("");
+    log_.clear();
     for (const std::string& a : std::vector<std::string>{"--cgroup-mount", fx_->path("mnt"), "--cgroup-version", "1", "--proc-root",
                                                          fx_->path("proc"), "--host-root", fx_->path("none")}) {
       args.push_back(a);
     }
-    return runLocateCommand(args, out_, err_);
+    return runLocateCommand(args, out_);
   }
+  std::string err() const { return log_.text(); }
   std::unique_ptr<FsFixture> fx_;
-  std::ostringstream out_, err_;
+  std::ostringstream out_;
+  LogCapture log_;
 };
 
 TEST_F(LocateCliTest, JsonHasEveryKeyAlways) {
-  ASSERT_EQ(run({"--pod-uid", kUid, "--json"}), 0) << err_.str();
+  ASSERT_EQ(run({"--pod-uid", kUid, "--json"}), 0) << err();
   const auto j = nlohmann::json::parse(out_.str());
   const std::string cgroup = "/kubepods/burstable/pod" + kUid + "/" + kAppId;
   EXPECT_EQ(j["matched_by"], "pod-uid");
@@ -747,7 +750,7 @@ TEST_F(LocateCliTest, JsonHasEveryKeyAlways) {
 
 TEST_F(LocateCliTest, JsonForAPidOutsideKubeletHasNullKubeKeys) {
   ASSERT_TRUE(fx_->replace("proc/4242/cgroup", "4:memory:/\n").ok());
-  ASSERT_EQ(run({"--pid", "4242", "--json"}), 0) << err_.str();
+  ASSERT_EQ(run({"--pid", "4242", "--json"}), 0) << err();
   const auto j = nlohmann::json::parse(out_.str());
   EXPECT_EQ(j["cgroup"], "/");
   EXPECT_TRUE(j["pod_uid"].is_null());
@@ -757,7 +760,7 @@ TEST_F(LocateCliTest, JsonForAPidOutsideKubeletHasNullKubeKeys) {
 }
 
 TEST_F(LocateCliTest, TextNamesCgroupLimitAndMainPid) {
-  ASSERT_EQ(run({"--container-id", kAppId.substr(0, 12)}), 0) << err_.str();
+  ASSERT_EQ(run({"--container-id", kAppId.substr(0, 12)}), 0) << err();
   const std::string o = out_.str();
   EXPECT_NE(o.find("cgroup           /kubepods/burstable/pod" + kUid + "/" + kAppId), std::string::npos) << o;
   EXPECT_NE(o.find("effective limit  64.0 MiB (67108864 bytes"), std::string::npos) << o;
@@ -766,28 +769,29 @@ TEST_F(LocateCliTest, TextNamesCgroupLimitAndMainPid) {
 
 TEST_F(LocateCliTest, UsageErrorsExitTwo) {
   EXPECT_EQ(run({}), 2);
-  EXPECT_NE(err_.str().find("exactly one of"), std::string::npos) << err_.str();
+  EXPECT_NE(err().find("exactly one of"), std::string::npos) << err();
   EXPECT_EQ(run({"--pid", "1", "--pod-uid", kUid}), 2);
   EXPECT_EQ(run({"--container-id", kAppId, "--container", "app"}), 2);
-  EXPECT_NE(err_.str().find("--container NAME needs --pod-uid"), std::string::npos) << err_.str();
+  EXPECT_NE(err().find("--container NAME needs --pod-uid"), std::string::npos) << err();
   EXPECT_EQ(run({"--container-id", "abc"}), 2) << "too short an id is malformed input";
   EXPECT_EQ(run({"--pid", "-4"}), 2);
   EXPECT_EQ(run({"--pid", "x"}), 2);
   EXPECT_EQ(run({"--bogus"}), 2);
-  std::ostringstream out, err;
-  EXPECT_EQ(runLocateCommand({"--pid", "1", "--cgroup-mount", "/x"}, out, err), 2) << "mount without version";
+  std::ostringstream out;
+  EXPECT_EQ(runLocateCommand({"--pid", "1", "--cgroup-mount", "/x"}, out), 2) << "mount without version";
 }
 
-TEST_F(LocateCliTest, NotFoundAndAmbiguousExitThree) {
-  EXPECT_EQ(run({"--pod-uid", kOtherUid}), 3);
-  EXPECT_NE(err_.str().find("no cgroup of pod " + kOtherUid), std::string::npos) << err_.str();
-  EXPECT_EQ(run({"--pid", "99999"}), 3);
+// Not found has its own exit code (9), apart from a run error's 3.
+TEST_F(LocateCliTest, NotFoundAndAmbiguousExitNine) {
+  EXPECT_EQ(run({"--pod-uid", kOtherUid}), 9);
+  EXPECT_NE(err().find("no cgroup of pod " + kOtherUid), std::string::npos) << err();
+  EXPECT_EQ(run({"--pid", "99999"}), 9);
   EXPECT_TRUE(out_.str().empty()) << "nothing on stdout when nothing was found";
 }
 
 TEST_F(LocateCliTest, HelpExplainsTheContainerNameLimit) {
-  std::ostringstream out, err;
-  EXPECT_EQ(runLocateCommand({"--help"}, out, err), 0);
+  std::ostringstream out;
+  EXPECT_EQ(runLocateCommand({"--help"}, out), 0);
   EXPECT_NE(out.str().find("cgroupfs does not record"), std::string::npos) << out.str();
 }
 

@@ -3,7 +3,7 @@
 // the recommendation and the three renderings. Plus the command line refusing bad input
 // without running anything.
 
-#include "memstrain/analysis/sweep.hpp"
+#include "memstrain/sweep/sweep.hpp"
 
 #include <sys/wait.h>
 
@@ -16,7 +16,8 @@
 #include <sstream>
 
 #include "memstrain/plan/plan_parse.hpp"
-#include "memstrain/report/sweep_report.hpp"
+#include "memstrain/report/escape.hpp"
+#include "memstrain/sweep/sweep_report.hpp"
 
 namespace memstrain {
 namespace {
@@ -343,7 +344,7 @@ TEST(SweepReportTest, HtmlEscapesEverything) {
   EXPECT_THAT(html, HasSubstr("demo &lt;script&gt;alert(1)&lt;/script&gt;"));
   EXPECT_THAT(html, ::testing::Not(HasSubstr("<script>")));
   EXPECT_THAT(html, HasSubstr("<tr class=\"pass rec\"><td>GOGC=25</td>"));
-  EXPECT_EQ(sweepHtmlEscape("a&b<'\">"), "a&amp;b&lt;&#39;&quot;&gt;");
+  EXPECT_EQ(htmlEscape("a&b<'\">"), "a&amp;b&lt;&#39;&quot;&gt;");
 }
 
 TEST(SweepReportTest, JsonCarriesRunsAndSpreads) {

@@ -46,13 +46,6 @@ struct CheckResult {
   std::optional<double> worst_window_end_s;  ///< run time at the end of the worst window
 };
 
-/// The value of `metric` in `stage`, in its canonical unit; nullopt when the stage has no data for
-/// it. `probe` picks the probe for latency metrics.
-std::optional<double> metricValue(const std::string& metric, const std::string& probe, const StageStats& stage);
-
-/// A value for humans in the metric's unit: "312.4 ms", "400.0 MiB", "2000/s", "12", "1.25%".
-std::string formatMetricValue(MetricUnit unit, double value);
-
 /// Judges every check in every stage of its scope (its `stages`, or every stage of the plan),
 /// in check order then plan stage order. `stage_order` is the plan's stage names; a stage in scope
 /// without an entry in `stages` (it never ran) yields kNoData. `baseline_stage` is the plan's

@@ -12,6 +12,7 @@
 #include "memstrain/executor/progress.hpp"
 #include "memstrain/model/plan.hpp"
 #include "memstrain/model/run_record.hpp"
+#include "memstrain/os/clock.hpp"
 
 namespace memstrain {
 
@@ -28,6 +29,8 @@ struct ExecutorOptions {
   std::chrono::milliseconds control_period{50};
   /// Where the crash journal goes; a dead run's journal here blocks new runs until recovered.
   std::string journal_dir = kDefaultJournalDir;
+  /// The clock the run keeps time with; null: the real one.
+  Clock* clock = nullptr;
 };
 
 class Executor {

@@ -22,9 +22,6 @@ std::uint64_t defaultNodeFloorBytes(std::uint64_t total_bytes);
 /// The rails for a node of `total_bytes` under `safety`.
 NodeRails nodeRails(const SafetySpec& safety, std::uint64_t total_bytes, bool force);
 
-/// Node memory in use: MemTotal - MemAvailable (0 when the figures are inconsistent).
-std::uint64_t nodeUsedBytes(const NodeMemory& m);
-
 /// The most the controller may let the node use: the cap (unless forced) and the floor, as a
 /// margin below MemTotal for the control law (usage <= total - margin).
 std::uint64_t nodeControlMarginBytes(const NodeRails& rails);

@@ -13,10 +13,14 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace memstrain {
+
+struct ProbeWindow;
+struct WindowCheckRecord;
 
 /// Where the run is: the executor's stage clock.
 struct ProgressClock {
@@ -68,6 +72,10 @@ class ProgressSink {
   virtual void targetStarted(std::int64_t /*unix_ns*/) {}
   /// The run is over (any path): a terminal line is cleared so that what follows starts clean.
   virtual void finish() = 0;
+  /// A probe's one-second window, in stage `stage` (index), as it was taken. Executor thread.
+  virtual void observeLatencyWindow(const std::string& /*probe*/, std::size_t /*stage*/, const ProbeWindow& /*window*/) {}
+  /// The window checks' records after each slice was judged. Executor thread.
+  virtual void observeWindowChecks(const std::vector<WindowCheckRecord>& /*records*/) {}
 };
 
 /// Shows progress through `write`: in terminal mode "\r" + the line + erase-to-end-of-line about

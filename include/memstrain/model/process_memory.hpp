@@ -22,4 +22,9 @@ struct NodeMemory {
   std::uint64_t available_bytes = 0;
 };
 
+/// Node memory in use: MemTotal - MemAvailable (0 when the figures are inconsistent).
+inline std::uint64_t nodeUsedBytes(const NodeMemory& m) {
+  return m.total_bytes > m.available_bytes ? m.total_bytes - m.available_bytes : 0;
+}
+
 }  // namespace memstrain

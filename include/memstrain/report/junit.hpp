@@ -6,12 +6,9 @@
 
 #include "memstrain/analysis/stage_stats.hpp"
 #include "memstrain/model/run_record.hpp"
+#include "memstrain/report/escape.hpp"
 
 namespace memstrain {
-
-/// `s` with the five XML special characters escaped and control characters other than tab and
-/// newline (not allowed in XML 1.0) replaced by '?'; safe in text and in double-quoted attributes.
-std::string xmlEscape(std::string_view s);
 
 /// <testsuites tests failures errors skipped><testsuite name=PLAN tests failures errors skipped
 /// time><testcase name=CHECK classname=PLAN.STAGE time>, with <failure message=EXPLANATION> and a

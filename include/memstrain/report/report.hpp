@@ -22,9 +22,6 @@ nlohmann::json buildReportJson(const RunRecord& rec, const RunAnalysis& analysis
 /// One check result as it appears in report.json's "checks" array.
 nlohmann::json checkResultJson(const CheckResult& r);
 
-/// The canonical unit of a metric as report.json names it: "ns", "bytes", "per_s", "count", "fraction".
-const char* unitName(MetricUnit unit);
-
 /// A table, one row per stage, plus events and the verdict, for a terminal.
 std::string renderSummary(const RunRecord& rec, const RunAnalysis& analysis);
 

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "memstrain/report/chart_scale.hpp"
+#include "memstrain/report/escape.hpp"
 
 namespace memstrain {
 
@@ -85,8 +86,5 @@ nlohmann::json chartReadoutData(const ChartSpec& spec);
 /// `j` dumped for a <script type="application/json"> element: '<', '>' and '&' become \u escapes
 /// so that no string inside can close the element.
 std::string jsonForScript(const nlohmann::json& j);
-
-/// Text escaped for HTML and SVG content and attribute values (& < > " ').
-std::string htmlEscape(std::string_view text);
 
 }  // namespace memstrain

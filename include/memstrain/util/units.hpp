@@ -11,14 +11,19 @@
 
 namespace memstrain {
 
-/// Parses a size such as "512MiB", "1.5GiB", "64KB", "4096B" or "4096" (bytes).
-/// Binary units: KiB MiB GiB TiB; decimal: KB MB GB TB (powers of ten). A fraction is allowed
-/// ("1.5GiB") and the result is rounded down to whole bytes. Returns an Error on an unknown unit,
-/// a negative or empty number, or a value that does not fit in 63 bits.
+/// Parses a size such as "512MiB", "1.5GiB", "64KB", "4096B" or "4096" (bytes), or a Kubernetes
+/// quantity such as "512Mi", "1Gi", "500M", "128k" or "1e9".
+/// Binary units: KiB MiB GiB TiB PiB and Kubernetes' Ki Mi Gi Ti Pi; decimal: KB MB GB TB PB and
+/// k M G T P (powers of ten); a decimal exponent e/E without a unit. A fraction of a unit is
+/// allowed ("1.5GiB") and rounded down to whole bytes; bytes given bare or by exponent must be
+/// whole. "m" (Kubernetes' milli) is refused with a hint. Returns an Error on an unknown unit, a
+/// negative or empty number, or a value that does not fit in 63 bits.
 Result<std::uint64_t> parseSize(std::string_view text);
 
-/// Parses a duration such as "250ms", "10s", "1.5m", "2h" or "500us". A bare number is refused:
-/// the unit must be explicit. Returns an Error on overflow (more than ~292 years) or bad syntax.
+/// Parses a duration as Go's time.ParseDuration writes it: one or more number+unit terms such as
+/// "250ms", "10s", "1.5m", "1m30s", "1h2m" or "500us" (units ns us µs ms s m h). The unit is
+/// required except for "0"; no sign. Returns an Error on overflow (more than ~292 years) or bad
+/// syntax.
 Result<std::chrono::nanoseconds> parseDuration(std::string_view text);
 
 /// Parses a percent such as "80%" or "12.5%" into a fraction (0.8, 0.125). The number must be

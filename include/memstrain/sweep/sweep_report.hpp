@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "memstrain/analysis/sweep.hpp"
+#include "memstrain/sweep/sweep.hpp"
 
 namespace memstrain {
 
@@ -39,9 +39,5 @@ std::string renderSweepMarkdown(const SweepDocument& doc);
 
 /// sweep.html: the same table as one page with inline CSS; every text is HTML-escaped.
 std::string renderSweepHtml(const SweepDocument& doc);
-
-/// `s` with & < > " ' replaced by entities. (Named for the sweep so that it cannot collide with
-/// another report's helper.)
-std::string sweepHtmlEscape(const std::string& s);
 
 }  // namespace memstrain

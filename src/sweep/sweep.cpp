@@ -1,4 +1,4 @@
-#include "memstrain/analysis/sweep.hpp"
+#include "memstrain/sweep/sweep.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "memstrain/report/sweep_report.hpp"
+#include "memstrain/sweep/sweep_report.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -6,6 +6,7 @@
 #include <functional>
 #include <sstream>
 
+#include "memstrain/report/escape.hpp"
 #include "memstrain/util/units.hpp"
 #include "memstrain/version.hpp"
 
@@ -164,20 +165,6 @@ Table buildTable(const SweepDocument& doc) {
   return t;
 }
 
-std::string mdCell(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '|') {
-      o += "\\|";
-    } else if (c == '\n' || c == '\r') {
-      o += ' ';
-    } else {
-      o += c;
-    }
-  }
-  return o;
-}
-
 std::string axesText(const SweepDocument& doc) {
   std::string t;
   for (const auto& a : doc.axes) {
@@ -190,22 +177,6 @@ std::string axesText(const SweepDocument& doc) {
 }
 
 }  // namespace
-
-std::string sweepHtmlEscape(const std::string& s) {
-  std::string o;
-  o.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      case '\'': o += "&#39;"; break;
-      default: o += c;
-    }
-  }
-  return o;
-}
 
 json sweepJson(const SweepDocument& doc) {
   json j;
@@ -265,35 +236,35 @@ json sweepJson(const SweepDocument& doc) {
 
 std::string renderSweepMarkdown(const SweepDocument& doc) {
   std::ostringstream o;
-  o << "# memstrain sweep: " << mdCell(doc.plan_name) << "\n\n";
-  o << "Plan `" << mdCell(doc.plan_path) << "`, memory limit " << formatBytes(doc.memory_limit_bytes) << "; " << mdCell(axesText(doc))
-    << "; " << doc.repeat << " run(s) per setting.";
+  o << "# memstrain sweep: " << markdownCell(doc.plan_name) << "\n\n";
+  o << "Plan `" << markdownCell(doc.plan_path) << "`, memory limit " << formatBytes(doc.memory_limit_bytes) << "; "
+    << markdownCell(axesText(doc)) << "; " << doc.repeat << " run(s) per setting.";
   if (doc.interrupted) o << " **Interrupted: later runs are missing.**";
   o << "\n\n";
   const Table t = buildTable(doc);
   o << "|";
-  for (const auto& h : t.header) o << " " << mdCell(h) << " |";
+  for (const auto& h : t.header) o << " " << markdownCell(h) << " |";
   o << "\n|";
   for (std::size_t i = 0; i < t.header.size(); ++i) o << (i == 0 ? " --- |" : " ---: |");
   o << "\n";
   for (std::size_t r = 0; r < t.rows.size(); ++r) {
     o << "|";
     for (std::size_t c = 0; c < t.rows[r].size(); ++c) {
-      const std::string cell = mdCell(t.rows[r][c]);
+      const std::string cell = markdownCell(t.rows[r][c]);
       o << " " << (c == 0 && t.recommended[r] ? "**" + cell + "**" : cell) << " |";
     }
     o << "\n";
   }
-  o << "\n**" << mdCell(doc.recommendation.line) << "**\n\n";
+  o << "\n**" << markdownCell(doc.recommendation.line) << "**\n\n";
   o << "Figures over repeats read median (min – max). First OOM kill: seconds from the first stage to the kernel's first OOM "
        "kill in the target's cgroup. GC cycles and pause: NumGC and PauseTotalNs between the first and last MemStats reading. "
-    << kGcCpuDefinition << " " << mdCell(kHeadroomDefinition) << ". Each run's own report is in its directory (see sweep.json).\n";
+    << kGcCpuDefinition << " " << markdownCell(kHeadroomDefinition) << ". Each run's own report is in its directory (see sweep.json).\n";
   return o.str();
 }
 
 std::string renderSweepHtml(const SweepDocument& doc) {
   std::ostringstream o;
-  const auto e = [](const std::string& s) { return sweepHtmlEscape(s); };
+  const auto e = [](const std::string& s) { return htmlEscape(s); };
   o << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>memstrain sweep: " << e(doc.plan_name) << "</title>\n"
     << "<style>\n"
        "body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}\n"

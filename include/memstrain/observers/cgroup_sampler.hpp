@@ -1,0 +1,42 @@
+#pragma once
+// One look at a run's cgroups and processes, as a Sample: the target's cgroup; the measured cgroup
+// when it is another (beside: the parent shared with the stressor; node placement: the node, with
+// MemTotal - MemAvailable as usage and MemTotal as limit); the stressor's own cgroup (beside); the
+// stressor's and the target's memory; the host's memory PSI where the cgroup has none (v1).
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "memstrain/cgroup/cgroup.hpp"
+#include "memstrain/model/resolution.hpp"
+#include "memstrain/model/sample.hpp"
+#include "memstrain/util/result.hpp"
+
+namespace memstrain {
+
+class CgroupSampler {
+ public:
+  /// Reads the cgroups of `res` through `fs` and processes under `proc_root`; both must outlive it.
+  CgroupSampler(const CgroupFs& fs, const Resolution& res, std::string proc_root) : fs_(fs), res_(res), proc_root_(std::move(proc_root)) {}
+
+  /// The OS's side of a sample (time, stage, setpoint and the stressor's own figures are the
+  /// caller's). Error, naming the cgroup, when the target's cgroup cannot be read: a run cannot go
+  /// on blind. Everything else is left out of the sample when it cannot be read.
+  Result<Sample> read(std::optional<pid_t> stressor_pid, std::optional<pid_t> target_pid) const;
+
+  /// Usage of the cgroup the pressure level refers to (node placement: the node's memory in use).
+  Result<std::uint64_t> measuredUsage() const;
+
+  /// /proc/meminfo, for node placement; nullopt when unreadable.
+  std::optional<NodeMemory> node() const;
+
+ private:
+  const CgroupFs& fs_;
+  const Resolution& res_;
+  std::string proc_root_;
+};
+
+}  // namespace memstrain

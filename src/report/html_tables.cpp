@@ -1,0 +1,301 @@
+// report.html's tables: the checks (failed first), the stages, the page cache, heap growth by
+// function, release outcomes and the events, all from report.json.
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "html_parts.hpp"
+#include "memstrain/model/metrics.hpp"
+#include "memstrain/report/chart_scale.hpp"
+
+namespace memstrain::html {
+
+void renderChecks(std::ostringstream& o, const json& r) {
+  o << "<section id=\"checks\"><h2>Checks</h2>\n";
+  const json& checks = at(r, "checks");
+  if (!checks.is_array() || checks.empty()) {
+    o << "<p class=\"note\">The plan has no checks.</p></section>\n";
+    return;
+  }
+  o << "<table class=\"checks\"><thead><tr><th>result</th><th>check</th><th>stage</th><th class=\"num\">observed</th><th>limit</th>"
+       "<th class=\"num\">baseline</th><th>explanation</th></tr></thead><tbody>\n";
+  // Failures first, then no data, then unknown outcomes, then passes.
+  auto rank = [](const std::string& outcome) { return outcome == "fail" ? 0 : outcome == "no_data" ? 1 : outcome == "pass" ? 3 : 2; };
+  std::vector<const json*> rows;
+  for (const auto& c : checks) rows.push_back(&c);
+  std::stable_sort(rows.begin(), rows.end(),
+                   [&](const json* a, const json* b) { return rank(str(*a, "outcome")) < rank(str(*b, "outcome")); });
+  for (const json* cp : rows) {
+    const json& c = *cp;
+    const std::string outcome = str(c, "outcome");
+    const MetricUnit unit = unitFromName(str(c, "unit"));
+    auto value = [&](const json& v) { return num(v) ? esc(formatMetricValue(unit, *num(v))) : std::string("–"); };
+    std::string limit;
+    const json& l = at(c, "limit");
+    auto add = [&](const std::string& part) { limit += (limit.empty() ? "" : ", ") + part; };
+    if (num(l, "max")) add("≤ " + value(at(l, "max")));
+    if (num(l, "min")) add("≥ " + value(at(l, "min")));
+    // Word metrics (release.outcome): observed_text and limit.equals instead of numbers.
+    if (!str(l, "equals").empty()) add("= " + esc(str(l, "equals")));
+    if (at(l, "max_vs_baseline").is_object()) {
+      const json& rel = at(l, "max_vs_baseline");
+      std::string part = "≤ " + esc(str(rel, "text")) + " of baseline";
+      if (num(rel, "value")) part += " (" + value(at(rel, "value")) + ")";
+      add(part);
+    }
+    const char* label = outcome == "fail" ? "\u2716 fail" : outcome == "pass" ? "\u2714 pass" : outcome == "no_data" ? "? no data" : "?";
+    o << "<tr class=\"outcome-" << (rank(outcome) == 2 ? std::string("unknown") : esc(outcome)) << "\"><td class=\"result\">"
+      << (rank(outcome) == 2 ? esc(outcome) : label) << "</td><td>" << esc(str(c, "name")) << "<div class=\"metric\">"
+      << esc(str(c, "metric")) << (str(c, "probe").empty() ? "" : " · probe " + esc(str(c, "probe"))) << "</div></td><td>"
+      << esc(str(c, "stage")) << "</td><td class=\"num\">"
+      << (str(c, "observed_text").empty() ? value(at(c, "observed")) : esc(str(c, "observed_text"))) << "</td><td>"
+      << (limit.empty() ? "–" : limit) << "</td><td class=\"num\">" << value(at(c, "baseline")) << "</td><td class=\"expl\">"
+      << esc(str(c, "explanation")) << "</td></tr>\n";
+  }
+  o << "</tbody></table></section>\n";
+}
+
+namespace {
+
+// "33.7k", "1.25M", "812": counts in a narrow cell.
+std::string compactCount(double v) {
+  if (v >= 1e6) return fmt("%.2fM", v / 1e6);
+  if (v >= 1e4) return fmt("%.1fk", v / 1e3);
+  return fmt("%.0f", v);
+}
+
+}  // namespace
+
+namespace {
+
+// The target cgroup's page cache per stage, when report.json has it: a working set squeezed out
+// of memory shows as major faults and refaults while nothing is OOM-killed.
+void renderPageCache(std::ostringstream& o, const json& stages) {
+  bool any = false;
+  for (const auto& st : stages) any = any || at(st, "page_cache").is_object();
+  if (!any) return;
+  auto rate = [](std::optional<double> v) { return v ? fmt("%.1f", *v) : std::string("–"); };
+  o << "<h3>Page cache of the target's cgroup</h3>\n<div class=\"scroll\"><table class=\"page-cache\"><thead><tr><th>stage</th>"
+       "<th class=\"num\">file min</th><th class=\"num\">file max</th><th class=\"num\">major faults/s</th>"
+       "<th class=\"num\">file refaults/s</th></tr></thead><tbody>\n";
+  for (const auto& st : stages) {
+    const json& pc = at(st, "page_cache");
+    if (!pc.is_object()) continue;
+    const json& file = at(pc, "file_bytes");
+    o << "<tr><th scope=\"row\">" << esc(str(st, "name")) << "</th><td class=\"num\">" << bytes(num(file, "min"))
+      << "</td><td class=\"num\">" << bytes(num(file, "max")) << "</td><td class=\"num\">" << rate(num(pc, "major_faults_per_s"))
+      << "</td><td class=\"num\">" << rate(num(pc, "refaults_per_s")) << "</td></tr>\n";
+  }
+  o << "</tbody></table></div>\n";
+}
+
+}  // namespace
+
+void renderStages(std::ostringstream& o, const json& r) {
+  o << "<section id=\"stages\"><h2>Stages</h2>\n";
+  const json& stages = at(r, "stages");
+  if (!stages.is_array() || stages.empty()) {
+    o << "<p class=\"note\">No stage ran.</p></section>\n";
+    return;
+  }
+  o << "<div class=\"scroll\"><table class=\"stages\"><thead><tr><th>stage</th><th class=\"num\">time</th><th>pressure</th>"
+       "<th class=\"num\">reached</th><th class=\"num\">usage max</th><th class=\"num\">stressor mean</th><th class=\"num\">RSS max</th>"
+       "<th class=\"num\">OOM kills t/s</th><th>probe</th><th class=\"num\">p50 / p99 / max</th>"
+       "<th class=\"num\">errors</th><th class=\"num\">heap objects</th>"
+       "<th class=\"num\">objects/s</th><th class=\"num\">HeapInuse end</th><th "
+       "class=\"num\">GCs</th><th>release</th></tr></thead><tbody>\n";
+  for (const auto& st : stages) {
+    std::string pressure = "–", reached = "–";
+    const json& p = at(st, "pressure");
+    if (p.is_object()) {
+      pressure = str(p, "placement") + " ";
+      if (auto lf = num(p, "level_fraction"))
+        pressure += fmt("%.0f%%", *lf * 100);
+      else
+        pressure += bytes(num(p, "requested_bytes"));
+      if (num(p, "reached_bytes")) reached = bytes(num(p, "reached_bytes"));
+    }
+    const double dur = num(st, "end_s").value_or(0) - num(st, "start_s").value_or(0);
+    const json& heap = at(st, "heap");
+    std::string heap_objects = "–", slope = "–", inuse = "–", gcs = "–";
+    if (heap.is_object()) {
+      if (num(heap, "objects_start") && num(heap, "objects_end")) {
+        heap_objects = compactCount(*num(heap, "objects_start")) + " → " + compactCount(*num(heap, "objects_end"));
+        if (auto d = num(heap, "objects_delta"))
+          heap_objects += " (" + std::string(*d >= 0 ? "+" : "−") + compactCount(std::fabs(*d)) + ")";
+      }
+      if (auto v = num(heap, "objects_slope_per_s")) slope = fmt("%.0f", *v);
+      inuse = bytes(num(heap, "heap_inuse_end_bytes"));
+      if (num(heap, "gc_cycles")) gcs = str(heap, "gc_cycles");
+      if (auto f = num(heap, "gc_cpu_fraction")) gcs += fmt(" (%.1f%% CPU)", *f * 100);
+    }
+    std::string release = "–";
+    if (at(st, "release").is_object()) {
+      const std::string outcome = str(at(st, "release"), "outcome");
+      release = "<span class=\"pill release-" + esc(outcome) + "\">" + esc(outcome.empty() ? "?" : outcome) + "</span>";
+    }
+    const json& lat = at(st, "latency");
+    const std::size_t rows = lat.is_array() && !lat.empty() ? lat.size() : 1;
+    for (std::size_t i = 0; i < rows; ++i) {
+      o << "<tr>";
+      if (i == 0) {
+        const std::string span = rows > 1 ? " rowspan=\"" + std::to_string(rows) + "\"" : "";
+        o << "<th scope=\"row\"" << span << ">" << esc(str(st, "name"))
+          << (at(st, "completed").is_boolean() && !at(st, "completed").get<bool>() ? " <span class=\"pill warn\">cut short</span>" : "")
+          << "</th><td class=\"num\"" << span << ">" << fmt("%.1f s", dur) << "</td><td" << span << ">" << esc(pressure)
+          << "</td><td class=\"num\"" << span << ">" << reached << "</td><td class=\"num\"" << span << ">"
+          << bytes(num(at(st, "usage_bytes"), "max")) << "</td><td class=\"num\"" << span << ">"
+          << bytes(num(at(st, "stressor_bytes"), "mean")) << "</td><td class=\"num\"" << span << ">"
+          << bytes(num(at(st, "target_rss_bytes"), "max")) << "</td><td class=\"num\"" << span << ">"
+          << esc(str(at(st, "oom_kills"), "target")) << "/" << esc(str(at(st, "oom_kills"), "stressor")) << "</td>";
+      }
+      if (lat.is_array() && i < lat.size()) {
+        const json& l = lat[i];
+        const json& corr = at(l, "corrected");
+        o << "<td>" << esc(str(l, "probe")) << "</td><td class=\"num\">" << msText(num(corr, "p50_ms")) << " / <strong>"
+          << msText(num(corr, "p99_ms")) << "</strong> / " << msText(num(corr, "max_ms")) << "</td><td class=\"num\">"
+          << (num(l, "error_rate") ? fmt("%.2f %%", *num(l, "error_rate") * 100) : "–") << "</td>";
+      } else {
+        o << "<td>–</td><td class=\"num\">–</td><td class=\"num\">–</td>";
+      }
+      if (i == 0) {
+        const std::string span = rows > 1 ? " rowspan=\"" + std::to_string(rows) + "\"" : "";
+        o << "<td class=\"num\"" << span << ">" << heap_objects << "</td><td class=\"num\"" << span << ">" << slope
+          << "</td><td class=\"num\"" << span << ">" << inuse << "</td><td class=\"num\"" << span << ">" << esc(gcs) << "</td><td" << span
+          << ">" << release << "</td>";
+      }
+      o << "</tr>\n";
+    }
+  }
+  o << "</tbody></table></div>\n";
+  renderPageCache(o, stages);
+  o << "</section>\n";
+}
+
+namespace {
+
+void renderTopTable(std::ostringstream& o, const json& top, const char* title, bool is_bytes) {
+  o << "<div class=\"top-table\"><h3>" << title << "</h3>";
+  const json& rows = at(top, "rows");
+  if (!rows.is_array() || rows.empty()) {
+    o << "<p class=\"note\">No function's figure changed between the two profiles.</p></div>\n";
+    return;
+  }
+  double hi = 0;
+  for (const auto& row : rows) hi = std::max(hi, std::fabs(num(row, "flat").value_or(0)));
+  auto value = [&](std::optional<double> v) {
+    if (!v) return std::string("–");
+    const std::string s = is_bytes ? formatValue(ValueKind::kBytes, std::fabs(*v)) : formatValue(ValueKind::kCount, std::fabs(*v));
+    return std::string(*v < 0 ? "−" : "+") + s;
+  };
+  o << "<table class=\"growth\"><thead><tr><th>function</th><th class=\"num\">flat</th><th class=\"num\">cum</th></tr></thead><tbody>\n";
+  for (const auto& row : rows) {
+    const double flat = num(row, "flat").value_or(0);
+    const double w = hi > 0 ? 100 * std::fabs(flat) / hi : 0;
+    o << "<tr><td class=\"fn\"><span class=\"bar" << (flat < 0 ? " neg" : "") << "\" style=\"width:" << fmt("%.1f", w)
+      << "%\"></span><code>" << esc(str(row, "function")) << "</code></td><td class=\"num\">" << value(num(row, "flat"))
+      << "</td><td class=\"num\">" << value(num(row, "cum")) << "</td></tr>\n";
+  }
+  o << "</tbody></table></div>\n";
+}
+
+}  // namespace
+
+void renderHeapGrowth(std::ostringstream& o, const json& r) {
+  o << "<section id=\"heap-growth\"><h2>Heap growth by function</h2>\n";
+  const json& pprof = at(r, "pprof");
+  if (!pprof.is_object()) {
+    o << "<p class=\"note\">No heap profiles: the plan has no target.pprof_url.</p></section>\n";
+    return;
+  }
+  const json& diff = at(pprof, "diff");
+  if (!diff.is_object()) {
+    o << "<p class=\"note\">No diff: " << esc(str(pprof, "diff_error").empty() ? "fewer than two heap profiles" : str(pprof, "diff_error"))
+      << "</p></section>\n";
+    return;
+  }
+  o << "<p class=\"note\">In-use figures of the heap profile at the end of <strong>" << esc(str(diff, "stage"))
+    << "</strong> minus those at the end of <strong>" << esc(str(diff, "base_stage"))
+    << "</strong> (like <code>go tool pprof -diff_base</code>).</p>\n";
+  o << "<div class=\"two\">";
+  renderTopTable(o, at(diff, "inuse_objects"), "in-use objects", false);
+  renderTopTable(o, at(diff, "inuse_space"), "in-use bytes", true);
+  o << "</div></section>\n";
+}
+
+namespace {
+
+void renderReleaseCard(std::ostringstream& o, const json& rel, const std::string& title) {
+  const std::string outcome = str(rel, "outcome");
+  o << "<div class=\"release-card\"><h3>" << esc(title) << " <span class=\"pill release-" << esc(outcome) << "\">"
+    << esc(outcome.empty() ? "no outcome" : outcome) << "</span></h3>\n";
+  if (!str(rel, "explanation").empty()) o << "<p class=\"explanation\">" << esc(str(rel, "explanation")) << "</p>\n";
+  o << "<dl class=\"kv\">";
+  struct Field {
+    const char* key;
+    const char* label;
+  };
+  static const Field kKnown[] = {{"runtime_released_bytes", "released by the Go runtime"},
+                                 {"rss_dropped_bytes", "RSS dropped"},
+                                 {"cgroup_dropped_bytes", "cgroup usage dropped"},
+                                 {"returned_ratio", "returned ratio"},
+                                 {"time_to_return_s", "time to return"},
+                                 {"lazy_bytes", "still resident as LazyFree"}};
+  for (const Field& f : kKnown) {
+    const json& v = at(rel, f.key);
+    if (v.is_null()) continue;
+    o << "<dt>" << f.label << "</dt><dd>" << genericValue(v, f.key, 0) << "</dd>";
+  }
+  for (auto it = rel.begin(); it != rel.end(); ++it) {
+    const std::string& k = it.key();
+    if (k == "outcome" || k == "explanation" ||
+        std::any_of(std::begin(kKnown), std::end(kKnown), [&](const Field& f) { return k == f.key; }))
+      continue;
+    if (it.value().is_null()) continue;
+    o << "<dt>" << esc(k) << "</dt><dd>" << genericValue(it.value(), k, 0) << "</dd>";
+  }
+  o << "</dl></div>\n";
+}
+
+}  // namespace
+
+void renderRelease(std::ostringstream& o, const json& r) {
+  o << "<section id=\"release\"><h2>Release</h2>\n";
+  bool any = false;
+  for (const auto& st : at(r, "stages")) {
+    const json& rel = at(st, "release");
+    if (!rel.is_object()) continue;
+    any = true;
+    renderReleaseCard(o, rel, "stage " + str(st, "name"));
+  }
+  const json& sr = at(r, "stressor_release");
+  if (sr.is_object()) {
+    any = true;
+    renderReleaseCard(o, sr, "the stressor's own release");
+  } else if (!sr.is_null()) {
+    any = true;
+    o << "<div class=\"release-card\"><h3>the stressor's own release</h3><p>" << genericValue(sr, "stressor_release", 0) << "</p></div>\n";
+  }
+  if (!any) o << "<p class=\"note\">This run verified no release (no stage has a release block).</p>\n";
+  o << "</section>\n";
+}
+
+void renderEvents(std::ostringstream& o, const json& r) {
+  o << "<section id=\"events\"><h2>Events</h2>\n";
+  const json& ev = at(r, "events");
+  if (!ev.is_array() || ev.empty()) {
+    o << "<p class=\"note\">No events: no OOM kill, abort, action or early end.</p></section>\n";
+    return;
+  }
+  o << "<table class=\"events\"><thead><tr><th class=\"num\">t</th><th>event</th><th>stage</th><th>detail</th></tr></thead><tbody>\n";
+  for (const auto& e : ev) {
+    const std::string kind = str(e, "kind");
+    const bool bad = kind.find("oom") != std::string::npos || kind.find("abort") != std::string::npos || kind == "target_exit";
+    o << "<tr" << (bad ? " class=\"bad\"" : "") << "><td class=\"num\">" << (num(e, "t_s") ? fmt("%.2f s", *num(e, "t_s")) : "–")
+      << "</td><td>" << esc(kind) << "</td><td>" << esc(str(e, "stage")) << "</td><td>" << esc(str(e, "detail")) << "</td></tr>\n";
+  }
+  o << "</tbody></table></section>\n";
+}
+
+}  // namespace memstrain::html
