@@ -29,6 +29,7 @@ namespace memstrain {
 namespace {
 
 using nlohmann::json;
+using testing::scaledMs;
 using testing::slurp;
 constexpr std::uint64_t MiB = 1ULL << 20;
 
@@ -183,7 +184,9 @@ TEST_F(CgroupV2Run, TargetAndStressorStartInTheirCgroupWithClone3OrAreMoved) {
     if (!clone3) ::setenv("MEMSTRAIN_CLONE_INTO_CGROUP", "0", 1);
     const json plan = {{"name", "v2-clone3"},
                        {"target", launch(16302, "256MiB")},
-                       {"stages", {{{"name", "hold"}, {"duration", "2s"}, {"pressure", {{"size", "32MiB"}}}}}}};
+                       // Stretched in the TCG guest: there a 2 s stage ended before the stressor had
+                       // touched its 32 MiB (stressor_bytes 0 in all 8 samples at x33 fill cost).
+                       {"stages", {{{"name", "hold"}, {"duration", scaledMs(2000)}, {"pressure", {{"size", "32MiB"}}}}}}};
     const auto out = dir_ / (clone3 ? "clone3" : "moved");
     const int code = run(writePlan(clone3 ? "clone3" : "moved", plan), out, clone3 ? "log-clone3" : "log-moved", "", "-v");
     const std::string log = slurp(dir_ / (clone3 ? "log-clone3" : "log-moved"));
