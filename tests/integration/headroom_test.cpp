@@ -115,5 +115,60 @@ TEST_F(HeadroomRunTest, MemoryLimitSearchBracketsTheOomEdgeWithinTheResolution) 
   EXPECT_THAT(last, HasSubstr(" runs=" + std::to_string(h["trials"].size()) + " "));
 }
 
+// `--vary level` end to end: the plan holds the target's cgroup (256 MiB) at a pressure level and
+// allows the cgroup 192 MiB (75%) at most, with a p99 check beside it. The edge is therefore at
+// 75% of the limit; with 6% resolution the search visits 50%, 95%, 72.5%, 83.75% and 78.1% (then
+// rechecks both bounds), so no point sits within the controller's error of the edge. Separate
+// `memstrain run`s at the two bounds must agree with the search: pass just below, fail just above
+// on the usage check.
+TEST_F(HeadroomRunTest, LevelSearchFindsTheEdgeThatSeparateRunsConfirm) {
+  json plan = {{"name", "headroom-level-e2e"},
+               {"target", launch(16396, "256MiB")},
+               {"sampling", {{"interval", "100ms"}}},
+               {"stages",
+                {{{"name", "baseline"}, {"duration", "2s"}},
+                 {{"name", "hold"}, {"duration", "5s"}, {"pressure", {{"placement", "inside"}, {"level", "60%"}, {"ramp", "1s"}}}}}},
+               {"checks",
+                {{{"name", "usage budget"}, {"metric", "cgroup.usage.max"}, {"stages", {"hold"}}, {"max", "192MiB"}},
+                 {{"name", "p99"}, {"metric", "latency.p99"}, {"stages", {"hold"}}, {"max_vs_baseline", "10x+200ms"}}}}};
+  plan["target"]["probe"] = {{"name", "work"}, {"url", "http://127.0.0.1:16396/work"}, {"rate_per_s", 20}, {"timeout", "2s"}};
+  const fs::path plan_path = writePlan("level-plan", plan);
+  const fs::path out = dir_ / "level-out";
+  const std::string cmd = std::string(MEMSTRAIN_BINARY) + " headroom " + plan_path.string() +
+                          " --vary level --from 50% --to 95% --resolution 6% --out " + out.string() + " --cgroup-parent " + parent_ +
+                          " > " + (dir_ / "level-stdout").string() + " 2> " + (dir_ / "level-stderr").string();
+  const int status = std::system(cmd.c_str());
+  const std::string stdout_text = slurp(dir_ / "level-stdout");
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0) << stdout_text << slurp(dir_ / "level-stderr");
+  EXPECT_FALSE(cgroupsLeft());
+
+  const json h = json::parse(slurp(out / "headroom.json"));
+  ASSERT_EQ(h["end"], "edge") << h.dump(2);
+  EXPECT_EQ(h["unit"], "fraction_of_limit");
+  EXPECT_EQ(h["passing_side"], "low");
+  const double passing = h["passing"]["value"].get<double>(), failing = h["failing"]["value"].get<double>();
+  EXPECT_LT(passing, 0.75);
+  EXPECT_GT(failing, 0.75);
+  EXPECT_LE(failing - passing, 0.06 + 1e-9);
+  for (const auto& t : h["trials"]) {
+    if (t["verdict"] != "fail") continue;
+    EXPECT_EQ(t["run"]["failed_checks"][0]["name"], "usage budget") << t.dump(2);
+  }
+
+  // Separate runs at the two bounds agree with the search.
+  auto runAt = [&](double level, const std::string& name) {
+    json p = plan;
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f%%", level * 100);
+    p["stages"][1]["pressure"]["level"] = text;
+    return run(writePlan(name, p), dir_ / (name + "-out"), name + "-stdout", name + "-stderr");
+  };
+  EXPECT_EQ(runAt(passing, "below"), 0) << slurp(dir_ / "below-stdout");
+  EXPECT_EQ(runAt(failing, "above"), 1) << slurp(dir_ / "above-stdout");
+  const json above = json::parse(slurp(dir_ / "above-out" / "report.json"));
+  for (const auto& c : above["checks"]) EXPECT_EQ(c["outcome"], c["name"] == "usage budget" ? "fail" : "pass") << c.dump();
+}
+
 }  // namespace
 }  // namespace memstrain
