@@ -222,13 +222,6 @@ int headroomMain(const std::vector<std::string>& args) {
 
 }  // namespace
 
-int runHeadroomCommand(const std::vector<std::string>& args) {
-  try {
-    return headroomMain(args);
-  } catch (const std::exception& e) {
-    spdlog::error("headroom: {}", e.what());
-    return kExitRunError;
-  }
-}
+int runHeadroomCommand(const std::vector<std::string>& args) { return runGuarded("headroom", headroomMain, args); }
 
 }  // namespace memstrain

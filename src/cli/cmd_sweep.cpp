@@ -215,13 +215,6 @@ int sweepMain(const std::vector<std::string>& args) {
 
 }  // namespace
 
-int runSweepCommand(const std::vector<std::string>& args) {
-  try {
-    return sweepMain(args);
-  } catch (const std::exception& e) {
-    spdlog::error("sweep: {}", e.what());
-    return kExitRunError;
-  }
-}
+int runSweepCommand(const std::vector<std::string>& args) { return runGuarded("sweep", sweepMain, args); }
 
 }  // namespace memstrain
