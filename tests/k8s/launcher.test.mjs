@@ -65,8 +65,11 @@ function envFor(kubeDir, extra = {}) {
 // Chaos Mesh Task's log has them.
 function launch(args, kubeDir, extraEnv = {}) {
   const r = spawnSync("bash", ["-c", 'exec bash "$0" "$@" 2>&1', launcher, ...args], {
-    env: envFor(kubeDir, extraEnv), encoding: "utf8", timeout: 60_000,
+    // A guard against a hung launcher only, not a timing assertion: on a machine busy with builds a
+    // run of ~10 fake kubectl calls (each a node process) took over a minute.
+    env: envFor(kubeDir, extraEnv), encoding: "utf8", timeout: 600_000,
   });
+  assert.ok(!r.error, `the launcher did not end: ${r.error}\n${r.stdout}`);
   const calls = fs.existsSync(path.join(kubeDir, "calls.jsonl"))
     ? fs.readFileSync(path.join(kubeDir, "calls.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l))
     : [];
