@@ -184,8 +184,9 @@ def build_target_rootfs():
 
 def build_memstrain_rootfs():
     """The Job's image made from the project's binary: memstrain, memstrain-launch.sh and the
-    tools the launcher runs (in-job: bash, jq, sed, mkdir, cp; run: mktemp, tail, grep, tr, date,
-    sleep, rm), each with the libraries ldd lists. kubectl is not in it: no test talks to an API
+    tools the launcher runs (in-job: bash, jq, sed, mkdir, cp, and tar, gzip, base64 for the report
+    files it prints; run: mktemp, tail, grep, tr, date, sleep, rm, awk, and for the result
+    ConfigMap tar, gzip, base64, stat), each with the libraries ldd lists. kubectl is not in it: no test talks to an API
     server from inside (the Task's test mounts a stand-in)."""
     root = STATE / "memstrain-rootfs"
     if (root / "usr" / "local" / "bin" / "memstrain").exists():
@@ -194,8 +195,10 @@ def build_memstrain_rootfs():
     bin_dir.mkdir(parents=True, exist_ok=True)
     copy_with_libs(root, BINARY, "/usr/local/bin/memstrain")
     shutil.copy2(REPO / "k8s" / "memstrain-launch.sh", bin_dir / "memstrain-launch.sh")
-    for tool in ("bash", "jq", "sed", "mkdir", "cp", "cat", "env", "mktemp", "tail", "grep", "tr", "date", "sleep", "rm"):
+    for tool in ("bash", "jq", "sed", "mkdir", "cp", "cat", "env", "mktemp", "tail", "grep", "tr", "date", "sleep", "rm",
+                 "tar", "gzip", "base64", "stat"):
         copy_with_libs(root, shutil.which(tool))
+    copy_with_libs(root, shutil.which("awk"), "/usr/bin/awk")  # an alternatives link (mawk) in Debian
     for d in ("bin", "sbin", "lib", "lib64"):  # Debian's merged /usr: /bin -> usr/bin, …
         if not (root / d).exists() and (root / "usr" / d).exists():
             (root / d).symlink_to(f"usr/{d}")
