@@ -18,3 +18,6 @@ if [[ -x bench/pprof_cost_bench.sh ]]; then
   echo "### Cost of pprof sampling on the target"
   bench/pprof_cost_bench.sh "$build" || echo "(pprof_cost_bench failed)"
 fi
+echo
+echo "### Cost of forced-GC live readings (pprof.live_interval)"
+bench/live_gc_cost.sh "$build" || echo "(live_gc_cost failed)"

@@ -247,6 +247,11 @@ td.fn .bar{position:absolute;left:0;top:3px;bottom:3px;background:#E69F00;opacit
 td.fn code{position:relative}
 .release-card{border:1px solid var(--line);border-radius:8px;padding:6px 14px;margin:8px 0}
 .release-card .explanation{font-size:15px;margin:4px 0 8px}
+th small,td small{display:block;color:var(--mute);font-size:11px;font-weight:400;white-space:nowrap}
+table.before-after{width:auto;min-width:60%;margin:6px 0 10px}table.before-after th[scope=row]{font-weight:400}
+table.before-after th[scope=row] small{display:inline;margin-left:8px}table.before-after td,table.before-after th{padding:4px 12px}
+ul.retention{margin:4px 0 10px;padding-left:20px}ul.retention li.bad{color:#a33f00}
+tr.group th{background:#fafbfc;text-align:left;font-size:12px;color:var(--mute);font-weight:600;padding-top:8px}
 dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:4px 0}dl.kv dt{font-size:13px}
 footer{margin-top:30px;color:var(--mute);font-size:12px}
 @media (max-width:760px){.two{grid-template-columns:1fr}.facts dl{grid-template-columns:1fr}.facts .wide{grid-column:span 1}header.top{flex-direction:column;align-items:flex-start}}
