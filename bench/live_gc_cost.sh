@@ -4,7 +4,8 @@
 # heap (GROW_MIB of OBJECT_BYTES objects), a probe on /work at RATE req/s; per run the probe's
 # corrected p50/p99/max in the measured stage, the time a forced-GC request takes (median and max
 # of the live readings' request_ms), the GC pauses (PauseTotalNs and NumGC between the stage's first
-# and last MemStats reading) and GC cycles per second.
+# and last MemStats reading) and GC cycles per second. A reading takes three GCs 25 ms apart, so
+# short intervals are bounded by the reading's own time: "live readings" shows how many happened.
 #
 #   bench/live_gc_cost.sh [BUILD_DIR]                 # ~2.5 min; needs root (cgroups)
 #   STAGE_S=10 INTERVALS="off 1s" bench/live_gc_cost.sh   # quicker
@@ -20,7 +21,8 @@ BUILD=${1:-${BUILD:-build}}
 OUT=$ROOT/bench/out/live_gc_cost
 STAGE_S=${STAGE_S:-20}
 RATE=${RATE:-100}
-GROW_MIB=${GROW_MIB:-200}
+GROW_MIB=${GROW_MIB:-100}
+GROW_S=${GROW_S:-8}   # the grow stage: /grow must be done (and its garbage collected) before the measured stage
 OBJECT_BYTES=${OBJECT_BYTES:-256}
 INTERVALS=${INTERVALS:-"off 2s 1s 500ms 200ms"}
 PORT=${PORT:-16181}
@@ -33,8 +35,8 @@ say() { echo "live_gc_cost: $*" >&2; }
 
 echo "load before: $(uptime)"
 echo
-echo "| pprof.live_interval | probe p50 | probe p99 | probe max | forced-GC request (median / max) | GC cycles/s | GC pause per cycle (mean) |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| pprof.live_interval | live readings | probe p50 | probe p99 | probe max | forced-GC request (median / max) | GC cycles/s | GC pause per cycle (mean) |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for iv in $INTERVALS; do
   plan=$OUT/plan-$iv.json
   base=http://127.0.0.1:$PORT
@@ -47,7 +49,7 @@ for iv in $INTERVALS; do
             "probe": {"name": "work", "url": "$base/work", "rate_per_s": $RATE, "timeout": "2s"}},
  "sampling": {"pprof_interval": "1s"},
  "pprof": $pprof,
- "stages": [{"name": "grow", "duration": "3s",
+ "stages": [{"name": "grow", "duration": "${GROW_S}s",
              "actions": [{"at": "0s", "url": "$base/grow?mib=$GROW_MIB&object_bytes=$OBJECT_BYTES", "timeout": "30s"}]},
             {"name": "measure", "duration": "${STAGE_S}s"}]}
 EOF
@@ -76,8 +78,8 @@ if len(mem) >= 2:
     rate = gc / (mem[-1]["t"] - mem[0]["t"])
 req = f"{statistics.median(live):.1f} / {max(live):.1f} ms" if live else "–"
 pp = f"{pause / gc / 1e3:.0f} µs" if gc else "–"
-print(f"| {iv} | {c['p50_ms']:.2f} ms | {c['p99_ms']:.2f} ms | {c['max_ms']:.2f} ms | {req} | "
-      f"{rate:.2f} | {pp} |" if rate is not None else f"| {iv} | {c['p99_ms']:.2f} ms | – | – | – | – | – |")
+print(f"| {iv} | {len(live)} | {c['p50_ms']:.2f} ms | {c['p99_ms']:.2f} ms | {c['max_ms']:.2f} ms | {req} | "
+      f"{rate:.2f} | {pp} |" if rate is not None else f"| {iv} | {len(live)} | {c['p99_ms']:.2f} ms | – | – | – | – | – |")
 PY
 done
 echo

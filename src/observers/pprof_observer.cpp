@@ -216,6 +216,7 @@ void PprofObserver::maybeTrigger(const MemStatsSample& s) {
 void PprofObserver::liveReading(std::size_t stage, const char* kind) {
   std::optional<LiveHeapReading> best;
   for (std::uint32_t i = 0; i < std::max<std::uint32_t>(1, options_.live_tries); ++i) {
+    if (i > 0) std::this_thread::sleep_for(options_.live_try_gap);
     std::chrono::nanoseconds elapsed{0};
     auto ms = client_.fetchMemStatsAfterGc(&elapsed);
     if (!ms) {

@@ -281,6 +281,9 @@ svg.addEventListener('mousemove',function(e){var r=svg.getBoundingClientRect();i
 var t=d.t0+(xv-d.x0)/(d.x1-d.x0)*(d.t1-d.t0);show(Math.max(d.t0,Math.min(d.t1,t)),true);});
 svg.addEventListener('mouseleave',function(){show(d.t1,false);});});
 var first=data.filter(function(d){return d;})[0];if(first)show(first.t1,false);
+// A table wider than the window scrolls inside its box; mark by how much (the browser test checks
+// that none does at 1280 px).
+document.querySelectorAll('.scroll').forEach(function(s){if(s.scrollWidth>s.clientWidth+1)s.setAttribute('data-overflows',String(s.scrollWidth-s.clientWidth));});
 document.body.setAttribute('data-script','ok');
 })();
 )JS";

@@ -255,10 +255,10 @@ std::string bytesChange(std::optional<double> before, std::optional<double> afte
 void beforeAfterRow(std::ostringstream& o, const char* label, const char* hint, std::optional<double> before, std::optional<double> after,
                     std::optional<double> largest_drop = std::nullopt) {
   if (!before && !after) return;
-  o << "<tr><th scope=" row ">" << label;
+  o << "<tr><th scope=\"row\">" << label;
   if (hint && *hint) o << "<small>" << hint << "</small>";
-  o << "</th><td class=" num ">" << bytes(before) << "</td><td class=" num ">" << bytes(after) << "</td><td class=" num ">"
-    << bytesChange(before, after) << "</td><td class=" num ">"
+  o << "</th><td class=\"num\">" << bytes(before) << "</td><td class=\"num\">" << bytes(after) << "</td><td class=\"num\">"
+    << bytesChange(before, after) << "</td><td class=\"num\">"
     << (largest_drop ? "−" + formatValue(ValueKind::kBytes, *largest_drop) : std::string("–")) << "</td></tr>\n";
 }
 

@@ -1,6 +1,7 @@
 #include "memstrain/report/report.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <sstream>
@@ -398,7 +399,7 @@ std::string renderSummary(const RunRecord& rec, const RunAnalysis& analysis) {
     // Live objects (after a forced GC) say what is retained; HeapObjects growth says how much
     // garbage the GC had not swept yet: churn, GC pressure.
     std::snprintf(line, sizeof line, "\n%-14s %12s %12s %12s %14s %10s %7s %12s %10s\n", "go runtime", "live objects", "live delta",
-                  "live bytes Δ", "all objects/s", "GC cycles", "GC CPU", "HeapInuse end", "goroutines");
+                  "live MiB", "all objects/s", "GC cycles", "GC CPU", "HeapInuse end", "goroutines");
     o << line;
     for (const auto& s : stages) {
       if (!s.heap) {

@@ -299,12 +299,12 @@ SyntheticRun makeSyntheticRun(SyntheticVariant variant, const std::filesystem::p
   for (double t : {21.05, 23.05, 25.05, 27.05, 29.05}) live.push_back({t, 2, "interval", 0, 0, 3, 4.0});
   std::sort(live.begin(), live.end(), [](const LiveHeapReading& a, const LiveHeapReading& b) { return a.t_s < b.t_s; });
   for (std::size_t k = 0; k < live.size(); ++k) {
-    LiveHeapReading& r = live[k];
-    if (r.t_s > end_s) continue;
-    r.objects = liveAt(r.t_s, static_cast<int>(k));
-    r.bytes = r.objects * 512;
-    lines.emplace_back(r.t_s, liveHeapToJson(r, rec.plan.stages[r.stage].name));
-    rec.live_heap.push_back(r);
+    LiveHeapReading& lr = live[k];
+    if (lr.t_s > end_s) continue;
+    lr.objects = liveAt(lr.t_s, static_cast<int>(k));
+    lr.bytes = lr.objects * 512;
+    lines.emplace_back(lr.t_s, liveHeapToJson(lr, rec.plan.stages[lr.stage].name));
+    rec.live_heap.push_back(lr);
   }
 
   const std::vector<std::string> probe_names = {"work", "health"};

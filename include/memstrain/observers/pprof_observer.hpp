@@ -49,6 +49,9 @@ class PprofObserver {
     /// A live reading is the lowest of this many back-to-back forced GCs: a request in flight
     /// holds its garbage while it runs, and the lowest reading is the one no request inflated.
     std::uint32_t live_tries = 3;
+    /// Pause between those GCs, so that a request in flight at one has likely finished by the next
+    /// (measured on the demo target under churn: back-to-back tries often all caught the same one).
+    std::chrono::milliseconds live_try_gap{25};
   };
   /// `write_line` receives each samples.jsonl object; it is called from the observer's thread and
   /// must be thread-safe.
