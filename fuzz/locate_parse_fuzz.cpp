@@ -63,6 +63,18 @@ void checkKube(std::string_view rel) {
   check(matchContainerId(paths, k->container_id.substr(0, 12)).size() == 1);
 }
 
+// What parseContainerCgroupPath returns names a container cgroup that reads as itself, at the
+// start of `rel`, found again by any 12-digit prefix of its id.
+void checkContainer(std::string_view rel) {
+  auto c = parseContainerCgroupPath(rel);
+  if (!c) return;
+  check(c->id.size() >= 12 && c->id.size() <= 64 && isLowerHex(c->id));
+  check(!c->cgroup.empty() && c->cgroup.front() == '/' && c->cgroup.size() <= rel.size() + 1);
+  auto again = parseContainerCgroupPath(c->cgroup);
+  check(again.has_value() && again->cgroup == c->cgroup && again->id == c->id && again->runtime == c->runtime);
+  check(matchContainerId({std::string(rel)}, c->id.substr(0, 12)).size() == 1);
+}
+
 // A joined path is relative to the mount: absolute, no "." or ".." left, no empty component.
 void checkJoined(std::string_view mount_root, std::string_view proc_path) {
   auto joined = joinNamespacedCgroup(mount_root, proc_path);
@@ -77,6 +89,7 @@ void checkJoined(std::string_view mount_root, std::string_view proc_path) {
   auto again = joinNamespacedCgroup("/", rel);
   check(again.ok() && again->has_value() && **again == rel);
   checkKube(rel);
+  checkContainer(rel);
 }
 
 void checkTail(std::string_view proc_path) {
@@ -93,6 +106,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   // The input as one value of each kind a user or the node hands locate.
   checkKube(text);
+  checkContainer(text);
   checkTail(text);
   if (auto uid = normalizePodUid(text); uid.ok()) {
     auto again = normalizePodUid(*uid);

@@ -13,6 +13,10 @@
 #include <cstring>
 #include <string_view>
 
+#include <spdlog/spdlog.h>
+
+#include "memstrain/actuators/cgroup_spawn.hpp"
+#include "memstrain/util/fs.hpp"
 #include "memstrain/util/text.hpp"
 
 #ifndef MADV_POPULATE_WRITE
@@ -56,15 +60,7 @@ int runStressorChild(const StressorChildOptions& o) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   ::signal(SIGINT, SIG_IGN);  // the controller decides when we stop
   ::signal(SIGPIPE, SIG_IGN);
-  {
-    char buf[16];
-    int n = std::snprintf(buf, sizeof buf, "%d", o.oom_score_adj);
-    int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      writeAll(fd, std::string_view(buf, static_cast<std::size_t>(n)));
-      ::close(fd);
-    }
-  }
+  // oom_score_adj was set by the controller before this process ran (Stressor::spawn).
   const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   const std::uint64_t reserve = (o.reserve_bytes / page) * page;
   char* base = nullptr;
@@ -74,9 +70,14 @@ int runStressorChild(const StressorChildOptions& o) {
       std::fprintf(stderr, "memstrain stressor: mmap %llu bytes: %s\n", static_cast<unsigned long long>(reserve), std::strerror(errno));
       return 3;
     }
-    // No MADV_HUGEPAGE: measured on a 6.18 VM it filled 4 GiB in 0.6 s on fresh memory but took
-    // 5-6 s after another process had fragmented it (direct compaction), while 4 KiB pages took
-    // 0.8-1.1 s either way. Predictable beats occasionally fast.
+    // 4 KiB pages only, whatever the THP mode: MADV_HUGEPAGE filled 4 GiB in 0.6 s on fresh memory
+    // but took 5-6 s after another process had fragmented it (direct compaction), while 4 KiB pages
+    // took 0.8-1.1 s either way. And under THP `always` (Debian's and RHEL's default) a shrink to a
+    // size that is not a multiple of 2 MiB only splits the huge page it cuts: the kernel unmaps the
+    // tail but keeps the whole 2 MiB page charged to the cgroup until memory pressure splits it, so
+    // the stressor would hold more than it says and the controller would chase its own ghosts.
+    // MADV_NOHUGEPAGE makes what it holds exact in every mode (EINVAL on kernels without THP).
+    (void)::madvise(p, reserve, MADV_NOHUGEPAGE);
     base = static_cast<char*>(p);
   }
   int flags = ::fcntl(o.command_fd, F_GETFL);
@@ -139,6 +140,34 @@ int runStressorChild(const StressorChildOptions& o) {
   }
 }
 
+namespace {
+
+// Writes /proc/PID/oom_score_adj and reads it back.
+Status writeOomScoreAdj(pid_t pid, int value) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/oom_score_adj";
+  const std::string want = std::to_string(value);
+  Status st = writeFile(path, want + "\n");
+  if (st) {
+    auto now = readFile(path, 64);
+    if (!now) {
+      st = now.error();
+    } else if (trim(*now) != want) {
+      st = Error{path + " reads " + std::string(trim(*now)) + " after writing " + want, EIO};
+    }
+  }
+  if (!st) return Error{"stressor: set oom_score_adj " + want + ": " + st.error().message, st.error().sys_errno};
+  return {};
+}
+
+}  // namespace
+
+Status Stressor::setOomScoreAdj(int value) {
+  if (value == oom_score_adj_) return {};
+  if (Status st = writeOomScoreAdj(pid_, value); !st) return st;
+  oom_score_adj_ = value;
+  return {};
+}
+
 Result<std::unique_ptr<Stressor>> Stressor::spawn(const Options& options, CgroupEditor& editor, const std::string& cgroup_rel) {
   int cmd[2];
   int rep[2];
@@ -155,7 +184,9 @@ Result<std::unique_ptr<Stressor>> Stressor::spawn(const Options& options, Cgroup
   so.parent_death_signal = SIGKILL;
   so.output_path = options.log_path;
   so.fds = {{3, cmd[0]}, {4, rep[1]}};
-  auto child = spawnSuspended(so);
+  CgroupEntry entry = CgroupEntry::kMoved;
+  std::string why_moved;
+  auto child = spawnSuspendedIn(so, editor, cgroup_rel, &entry, &why_moved);
   ::close(cmd[0]);
   ::close(rep[1]);
   if (!child) {
@@ -163,13 +194,16 @@ Result<std::unique_ptr<Stressor>> Stressor::spawn(const Options& options, Cgroup
     ::close(rep[0]);
     return Error{"stressor: " + child.error().message};
   }
-  if (auto st = editor.attach(cgroup_rel, child->pid()); !st) {
+  if (!why_moved.empty()) spdlog::debug("stressor {} moved into {} ({})", child->pid(), cgroup_rel, why_moved);
+  pid_t pid = child->pid();
+  // oom_score_adj is set here, on the suspended child, and checked: a stressor the kernel would
+  // not pick first must never run (a failed write used to be ignored by the child).
+  if (Status st = writeOomScoreAdj(pid, options.oom_score_adj); !st) {
     child->abandon();
     ::close(cmd[1]);
     ::close(rep[0]);
-    return Error{"stressor: move into " + cgroup_rel + ": " + st.error().message};
+    return st.error();
   }
-  pid_t pid = child->pid();
   if (auto st = child->release(); !st) {
     ::close(cmd[1]);
     ::close(rep[0]);
@@ -177,7 +211,9 @@ Result<std::unique_ptr<Stressor>> Stressor::spawn(const Options& options, Cgroup
   }
   int fl = ::fcntl(rep[0], F_GETFL);
   ::fcntl(rep[0], F_SETFL, fl | O_NONBLOCK);
-  return std::unique_ptr<Stressor>(new Stressor(pid, cmd[1], rep[0]));
+  std::unique_ptr<Stressor> out(new Stressor(pid, cmd[1], rep[0]));
+  out->oom_score_adj_ = options.oom_score_adj;
+  return out;
 }
 
 Stressor::~Stressor() {

@@ -204,42 +204,47 @@ std::string growingFunctions(const HeapDiff& diff, std::size_t n) {
 }
 
 Result<HeapDiff> diffBaselineToLargest(const std::vector<ProfileSnapshot>& snapshots, const std::vector<std::string>& stage_names,
-                                       std::size_t top_n) {
-  struct Loaded {
+                                       std::size_t top_n, const PprofLimits& limits) {
+  // First pass: each stage-end profile's total, one profile in memory at a time.
+  struct Seen {
     const ProfileSnapshot* snap;
-    HeapProfile profile;
     std::int64_t inuse_space;
   };
-  std::vector<Loaded> loaded;
+  std::vector<Seen> seen;
   for (const auto& s : snapshots) {
     if (s.reason != "stage_end") continue;
-    auto p = readProfileFile(s.path);
+    auto p = readProfileFile(s.path, limits);
     if (!p) return Error{"diff: " + s.path + ": " + p.error().message};
     auto top = computeTop(*p, "inuse_space");
     if (!top) return Error{"diff: " + s.path + ": " + top.error().message};
-    loaded.push_back({&s, std::move(*p), top->total});
+    seen.push_back({&s, top->total});
   }
-  if (loaded.size() < 2) return Error{"diff: needs the end-of-stage profiles of two stages, have " + std::to_string(loaded.size())};
+  if (seen.size() < 2) return Error{"diff: needs the end-of-stage profiles of two stages, have " + std::to_string(seen.size())};
   auto nameOf = [&](std::size_t stage) { return stage < stage_names.size() ? stage_names[stage] : std::to_string(stage); };
   std::size_t base = 0;
-  for (std::size_t i = 0; i < loaded.size(); ++i) {
-    if (nameOf(loaded[i].snap->stage) == "baseline") {
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    if (nameOf(seen[i].snap->stage) == "baseline") {
       base = i;
       break;
     }
   }
   std::size_t largest = base == 0 ? 1 : 0;
-  for (std::size_t i = 0; i < loaded.size(); ++i) {
-    if (i != base && loaded[i].inuse_space > loaded[largest].inuse_space) largest = i;
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    if (i != base && seen[i].inuse_space > seen[largest].inuse_space) largest = i;
   }
+  // Second pass: the two compared.
+  auto base_profile = readProfileFile(seen[base].snap->path, limits);
+  if (!base_profile) return Error{"diff: " + seen[base].snap->path + ": " + base_profile.error().message};
+  auto profile = readProfileFile(seen[largest].snap->path, limits);
+  if (!profile) return Error{"diff: " + seen[largest].snap->path + ": " + profile.error().message};
   HeapDiff d;
-  d.base_stage = nameOf(loaded[base].snap->stage);
-  d.stage = nameOf(loaded[largest].snap->stage);
-  d.base_path = loaded[base].snap->path;
-  d.path = loaded[largest].snap->path;
-  auto objects = computeDiff(loaded[base].profile, loaded[largest].profile, "inuse_objects");
+  d.base_stage = nameOf(seen[base].snap->stage);
+  d.stage = nameOf(seen[largest].snap->stage);
+  d.base_path = seen[base].snap->path;
+  d.path = seen[largest].snap->path;
+  auto objects = computeDiff(*base_profile, *profile, "inuse_objects");
   if (!objects) return Error{"diff: " + objects.error().message};
-  auto space = computeDiff(loaded[base].profile, loaded[largest].profile, "inuse_space");
+  auto space = computeDiff(*base_profile, *profile, "inuse_space");
   if (!space) return Error{"diff: " + space.error().message};
   d.inuse_objects = std::move(*objects);
   d.inuse_space = std::move(*space);

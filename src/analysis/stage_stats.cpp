@@ -24,50 +24,87 @@ Summary summarize(const std::vector<double>& values) {
   return s;
 }
 
-std::optional<StagePsi> stagePsi(const std::vector<const Sample*>& samples) {
-  auto cgroupPsi = [](const Sample& s) -> const Psi* {
-    const CgroupSample& c = s.measured_cgroup ? *s.measured_cgroup : s.target_cgroup;
-    return c.pressure ? &*c.pressure : nullptr;
-  };
-  const bool from_cgroup = std::any_of(samples.begin(), samples.end(), [&](const Sample* s) { return cgroupPsi(*s) != nullptr; });
-  std::vector<const Psi*> seq;
-  for (const Sample* s : samples) {
-    const Psi* p = from_cgroup ? cgroupPsi(*s) : (s->system_pressure ? &*s->system_pressure : nullptr);
-    if (p) seq.push_back(p);
-  }
-  if (seq.empty()) return std::nullopt;
+Summary summaryOf(const RunningSummary& r) {
+  Summary s;
+  if (r.n == 0) return s;
+  s.min = r.min;
+  s.max = r.max;
+  s.n = r.n;
+  s.mean = r.mean();
+  return s;
+}
+
+std::optional<StagePsi> stagePsiOf(const StageSampleStats& st) {
+  // The measured cgroup's own PSI when any sample had it, else the host's.
+  const bool from_cgroup = st.cgroupPsi().readings > 0;
+  const PsiSpan& span = from_cgroup ? st.cgroupPsi() : st.systemPsi();
+  if (span.readings == 0) return std::nullopt;
   StagePsi out;
   out.source = from_cgroup ? "cgroup" : "system";
-  for (const Psi* p : seq) {
-    out.some_avg10_max = std::max(out.some_avg10_max, p->some.avg10 / 100.0);
-    if (p->full) out.full_avg10_max = std::max(out.full_avg10_max.value_or(0.0), p->full->avg10 / 100.0);
-  }
+  out.some_avg10_max = span.some_avg10_max / 100.0;
+  if (span.full_avg10_max) out.full_avg10_max = *span.full_avg10_max / 100.0;
   // Totals are microsecond counters that only grow; a drop means a different file (never expected).
   auto delta = [](std::uint64_t a, std::uint64_t b) { return b >= a ? static_cast<double>(b - a) / 1e6 : 0.0; };
-  out.some_stall_s = delta(seq.front()->some.total_us, seq.back()->some.total_us);
-  if (seq.front()->full && seq.back()->full) out.full_stall_s = delta(seq.front()->full->total_us, seq.back()->full->total_us);
+  out.some_stall_s = delta(span.some_total_first_us, span.some_total_last_us);
+  if (span.full_total_first_us && span.full_total_last_us) out.full_stall_s = delta(*span.full_total_first_us, *span.full_total_last_us);
   return out;
 }
 
-std::optional<StagePageCache> stagePageCache(const std::vector<const Sample*>& samples) {
-  if (samples.empty()) return std::nullopt;
+std::optional<StagePageCache> stagePageCacheOf(const StageSampleStats& st) {
+  if (st.samples() == 0) return std::nullopt;
   StagePageCache out;
-  std::vector<double> file;
-  for (const Sample* s : samples) file.push_back(static_cast<double>(s->target_cgroup.stat.file_bytes));
-  out.file_bytes = summarize(file);
-  const Sample& first = *samples.front();
-  const Sample& last = *samples.back();
-  const double span_s = last.t_s - first.t_s;
+  out.file_bytes = summaryOf(st.fileBytes());
+  const double span_s = st.lastT() - st.firstT();
   // Counters only grow; a smaller later value means a different cgroup file, never expected: 0.
-  auto counter = [&](const std::optional<std::uint64_t>& a, const std::optional<std::uint64_t>& b, std::optional<std::uint64_t>& n,
-                     std::optional<double>& rate) {
-    if (!a || !b) return;
-    n = *b >= *a ? *b - *a : 0;
+  auto counter = [&](const CounterSpan& c, std::optional<std::uint64_t>& n, std::optional<double>& rate) {
+    if (!c.first || !c.last) return;
+    n = *c.last >= *c.first ? *c.last - *c.first : 0;
     if (span_s > 0) rate = static_cast<double>(*n) / span_s;
   };
-  counter(first.target_cgroup.stat.major_faults, last.target_cgroup.stat.major_faults, out.major_faults, out.major_faults_per_s);
-  counter(first.target_cgroup.stat.refaults_file, last.target_cgroup.stat.refaults_file, out.refaults, out.refaults_per_s);
+  counter(st.majorFaults(), out.major_faults, out.major_faults_per_s);
+  counter(st.refaults(), out.refaults, out.refaults_per_s);
   return out;
+}
+
+namespace {
+
+StageSampleStats accumulate(const std::vector<const Sample*>& samples, double settled_after = 0, double error_after = 0) {
+  StageSampleStats st(settled_after, error_after);
+  for (const Sample* s : samples) st.add(*s);
+  return st;
+}
+
+}  // namespace
+
+std::optional<StagePsi> stagePsi(const std::vector<const Sample*>& samples) { return stagePsiOf(accumulate(samples)); }
+
+std::optional<StagePageCache> stagePageCache(const std::vector<const Sample*>& samples) { return stagePageCacheOf(accumulate(samples)); }
+
+namespace {
+
+void fillFromSamples(StageStats& st, const StageSampleStats& acc, std::uint64_t effective_limit_bytes) {
+  st.samples = acc.samples();
+  st.usage = summaryOf(acc.usage());
+  st.stressor = summaryOf(acc.stressor());
+  st.target_rss = summaryOf(acc.targetRss());
+  st.psi = stagePsiOf(acc);
+  st.page_cache = stagePageCacheOf(acc);
+  if (st.requested_setpoint_bytes && acc.reachedUsage().n > 0) st.reached_bytes = acc.reachedUsage().mean();
+  if (st.requested_size_bytes && acc.reachedStressor().n > 0) st.reached_bytes = acc.reachedStressor().mean();
+  if (acc.setpointError().n > 0) {
+    st.setpoint_error_mean_abs_bytes = acc.setpointError().mean();
+    st.setpoint_error_max_abs_bytes = acc.setpointError().max;
+    if (effective_limit_bytes != kUnlimited && effective_limit_bytes > 0) {
+      st.setpoint_error_mean_abs_fraction = acc.setpointError().mean() / static_cast<double>(effective_limit_bytes);
+    }
+  }
+}
+
+}  // namespace
+
+std::pair<double, double> settleTimes(double stage_start_s, const std::optional<PressureSpec>& pressure) {
+  const double ramp_s = pressure ? std::chrono::duration<double>(pressure->ramp).count() : 0.0;
+  return {stage_start_s + (ramp_s > 0 ? ramp_s : kSettleSeconds), stage_start_s + (ramp_s > 0 ? 0.0 : kSettleSeconds)};
 }
 
 std::vector<StageStats> analyzeStages(const RunRecord& rec) {
@@ -92,39 +129,16 @@ std::vector<StageStats> analyzeStages(const RunRecord& rec) {
       st.requested_setpoint_bytes = rs->setpoint_bytes;
       st.requested_size_bytes = rs->size_bytes;
     }
-    const double ramp_s = rs && rs->pressure ? std::chrono::duration<double>(rs->pressure->ramp).count() : 0.0;
-    const double settled_after = sr.start_s + (ramp_s > 0 ? ramp_s : kSettleSeconds);
-    const double error_after = sr.start_s + (ramp_s > 0 ? 0.0 : kSettleSeconds);
-    std::vector<double> usage, stressor, rss, reached, err;
-    std::vector<const Sample*> stage_samples;
-    for (const Sample& s : rec.samples) {
-      if (s.stage != i) continue;
-      ++st.samples;
-      stage_samples.push_back(&s);
-      usage.push_back(static_cast<double>(s.measuredUsage()));
-      stressor.push_back(static_cast<double>(s.stressor_populated_bytes));
-      if (s.target_process) rss.push_back(static_cast<double>(s.target_process->rss_bytes));
-      if (s.t_s >= settled_after) {
-        if (st.requested_setpoint_bytes) reached.push_back(static_cast<double>(s.measuredUsage()));
-        if (st.requested_size_bytes) reached.push_back(static_cast<double>(s.stressor_populated_bytes));
+    // The executor's running figures when it kept them; else (runs built in tests) the samples.
+    if (i < rec.sample_stats.size()) {
+      fillFromSamples(st, rec.sample_stats[i], res.effective_limit_bytes);
+    } else {
+      const auto [settled_after, error_after] = settleTimes(sr.start_s, rs ? rs->pressure : std::nullopt);
+      StageSampleStats acc(settled_after, error_after);
+      for (const Sample& s : rec.samples) {
+        if (s.stage == i) acc.add(s);
       }
-      if (s.setpoint_bytes && s.t_s >= error_after) {
-        err.push_back(std::fabs(static_cast<double>(s.measuredUsage()) - static_cast<double>(*s.setpoint_bytes)));
-      }
-    }
-    st.usage = summarize(usage);
-    st.stressor = summarize(stressor);
-    st.target_rss = summarize(rss);
-    st.psi = stagePsi(stage_samples);
-    st.page_cache = stagePageCache(stage_samples);
-    if (!reached.empty()) st.reached_bytes = summarize(reached).mean;
-    if (!err.empty()) {
-      Summary e = summarize(err);
-      st.setpoint_error_mean_abs_bytes = e.mean;
-      st.setpoint_error_max_abs_bytes = e.max;
-      if (res.effective_limit_bytes != kUnlimited && res.effective_limit_bytes > 0) {
-        st.setpoint_error_mean_abs_fraction = e.mean / static_cast<double>(res.effective_limit_bytes);
-      }
+      fillFromSamples(st, acc, res.effective_limit_bytes);
     }
     out.push_back(std::move(st));
   }
@@ -138,9 +152,11 @@ std::vector<StageStats> analyzeStages(const RunRecord& rec) {
     if (!rr || !rec.plan.stages[i].release) continue;
     out[i].release = analyzeRelease(releaseInputFor(rec, i, rec.memstats));
     out[i].reclaim_configured = rec.plan.stages[i].release->reclaim.has_value();
-    if (rr->reclaim && !rr->reclaim->skipped)
-      out[i].reclaim = analyzeReclaim(reclaimInputFor(rec, i));
-    else if (rr->reclaim)
+    if (rr->reclaim && !rr->reclaim->skipped) {
+      ReclaimInput in = reclaimInputFor(rec, i);
+      in.held_bytes = heldAfterRelease(*out[i].release);
+      out[i].reclaim = analyzeReclaim(in);
+    } else if (rr->reclaim)
       out[i].reclaim_skipped_reason = rr->reclaim->skipped_reason;
     else if (out[i].reclaim_configured)
       out[i].reclaim_skipped_reason = "the stage ended before its deadline";
@@ -154,7 +170,9 @@ RunAnalysis analyzeRun(const RunRecord& rec) {
   if (rec.plan.target.pprof_url) {
     std::vector<std::string> names;
     for (const auto& s : rec.stages) names.push_back(s.name);
-    auto d = diffBaselineToLargest(rec.profiles, names, rec.plan.pprof.diff_top);
+    const PprofLimits limits{static_cast<std::size_t>(rec.plan.pprof.max_body_bytes),
+                             static_cast<std::size_t>(rec.plan.pprof.max_decompressed_bytes)};
+    auto d = diffBaselineToLargest(rec.profiles, names, rec.plan.pprof.diff_top, limits);
     if (d)
       a.heap_diff = std::move(*d);
     else
@@ -166,8 +184,12 @@ RunAnalysis analyzeRun(const RunRecord& rec) {
   a.verdict = judge(rec, a.stages, a.checks);
   if (rec.stressor_release) {
     const StressorReleaseMeasure& m = *rec.stressor_release;
+    std::optional<AnonAccount> anon;
+    if (m.baseline_anon_bytes && m.baseline_target_anon_bytes && m.after_anon_bytes && m.after_target_anon_bytes) {
+      anon = AnonAccount{*m.baseline_anon_bytes, *m.baseline_target_anon_bytes, *m.after_anon_bytes, *m.after_target_anon_bytes};
+    }
     a.stressor_release = judgeStressorRelease(m.baseline_usage_bytes, m.baseline_target_rss_bytes, m.after_usage_bytes,
-                                              m.after_target_rss_bytes, rec.resolution.effective_limit_bytes);
+                                              m.after_target_rss_bytes, rec.resolution.effective_limit_bytes, anon);
   }
   return a;
 }

@@ -56,21 +56,15 @@ double excess(const CheckSpec& c, double v) {
 
 bool breaksLimits(const CheckSpec& c, double v) { return (c.max && v > *c.max) || (c.min && v < *c.min); }
 
-StageStats mergeSlices(const std::vector<const WindowSlice*>& slices, const std::vector<std::string>& probe_names) {
-  StageStats st;
-  if (slices.empty()) return st;
+namespace {
+
+// Everything of a window but latency: usage and RSS summaries, PSI maxima, the GC CPU share.
+void mergeCommon(const std::vector<const WindowSlice*>& slices, StageStats& st) {
   st.name = "window";
   st.start_s = slices.front()->end_s - slices.front()->seconds;
   st.end_s = slices.back()->end_s;
-  std::vector<std::optional<ProbeWindow>> merged(probe_names.size());
   std::optional<StagePsi> psi;
   for (const WindowSlice* s : slices) {
-    for (std::size_t k = 0; k < s->probes.size() && k < merged.size(); ++k) {
-      if (merged[k])
-        merged[k]->merge(s->probes[k]);
-      else
-        merged[k] = s->probes[k];
-    }
     mergeSummary(st.usage, s->usage);
     mergeSummary(st.target_rss, s->target_rss);
     st.samples += s->usage.n;
@@ -101,9 +95,80 @@ StageStats mergeSlices(const std::vector<const WindowSlice*>& slices, const std:
       st.heap = h;
     }
   }
+}
+
+}  // namespace
+
+StageStats mergeSlices(const std::vector<const WindowSlice*>& slices, const std::vector<std::string>& probe_names) {
+  StageStats st;
+  if (slices.empty()) return st;
+  mergeCommon(slices, st);
+  std::vector<std::optional<ProbeWindow>> merged(probe_names.size());
+  for (const WindowSlice* s : slices) {
+    for (std::size_t k = 0; k < s->probes.size() && k < merged.size(); ++k) {
+      if (merged[k])
+        merged[k]->merge(s->probes[k]);
+      else
+        merged[k] = s->probes[k];
+    }
+  }
   for (std::size_t k = 0; k < merged.size(); ++k) {
     if (merged[k]) st.latency.push_back(stageLatencyOf(probe_names[k], *merged[k]));
   }
+  return st;
+}
+
+WindowEvaluator::CompactProbe::CompactProbe(const ProbeWindow& w)
+    : start(w.start),
+      end(w.end),
+      sent(w.sent),
+      missed(w.missed),
+      completed(w.completed),
+      ok(w.ok),
+      cancelled(w.cancelled),
+      outstanding(w.outstanding),
+      errors(w.errors),
+      probe_cpu(w.probe_cpu),
+      corrected(w.corrected),
+      uncorrected(w.uncorrected),
+      sched_lag(w.sched_lag) {}
+
+void WindowEvaluator::CompactProbe::mergeInto(ProbeWindow& w) const {
+  using Clock = std::chrono::steady_clock;
+  if (w.start == Clock::time_point{} || (start != Clock::time_point{} && start < w.start)) w.start = start;
+  w.end = std::max(w.end, end);
+  w.sent += sent;
+  w.missed += missed;
+  w.completed += completed;
+  w.ok += ok;
+  w.errors.timeout += errors.timeout;
+  w.errors.connect += errors.connect;
+  w.errors.http_status += errors.http_status;
+  w.errors.other += errors.other;
+  w.cancelled += cancelled;
+  w.outstanding = outstanding;
+  w.probe_cpu += probe_cpu;
+  corrected.mergeInto(w.corrected);
+  uncorrected.mergeInto(w.uncorrected);
+  sched_lag.mergeInto(w.sched_lag);
+}
+
+StageStats WindowEvaluator::mergeStored(const std::vector<const Stored*>& in, std::optional<std::size_t> probe) const {
+  StageStats st;
+  if (in.empty()) return st;
+  std::vector<const WindowSlice*> slices;
+  slices.reserve(in.size());
+  for (const Stored* s : in) slices.push_back(&s->slice);
+  mergeCommon(slices, st);
+  if (!probe) return st;
+  // One dense window, for the one probe the check reads.
+  std::optional<ProbeWindow> merged;
+  for (const Stored* s : in) {
+    if (*probe >= s->probes.size() || !s->probes[*probe]) continue;
+    if (!merged) merged.emplace();
+    s->probes[*probe]->mergeInto(*merged);
+  }
+  if (merged) st.latency.push_back(stageLatencyOf(probe_names_[*probe], *merged));
   return st;
 }
 
@@ -123,6 +188,24 @@ WindowEvaluator::WindowEvaluator(const std::vector<CheckSpec>& checks, std::vect
     keep_s_ = std::max(keep_s_, t.window_s);
     checks_.push_back(std::move(t));
   }
+  probe_needed_.assign(probe_names_.size(), false);
+  for (const Tracked& t : checks_) {
+    if (t.spec.metric.rfind("latency.", 0) != 0) continue;
+    for (std::size_t k = 0; k < probe_names_.size(); ++k) {
+      if (probe_names_[k] == t.spec.probe) probe_needed_[k] = true;
+    }
+  }
+}
+
+std::size_t WindowEvaluator::heldBytes() const {
+  std::size_t bytes = 0;
+  for (const Stored& s : slices_) {
+    bytes += sizeof(Stored) + s.probes.capacity() * sizeof(std::optional<CompactProbe>);
+    for (const auto& p : s.probes) {
+      if (p) bytes += p->corrected.heapBytes() + p->uncorrected.heapBytes() + p->sched_lag.heapBytes();
+    }
+  }
+  return bytes;
 }
 
 bool WindowEvaluator::needsLatency() const {
@@ -139,24 +222,39 @@ std::optional<WindowAbort> WindowEvaluator::push(WindowSlice slice) {
   if (checks_.empty()) return std::nullopt;
   const double now = slice.end_s;
   const std::size_t stage = slice.stage;
-  slices_.push_back(std::move(slice));
+  Stored stored;
+  stored.probes.resize(slice.probes.size());
+  for (std::size_t k = 0; k < slice.probes.size(); ++k) {
+    if (k < probe_needed_.size() && probe_needed_[k]) stored.probes[k].emplace(slice.probes[k]);
+  }
+  slice.probes.clear();
+  slice.probes.shrink_to_fit();
+  stored.slice = std::move(slice);
+  slices_.push_back(std::move(stored));
   // A slice is needed while it overlaps the longest window ending now.
-  while (!slices_.empty() && slices_.front().end_s <= now - keep_s_) slices_.pop_front();
+  while (!slices_.empty() && slices_.front().slice.end_s <= now - keep_s_) slices_.pop_front();
   std::optional<WindowAbort> abort;
   for (Tracked& t : checks_) {
     if (!inScope(t, stage)) continue;
-    std::vector<const WindowSlice*> in;
+    std::vector<const Stored*> in;
     double covered = 0;
-    for (const WindowSlice& s : slices_) {
+    for (const Stored& st : slices_) {
+      const WindowSlice& s = st.slice;
       if (s.end_s <= now - t.window_s || !inScope(t, s.stage)) continue;
-      in.push_back(&s);
+      in.push_back(&st);
       // Only the part of the slice inside the window counts toward coverage.
       covered += std::min(s.seconds, s.end_s - (now - t.window_s));
     }
     if (covered < 0.95 * t.window_s) continue;  // not a full window yet
     WindowCheckRecord& r = t.per_stage[stage];
     ++r.windows;
-    const std::optional<double> v = metricValue(t.spec.metric, t.spec.probe, mergeSlices(in, probe_names_));
+    std::optional<std::size_t> probe;
+    if (t.spec.metric.rfind("latency.", 0) == 0) {
+      for (std::size_t k = 0; k < probe_names_.size(); ++k) {
+        if (probe_names_[k] == t.spec.probe) probe = k;
+      }
+    }
+    const std::optional<double> v = metricValue(t.spec.metric, t.spec.probe, mergeStored(in, probe));
     if (!v) {
       ++r.no_data;
       continue;

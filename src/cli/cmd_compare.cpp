@@ -11,6 +11,7 @@
 #include "memstrain/cli/options.hpp"
 #include "memstrain/report/compare.hpp"
 #include "memstrain/util/fs.hpp"
+#include "memstrain/util/json_write.hpp"
 
 namespace po = boost::program_options;
 
@@ -90,7 +91,7 @@ int runCompareCommand(const std::vector<std::string>& args) {
                        }()},
                       {"tripped", f}};
     }
-    std::cout << j.dump(2) << "\n";
+    std::cout << dumpJson(j, 2) << "\n";
   } else if (vm.count("markdown")) {
     std::cout << renderCompareMarkdown(*c);
     if (!rules.empty()) {

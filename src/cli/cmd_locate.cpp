@@ -14,7 +14,9 @@
 #include "memstrain/cli/cli.hpp"
 #include "memstrain/cli/options.hpp"
 #include "memstrain/discovery/locate.hpp"
+#include "memstrain/proc/proc_memory.hpp"
 #include "memstrain/util/fs.hpp"
+#include "memstrain/util/json_write.hpp"
 #include "memstrain/util/text.hpp"
 #include "memstrain/util/units.hpp"
 
@@ -45,7 +47,10 @@ constexpr const char* kDescription =
     "Layouts: kubelet's systemd driver (kubepods.slice/kubepods-<qos>.slice/kubepods-<qos>-pod<uid>.slice/\n"
     "cri-containerd-<id>.scope, crio-<id>.scope, docker-<id>.scope; Guaranteed pods as\n"
     "kubepods.slice/kubepods-pod<uid>.slice) and cgroupfs driver (kubepods/<qos>/pod<uid>/<id>,\n"
-    "kubepods/pod<uid>/<id>), cgroup v1 and v2, below any prefix (nested nodes).";
+    "kubepods/pod<uid>/<id>), cgroup v1 and v2, below any prefix (nested nodes). Containers outside\n"
+    "kubelet's tree by --container-id or --pid: podman (machine.slice/libpod-<id>.scope,\n"
+    "libpod_parent/libpod-<id>), CRI-O (crio-<id>.scope), Docker (docker-<id>.scope, docker/<id>).\n"
+    "container_runtime is the one the cgroup's name says, else the one the id's scheme says.";
 
 nlohmann::json toJson(const LocateResult& r) {
   auto opt = [](const auto& v) -> nlohmann::json {
@@ -82,9 +87,8 @@ nlohmann::json toJson(const LocateResult& r) {
       {"pod_cgroup", kstr([](const KubeCgroup& x) { return x.pod_cgroup; })},
       {"qos_class", kstr([](const KubeCgroup& x) { return std::string(toString(x.qos)); })},
       {"cgroup_driver", kstr([](const KubeCgroup& x) { return std::string(toString(x.driver)); })},
-      {"container_id", kstr([](const KubeCgroup& x) { return x.container_id; })},
-      {"container_runtime",
-       kstr([](const KubeCgroup& x) { return x.container_id.empty() ? std::string() : std::string(toString(x.runtime)); })},
+      {"container_id", r.container ? nlohmann::json(r.container->id) : nlohmann::json(nullptr)},
+      {"container_runtime", r.container ? nlohmann::json(toString(r.container->runtime)) : nlohmann::json(nullptr)},
       {"container_name", opt(r.container_name)},
       {"containers", containers},
   };
@@ -99,11 +103,11 @@ void printText(const LocateResult& r, std::ostream& out) {
   if (r.kube) {
     row("pod", r.kube->pod_uid + " (" + toString(r.kube->qos) + ", " + toString(r.kube->driver) + " driver, pod cgroup " +
                    r.kube->pod_cgroup + ")");
-    if (!r.kube->container_id.empty()) {
-      std::string c = r.kube->container_id + " (" + toString(r.kube->runtime);
-      if (r.container_name) c += ", name " + *r.container_name;
-      row("container", c + ")");
-    }
+  }
+  if (r.container) {
+    std::string c = r.container->id + " (" + toString(r.container->runtime);
+    if (r.container_name) c += ", name " + *r.container_name;
+    row("container", c + ")");
   }
   if (r.effective_limit_bytes == kUnlimited) {
     row("effective limit", "none");
@@ -127,7 +131,7 @@ void printText(const LocateResult& r, std::ostream& out) {
 
 // The memory hierarchy to search: the one given on the command line, else the one this process
 // sees in /proc/self/mountinfo.
-Result<CgroupFs> cgroupFsFrom(const po::variables_map& vm) {
+Result<CgroupFs> cgroupFsFromArgs(const po::variables_map& vm) {
   if (!vm.count("cgroup-mount")) return CgroupFs::detect();
   const std::string v = vm["cgroup-version"].as<std::string>();
   const std::string mount = vm["cgroup-mount"].as<std::string>();
@@ -146,6 +150,19 @@ Result<CgroupFs> cgroupFsFrom(const po::variables_map& vm) {
     }
   }
   return CgroupFs(mount, version, root);
+}
+
+Result<CgroupFs> cgroupFsFrom(const po::variables_map& vm) {
+  auto fs = cgroupFsFromArgs(vm);
+  // The v2 root has no memory.current: what it "uses" is the machine's memory in use.
+  if (fs) {
+    fs->setRootUsage([]() -> Result<std::uint64_t> {
+      auto node = readNodeMemory();
+      if (!node) return node.error();
+      return node->total_bytes > node->available_bytes ? node->total_bytes - node->available_bytes : 0;
+    });
+  }
+  return fs;
 }
 
 // A malformed id is a usage error; no match or several is "not found"; an errno from reading the
@@ -223,9 +240,13 @@ int runLocateCommand(const std::vector<std::string>& args, std::ostream& out) {
     return exitFor(r.error());
   }
   if (vm.count("json")) {
-    out << toJson(*r).dump() << "\n";
+    out << dumpJson(toJson(*r)) << "\n";
   } else {
     printText(*r, out);
+  }
+  // Found, but not watchable from here: say so (a run against it would be refused).
+  if (auto pids = visibleProcesses(*fs, r->cgroup); pids && pids->empty()) {
+    spdlog::warn("locate: {}", hiddenProcessesExplanation(r->cgroup, r->usage_bytes));
   }
   return kExitPass;
 }

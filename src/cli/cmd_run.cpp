@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -38,6 +39,7 @@
 #include "memstrain/report/sha256.hpp"
 #include "memstrain/report/summary_md.hpp"
 #include "memstrain/util/fs.hpp"
+#include "memstrain/util/json_write.hpp"
 #include "memstrain/util/text.hpp"
 #include "memstrain/util/units.hpp"
 
@@ -47,13 +49,19 @@ namespace memstrain {
 namespace {
 
 std::atomic<int> g_stop_signal{0};
+// Signals received. Only these count towards the second signal that exits at once: a stop for a
+// broken stdout (StdoutWatch) is no signal, and must not make the next Ctrl-C skip the cleanup.
+std::atomic<int> g_signals_received{0};
 // What a second signal skips, written before the handlers are installed (the handler may only
 // write(2) it).
 char g_skipped[2048] = "";
 
 void onSignal(int sig) {
   int expected = 0;
-  if (!g_stop_signal.compare_exchange_strong(expected, sig)) {
+  const bool first = g_signals_received.fetch_add(1) == 0;
+  // The stop reason stays the first one, whatever it was (a broken stdout names SIGPIPE).
+  g_stop_signal.compare_exchange_strong(expected, sig);
+  if (!first) {
     // Second signal: leave at once. Only async-signal-safe calls here.
     const char msg[] = "\nmemstrain: second signal, exiting at once without cleanup.\n";
     ssize_t ignored = ::write(2, msg, sizeof msg - 1);
@@ -120,19 +128,6 @@ std::string skippedMessage(const Resolution& res, const std::string& journal_pat
   return m;
 }
 
-Status makeDirs(const std::string& path) {
-  std::string cur;
-  std::size_t i = 0;
-  while (i <= path.size()) {
-    std::size_t j = path.find('/', i);
-    if (j == std::string::npos) j = path.size();
-    cur = path.substr(0, j);
-    if (!cur.empty() && ::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) return Error::fromErrno("mkdir " + cur);
-    i = j + 1;
-  }
-  return {};
-}
-
 // What the live metrics know before the run: stages, probes and each check's stages.
 LiveRunInfo liveRunInfo(const Plan& plan) {
   LiveRunInfo info;
@@ -168,7 +163,7 @@ int runValidateCommand(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (auto done = parseCommandLine(args, desc, {{"plan"}}, help, vm)) return *done;
   const PlanInput in = readPlanInput(optionString(vm, "plan"));
-  if (vm.count("json")) std::printf("%s\n", validateJson(in).dump(2).c_str());
+  if (vm.count("json")) std::printf("%s\n", dumpJson(validateJson(in), 2).c_str());
   if (!in.plan) {
     if (!vm.count("json")) logPlanProblems(in.label, in.plan.error().message);
     spdlog::error("{}: invalid plan", in.label);
@@ -195,6 +190,7 @@ int runRunCommand(const std::vector<std::string>& args) {
       ("cgroup-version", po::value<std::string>()->default_value("1"), "with --cgroup-mount: 1 or 2")                        //
       ("editor", po::value<std::string>()->default_value("auto"), "how cgroups are changed: auto, libcgroup or direct")      //
       ("force", "allow targets in systemd's system slices and node pressure above safety.node_max")                          //
+      ("allow-commands", "allow the plan to run commands of its own (release.trigger.command), as root")                     //
       ("journal-dir", po::value<std::string>()->default_value(kDefaultJournalDir), "where the run keeps its crash journal")  //
       ("textfile-dir", po::value<std::string>(),
        "also write metrics.prom as DIR/memstrain_<plan>.prom (node_exporter's textfile collector)")  //
@@ -255,17 +251,20 @@ int runRunCommand(const std::vector<std::string>& args) {
     ctx.node_available_bytes = nm->available_bytes;
   }
   ctx.force = vm.count("force") > 0;
+  ctx.allow_commands = vm.count("allow-commands") > 0;
   // memstrain's own cgroup is never a target; unknown (another hierarchy) leaves the rail off.
   if (auto self = fs->cgroupOfPid(::getpid())) ctx.self_cgroup = *self;
   auto res = resolvePlan(*plan, *fs, ctx);
   if (!res) {
+    // A target this node does not have is a run error, as `locate` says, not an invalid plan.
+    const bool not_found = isTargetNotFound(res.error());
     logPlanProblems(plan_path, plan_path + ": " + res.error().message);
-    spdlog::error("{}: nothing was started or changed", plan_path);
-    return kExitUsage;
+    spdlog::error("{}: {}nothing was started or changed", plan_path, not_found ? "target not found; " : "");
+    return not_found ? kExitRunError : kExitUsage;
   }
   if (vm.count("dry-run")) {
     if (vm.count("json")) {
-      std::printf("%s\n", dryRunJson(*plan, *res, plan_path).dump(2).c_str());
+      std::printf("%s\n", dumpJson(dryRunJson(*plan, *res, plan_path), 2).c_str());
     } else {
       std::printf("%s", describeResolution(*plan, *res).c_str());
       std::printf("dry run: nothing was started or changed\n");
@@ -292,9 +291,21 @@ int runRunCommand(const std::vector<std::string>& args) {
   }
 
   const std::string out_dir = vm.count("out") ? optionString(vm, "out") : "out/" + plan->name + "-" + ctx.run_id;
-  if (auto st = makeDirs(out_dir); !st) {
-    spdlog::error("output directory: {}", st.error().message);
-    return kExitRunError;
+  // Outputs go through this directory's fd: no symlink planted in it is followed (util/fs).
+  auto out_fd = openOutputDir(out_dir, DirTrust::kOutput);
+  if (!out_fd) {
+    spdlog::error("output directory: {}; nothing was started or changed", out_fd.error().message);
+    return out_fd.error().sys_errno == EPERM || out_fd.error().sys_errno == ELOOP || out_fd.error().sys_errno == ENOTDIR ? kExitUsage
+                                                                                                                         : kExitRunError;
+  }
+  std::optional<UniqueFd> textfile_fd;
+  if (vm.count("textfile-dir")) {
+    auto tf = openTrustedDir(optionString(vm, "textfile-dir"), DirTrust::kShared);
+    if (!tf) {
+      spdlog::error("--textfile-dir: {}; nothing was started or changed", tf.error().message);
+      return kExitUsage;
+    }
+    textfile_fd = std::move(*tf);
   }
   std::snprintf(g_skipped, sizeof g_skipped, "%s",
                 skippedMessage(*res, joinPath(optionString(vm, "journal-dir"), ctx.run_id + ".json")).c_str());
@@ -366,13 +377,13 @@ int runRunCommand(const std::vector<std::string>& args) {
   // Outputs are written in order; a failed write turns a pass into a run error, and the summary
   // and last line still come out so that a human and a machine see what happened.
   auto write = [&](const std::string& name, const std::string& body) {
-    if (auto st = writeFileAtomic(joinPath(out_dir, name), body); !st) {
+    if (auto st = writeFileAtomicAt(out_fd->get(), name, body, 0644, joinPath(out_dir, name)); !st) {
       spdlog::error("write {}: {}", name, st.error().message);
       if (exit_code == kExitPass) exit_code = kExitRunError;
     }
   };
   const nlohmann::json report_json = buildReportJson(rec, analysis, plan_sha256);
-  write("report.json", report_json.dump(2) + "\n");
+  write("report.json", dumpJson(report_json, 2) + "\n");
   write("junit.xml", renderJunitXml(rec, analysis));
   write("summary.md", renderSummaryMarkdown(rec, analysis, exit_code));
   {
@@ -383,7 +394,7 @@ int runRunCommand(const std::vector<std::string>& args) {
       // writeFileAtomic renames a finished temporary file into place, so the collector never
       // reads half a file.
       const std::string path = joinPath(optionString(vm, "textfile-dir"), prometheusFileName(plan->name));
-      if (auto st = writeFileAtomic(path, prom); !st) {
+      if (auto st = writeFileAtomicAt(textfile_fd->get(), prometheusFileName(plan->name), prom, 0644, path); !st) {
         spdlog::error("--textfile-dir: {}", st.error().message);
         if (exit_code == kExitPass) exit_code = kExitRunError;
       }

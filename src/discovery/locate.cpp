@@ -15,6 +15,7 @@
 #include "memstrain/cgroup/cgroup_parse.hpp"
 #include "memstrain/util/fs.hpp"
 #include "memstrain/util/text.hpp"
+#include "memstrain/util/units.hpp"
 
 namespace memstrain {
 namespace {
@@ -36,6 +37,21 @@ constexpr RuntimePrefix kRuntimePrefixes[] = {
     {"crio-conmon-", ContainerRuntime::kCrio, false},
     {"crio-", ContainerRuntime::kCrio, true},
     {"docker-", ContainerRuntime::kDocker, true},
+    {"libpod-conmon-", ContainerRuntime::kPodman, false},
+    {"libpod-", ContainerRuntime::kPodman, true},
+};
+// dockerd's cgroupfs driver: /docker/<id>, a bare id below a cgroup of this name.
+constexpr std::string_view kDockerCgroupfsParent = "docker";
+
+// The schemes of status.containerStatuses[].containerID.
+struct IdScheme {
+  std::string_view scheme;
+  ContainerRuntime runtime;
+};
+constexpr IdScheme kIdSchemes[] = {
+    {"containerd://", ContainerRuntime::kContainerd},
+    {"cri-o://", ContainerRuntime::kCrio},
+    {"docker://", ContainerRuntime::kDocker},
 };
 
 // Runtime metadata keys (OCI annotations, Docker labels) that name a container or mark a sandbox.
@@ -96,8 +112,8 @@ struct ContainerComponent {
   ContainerRuntime runtime = ContainerRuntime::kUnknown;
 };
 
-// "cri-containerd-<id>.scope", "crio-<id>", "docker-<id>.scope", "<id>"; nullopt for anything
-// else (crio-conmon-<id>, memstrain's own stressor sibling, …).
+// "cri-containerd-<id>.scope", "crio-<id>", "docker-<id>.scope", "libpod-<id>", "<id>"; nullopt
+// for anything else (crio-conmon-<id>, memstrain's own stressor sibling, …).
 std::optional<ContainerComponent> parseContainerComponent(std::string_view comp) {
   if (endsWith(comp, kScopeSuffix)) comp.remove_suffix(kScopeSuffix.size());
   ContainerComponent out;
@@ -112,6 +128,12 @@ std::optional<ContainerComponent> parseContainerComponent(std::string_view comp)
   if (comp.size() < 12 || comp.size() > 64 || !isHex(comp)) return std::nullopt;
   out.id = lower(comp);
   return out;
+}
+
+// True when `comp` starts with one of the runtimes' prefixes (a container's or a monitor's).
+bool hasRuntimePrefix(std::string_view comp) {
+  return std::any_of(std::begin(kRuntimePrefixes), std::end(kRuntimePrefixes),
+                     [comp](const RuntimePrefix& p) { return startsWith(comp, p.prefix); });
 }
 
 Error withErrno(std::string message, int err) { return Error{std::move(message), err}; }
@@ -144,6 +166,7 @@ const char* toString(ContainerRuntime r) {
     case ContainerRuntime::kContainerd: return "containerd";
     case ContainerRuntime::kCrio: return "cri-o";
     case ContainerRuntime::kDocker: return "docker";
+    case ContainerRuntime::kPodman: return "podman";
   }
   return "?";
 }
@@ -205,6 +228,34 @@ std::optional<KubeCgroup> parseKubeCgroupPath(std::string_view rel) {
   return k;
 }
 
+std::optional<ContainerCgroup> parseContainerCgroupPath(std::string_view rel) {
+  if (auto k = parseKubeCgroupPath(rel)) {
+    if (k->container_id.empty()) return std::nullopt;  // a pod cgroup, not a container's
+    return ContainerCgroup{k->container_cgroup, k->container_id, k->runtime};
+  }
+  // Outside kubelet's tree only names a runtime gave itself count: a bare hex component elsewhere
+  // could be anything (a machine id, another tool's cgroup).
+  const auto parts = components(rel);
+  std::optional<ContainerCgroup> out;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const bool docker_bare = i > 0 && parts[i - 1] == kDockerCgroupfsParent;
+    if (!docker_bare && !hasRuntimePrefix(parts[i])) continue;
+    auto c = parseContainerComponent(parts[i]);
+    if (!c) continue;
+    if (c->runtime == ContainerRuntime::kUnknown) c->runtime = ContainerRuntime::kDocker;  // only a bare id below "docker" gets here
+    out = ContainerCgroup{joinComponents(parts, i + 1), std::move(c->id), c->runtime};     // the innermost wins
+  }
+  return out;
+}
+
+ContainerRuntime runtimeOfContainerIdScheme(std::string_view id) {
+  id = trim(id);
+  for (const auto& s : kIdSchemes) {
+    if (id.size() > s.scheme.size() && lower(id.substr(0, s.scheme.size())) == s.scheme) return s.runtime;
+  }
+  return ContainerRuntime::kUnknown;
+}
+
 Result<std::string> normalizePodUid(std::string_view uid) {
   std::string u = lower(trim(uid));
   if (startsWith(u, "pod")) u.erase(0, 3);
@@ -242,13 +293,13 @@ std::vector<KubeCgroup> matchPodUid(const std::vector<std::string>& paths, std::
   return out;
 }
 
-std::vector<KubeCgroup> matchContainerId(const std::vector<std::string>& paths, std::string_view id_prefix) {
-  std::vector<KubeCgroup> out;
+std::vector<ContainerCgroup> matchContainerId(const std::vector<std::string>& paths, std::string_view id_prefix) {
+  std::vector<ContainerCgroup> out;
   std::set<std::string> seen;
   for (const auto& p : paths) {
-    auto k = parseKubeCgroupPath(p);
-    if (!k || k->container_id.empty() || !startsWith(k->container_id, id_prefix)) continue;
-    if (seen.insert(k->container_cgroup).second) out.push_back(std::move(*k));
+    auto c = parseContainerCgroupPath(p);
+    if (!c || !startsWith(c->id, id_prefix)) continue;
+    if (seen.insert(c->cgroup).second) out.push_back(std::move(*c));
   }
   return out;
 }
@@ -476,6 +527,33 @@ Status describeCgroup(const CgroupFs& fs, LocateResult& r, std::optional<pid_t> 
   return {};
 }
 
+Result<std::vector<pid_t>> visibleProcesses(const CgroupFs& fs, const std::string& cgroup, int max_depth) {
+  auto abs = fs.absPath(cgroup);
+  if (!abs) return abs.error();
+  std::vector<std::string> all{cgroup};
+  if (auto st = walk(*abs, cgroup, 0, max_depth, all); !st) return st.error();
+  std::vector<pid_t> out;
+  for (const auto& c : all) {
+    auto pids = fs.procs(c);
+    if (!pids) {
+      if (c != cgroup && pids.error().sys_errno == ENOENT) continue;  // a sub-cgroup removed meanwhile
+      return pids.error();
+    }
+    out.insert(out.end(), pids->begin(), pids->end());
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::string hiddenProcessesExplanation(const std::string& cgroup, std::uint64_t usage_bytes) {
+  if (usage_bytes == 0) return "cgroup " + cgroup + " has no processes and no memory charged: nothing runs there";
+  return "cgroup " + cgroup + " is charged " + formatBytes(usage_bytes) +
+         " but lists no process memstrain can see: memstrain runs in another pid namespace than the target (a pod "
+         "without hostPID: true, a container without --pid=host), or the target's processes are gone. Without them "
+         "memstrain cannot tell whether the target died, nor read its RSS";
+}
+
 Result<LocateResult> locateByPid(const CgroupFs& fs, pid_t pid, const LocateOptions& opts) {
   if (pid <= 0) return withErrno("pid " + std::to_string(pid) + ": expected a positive pid", kLocateBadInput);
   const std::string path = joinPath(opts.proc_root, std::to_string(pid) + "/cgroup");
@@ -518,8 +596,9 @@ Result<LocateResult> locateByPid(const CgroupFs& fs, pid_t pid, const LocateOpti
   r.matched_by = "pid";
   r.cgroup = rel;
   r.kube = parseKubeCgroupPath(r.cgroup);
-  if (r.kube && !r.kube->container_id.empty()) {
-    if (auto meta = readContainerMeta(opts, r.kube->container_id)) r.container_name = meta->name;
+  r.container = parseContainerCgroupPath(r.cgroup);
+  if (r.container) {
+    if (auto meta = readContainerMeta(opts, r.container->id)) r.container_name = meta->name;
   }
   if (auto st = describeCgroup(fs, r, pid); !st) return st.error();
   return r;
@@ -533,21 +612,26 @@ Result<LocateResult> locateByContainerId(const CgroupFs& fs, std::string_view id
   auto matches = matchContainerId(*all, *prefix);
   if (matches.empty()) {
     return withErrno("no container cgroup with id " + *prefix + "… among " + std::to_string(all->size()) + " cgroups below " + fs.mount() +
-                         " (looked for kubelet layouts: kubepods[.slice]/…/pod<uid>/<runtime>-<id>[.scope])",
+                         " (looked for kubelet layouts: kubepods[.slice]/…/pod<uid>/<runtime>-<id>[.scope], and runtimes' own names: "
+                         "libpod-<id>[.scope] (podman), crio-<id>.scope, docker-<id>.scope, docker/<id>, cri-containerd-<id>.scope)",
                      kLocateNotFound);
   }
   if (matches.size() > 1) {
     std::string list;
-    for (const auto& m : matches) list += "\n  " + m.container_id + "  " + m.container_cgroup;
+    for (const auto& m : matches) list += "\n  " + m.id + "  " + m.cgroup;
     return withErrno(
         "container id " + *prefix + " is ambiguous: " + std::to_string(matches.size()) + " containers match; give more digits:" + list,
         kLocateAmbiguous);
   }
   LocateResult r;
   r.matched_by = "container-id";
-  r.cgroup = matches.front().container_cgroup;
-  r.kube = matches.front();
-  if (auto meta = readContainerMeta(opts, r.kube->container_id)) r.container_name = meta->name;
+  r.cgroup = matches.front().cgroup;
+  r.container = matches.front();
+  // A bare id in the cgroup's name says nothing of the runtime; the id's scheme may.
+  if (r.container->runtime == ContainerRuntime::kUnknown) r.container->runtime = runtimeOfContainerIdScheme(id);
+  r.kube = parseKubeCgroupPath(r.cgroup);
+  if (r.kube) r.kube->runtime = r.container->runtime;
+  if (auto meta = readContainerMeta(opts, r.container->id)) r.container_name = meta->name;
   if (auto st = describeCgroup(fs, r); !st) return st.error();
   return r;
 }
@@ -622,7 +706,13 @@ Result<LocateResult> locateByPodUid(const CgroupFs& fs, std::string_view uid, co
       if (!containers[i].sandbox && !containers[i].pids.empty()) picked.push_back(i);
     }
     if (picked.empty()) {
-      return withErrno("pod " + *canon + ": no container with processes besides the sandbox. Containers:" + listing, kLocateNotFound);
+      const bool none_visible = std::all_of(containers.begin(), containers.end(), [](const LocatedContainer& c) { return c.pids.empty(); });
+      return withErrno("pod " + *canon + ": no container with processes besides the sandbox" +
+                           (none_visible ? std::string(" (no container lists a process memstrain can see: if the pod runs, memstrain is in "
+                                                       "another pid namespace — a pod without hostPID: true; use --container-id)")
+                                         : std::string()) +
+                           ". Containers:" + listing,
+                       kLocateNotFound);
     }
   }
   if (picked.size() > 1) {
@@ -637,6 +727,7 @@ Result<LocateResult> locateByPodUid(const CgroupFs& fs, std::string_view uid, co
   r.matched_by = "pod-uid";
   r.cgroup = containers[picked.front()].cgroup;
   r.kube = *kubes[picked.front()];
+  r.container = ContainerCgroup{r.kube->container_cgroup, r.kube->container_id, r.kube->runtime};
   r.container_name = containers[picked.front()].name;
   r.pod_containers = std::move(containers);
   if (auto st = describeCgroup(fs, r); !st) return st.error();

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "memstrain/discovery/locate.hpp"
+#include "memstrain/executor/journal.hpp"
 #include "memstrain/util/units.hpp"
 
 namespace memstrain {
@@ -57,6 +58,8 @@ Result<LocateResult> locateAttach(const AttachSpec& a, const CgroupFs& fs, const
 
 }  // namespace
 
+bool isTargetNotFound(const Error& e) { return e.sys_errno == kLocateNotFound || e.sys_errno == kLocateAmbiguous || e.sys_errno == EXDEV; }
+
 std::optional<std::string> refusedPressureCgroup(const std::string& rel, const std::string& self_cgroup, bool force) {
   if (rel.empty() || rel == "/") return "the root cgroup is the whole host; memstrain never puts pressure on it";
   if (!self_cgroup.empty() && isSameOrAncestor(rel, self_cgroup)) {
@@ -76,6 +79,15 @@ std::optional<std::string> refusedPressureCgroup(const std::string& rel, const s
 }
 
 Result<Resolution> resolvePlan(const Plan& plan, const CgroupFs& fs, const ResolveContext& ctx) {
+  // A plan is data: running a program of its choosing as root is a decision of whoever starts
+  // memstrain, made on the command line, not by whoever wrote (or can edit) the plan.
+  for (std::size_t i = 0; i < plan.stages.size(); ++i) {
+    const auto& rel = plan.stages[i].release;
+    if (!ctx.allow_commands && rel && rel->trigger && rel->trigger->kind == ReleaseTrigger::Kind::kCommand) {
+      return Error{"/stages/" + std::to_string(i) + "/release/trigger/command: the plan runs a command (`" + rel->trigger->command[0] +
+                   "`) as memstrain's user (root); pass --allow-commands to allow it"};
+    }
+  }
   Resolution r;
   r.version = fs.version();
   r.mount = fs.mount();
@@ -97,6 +109,12 @@ Result<Resolution> resolvePlan(const Plan& plan, const CgroupFs& fs, const Resol
   const bool node = r.placement == Placement::kNode;
   // Node placement: a stressor cgroup of its own under the memstrain parent, beside the run cgroup.
   const std::string node_cgroup = joinCgroup(ctx.cgroup_parent, ctx.run_id + "-node");
+  // memstrain creates the parent itself when it is missing, never its ancestors: a cgroup it made
+  // on the way would be in no journal and never removed.
+  if ((plan.target.launch || node) && !fs.exists(ctx.cgroup_parent) && !fs.exists(parentCgroup(ctx.cgroup_parent))) {
+    return Error{"--cgroup-parent " + ctx.cgroup_parent + ": " + parentCgroup(ctx.cgroup_parent) + " does not exist under " + fs.mount() +
+                 "; memstrain creates only the parent's last part (create the rest first, or choose a parent under an existing cgroup)"};
+  }
 
   if (plan.target.launch) {
     r.launch = true;
@@ -130,23 +148,28 @@ Result<Resolution> resolvePlan(const Plan& plan, const CgroupFs& fs, const Resol
       if (!loc) return Error{"/target/attach/pid: " + loc.error().message, loc.error().sys_errno};
       r.target_cgroup = loc->cgroup;
       r.attach_matched_by = "pid";
+      // Who the pid is now: the run pins this process, never a later owner of the number.
+      r.attach_pid_start_time = processStartTime(*a.pid, ctx.proc_root);
     } else {
       auto loc = locateAttach(a, fs, ctx);
       if (!loc) return loc.error();
       r.target_cgroup = loc->cgroup;
       r.attach_matched_by = loc->matched_by;
-      if (loc->kube) {
-        r.pod_uid = loc->kube->pod_uid;
-        r.container_id = loc->kube->container_id;
-      }
+      if (loc->kube) r.pod_uid = loc->kube->pod_uid;
+      if (loc->container) r.container_id = loc->container->id;
     }
     if (r.target_cgroup == "/")
       return Error{"/target/attach: the target is in the root cgroup; memstrain will not pressure the whole host"};
-    if (!fs.exists(r.target_cgroup)) return Error{"/target/attach/cgroup: no cgroup " + r.target_cgroup + " under " + fs.mount()};
+    if (!fs.exists(r.target_cgroup))
+      return Error{"/target/attach/cgroup: no cgroup " + r.target_cgroup + " under " + fs.mount(), kLocateNotFound};
     if (auto why = refusedPressureCgroup(r.target_cgroup, ctx.self_cgroup, ctx.force)) return Error{"/target/attach: " + *why};
     auto tl = fs.effectiveLimit(r.target_cgroup);
     if (!tl) return tl.error();
     r.target_limit_bytes = *tl;
+    // Never blind: a target whose processes memstrain cannot see is said so before anything starts.
+    if (auto pids = visibleProcesses(fs, r.target_cgroup); pids && pids->empty()) {
+      r.hidden_target = hiddenProcessesExplanation(r.target_cgroup, fs.usage(r.target_cgroup).valueOr(0));
+    }
     if (beside) {
       const std::string parent = parentCgroup(r.target_cgroup);
       if (parent == "/") return Error{"/stages: beside placement needs the target below a parent cgroup other than the root"};
@@ -183,6 +206,26 @@ Result<Resolution> resolvePlan(const Plan& plan, const CgroupFs& fs, const Resol
         std::max<std::uint64_t>(plan.safety.margin_min_bytes,
                                 static_cast<std::uint64_t>(plan.safety.margin_fraction * static_cast<double>(r.effective_limit_bytes)));
   }
+  // Node rails for every placement: whatever cgroup the stressor is in, the node pays for its
+  // pages. A BestEffort pod's effective limit is about the whole node's, an unlimited cgroup has
+  // none: only MemTotal and MemAvailable say what pressure would cost the node.
+  if (r.placement) {
+    if (ctx.node_memory_bytes == 0) {
+      return Error{
+          "/stages: pressure needs the node's MemTotal and MemAvailable (/proc/meminfo was not readable) to stay within "
+          "safety.node_max and safety.node_min_available; nothing was started"};
+    }
+    r.node_guard = r.node ? *r.node : nodeRails(plan.safety, ctx.node_memory_bytes, ctx.force);
+  }
+  const NodeMemory node_now{ctx.node_memory_bytes, ctx.node_available_bytes};
+  // What the measured cgroup holds now: the stressor adds only the rest of a level's setpoint.
+  // Launch mode creates it empty.
+  const std::uint64_t measured_usage_now = !node && !r.launch && r.placement ? fs.usage(r.measured_cgroup).valueOr(0) : 0;
+  // Refuses `adds` more bytes of stressor on the node when that would break the node's rails.
+  auto nodeRailsProblem = [&](std::uint64_t adds) -> std::optional<std::string> {
+    if (node || !r.node_guard) return std::nullopt;  // node placement checks its own, below
+    return refuseNodePressure(*r.node_guard, node_now, std::nullopt, adds);
+  };
   std::uint64_t reserve = 0;
   for (std::size_t i = 0; i < plan.stages.size(); ++i) {
     const StageSpec& s = plan.stages[i];
@@ -200,18 +243,27 @@ Result<Resolution> resolvePlan(const Plan& plan, const CgroupFs& fs, const Resol
           return Error{ptr + "/level: " + r.measured_cgroup +
                        " has no memory limit on it or its parents; a level needs one (use \"size\")"};
         }
+        if (!node && r.effective_limit_bytes > ctx.node_memory_bytes) {
+          return Error{ptr + "/level: the effective limit of " + r.measured_cgroup + " (" + formatBytes(r.effective_limit_bytes) +
+                       ") is above the node's MemTotal (" + formatBytes(ctx.node_memory_bytes) +
+                       "): a level of it is pressure on the whole node; use \"placement\": \"node\" (with its rails) or a \"size\""};
+        }
         rs.setpoint_bytes = static_cast<std::uint64_t>(*s.pressure->level_fraction * static_cast<double>(r.effective_limit_bytes));
+        if (auto why = nodeRailsProblem(*rs.setpoint_bytes > measured_usage_now ? *rs.setpoint_bytes - measured_usage_now : 0)) {
+          return Error{ptr + "/level: holding " + formatBytes(*rs.setpoint_bytes) + " in " + r.measured_cgroup + ": " + *why};
+        }
         reserve = std::max(reserve, r.effective_limit_bytes);
       } else {
         const std::uint64_t size = *s.pressure->size_bytes;
-        if (!s.pressure->allow_oom && !node) {
-          const std::uint64_t ceiling =
-              limited ? r.effective_limit_bytes - std::min(r.effective_limit_bytes, r.safety_margin_bytes) : ctx.node_memory_bytes;
-          if (ceiling > 0 && size > ceiling) {
+        if (!s.pressure->allow_oom && !node && limited) {
+          const std::uint64_t ceiling = r.effective_limit_bytes - std::min(r.effective_limit_bytes, r.safety_margin_bytes);
+          if (size > ceiling) {
             return Error{ptr + "/size: " + formatBytes(size) + " is above the effective limit minus the safety margin (" +
                          formatBytes(ceiling) + "); lower it or set \"allow_oom\": true"};
           }
         }
+        // With allow_oom the cgroup's limit still bounds what the stressor can take from the node.
+        if (auto why = nodeRailsProblem(limited ? std::min(size, r.effective_limit_bytes) : size)) return Error{ptr + "/size: " + *why};
         rs.size_bytes = size;
         reserve = std::max(reserve, size);
       }
@@ -219,7 +271,16 @@ Result<Resolution> resolvePlan(const Plan& plan, const CgroupFs& fs, const Resol
     if (s.release && s.release->reclaim) {
       const std::string ptr = "/stages/" + std::to_string(i) + "/release/reclaim";
       if (!limited) return Error{ptr + ": " + r.measured_cgroup + " has no memory limit on it or its parents; reclaim pressure needs one"};
-      reserve = std::max(reserve, s.release->reclaim->size_bytes.value_or(r.effective_limit_bytes));
+      // Reclaim fills up to the limit minus the safety margin; a size of its own may not go past
+      // it (there is no allow_oom for reclaim).
+      const std::uint64_t ceiling = r.effective_limit_bytes - std::min(r.effective_limit_bytes, r.safety_margin_bytes);
+      if (s.release->reclaim->size_bytes && *s.release->reclaim->size_bytes > ceiling) {
+        return Error{ptr + "/size: " + formatBytes(*s.release->reclaim->size_bytes) +
+                     " is above the effective limit minus the safety margin (" + formatBytes(ceiling) + ")"};
+      }
+      const std::uint64_t most = s.release->reclaim->size_bytes.value_or(ceiling);
+      if (auto why = nodeRailsProblem(most)) return Error{ptr + (s.release->reclaim->size_bytes ? "/size: " : ": ") + *why};
+      reserve = std::max(reserve, most);
     }
     r.stages.push_back(std::move(rs));
   }
@@ -280,13 +341,28 @@ std::string describeResolution(const Plan& plan, const Resolution& r) {
   o << "target cgroup:    " << r.target_cgroup << " (effective limit " << lim(r.target_limit_bytes) << ")\n";
   if (!r.attach_matched_by.empty() && r.attach_matched_by != "cgroup") {
     o << "found by:         " << r.attach_matched_by;
-    if (!r.pod_uid.empty()) o << " (pod " << r.pod_uid << (r.container_id.empty() ? "" : ", container " + r.container_id) << ")";
+    if (!r.pod_uid.empty())
+      o << " (pod " << r.pod_uid << (r.container_id.empty() ? "" : ", container " + r.container_id) << ")";
+    else if (!r.container_id.empty())
+      o << " (container " << r.container_id << ")";
     o << "\n";
+  }
+  if (r.hidden_target) {
+    o << "target processes: none visible: " << *r.hidden_target << "\n";
+    o << "                  "
+      << (plan.target.attach && plan.target.attach->cgroup_only ? "target.attach.cgroup_only: watching the cgroup alone"
+                                                                : "the run will refuse to start (see target.attach.cgroup_only)")
+      << "\n";
   }
   if (r.placement) {
     o << "placement:        " << toString(*r.placement) << "; stressor cgroup " << r.stressor_cgroup << "\n";
     o << "measured cgroup:  " << r.measured_cgroup << " (effective limit " << lim(r.effective_limit_bytes) << ", safety margin "
       << formatBytes(r.safety_margin_bytes) << ")\n";
+  }
+  if (r.node_guard && !r.node) {
+    o << "node rails:       the stressor may not take the node's memory in use above " << formatBytes(r.node_guard->cap_bytes)
+      << (r.node_guard->force ? " (not enforced: --force)" : "") << " or MemAvailable below " << formatBytes(r.node_guard->floor_bytes)
+      << " (MemTotal " << formatBytes(r.node_guard->total_bytes) << ")\n";
   }
   if (r.node) {
     o << "node rails:       in use at most " << formatBytes(r.node->cap_bytes) << (r.node->force ? " (not enforced: --force)" : "")

@@ -6,20 +6,25 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 
 #include <spdlog/spdlog.h>
 
+#include "memstrain/actuators/cgroup_spawn.hpp"
 #include "memstrain/actuators/setpoint.hpp"
 #include "memstrain/analysis/release.hpp"
+#include "memstrain/analysis/stage_stats.hpp"
+#include "memstrain/discovery/locate.hpp"
 #include "memstrain/executor/node_guard.hpp"
 #include "memstrain/executor/readiness.hpp"
 #include "memstrain/executor/resolve.hpp"
 #include "memstrain/model/samples_format.hpp"
 #include "memstrain/os/signals.hpp"
-#include "memstrain/plan/plan_parse.hpp"
 #include "memstrain/proc/proc_memory.hpp"
 #include "memstrain/proc/proc_stat.hpp"
+#include "memstrain/proc/thp.hpp"
 #include "memstrain/util/fs.hpp"
+#include "memstrain/util/json_write.hpp"
 #include "memstrain/util/units.hpp"
 
 namespace memstrain {
@@ -27,21 +32,22 @@ namespace {
 
 bool stopRequested(const std::atomic<int>* flag) { return flag && flag->load() != 0; }
 
-Result<ProbeConfig> toProbeConfig(const ProbeSpec& p) {
-  ProbeConfig c;
-  c.name = p.name;
-  c.url = p.url;
-  c.method = p.method;
-  c.headers = p.headers;
-  c.body = p.body;
-  c.rate_per_s = p.rate_per_s;
-  c.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(p.timeout);
-  auto ranges = parseStatusRanges(p.expect_status);
-  if (!ranges) return Error{"probe " + p.name + ": " + ranges.error().message};
-  c.expect_status = *ranges;
-  c.max_in_flight = p.max_in_flight;
-  c.concurrency = p.concurrency;
-  return c;
+// samples.jsonl's cap: a planned run whose cgroup lines would pass it writes every n-th one.
+constexpr std::uint64_t kSamplesFileCapBytes = 1ULL << 30;
+
+// A cgroup line of samples.jsonl is 0.7-1.3 KiB (more in beside mode and on v2 with PSI):
+// 1.5 KiB is the budget's estimate.
+constexpr std::uint64_t kCgroupLineBytes = 1536;
+
+// Every how many cgroup samples one is written, so that a planned run's samples.jsonl stays under
+// kSamplesFileCapBytes (latency and MemStats lines are a few percent of it and are all written).
+std::size_t samplesStride(const Plan& plan) {
+  const double interval_s = std::chrono::duration<double>(plan.sampling.interval).count();
+  const double duration_s = std::chrono::duration<double>(plan.totalDuration()).count();
+  if (interval_s <= 0) return 1;
+  const double projected = duration_s / interval_s * static_cast<double>(kCgroupLineBytes);
+  const double budget = 0.8 * static_cast<double>(kSamplesFileCapBytes);
+  return projected <= budget ? 1 : static_cast<std::size_t>(std::ceil(projected / budget));
 }
 
 }  // namespace
@@ -66,6 +72,11 @@ RunSession::RunSession(CgroupFs& fs, CgroupEditor& editor, const ExecutorOptions
     rec_.kernel = u.release;
     rec_.hostname = u.nodename;
   }
+  if (auto thp = readThpMode(); thp) {
+    rec_.thp = *thp;
+  } else {
+    spdlog::debug("transparent huge pages: {}", thp.error().message);
+  }
   rec_.started_wall_ms = clock_.wallMs();
 }
 
@@ -79,6 +90,20 @@ void RunSession::fail(const std::string& msg) {
 
 // --- Set-up ----------------------------------------------------------------------------------
 
+bool RunSession::checkTargetVisible() {
+  // Without the target's processes a run cannot see it die, nor its RSS.
+  if (!res_.hidden_target) return true;
+  if (!plan_.target.attach || !plan_.target.attach->cgroup_only) {
+    fail("target not visible: " + *res_.hidden_target +
+         ". Run memstrain in the target's pid namespace (hostPID: true in a pod, --pid=host for a container), or set "
+         "target.attach.cgroup_only: true to accept watching the cgroup alone");
+    return false;
+  }
+  spdlog::warn("target.attach.cgroup_only: watching the cgroup alone: {}", *res_.hidden_target);
+  rec_.events.push_back({0, "target_not_visible", "", *res_.hidden_target + "; target.attach.cgroup_only: watching the cgroup alone"});
+  return true;
+}
+
 bool RunSession::openJournal() {
   // Crash safety: a dead run's leftovers block new runs until recovered; this run's own journal is
   // on disk before the first change.
@@ -86,8 +111,10 @@ bool RunSession::openJournal() {
   auto dead = findDeadJournals(options_.journal_dir, &problems, options_.proc_root);
   for (const auto& p : problems) spdlog::warn("journal: {}", p);
   if (!dead.empty()) {
+    const std::string dir_arg = options_.journal_dir == kDefaultJournalDir ? "" : " --journal-dir " + options_.journal_dir;
     fail("a previous run (" + dead.front().second.run_id + ") died without cleaning up; its journal is " + dead.front().first +
-         ": run `memstrain recover` first (`memstrain recover --dry-run` shows what it will undo)");
+         ": run `memstrain recover" + dir_arg +
+         "` first (with --dry-run it shows what it will undo; on Kubernetes: " + "k8s/memstrain-launch.sh recover --node NODE)");
     return false;
   }
   Journal j;
@@ -100,7 +127,9 @@ bool RunSession::openJournal() {
   journal_.emplace(options_.journal_dir, std::move(j));
   if (auto st = journal_->save(); !st) {
     journal_.reset();
-    fail("write the run journal: " + st.error().message);
+    fail("write the run journal: " + st.error().message + ". The journal lets `memstrain recover` undo this run if memstrain dies, so " +
+         "it needs a writable directory that outlives memstrain: pass --journal-dir DIR (in a pod: mount a hostPath directory " +
+         "read-write, e.g. /run/memstrain/jobs of the node, and pass it, as k8s/job.yaml does)");
     return false;
   }
   return true;
@@ -112,19 +141,35 @@ void RunSession::journalProcess(pid_t pid, const char* role) {
 }
 
 bool RunSession::openSamples() {
-  samples_out_.open(joinPath(options_.out_dir, "samples.jsonl"), std::ios::trunc);
-  if (!samples_out_) {
-    fail("cannot write " + joinPath(options_.out_dir, "samples.jsonl"));
+  const std::string path = joinPath(options_.out_dir, "samples.jsonl");
+  auto dir = openOutputDir(options_.out_dir, DirTrust::kOutput);
+  auto fd = dir ? openAppendAt(dir->get(), "samples.jsonl", 0644, path) : Result<UniqueFd>(dir.error());
+  if (!fd || ::ftruncate(fd->get(), 0) != 0) {
+    fail("cannot write " + path + ": " + (fd ? Error::fromErrno("truncate").message : fd.error().message));
     return false;
+  }
+  samples_fd_ = std::move(*fd);
+  sample_stride_ = samplesStride(plan_);
+  if (sample_stride_ > 1) {
+    spdlog::info("samples.jsonl: {} of planned run at {} sampling would pass {}; every {}th cgroup sample is written (all are analysed)",
+                 formatDuration(plan_.totalDuration()), formatDuration(plan_.sampling.interval), formatBytes(kSamplesFileCapBytes),
+                 sample_stride_);
   }
   return true;
 }
 
 void RunSession::writeSample(const nlohmann::json& j) {
   {
+    // One write(2) per line on an O_APPEND descriptor; what is not UTF-8 becomes U+FFFD.
+    const std::string line = dumpJson(j) + "\n";
     std::lock_guard<std::mutex> lock(samples_mu_);
-    samples_out_ << j.dump() << '\n';
-    samples_out_.flush();
+    std::size_t done = 0;
+    while (done < line.size()) {
+      const ssize_t n = ::write(samples_fd_.get(), line.data() + done, line.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;  // a full disk: the run goes on; the figures in memory are complete
+      done += static_cast<std::size_t>(n);
+    }
   }
   // Progress sees every sample as it is written (the sink has its own lock).
   if (options_.progress) options_.progress->observeSample(j);
@@ -166,29 +211,28 @@ bool RunSession::startTarget() {
     so.workdir = l.workdir;
     so.parent_death_signal = SIGKILL;
     so.output_path = joinPath(options_.out_dir, "target.log");
-    auto child = spawnSuspended(so);
+    CgroupEntry entry = CgroupEntry::kMoved;
+    std::string why_moved;
+    auto child = spawnSuspendedIn(so, editor_, res_.target_cgroup, &entry, &why_moved);
     if (!child) {
-      fail("start target: " + child.error().message);
+      fail("start target in " + res_.target_cgroup + ": " + child.error().message);
       return false;
     }
-    if (auto st = editor_.attach(res_.target_cgroup, child->pid()); !st) {
-      child->abandon();
-      fail("move target into " + res_.target_cgroup + ": " + st.error().message);
-      return false;
-    }
+    if (!why_moved.empty()) spdlog::debug("target moved into its cgroup ({})", why_moved);
     const pid_t pid = child->pid();
     if (auto st = child->release(); !st) {
       fail("start target `" + l.command[0] + "`: " + st.error().message);
       return false;
     }
     rec_.target_pid = pid;
+    if (auto pinned = PinnedProcess::pin(pid, std::nullopt)) target_.emplace(std::move(*pinned));
     journalProcess(pid, "target");
     cleanup_.push_back({"stop target " + std::to_string(pid), [this, pid]() -> Status {
                           ExitInfo e = terminate(pid, SIGTERM, std::chrono::milliseconds(3000));
                           if (!rec_.target_exit) spdlog::debug("target {} stopped: {}", pid, e.describe());
                           return {};
                         }});
-    spdlog::info("target started: pid {} in {}", pid, res_.target_cgroup);
+    spdlog::info("target started: pid {} in {} ({})", pid, res_.target_cgroup, toString(entry));
     if (l.ready_url) {
       if (auto st = waitForReady(*l.ready_url, l.ready_timeout, pid, options_.stop_signal); !st) {
         if (stopRequested(options_.stop_signal)) {
@@ -204,9 +248,17 @@ bool RunSession::startTarget() {
   } else {
     const AttachSpec& a = *plan_.target.attach;
     if (a.pid) {
+      // The process resolved, not whoever has its pid now.
+      auto pinned = PinnedProcess::pin(*a.pid, res_.attach_pid_start_time, options_.proc_root);
+      if (!pinned) {
+        fail("target pid " + std::to_string(*a.pid) + ": " + pinned.error().message);
+        return false;
+      }
+      target_.emplace(std::move(*pinned));
       rec_.target_pid = *a.pid;
-    } else if (auto procs = fs_.procs(res_.target_cgroup); procs && !procs->empty()) {
-      rec_.target_pid = *std::min_element(procs->begin(), procs->end());
+    } else if (auto procs = visibleProcesses(fs_, res_.target_cgroup); procs && !procs->empty()) {
+      rec_.target_pid = procs->front();  // the lowest, in the cgroup or below it
+      if (auto pinned = PinnedProcess::pin(*rec_.target_pid, std::nullopt)) target_.emplace(std::move(*pinned));
     }
   }
   if (rec_.target_pid) {
@@ -263,14 +315,7 @@ bool RunSession::startStressor() {
 
 bool RunSession::startObservers() {
   // Latency probes start with the first stage; each keeps one merged window for the current stage.
-  for (const auto& spec : plan_.target.probes) {
-    auto cfg = toProbeConfig(spec);
-    if (!cfg) {
-      fail(cfg.error().message);
-      return false;
-    }
-    probes_.push_back(std::make_unique<LatencyProbe>(std::move(*cfg)));
-  }
+  for (const auto& spec : plan_.target.probes) probes_.push_back(std::make_unique<LatencyProbe>(spec));
   cleanup_.push_back({"stop latency probes", [this]() -> Status {
                         for (auto& p : probes_) p->stop();
                         return {};
@@ -342,8 +387,18 @@ bool RunSession::takeSample(std::size_t stage_idx, std::optional<std::uint64_t> 
                            std::to_string(kills->count) + " OOM kill(s) of target processes in " + res_.target_cgroup});
     spdlog::warn("OOM kill in the target's cgroup {} ({} new)", res_.target_cgroup, kills->count);
   }
-  writeSample(sampleToJson(s, plan_.stages[stage_idx].name));
-  rec_.samples.push_back(std::move(s));
+  // samples.jsonl: every sample of a run under the file's cap, every n-th above it; release
+  // windows and the final look always.
+  if (cgroup_samples_++ % sample_stride_ == 0 || keep_samples_ || final_sample) writeSample(sampleToJson(s, plan_.stages[stage_idx].name));
+  if (stage_idx < rec_.sample_stats.size()) rec_.sample_stats[stage_idx].add(s);
+  if (window_eval_ && window_eval_->active()) feeder_->addSample(s);
+  if (keep_samples_) {
+    // memory.stat's every key is not needed after parsing; a kept sample holds only its figures.
+    s.target_cgroup.stat.raw.clear();
+    if (s.measured_cgroup) s.measured_cgroup->stat.raw.clear();
+    if (s.stressor_cgroup) s.stressor_cgroup->stat.raw.clear();
+    rec_.samples.push_back(std::move(s));
+  }
   return true;
 }
 
@@ -365,8 +420,7 @@ bool RunSession::feedWindows(std::size_t stage_idx) {
   const double end_s = nowSeconds();
   std::optional<std::vector<MemStatsSample>> readings;
   if (pprof_ && rec_.target_start_unix_ns) readings = pprof_->memstatsSince(feeder_->newReadingsAfter());
-  auto verdict =
-      window_eval_->push(feeder_->cut(end_s, stage_idx, rec_.samples, readings ? &*readings : nullptr, rec_.target_start_unix_ns));
+  auto verdict = window_eval_->push(feeder_->cut(end_s, stage_idx, readings ? &*readings : nullptr, rec_.target_start_unix_ns));
   if (options_.progress) options_.progress->observeWindowChecks(window_eval_->records());
   if (!verdict || rec_.status != RunStatus::kCompleted) return false;  // an error or a signal ended it first
   rec_.status = RunStatus::kAborted;
@@ -374,6 +428,7 @@ bool RunSession::feedWindows(std::size_t stage_idx) {
   rec_.events.push_back({verdict->t_s, "aborted", verdict->stage, rec_.error});
   spdlog::warn("{}; stopping the pressure", rec_.error);
   rec_.abort = std::move(*verdict);
+  releasePressure("the run was aborted by check \"" + rec_.abort->check + "\"");
   return true;
 }
 
@@ -402,11 +457,13 @@ void RunSession::checkProcesses(std::size_t stage_idx) {
       rec_.events.push_back({t, "target_exit", stage, "target pid " + std::to_string(*rec_.target_pid) + " " + e->describe()});
       fail("target exited during stage " + stage + ": " + e->describe());
       stop_all_ = true;
+      releasePressure("the target exited");
     }
-  } else if (!res_.launch && rec_.target_pid && processGone(*rec_.target_pid)) {
+  } else if (!res_.launch && rec_.target_pid && (target_ ? !target_->alive() : processGone(*rec_.target_pid))) {
     rec_.events.push_back({t, "target_exit", stage, "target pid " + std::to_string(*rec_.target_pid) + " is gone"});
     fail("target pid " + std::to_string(*rec_.target_pid) + " ended during stage " + stage);
     stop_all_ = true;
+    releasePressure("the target is gone");
   }
 }
 
@@ -425,6 +482,15 @@ std::uint64_t RunSession::targetRssCheap() const {
   if (!rec_.target_pid) return 0;
   auto pm = readProcessMemoryCheap(*rec_.target_pid, options_.proc_root);
   return pm ? pm->rss_bytes : 0;
+}
+
+void RunSession::readAnon(std::optional<std::uint64_t>& cgroup_anon, std::optional<std::uint64_t>& target_anon) const {
+  if (res_.node || !rec_.target_pid) return;
+  auto s = fs_.sample(res_.measured_cgroup);
+  auto pm = readProcessMemoryCheap(*rec_.target_pid, options_.proc_root);
+  if (!s || !pm) return;
+  cgroup_anon = s->stat.anon_bytes;
+  target_anon = pm->anonymous_bytes;
 }
 
 // --- Stages ----------------------------------------------------------------------------------
@@ -451,6 +517,11 @@ bool RunSession::beginStage(StageRun& st) {
   started.name = stage.name;
   started.start_s = runSeconds(st.start);
   rec_.stages.push_back(std::move(started));
+  {
+    const auto [settled_after, error_after] = settleTimes(rec_.stages.back().start_s, stage.pressure);
+    rec_.sample_stats.emplace_back(settled_after, error_after);
+  }
+  keep_samples_ = plan_.stages[i].release.has_value();
   spdlog::info("stage {}/{} {} ({})", i + 1, res_.stages.size(), stage.name, formatDuration(stage.duration));
   if (pprof_) pprof_->setStage(i, stage.name);
   const std::optional<ReleaseSpec>& release = *st.release;
@@ -460,6 +531,7 @@ bool RunSession::beginStage(StageRun& st) {
       stressor_release_ = StressorReleaseMeasure{};
       stressor_release_->baseline_usage_bytes = *u;
       stressor_release_->baseline_target_rss_bytes = targetRssCheap();
+      readAnon(stressor_release_->baseline_anon_bytes, stressor_release_->baseline_target_anon_bytes);
     }
   }
   if (stage.pressure && !stressor_) {
@@ -468,6 +540,16 @@ bool RunSession::beginStage(StageRun& st) {
       return false;
     }
     if (!spawnStressor()) return false;
+  }
+  // Each pressure stage's own oom_score_adj (the stressor was started with the first one's).
+  if (stage.pressure && stressor_ && stressor_->oomScoreAdj() != stage.pressure->oom_score_adj) {
+    if (auto s = stressor_->setOomScoreAdj(stage.pressure->oom_score_adj); !s) {
+      fail(s.error().message);
+      return false;
+    }
+    rec_.events.push_back(
+        {rec_.stages.back().start_s, "stressor_oom_score_adj", stage.name,
+         "stressor pid " + std::to_string(stressor_->pid()) + " oom_score_adj set to " + std::to_string(stage.pressure->oom_score_adj)});
   }
   // CPU accounting for the stage: read now, and again at its end.
   st.cpu_self0 = cpuOf(::getpid());
@@ -498,6 +580,7 @@ bool RunSession::tick(StageRun& st, TimePoint now) {
     rec_.error = "interrupted by " + signalName(options_.stop_signal->load()) + " during stage " + stage.name;
     rec_.events.push_back({runSeconds(now), "interrupted", stage.name, rec_.error});
     stop_all_ = true;
+    releasePressure("interrupted by " + signalName(options_.stop_signal->load()));
     return false;
   }
   checkProcesses(i);
@@ -590,7 +673,11 @@ bool RunSession::releaseAfter(StageRun& st, TimePoint now) {
   if (st.trigger_child) {
     if (auto e = pollExit(*st.trigger_child)) {
       rec_.events.push_back({runSeconds(now), "release_trigger", rec_.stages.back().name, "trigger command " + e->describe()});
+      // Its children may outlive it: the group goes with it.
+      if (processGroupAlive(*st.trigger_child)) (void)terminateGroup(*st.trigger_child, SIGKILL, std::chrono::milliseconds(0));
       st.trigger_child.reset();
+    } else if (now >= st.trigger_deadline) {
+      endTrigger(st, "trigger command timed out after " + formatDuration(release.trigger->timeout), std::chrono::milliseconds(1000));
     }
   }
   if (st.phase->due(now) == ReleasePhase::Due::kJudge) {
@@ -600,25 +687,28 @@ bool RunSession::releaseAfter(StageRun& st, TimePoint now) {
       rr.reclaim.emplace();
       const ReleaseResult so_far =
           analyzeRelease(releaseInputFor(rec_, st.index, pprof_ ? pprof_->memstatsSince(0) : std::vector<MemStatsSample>{}));
-      if (so_far.outcome != ReleaseOutcome::kLazy) {
+      if (!reclaimFollows(so_far.outcome)) {
         rr.reclaim->skipped = true;
         rr.reclaim->skipped_reason = std::string("the outcome at the deadline was ") + toString(so_far.outcome);
       } else if (!stressor_ && !spawnStressor()) {
         st.phase->judged();
         return false;
       } else {
+        const std::optional<std::uint64_t> huge_held =
+            so_far.outcome == ReleaseOutcome::kHugePagesHeld ? std::optional<std::uint64_t>(so_far.huge_page_held_bytes) : std::nullopt;
         const std::uint64_t want = reclaimFillBytes(rec_.samples.back(), so_far.lazy_bytes, res_.effective_limit_bytes,
-                                                    res_.safety_margin_bytes, release.reclaim->size_bytes);
+                                                    res_.safety_margin_bytes, release.reclaim->size_bytes, huge_held);
         const TimePoint start = clock_.now();
         rr.reclaim->start_s = runSeconds(start);
         rr.reclaim->stressor_requested_bytes = want;
         reclaim_until = start + release.reclaim->duration;
         if (auto s = stressor_->setTarget(want); !s) spdlog::debug("{}", s.error().message);
-        spdlog::info("release: lazy after {}; reclaim pressure: stressor {} for {}", formatDuration(release.within), formatBytes(want),
-                     formatDuration(release.reclaim->duration));
+        spdlog::info("release: {} after {}; reclaim pressure: stressor {} for {}", toString(so_far.outcome), formatDuration(release.within),
+                     formatBytes(want), formatDuration(release.reclaim->duration));
       }
     }
     st.phase->judged(reclaim_until);
+    if (!reclaim_until) keep_samples_ = false;  // judged: the analysis has what it reads
   }
   if (st.phase->state() == ReleasePhase::State::kReclaim) {
     ReclaimRecord& rc = *rr.reclaim;
@@ -628,6 +718,7 @@ bool RunSession::releaseAfter(StageRun& st, TimePoint now) {
       rc.end_s = nowSeconds();
       if (stressor_) (void)stressor_->setTarget(0);
       st.phase->reclaimEnded();
+      keep_samples_ = false;
     }
   }
   return true;
@@ -646,20 +737,26 @@ std::string RunSession::fireTrigger(StageRun& st, const ReleaseTrigger& t, doubl
     }
     case ReleaseTrigger::Kind::kSignal: {
       if (!rec_.target_pid) return "no target pid to signal";
-      if (auto s = sendSignal(*rec_.target_pid, t.signal); !s) return s.error().message;
+      // Through the pidfd: never to a later owner of the pid.
+      if (auto s = target_ ? target_->signal(t.signal) : sendSignal(*rec_.target_pid, t.signal); !s) return s.error().message;
       rec_.events.push_back(
           {t_s, "release_trigger", stage, "sent " + signalName(t.signal) + " to target pid " + std::to_string(*rec_.target_pid)});
       return {};
     }
     case ReleaseTrigger::Kind::kCommand: {
+      // In a process group of its own (SpawnOptions::new_process_group), journaled, ended as a
+      // group at its timeout or at the stage's end, whichever comes first.
       SpawnOptions so;
       so.argv = t.command;
+      so.new_process_group = true;
       so.output_path = joinPath(options_.out_dir, "release-trigger.log");
       auto child = spawnSuspended(so);
       if (!child) return child.error().message;
       const pid_t pid = child->pid();
       if (auto s = child->release(); !s) return s.error().message;
       st.trigger_child = pid;
+      st.trigger_deadline = clock_.now() + std::chrono::duration_cast<Clock::duration>(t.timeout);
+      journalProcess(pid, "trigger");
       rec_.events.push_back({t_s, "release_trigger", stage, "started `" + t.command[0] + "` as pid " + std::to_string(pid)});
       return {};
     }
@@ -677,10 +774,11 @@ bool RunSession::controlPressure(StageRun& st, TimePoint now, std::chrono::nanos
   } else if (stage.size_bytes) {
     goal.stressor_bytes = rampValue(st.start_stressor, *stage.size_bytes, elapsed, stage.pressure->ramp);
   }
-  if (stressor_ && res_.node) {
-    // The floor is a hard stop: the stressor goes at once, then the run ends with the reason.
+  if (stressor_ && (res_.node || res_.node_guard)) {
+    // The floor is a hard stop whatever the placement: the stressor goes at once, then the run
+    // ends with the reason.
     if (auto m = sampler_.node()) {
-      if (auto why = nodeFloorBreach(*res_.node, *m)) {
+      if (auto why = nodeFloorBreach(res_.node ? *res_.node : *res_.node_guard, *m)) {
         const std::uint64_t held = stressor_->populatedBytes();
         stressor_->stop(std::chrono::milliseconds(0));
         stressor_.reset();
@@ -733,11 +831,8 @@ void RunSession::endStage(StageRun& st) {
       if (stressor_) (void)stressor_->setTarget(0);
     }
     if (pprof_) pprof_->setFastInterval(std::nullopt);
-    if (st.trigger_child) {
-      ExitInfo e = terminate(*st.trigger_child, SIGTERM, std::chrono::milliseconds(1000));
-      rec_.events.push_back(
-          {end_s, "release_trigger", rec_.stages.back().name, "trigger command stopped at the stage's end: " + e.describe()});
-    }
+    if (st.trigger_child) endTrigger(st, "trigger command stopped at the stage's end", std::chrono::milliseconds(1000));
+    keep_samples_ = false;
   }
   StageRecord& done = rec_.stages.back();
   if (!probes_.empty()) {
@@ -764,6 +859,23 @@ void RunSession::endStage(StageRun& st) {
   }
 }
 
+void RunSession::endTrigger(StageRun& st, const std::string& why, std::chrono::milliseconds grace) {
+  const ExitInfo e = terminateGroup(*st.trigger_child, SIGTERM, grace);
+  rec_.events.push_back(
+      {nowSeconds(), "release_trigger", rec_.stages.back().name, why + ": " + e.describe() + " (its process group ended)"});
+  st.trigger_child.reset();
+}
+
+void RunSession::releasePressure(const std::string& why) {
+  if (!stressor_) return;
+  const std::uint64_t held = stressor_->populatedBytes();
+  stressor_->stop(std::chrono::milliseconds(0));
+  stressor_.reset();
+  const std::string stage = rec_.stages.empty() ? std::string() : rec_.stages.back().name;
+  rec_.events.push_back({nowSeconds(), "pressure_released", stage, why + ": the stressor (" + formatBytes(held) + ") was stopped at once"});
+  spdlog::info("{}: pressure released ({} held)", why, formatBytes(held));
+}
+
 // --- The end ---------------------------------------------------------------------------------
 
 void RunSession::lastLook() {
@@ -787,19 +899,26 @@ void RunSession::measureStressorRelease() {
   if (auto u = fs_.usage(res_.measured_cgroup)) {
     stressor_release_->after_usage_bytes = *u;
     stressor_release_->after_target_rss_bytes = targetRssCheap();
+    readAnon(stressor_release_->after_anon_bytes, stressor_release_->after_target_anon_bytes);
     rec_.stressor_release = stressor_release_;
   }
 }
 
 void RunSession::stopObservers() {
-  // Interrupted: actions in flight are cut short at once, so cleanup is never held up by a peer.
-  actions_->stop(rec_.status == RunStatus::kInterrupted ? std::chrono::milliseconds(0) : std::chrono::milliseconds(10000));
+  const bool early = stopping();
+  // A run that stops early cuts actions in flight short at once, so cleanup is never held up by a
+  // peer (the pressure is already gone: releasePressure).
+  actions_->stop(early ? std::chrono::milliseconds(0) : std::chrono::milliseconds(10000));
   for (auto& e : actions_->drain()) rec_.events.push_back(std::move(e));
-  for (auto& p : probes_) p->stop();
+  // All probes drain at once: the slowest one's timeout, not their sum.
+  std::vector<LatencyProbe*> probes;
+  for (auto& p : probes_) probes.push_back(p.get());
+  stopProbes(probes);
   rec_.window_checks = window_eval_->records();
-  // The observer finishes its queued snapshots before cleanup stops the target.
+  // The observer finishes its queued snapshots before cleanup stops the target; a run that stops
+  // early drops them and aborts the request in flight.
   if (pprof_) {
-    pprof_->stop();
+    pprof_->stop(early);
     rec_.memstats = pprof_->memstats();
     rec_.live_heap = pprof_->live();
     rec_.pprof_failures = pprof_->failures();

@@ -9,7 +9,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <fstream>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -28,6 +27,8 @@
 #include "memstrain/observers/latency_probe.hpp"
 #include "memstrain/observers/pprof_observer.hpp"
 #include "memstrain/os/clock.hpp"
+#include "memstrain/os/process.hpp"
+#include "memstrain/util/fs.hpp"
 
 namespace memstrain {
 
@@ -39,6 +40,10 @@ class RunSession {
   // The set-up, in this order. Each returns false when the run cannot go on; the record says why
   // and tearDown() still undoes what was done.
 
+  /// Never blind: refuses an attach target whose processes memstrain cannot see (another pid
+  /// namespace) before anything is touched, unless the plan says target.attach.cgroup_only (then
+  /// it warns and records a target_not_visible event).
+  bool checkTargetVisible();
   /// Refuses to start while a dead run's journal is waiting for `memstrain recover`; writes this
   /// run's journal before the first change.
   bool openJournal();
@@ -61,8 +66,17 @@ class RunSession {
   /// The stressor's own release: told to hold nothing, the measured cgroup's non-target charge
   /// must return to what it was before the first pressure.
   void measureStressorRelease();
-  /// Stops actions, probes and the pprof observer and keeps what they gathered.
+  /// Stops actions, probes and the pprof observer and keeps what they gathered. A run that stops
+  /// early (stopping()) does not wait for peers: actions in flight and the pprof request in flight
+  /// are aborted, queued profiles dropped; probes stop in parallel either way.
   void stopObservers();
+
+  /// Release first: stops the stressor at once (SIGKILL; the kernel frees its pages as it exits),
+  /// before anything else waits on a peer. Called as soon as the run is known to stop early (a
+  /// signal, an abort, the node floor, the target gone, an error). No-op without a stressor.
+  void releasePressure(const std::string& why);
+  /// True once the run will not complete: an error, a signal, an abort or the target gone.
+  bool stopping() const { return stop_all_ || rec_.status != RunStatus::kCompleted; }
   /// Undoes the set-up (cleanup, journal) and hands over the record.
   RunRecord tearDown();
 
@@ -82,9 +96,10 @@ class RunSession {
     std::uint64_t start_usage = 0, start_stressor = 0;
     std::optional<double> cpu_self0, cpu_stressor0, cpu_cgroup0;
     pid_t stressor_pid0 = -1;
-    std::optional<ReleasePhase> phase;  ///< release stages
-    TimePoint window_opened;            ///< when the release window opened
-    std::optional<pid_t> trigger_child;
+    std::optional<ReleasePhase> phase;   ///< release stages
+    TimePoint window_opened;             ///< when the release window opened
+    std::optional<pid_t> trigger_child;  ///< a command trigger: the leader of its own process group
+    TimePoint trigger_deadline;          ///< its timeout: then its whole group is ended
   };
 
   /// Ends the run with an error (the first error is kept).
@@ -93,6 +108,8 @@ class RunSession {
   double nowSeconds() const { return runSeconds(clock_.now()); }
   void journalProcess(pid_t pid, const char* role);
   void writeSample(const nlohmann::json& j);
+  /// Ends a command trigger's process group (it and every child it started); records how.
+  void endTrigger(StageRun& st, const std::string& why, std::chrono::milliseconds grace);
   bool spawnStressor();
 
   bool beginStage(StageRun& st);
@@ -119,6 +136,9 @@ class RunSession {
   std::optional<double> cpuOf(pid_t pid) const;
   std::optional<double> targetCgroupCpu() const;
   std::uint64_t targetRssCheap() const;
+  /// The measured cgroup's anonymous memory and the target's (RssAnon), for the stressor's release:
+  /// left unset when either cannot be read (node placement measures no cgroup).
+  void readAnon(std::optional<std::uint64_t>& cgroup_anon, std::optional<std::uint64_t>& target_anon) const;
 
   CgroupFs& fs_;
   CgroupEditor& editor_;
@@ -136,9 +156,18 @@ class RunSession {
   std::vector<CleanupStep> cleanup_;
   std::optional<JournalWriter> journal_;
 
-  // samples.jsonl is written by this thread (cgroup samples) and the pprof observer's.
-  std::ofstream samples_out_;
+  // samples.jsonl is written by this thread (cgroup samples) and the pprof observer's, through a
+  // descriptor opened without following a symlink.
+  UniqueFd samples_fd_;
   std::mutex samples_mu_;
+  std::size_t sample_stride_ = 1;  ///< write every n-th cgroup sample (samples.jsonl's cap)
+  std::uint64_t cgroup_samples_ = 0;
+  /// Release stages keep their samples in the record until judged (the release analysis reads
+  /// them one by one); every other sample only feeds the stage's running figures.
+  bool keep_samples_ = false;
+  /// The target process, pinned (pidfd) so that liveness and signals never reach a later owner of
+  /// its pid. Attach mode pins the process resolved (pid and start time).
+  std::optional<PinnedProcess> target_;
 
   std::string self_exe_;
   std::unique_ptr<Stressor> stressor_;

@@ -15,8 +15,19 @@ void WindowFeeder::addProbeWindow(std::size_t probe, const ProbeWindow& w) {
     probes_[probe] = w;
 }
 
-WindowSlice WindowFeeder::cut(double end_s, std::size_t stage, const std::vector<Sample>& samples,
-                              const std::vector<MemStatsSample>* readings, std::optional<std::int64_t> target_start_unix_ns) {
+void WindowFeeder::addSample(const Sample& smp) {
+  usage_.add(static_cast<double>(smp.measuredUsage()));
+  if (smp.target_process) rss_.add(static_cast<double>(smp.target_process->rss_bytes));
+  const CgroupSample& mc = smp.measured_cgroup ? *smp.measured_cgroup : smp.target_cgroup;
+  const std::optional<Psi>& psi = mc.pressure ? mc.pressure : smp.system_pressure;
+  if (psi) {
+    psi_some_avg10_ = std::max(psi_some_avg10_.value_or(0.0), psi->some.avg10 / 100.0);
+    if (psi->full) psi_full_avg10_ = std::max(psi_full_avg10_.value_or(0.0), psi->full->avg10 / 100.0);
+  }
+}
+
+WindowSlice WindowFeeder::cut(double end_s, std::size_t stage, const std::vector<MemStatsSample>* readings,
+                              std::optional<std::int64_t> target_start_unix_ns) {
   WindowSlice sl;
   sl.end_s = end_s;
   sl.seconds = end_s - last_cut_s_;
@@ -35,20 +46,14 @@ WindowSlice WindowFeeder::cut(double end_s, std::size_t stage, const std::vector
       w.reset();
     }
   }
-  std::vector<double> usage, rss;
-  for (; next_sample_ < samples.size(); ++next_sample_) {
-    const Sample& smp = samples[next_sample_];
-    usage.push_back(static_cast<double>(smp.measuredUsage()));
-    if (smp.target_process) rss.push_back(static_cast<double>(smp.target_process->rss_bytes));
-    const CgroupSample& mc = smp.measured_cgroup ? *smp.measured_cgroup : smp.target_cgroup;
-    const std::optional<Psi>& psi = mc.pressure ? mc.pressure : smp.system_pressure;
-    if (psi) {
-      sl.psi_some_avg10 = std::max(sl.psi_some_avg10.value_or(0.0), psi->some.avg10 / 100.0);
-      if (psi->full) sl.psi_full_avg10 = std::max(sl.psi_full_avg10.value_or(0.0), psi->full->avg10 / 100.0);
-    }
-  }
-  sl.usage = summarize(usage);
-  sl.target_rss = summarize(rss);
+  sl.usage = summaryOf(usage_);
+  sl.target_rss = summaryOf(rss_);
+  sl.psi_some_avg10 = psi_some_avg10_;
+  sl.psi_full_avg10 = psi_full_avg10_;
+  usage_ = {};
+  rss_ = {};
+  psi_some_avg10_.reset();
+  psi_full_avg10_.reset();
   return sl;
 }
 

@@ -75,6 +75,33 @@ void Histogram::merge(const Histogram& other) {
   sum_sq_ns_ += other.sum_sq_ns_;
 }
 
+CompactHistogram::CompactHistogram(const Histogram& h)
+    : total_count_(h.total_count_),
+      clamped_count_(h.clamped_count_),
+      min_ns_(h.min_ns_),
+      max_ns_(h.max_ns_),
+      sum_ns_(h.sum_ns_),
+      sum_sq_ns_(h.sum_sq_ns_) {
+  if (h.total_count_ == 0) return;
+  std::size_t n = 0;
+  for (const std::uint64_t c : h.counts_) n += c != 0 ? 1 : 0;
+  slots_.reserve(n);
+  for (std::size_t i = 0; i < h.counts_.size(); ++i) {
+    if (h.counts_[i] != 0) slots_.push_back({static_cast<std::uint32_t>(i), h.counts_[i]});
+  }
+}
+
+void CompactHistogram::mergeInto(Histogram& h) const {
+  if (total_count_ == 0) return;
+  for (const Slot& s : slots_) h.counts_[s.index] += s.count;
+  h.total_count_ += total_count_;
+  h.clamped_count_ += clamped_count_;
+  h.min_ns_ = std::min(h.min_ns_, min_ns_);
+  h.max_ns_ = std::max(h.max_ns_, max_ns_);
+  h.sum_ns_ += sum_ns_;
+  h.sum_sq_ns_ += sum_sq_ns_;
+}
+
 void Histogram::reset() {
   std::fill(counts_.begin(), counts_.end(), 0);
   total_count_ = 0;

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "memstrain/util/text.hpp"
+
 namespace memstrain {
 namespace {
 
@@ -142,7 +144,8 @@ HttpResult HttpClient::perform(const std::string& url, const std::string_view* p
     err.status = status;
     long os_errno = 0;
     curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_errno);
-    std::string detail = impl_->error_buffer[0] != '\0' ? impl_->error_buffer : curl_easy_strerror(rc);
+    // libcurl's text can quote what the peer sent (a status line, a header): untrusted.
+    std::string detail = sanitizeUntrusted(impl_->error_buffer[0] != '\0' ? impl_->error_buffer : curl_easy_strerror(rc));
     switch (rc) {
       case CURLE_COULDNT_CONNECT:
         err.kind = os_errno == ECONNREFUSED ? HttpErrorKind::kConnectRefused : HttpErrorKind::kConnectFailed;
@@ -160,6 +163,10 @@ HttpResult HttpClient::perform(const std::string& url, const std::string_view* p
       case CURLE_COULDNT_RESOLVE_PROXY: err.kind = HttpErrorKind::kConnectFailed; break;
       default: err.kind = HttpErrorKind::kTransport; break;
     }
+    if (rc == CURLE_OUT_OF_MEMORY) {
+      // libcurl says "Out of memory" for a response header over its 100 KB limit too.
+      detail += " (libcurl's answer to a response header over its size limit, too)";
+    }
     if (err.kind == HttpErrorKind::kTooLarge) {
       detail = "response body exceeds the cap of " + std::to_string(options_.max_body_bytes) + " bytes";
     } else if (err.kind == HttpErrorKind::kConnectRefused) {
@@ -174,9 +181,11 @@ HttpResult HttpClient::perform(const std::string& url, const std::string_view* p
     err.kind = HttpErrorKind::kHttpStatus;
     err.status = status;
     err.elapsed = elapsed;
-    // The start of the body usually says why (Go's handlers write a one-line reason).
-    std::string snippet = body.substr(0, 200);
-    while (!snippet.empty() && (snippet.back() == '\n' || snippet.back() == '\r')) snippet.pop_back();
+    // The start of the body usually says why (Go's handlers write a one-line reason). It is the
+    // peer's bytes: quoted through the one policy for untrusted text, never raw.
+    std::string_view head = std::string_view(body).substr(0, kUntrustedSnippetBytes);
+    while (!head.empty() && (head.back() == '\n' || head.back() == '\r')) head.remove_suffix(1);
+    const std::string snippet = sanitizeUntrusted(head);
     err.message = what + ": HTTP status " + std::to_string(status) + (snippet.empty() ? "" : ": " + snippet);
     err.body = std::move(body);
     return err;
@@ -187,7 +196,7 @@ HttpResult HttpClient::perform(const std::string& url, const std::string_view* p
   resp.body = std::move(body);
   resp.elapsed = elapsed;
   char* ct = nullptr;
-  if (curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct != nullptr) resp.content_type = ct;
+  if (curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct != nullptr) resp.content_type = sanitizeUntrusted(ct);
   return resp;
 }
 

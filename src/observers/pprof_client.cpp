@@ -30,6 +30,7 @@ HttpOptions httpOptionsFor(const PprofClientOptions& o) {
   h.total_timeout = o.timeout;
   h.connect_timeout = std::min(o.connect_timeout, o.timeout);
   h.max_body_bytes = o.limits.max_compressed_bytes;
+  h.abort = o.abort;
   return h;
 }
 

@@ -2,13 +2,10 @@
 
 #include "memstrain/model/samples_format.hpp"
 
-#include <sys/stat.h>
-
-#include <cerrno>
-
 #include <spdlog/spdlog.h>
 
 #include "memstrain/util/fs.hpp"
+#include "memstrain/util/text.hpp"
 
 namespace memstrain {
 
@@ -19,7 +16,11 @@ std::int64_t wallMs() {
 }  // namespace
 
 PprofObserver::PprofObserver(Options options, Clock::time_point t0, std::function<void(const nlohmann::json&)> write_line)
-    : options_(std::move(options)), t0_(t0), write_line_(std::move(write_line)), client_(options_.base_url, options_.client) {}
+    : options_(std::move(options)), t0_(t0), write_line_(std::move(write_line)), client_(options_.base_url, [this] {
+        PprofClientOptions o = options_.client;
+        o.abort = &abort_;  // raised by stop(true)
+        return o;
+      }()) {}
 
 PprofObserver::~PprofObserver() { stop(); }
 
@@ -74,69 +75,84 @@ std::vector<MemStatsSample> PprofObserver::memstatsSince(double since_s) const {
   return out;
 }
 
-void PprofObserver::stop() {
+void PprofObserver::stop(bool abandon) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
+    if (abandon) {
+      pending_snapshots_.clear();
+      abort_.store(true);
+    }
   }
   cv_.notify_one();
   if (thread_.joinable()) thread_.join();
 }
 
 void PprofObserver::loop() {
+  // Nothing may escape this thread: an exception leaving it would end the whole process
+  // (std::terminate) with the pressure on and no report. Whatever one request or write throws
+  // becomes a failure of kind "internal" and the observer goes on.
   auto next_poll = Clock::now();
   const auto live_every = options_.live_interval.value_or(std::chrono::nanoseconds::zero());
   auto next_live = Clock::now() + live_every;
   for (;;) {
-    std::optional<std::pair<std::size_t, std::string>> snap;
-    bool do_poll = false;
-    bool do_live = false;
-    std::chrono::nanoseconds interval = options_.interval;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      const auto wake = live_every.count() > 0 ? std::min(next_poll, next_live) : next_poll;
-      cv_.wait_until(lock, wake, [&] { return stopping_ || !pending_snapshots_.empty() || interval_changed_; });
-      if (interval_changed_) {
-        interval_changed_ = false;
-        next_poll = std::min(next_poll, Clock::now());
-      }
-      if (fast_interval_) interval = *fast_interval_;
-      if (!pending_snapshots_.empty()) {
-        snap = pending_snapshots_.front();
-        pending_snapshots_.pop_front();
-      } else if (stopping_) {
-        return;
-      } else if (live_every.count() > 0 && Clock::now() >= next_live) {
-        do_live = true;
-      } else if (Clock::now() >= next_poll) {
-        do_poll = true;
-      }
-    }
-    if (snap && snap->second.empty()) {
-      liveReading(snap->first, "stage_end");
-      continue;
-    }
-    if (snap) {
-      snapshot(snap->first, snap->second, "stage_end");
-      continue;
-    }
-    if (do_live) {
-      std::size_t stage;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        stage = stage_;
-      }
-      liveReading(stage, "interval");
-      next_live += live_every;
-      if (next_live < Clock::now()) next_live = Clock::now() + live_every;
-      continue;
-    }
-    if (do_poll) {
-      poll();
-      next_poll += interval;
-      if (next_poll < Clock::now()) next_poll = Clock::now() + interval;  // a slow request: skip, don't burst
+    try {
+      if (!step(next_poll, next_live)) return;
+    } catch (const std::exception& e) {
+      fail("observer", Error{std::string("internal error: ") + e.what()}, "internal");
+      next_poll = Clock::now() + options_.interval;
+    } catch (...) {
+      fail("observer", Error{"internal error"}, "internal");
+      next_poll = Clock::now() + options_.interval;
     }
   }
+}
+
+bool PprofObserver::step(Clock::time_point& next_poll, Clock::time_point& next_live) {
+  const auto live_every = options_.live_interval.value_or(std::chrono::nanoseconds::zero());
+  std::optional<std::pair<std::size_t, std::string>> snap;
+  bool do_poll = false;
+  bool do_live = false;
+  std::chrono::nanoseconds interval = options_.interval;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    const auto wake = live_every.count() > 0 ? std::min(next_poll, next_live) : next_poll;
+    cv_.wait_until(lock, wake, [&] { return stopping_ || !pending_snapshots_.empty() || interval_changed_; });
+    if (interval_changed_) {
+      interval_changed_ = false;
+      next_poll = std::min(next_poll, Clock::now());
+    }
+    if (fast_interval_) interval = *fast_interval_;
+    if (!pending_snapshots_.empty()) {
+      snap = pending_snapshots_.front();
+      pending_snapshots_.pop_front();
+    } else if (stopping_) {
+      return false;
+    } else if (live_every.count() > 0 && Clock::now() >= next_live) {
+      do_live = true;
+    } else if (Clock::now() >= next_poll) {
+      do_poll = true;
+    }
+  }
+  if (snap && snap->second.empty()) {
+    liveReading(snap->first, "stage_end");  // an empty name queues the stage-end live reading
+  } else if (snap) {
+    snapshot(snap->first, snap->second, "stage_end");
+  } else if (do_live) {
+    std::size_t stage;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stage = stage_;
+    }
+    next_live += live_every;
+    liveReading(stage, "interval");
+    if (next_live < Clock::now()) next_live = Clock::now() + live_every;
+  } else if (do_poll) {
+    next_poll += interval;
+    poll();
+    if (next_poll < Clock::now()) next_poll = Clock::now() + interval;  // a slow request: skip, don't burst
+  }
+  return true;
 }
 
 void PprofObserver::fail(const std::string& endpoint, const Error& e, const char* kind) {
@@ -147,12 +163,19 @@ void PprofObserver::fail(const std::string& endpoint, const Error& e, const char
     stage = stage_;
     name = stage_name_;
   }
-  PprofFailure f{now_s(), stage, endpoint, kind ? kind : pprofErrorKindName(client_.lastErrorKind()), e.message};
+  // Messages quote the target's bytes through sanitizeUntrusted() already; this is the backstop
+  // for any path that did not (valid text passes unchanged).
+  PprofFailure f{now_s(), stage, endpoint, kind ? kind : pprofErrorKindName(client_.lastErrorKind()),
+                 isValidUtf8(e.message) ? e.message : sanitizeUntrusted(e.message, 4096)};
   // The first failures are logged in full; after that every 20th, so a dead endpoint does not
   // flood the log. Every failure still goes to samples.jsonl.
-  if (logged_failures_ < 3 || logged_failures_ % 20 == 0) spdlog::warn("pprof {}: {} ({})", endpoint, e.message, f.kind);
+  if (logged_failures_ < 3 || logged_failures_ % 20 == 0) spdlog::warn("pprof {}: {} ({})", endpoint, f.message, f.kind);
   ++logged_failures_;
-  write_line_(pprofFailureToJson(f, name));
+  try {
+    write_line_(pprofFailureToJson(f, name));
+  } catch (const std::exception& x) {
+    spdlog::warn("pprof: samples.jsonl: {}", x.what());
+  }
   failures_.push_back(std::move(f));
 }
 
@@ -239,8 +262,11 @@ void PprofObserver::liveReading(std::size_t stage, const char* kind) {
 }
 
 void PprofObserver::snapshot(std::size_t stage, const std::string& file_stem, const std::string& reason) {
-  if (::mkdir(options_.profiles_dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    fail("heap", Error::fromErrno("mkdir " + options_.profiles_dir), "io");
+  // profiles/ under the run's output directory: a symlink planted there is refused, a profile is
+  // written through a random O_EXCL temporary file renamed into place (util/fs).
+  auto dir = openOutputDir(options_.profiles_dir, DirTrust::kOutput, 0755);
+  if (!dir) {
+    fail("heap", dir.error(), "io");
     return;
   }
   auto snap = client_.fetchHeapProfileRaw();
@@ -248,8 +274,9 @@ void PprofObserver::snapshot(std::size_t stage, const std::string& file_stem, co
     fail("heap", snap.error());
     return;
   }
-  const std::string path = joinPath(options_.profiles_dir, file_stem + ".pb.gz");
-  if (auto st = writeFileAtomic(path, snap->raw); !st) {
+  const std::string name = file_stem + ".pb.gz";
+  const std::string path = joinPath(options_.profiles_dir, name);
+  if (auto st = writeFileAtomicAt(dir->get(), name, snap->raw, 0644, path); !st) {
     fail("heap", st.error(), "io");
     return;
   }

@@ -74,7 +74,16 @@ void parsePressure(Checker& c, const json& j, const std::string& ptr, nanosecond
     }
   }
   if (j.contains("oom_score_adj")) {
-    if (auto v = c.integer(j["oom_score_adj"], ptr + "/oom_score_adj", -1000, 1000)) out.oom_score_adj = static_cast<int>(*v);
+    if (auto v = c.integer(j["oom_score_adj"], ptr + "/oom_score_adj", -1000, 1000)) {
+      if (node && *v < 0) {
+        // At node level the stressor competes with every pod: it must stay the OOM killer's first
+        // choice, never shielded from it at the node's expense.
+        c.issue(ptr + "/oom_score_adj",
+                "must be 0 or more with \"placement\": \"node\" (a lower value makes the kernel kill other pods before the stressor)");
+      } else {
+        out.oom_score_adj = static_cast<int>(*v);
+      }
+    }
   }
 }
 

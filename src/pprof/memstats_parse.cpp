@@ -70,8 +70,8 @@ Result<GoMemStats> parseMemStats(std::string_view page) {
     const std::string_view key = line.substr(0, eq);
     const std::string_view value = trim(line.substr(eq + 3));
     auto bad = [&](const char* expected) {
-      return Error{"runtime.MemStats block, line " + std::to_string(i + 1) + ": " + std::string(key) + ": expected " + expected +
-                   ", got \"" + std::string(value.substr(0, 64)) + "\""};
+      return Error{"runtime.MemStats block, line " + std::to_string(i + 1) + ": " + sanitizeUntrusted(key, 64) + ": expected " + expected +
+                   ", got \"" + sanitizeUntrusted(value, 64) + "\""};
     };
 
     bool matched = false;
@@ -131,8 +131,8 @@ Result<std::uint64_t> parseGoroutineTotal(std::string_view page) {
     if (!startsWith(line, kGoroutineHeader)) continue;
     auto n = parseUint64(trim(line.substr(kGoroutineHeader.size())));
     if (!n) {
-      return Error{"goroutine profile: expected a count after \"total\", got \"" + std::string(line.substr(kGoroutineHeader.size(), 64)) +
-                   "\""};
+      return Error{"goroutine profile: expected a count after \"total\", got \"" +
+                   sanitizeUntrusted(line.substr(kGoroutineHeader.size()), 64) + "\""};
     }
     return *n;
   }

@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "memstrain/util/fs.hpp"
+#include "memstrain/util/text.hpp"
 #include "profile.pb.h"
 
 namespace memstrain {
@@ -335,7 +336,7 @@ Result<HeapProfile> convert(const RawProfile& raw) {
   if (raw.strings.empty()) return Error{"profile has an empty string table (string_table[0] must be \"\")"};
   if (!raw.strings[0].empty()) {
     return Error{"string_table[0] must be \"\", found a " + std::to_string(raw.strings[0].size()) + "-byte string starting \"" +
-                 std::string(raw.strings[0].substr(0, 40)) + "\""};
+                 sanitizeUntrusted(raw.strings[0], 40) + "\""};
   }
   for (auto* table : {&raw.samples, &raw.locations, &raw.functions, &raw.mappings}) {
     if (table->size() >= kMaxTableSize) return Error{"profile tables are too large"};

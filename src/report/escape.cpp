@@ -74,4 +74,18 @@ std::string prometheusLabel(std::string_view text) {
   return out;
 }
 
+std::string prometheusHelp(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
+  }
+  return out;
+}
+
 }  // namespace memstrain

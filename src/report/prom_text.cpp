@@ -17,37 +17,7 @@ const char* typeName(PromText::Type t) {
   return "untyped";
 }
 
-// HELP text escapes backslash and newline (not quotes).
-std::string escapeHelp(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '\\')
-      out += "\\\\";
-    else if (c == '\n')
-      out += "\\n";
-    else
-      out += c;
-  }
-  return out;
-}
-
 }  // namespace
-
-std::string promEscapeLabel(const std::string& v) {
-  std::string out;
-  out.reserve(v.size());
-  for (char c : v) {
-    if (c == '\\')
-      out += "\\\\";
-    else if (c == '"')
-      out += "\\\"";
-    else if (c == '\n')
-      out += "\\n";
-    else
-      out += c;
-  }
-  return out;
-}
 
 std::string promFormatValue(double v) {
   if (std::isnan(v)) return "NaN";
@@ -66,7 +36,7 @@ void PromText::add(const std::string& name, const PromLabels& labels, double val
     std::string line = name + suffix;
     bool first = true;
     auto label = [&](const std::string& k, const std::string& v) {
-      line += (first ? "{" : ",") + k + "=\"" + promEscapeLabel(v) + "\"";
+      line += (first ? "{" : ",") + k + "=\"" + prometheusLabel(v) + "\"";
       first = false;
     };
     for (const auto& [k, v] : common_) label(k, v);
@@ -86,7 +56,7 @@ std::string PromText::str() const {
   std::ostringstream o;
   for (const auto& f : families_) {
     if (f.samples.empty()) continue;
-    o << "# HELP " << f.name << " " << escapeHelp(f.help) << "\n# TYPE " << f.name << " " << typeName(f.type) << "\n";
+    o << "# HELP " << f.name << " " << prometheusHelp(f.help) << "\n# TYPE " << f.name << " " << typeName(f.type) << "\n";
     for (const auto& s : f.samples) o << s;
   }
   return o.str();

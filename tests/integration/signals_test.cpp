@@ -179,6 +179,39 @@ TEST_F(SignalsTest, BrokenStdoutPipeStopsTheRunAndCleansUp) {
   expectNothingLeft("broken pipe");
 }
 
+// Issue 15, item 7: a broken stdout stops the run like a signal, but is none. A Ctrl-C (or a
+// Job's SIGTERM) during the cleanup that follows is the first signal, not the second: the cleanup
+// goes on. The target here ignores SIGTERM, so cleanup waits 3 s for it before SIGKILL: the
+// window in which the signal lands.
+TEST_F(SignalsTest, ASignalAfterABrokenStdoutIsTheFirstNotTheSecond) {
+  json plan = {
+      {"name", "signals-pipe"},
+      {"target", {{"launch", {{"command", {"/bin/sh", "-c", "trap '' TERM; while :; do sleep 0.2; done"}}, {"memory_limit", "256MiB"}}}}},
+      {"sampling", {{"interval", "100ms"}}},
+      {"stages",
+       {{{"name", "baseline"}, {"duration", "300ms"}},
+        {{"name", "hold"}, {"duration", "8s"}, {"pressure", {{"size", "32MiB"}, {"ramp", "1s"}}}}}}};
+  std::ofstream(dir_ / "plan.json") << plan.dump();
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  pid_t pid = start(p[1], p[0]);
+  ::close(p[1]);
+  ASSERT_TRUE(waitForPressure()) << slurp(dir_ / "err");
+  ::close(p[0]);  // the reader goes away: the run stops and cleans up, waiting for the target
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  ::kill(pid, SIGINT);
+  const int code = wait(pid);
+  const std::string err = slurp(dir_ / "err");
+  EXPECT_EQ(code, 4) << err;
+  EXPECT_EQ(err.find("second signal"), std::string::npos) << "the broken pipe used up the first signal\n" << err;
+  const json r = report();
+  ASSERT_TRUE(r.is_object()) << err;
+  EXPECT_NE(r["run"]["error"].get<std::string>().find("SIGPIPE"), std::string::npos) << r["run"]["error"];
+  EXPECT_EQ(r["cleanup"]["status"], "ok");
+  EXPECT_TRUE(fs::is_empty(journals_));
+  expectNothingLeft("broken pipe, then SIGINT");
+}
+
 TEST_F(SignalsTest, SecondSignalExitsAtOnceSaysWhatItSkippedAndRecoverFinishes) {
   const int out = ::open((dir_ / "stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   pid_t pid = start(out);

@@ -28,6 +28,7 @@ TEST(Escape, MarkdownKeepsACellOneCell) {
 TEST(Escape, PrometheusLabelValues) {
   EXPECT_EQ(prometheusLabel("a\\b\"c\nd"), "a\\\\b\\\"c\\nd");
   EXPECT_EQ(prometheusLabel("plain {x}"), "plain {x}");
+  EXPECT_EQ(prometheusHelp("a\\b \"q\"\nc"), "a\\\\b \"q\"\\nc");
 }
 
 }  // namespace

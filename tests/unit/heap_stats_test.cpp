@@ -1,9 +1,18 @@
 #include "memstrain/analysis/heap_stats.hpp"
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <random>
+#include <string>
+#include <vector>
+
+#include "profile.pb.h"
+#include "support/gzip.hpp"
 
 namespace memstrain {
 namespace {
@@ -193,6 +202,63 @@ TEST(RetentionSentence, SaysWhenTheIntervalCoversZero) {
   EXPECT_EQ(retentionSentence(h), "no retention beyond the noise: 12 objects/s ± 310 (95%, 9 live readings)");
   h.live_objects_slope = SlopeEstimate{19870, 420, 0.95, 9};
   EXPECT_EQ(retentionSentence(h), "retaining 19,870 objects/s ± 420 (95%, 9 live readings)");
+}
+
+}  // namespace
+}  // namespace memstrain
+
+namespace memstrain {
+namespace {
+
+namespace pb = perftools::profiles;
+
+// A gzipped heap profile of one function holding `objects`, padded with `padding` bytes of string
+// table (which gzip shrinks to almost nothing).
+std::string heapProfileFile(std::int64_t objects, std::size_t padding) {
+  pb::Profile p;
+  for (const char* s : {"", "inuse_objects", "count", "inuse_space", "bytes", "main.leak"}) p.add_string_table(s);
+  p.add_string_table(std::string(padding, 'p'));
+  for (int t : {1, 3}) {
+    auto* vt = p.add_sample_type();
+    vt->set_type(t);
+    vt->set_unit(t + 1);
+  }
+  auto* f = p.add_function();
+  f->set_id(1);
+  f->set_name(5);
+  auto* l = p.add_location();
+  l->set_id(1);
+  l->add_line()->set_function_id(1);
+  auto* s = p.add_sample();
+  s->add_location_id(1);
+  s->add_value(objects);
+  s->add_value(objects * 64);
+  return memstrain::testing::gzip(p.SerializeAsString());
+}
+
+// Issue 15, item 3: the post-run diff read every stage-end profile into memory, ignoring the
+// plan's pprof caps.
+TEST(HeapDiff, ReadsProfilesWithinThePlansCaps) {
+  const std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) / ("memstrain-heapdiff-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::vector<ProfileSnapshot> snaps;
+  const std::vector<std::string> names = {"baseline", "hold", "release"};
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const std::string path = (dir / (names[i] + ".pb.gz")).string();
+    std::ofstream(path) << heapProfileFile(10 + 100 * static_cast<std::int64_t>(i == 1), i == 2 ? (4 << 20) : 0);
+    snaps.push_back({1.0 * static_cast<double>(i), i, "stage_end", path});
+  }
+  // The release profile decompresses to 4 MiB: over a 1 MiB cap the diff says so instead.
+  auto capped = diffBaselineToLargest(snaps, names, 10, PprofLimits{1 << 20, 1 << 20});
+  ASSERT_FALSE(capped.ok());
+  EXPECT_NE(capped.error().message.find("release.pb.gz"), std::string::npos) << capped.error().message;
+  EXPECT_NE(capped.error().message.find("exceeds the cap of 1048576 bytes"), std::string::npos) << capped.error().message;
+  auto d = diffBaselineToLargest(snaps, names, 10);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->base_stage, "baseline");
+  EXPECT_EQ(d->stage, "hold");
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "memstrain/observers/pprof_client.hpp"
+#include "memstrain/util/text.hpp"
 #include "profile.pb.h"
 #include "support/gzip.hpp"
 #include "support/http_test_server.hpp"
@@ -97,6 +98,33 @@ TEST(HttpClientTest, NonSuccessStatusIsAnErrorWithStatusAndBody) {
   ASSERT_FALSE(r500.ok());
   EXPECT_EQ(r500.error().status, 500);
   EXPECT_STREQ(httpErrorKindName(r500.error().kind), "http_status");
+}
+
+// Issue 15: a peer's bytes that are not UTF-8 were copied raw into the message, which later made
+// a JSON writer throw and ended the run.
+TEST(HttpClientTest, ErrorBodyThatIsNotUtf8IsQuotedAsValidText) {
+  using namespace std::string_literals;
+  const std::string broken = "\xff\xfe\xc3 broken \x80\x81 utf8 \xe2\x82\0tail\x1b[2J\n"s;
+  HttpTestServer server([&](const TestHttpRequest&, ResponseWriter& w) { w.respond(500, broken); });
+  HttpClient client(fastOptions());
+  HttpResult r = client.get(server.url("/debug/pprof/heap?debug=1"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, HttpErrorKind::kHttpStatus);
+  EXPECT_TRUE(isValidUtf8(r.error().message)) << r.error().message;
+  EXPECT_THAT(r.error().message, HasSubstr("HTTP status 500: \\xff\\xfe\\xc3 broken \\x80\\x81 utf8 \\xe2\\x82\\x00tail\\x1b[2J"));
+  EXPECT_EQ(r.error().body, broken);  // the body itself is kept as sent, for callers that parse it
+}
+
+TEST(HttpClientTest, HostileContentTypeIsSanitised) {
+  HttpTestServer server([](const TestHttpRequest&, ResponseWriter& w) {
+    w.writeRaw(
+        std::string("HTTP/1.1 200 OK\r\nContent-Type: text/\xff\xfe\x1b]0;owned\x07\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"));
+  });
+  HttpClient client(fastOptions());
+  HttpResult r = client.get(server.url("/"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(isValidUtf8(r.value().content_type)) << r.value().content_type;
+  EXPECT_EQ(r.value().content_type.find('\x1b'), std::string::npos) << r.value().content_type;
 }
 
 TEST(HttpClientTest, HangingServerTimesOut) {

@@ -194,8 +194,79 @@ TEST(MatchContainerId, PrefixMatchesAndLeavesAmbiguityToTheCaller) {
   EXPECT_EQ(matchContainerId(paths, "abcdef012345").size(), 2u);
   auto one = matchContainerId(paths, "abcdef0123452");
   ASSERT_EQ(one.size(), 1u);
-  EXPECT_EQ(one[0].container_id, b);
+  EXPECT_EQ(one[0].id, b);
+  EXPECT_EQ(one[0].cgroup, pod + "/cri-containerd-" + b + ".scope");
+  EXPECT_EQ(one[0].runtime, ContainerRuntime::kContainerd);
   EXPECT_TRUE(matchContainerId(paths, "ffffffffffff").empty());
+}
+
+// Containers a runtime started outside kubelet's tree, by the names the runtimes give them (the
+// libpod ones as podman 4.3 makes them on this machine: cgroupfs manager, then the systemd one).
+TEST(ParseContainerCgroupPath, RuntimesOwnNamesOutsideKubelet) {
+  struct Case {
+    std::string path, cgroup;
+    ContainerRuntime runtime;
+  };
+  const std::vector<Case> cases{
+      {"/libpod_parent/libpod-" + kAppId, "/libpod_parent/libpod-" + kAppId, ContainerRuntime::kPodman},
+      {"/machine.slice/libpod-" + kAppId + ".scope", "/machine.slice/libpod-" + kAppId + ".scope", ContainerRuntime::kPodman},
+      {"/machine.slice/libpod-" + kAppId + ".scope/container", "/machine.slice/libpod-" + kAppId + ".scope", ContainerRuntime::kPodman},
+      {"/machine.slice/machine-libpod_pod_" + kOtherId + ".slice/libpod-" + kAppId + ".scope",
+       "/machine.slice/machine-libpod_pod_" + kOtherId + ".slice/libpod-" + kAppId + ".scope", ContainerRuntime::kPodman},
+      {"/system.slice/crio-" + kAppId + ".scope", "/system.slice/crio-" + kAppId + ".scope", ContainerRuntime::kCrio},
+      {"/system.slice/docker-" + kAppId + ".scope", "/system.slice/docker-" + kAppId + ".scope", ContainerRuntime::kDocker},
+      {"/docker/" + kAppId, "/docker/" + kAppId, ContainerRuntime::kDocker},
+      {"/docker/" + kAppId + "/sub", "/docker/" + kAppId, ContainerRuntime::kDocker},
+      {"/system.slice/cri-containerd-" + kAppId + ".scope", "/system.slice/cri-containerd-" + kAppId + ".scope",
+       ContainerRuntime::kContainerd},
+      // A kubelet container cgroup reads as parseKubeCgroupPath reads it.
+      {"/kubepods/burstable/pod" + kUid + "/" + kAppId, "/kubepods/burstable/pod" + kUid + "/" + kAppId, ContainerRuntime::kUnknown},
+      // Nested: a podman container inside a Docker container is the podman one.
+      {"/docker/" + kOtherId + "/libpod_parent/libpod-" + kAppId, "/docker/" + kOtherId + "/libpod_parent/libpod-" + kAppId,
+       ContainerRuntime::kPodman},
+  };
+  for (const auto& c : cases) {
+    auto r = parseContainerCgroupPath(c.path);
+    ASSERT_TRUE(r.has_value()) << c.path;
+    EXPECT_EQ(r->cgroup, c.cgroup) << c.path;
+    EXPECT_EQ(r->runtime, c.runtime) << c.path;
+    EXPECT_EQ(r->id, c.path.find(kAppId) != std::string::npos ? kAppId : kOtherId) << c.path;
+  }
+}
+
+TEST(ParseContainerCgroupPath, MonitorsPodsAndStrayHexAreNoContainers) {
+  for (const std::string& p : std::vector<std::string>{
+           "/", "/libpod_parent", "/libpod_parent/conmon", "/machine.slice/libpod-conmon-" + kAppId + ".scope",
+           "/kubepods/burstable/pod" + kUid + "/crio-conmon-" + kAppId, "/kubepods/burstable/pod" + kUid,
+           "/machine.slice/" + kAppId,  // a bare hex name outside kubelet's tree and not below "docker"
+           "/system.slice/libpod-" + kAppId.substr(0, 11) + ".scope", "/system.slice/docker-zz" + kAppId.substr(2) + ".scope"}) {
+    EXPECT_FALSE(parseContainerCgroupPath(p).has_value()) << p;
+  }
+}
+
+TEST(RuntimeOfContainerIdScheme, NamesTheRuntimeOfEachStatusForm) {
+  EXPECT_EQ(runtimeOfContainerIdScheme("containerd://" + kAppId), ContainerRuntime::kContainerd);
+  EXPECT_EQ(runtimeOfContainerIdScheme("cri-o://" + kAppId), ContainerRuntime::kCrio);
+  EXPECT_EQ(runtimeOfContainerIdScheme(" docker://" + kAppId), ContainerRuntime::kDocker);
+  EXPECT_EQ(runtimeOfContainerIdScheme("CONTAINERD://" + kAppId), ContainerRuntime::kContainerd);
+  EXPECT_EQ(runtimeOfContainerIdScheme(kAppId), ContainerRuntime::kUnknown);
+  EXPECT_EQ(runtimeOfContainerIdScheme("rkt://" + kAppId), ContainerRuntime::kUnknown);
+  EXPECT_EQ(runtimeOfContainerIdScheme("containerd://"), ContainerRuntime::kUnknown);
+}
+
+TEST(MatchContainerId, FindsRuntimesOwnNamesOncePerContainer) {
+  const std::vector<std::string> paths{"/libpod_parent",
+                                       "/libpod_parent/conmon",
+                                       "/libpod_parent/libpod-" + kAppId,
+                                       "/machine.slice",
+                                       "/machine.slice/libpod-" + kOtherId + ".scope",
+                                       "/machine.slice/libpod-" + kOtherId + ".scope/container"};
+  auto a = matchContainerId(paths, kAppId.substr(0, 12));
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].cgroup, "/libpod_parent/libpod-" + kAppId);
+  auto b = matchContainerId(paths, kOtherId);
+  ASSERT_EQ(b.size(), 1u) << "the scope and its container sub-cgroup are one container";
+  EXPECT_EQ(b[0].cgroup, "/machine.slice/libpod-" + kOtherId + ".scope");
 }
 
 // --- Pure: cgroup namespaces ---------------------------------------------------------------------
@@ -391,7 +462,8 @@ class LocateLayoutTest : public ::testing::TestWithParam<Layout> {
     opts_.host_root = fx_->path("no-host");  // no runtime metadata: names unknown, pause found by comm
   }
 
-  void expectApp(const LocateResult& r, const std::string& matched_by) {
+  /// `runtime`: what the result must say, when not the one the layout's cgroup names say.
+  void expectApp(const LocateResult& r, const std::string& matched_by, std::optional<ContainerRuntime> runtime = std::nullopt) {
     const Layout& l = GetParam();
     EXPECT_EQ(r.matched_by, matched_by);
     EXPECT_EQ(r.cgroup, app_);
@@ -406,7 +478,11 @@ class LocateLayoutTest : public ::testing::TestWithParam<Layout> {
     EXPECT_EQ(r.kube->container_id, kAppId);
     EXPECT_EQ(r.kube->driver, l.driver);
     EXPECT_EQ(r.kube->qos, l.qos);
-    EXPECT_EQ(r.kube->runtime, l.runtime);
+    EXPECT_EQ(r.kube->runtime, runtime.value_or(l.runtime));
+    ASSERT_TRUE(r.container.has_value());
+    EXPECT_EQ(r.container->cgroup, app_);
+    EXPECT_EQ(r.container->id, kAppId);
+    EXPECT_EQ(r.container->runtime, runtime.value_or(l.runtime));
   }
 
   std::unique_ptr<FsFixture> fx_;
@@ -433,11 +509,20 @@ TEST_P(LocateLayoutTest, ByPodUidInSystemdSpelling) {
 }
 
 TEST_P(LocateLayoutTest, ByContainerIdFullPrefixAndStatusForm) {
-  for (const std::string& id : std::vector<std::string>{kAppId, kAppId.substr(0, 12), "containerd://" + kAppId}) {
+  for (const std::string& id : std::vector<std::string>{kAppId, kAppId.substr(0, 12)}) {
     auto r = locateByContainerId(*fs_, id, opts_);
     ASSERT_TRUE(r.ok()) << id << ": " << r.error().message;
     expectApp(*r, "container-id");
     EXPECT_TRUE(r->pod_containers.empty());
+  }
+  // The status form's scheme names the runtime where the cgroup's name (a bare id) does not.
+  const std::pair<std::string, ContainerRuntime> schemes[] = {
+      {"containerd://", ContainerRuntime::kContainerd}, {"cri-o://", ContainerRuntime::kCrio}, {"docker://", ContainerRuntime::kDocker}};
+  for (const auto& [scheme, runtime] : schemes) {
+    auto r = locateByContainerId(*fs_, scheme + kAppId, opts_);
+    ASSERT_TRUE(r.ok()) << scheme << ": " << r.error().message;
+    const ContainerRuntime named = GetParam().runtime;
+    expectApp(*r, "container-id", named == ContainerRuntime::kUnknown ? runtime : named);
   }
 }
 
@@ -677,6 +762,27 @@ TEST_F(LocateNamespaceTest, PodUidAndContainerIdDoNotDependOnTheNamespace) {
 
 // --- listCgroups --------------------------------------------------------------------------------
 
+TEST(VisibleProcesses, TheCgroupAndItsSubCgroupsAscending) {
+  FsFixture fx({cg("mnt", V1, 0, 0, {1},
+                   {cg("ctr", V1, 0, 9 * MiB, {30, 10}, {cg("sub", V1, 0, 1 * MiB, {20, 10})}), cg("empty", V1, 0, 7 * MiB, {})})});
+  ASSERT_TRUE(fx.ok()) << fx.error();
+  CgroupFs fs(fx.path("mnt"), V1);
+  EXPECT_EQ(visibleProcesses(fs, "/ctr").valueOr({}), (std::vector<pid_t>{10, 20, 30}));
+  auto none = visibleProcesses(fs, "/empty");
+  ASSERT_TRUE(none.ok()) << none.error().message;
+  EXPECT_TRUE(none->empty());
+  EXPECT_FALSE(visibleProcesses(fs, "/gone").ok());
+}
+
+TEST(HiddenProcessesExplanation, ChargedSaysWhyEmptySaysNothingRuns) {
+  const std::string charged = hiddenProcessesExplanation("/kubepods/pod/ctr", 7 * MiB);
+  EXPECT_NE(charged.find("cgroup /kubepods/pod/ctr is charged 7.00 MiB but lists no process memstrain can see"), std::string::npos)
+      << charged;
+  EXPECT_NE(charged.find("another pid namespace"), std::string::npos);
+  EXPECT_NE(charged.find("cannot tell whether the target died"), std::string::npos);
+  EXPECT_EQ(hiddenProcessesExplanation("/x", 0), "cgroup /x has no processes and no memory charged: nothing runs there");
+}
+
 TEST(ListCgroups, ParentsFirstSortedAndDepthLimited) {
   FsFixture fx({dir("mnt", {file("cgroup.procs", ""), dir("b", {dir("x", {dir("deep")})}), dir("a")})});
   ASSERT_TRUE(fx.ok()) << fx.error();
@@ -757,6 +863,58 @@ TEST_F(LocateCliTest, JsonForAPidOutsideKubeletHasNullKubeKeys) {
   EXPECT_TRUE(j["container_id"].is_null());
   EXPECT_TRUE(j["effective_limit_bytes"].is_null()) << "unlimited";
   EXPECT_EQ(j.size(), 17u);
+}
+
+TEST_F(LocateCliTest, StatusFormOnABareCgroupNameGivesTheSchemesRuntime) {
+  ASSERT_EQ(run({"--container-id", "containerd://" + kAppId, "--json"}), 0) << err();
+  EXPECT_EQ(nlohmann::json::parse(out_.str())["container_runtime"], "containerd");
+  ASSERT_EQ(run({"--container-id", "cri-o://" + kAppId.substr(0, 12), "--json"}), 0) << err();
+  EXPECT_EQ(nlohmann::json::parse(out_.str())["container_runtime"], "cri-o");
+}
+
+// A podman container (cgroupfs manager, as podman 4.3 lays it out): found by id, no pod.
+TEST(LocateCli, PodmanContainerByIdAndByPid) {
+  FsFixture fx({
+      cg("mnt", V1, 0, 0, {1},
+         {cg("libpod_parent", V1, 0, 20 * MiB, {},
+             {cg("conmon", V1, 0, 1 * MiB, {900}), cg("libpod-" + kAppId, V1, 256 * MiB, 9 * MiB, {4242})})}),
+      dir("proc", {dir("4242", {file("cgroup", "4:memory:/libpod_parent/libpod-" + kAppId + "\n"), file("comm", "demo-target\n")})}),
+  });
+  ASSERT_TRUE(fx.ok()) << fx.error();
+  for (const std::vector<std::string>& how :
+       {std::vector<std::string>{"--container-id", kAppId.substr(0, 12)}, std::vector<std::string>{"--pid", "4242"}}) {
+    std::vector<std::string> args = how;
+    for (const std::string& a : std::vector<std::string>{"--json", "--cgroup-mount", fx.path("mnt"), "--cgroup-version", "1", "--proc-root",
+                                                         fx.path("proc"), "--host-root", fx.path("none")}) {
+      args.push_back(a);
+    }
+    std::ostringstream out;
+    LogCapture log;
+    ASSERT_EQ(runLocateCommand(args, out), 0) << how[0] << ": " << log.text();
+    const auto j = nlohmann::json::parse(out.str());
+    EXPECT_EQ(j["cgroup"], "/libpod_parent/libpod-" + kAppId);
+    EXPECT_EQ(j["container_id"], kAppId);
+    EXPECT_EQ(j["container_runtime"], "podman");
+    EXPECT_TRUE(j["pod_uid"].is_null());
+    EXPECT_EQ(j["effective_limit_bytes"], 256 * MiB);
+    EXPECT_EQ(j["pids"], nlohmann::json::array({4242}));
+  }
+}
+
+TEST_F(LocateCliTest, ACgroupWithoutVisibleProcessesIsFoundWithAWarning) {
+  ASSERT_TRUE(fx_->replace("mnt/kubepods/burstable/pod" + kUid + "/" + kAppId + "/cgroup.procs", "").ok());
+  ASSERT_EQ(run({"--container-id", kAppId, "--json"}), 0) << err();
+  EXPECT_EQ(nlohmann::json::parse(out_.str())["pids"], nlohmann::json::array());
+  EXPECT_NE(err().find("locate: cgroup /kubepods/burstable/pod" + kUid + "/" + kAppId +
+                       " is charged 3.00 MiB but lists no process memstrain can see"),
+            std::string::npos)
+      << err();
+  ASSERT_EQ(run({"--container-id", kAppId}), 0);
+  EXPECT_NE(err().find("lists no process memstrain can see"), std::string::npos) << "text output warns too";
+  // By pod UID the application container is the one with processes: none visible is not found,
+  // and the error says why that may be (not found: exit 9).
+  ASSERT_EQ(run({"--pod-uid", kUid}), 9);
+  EXPECT_NE(err().find("another pid namespace"), std::string::npos) << err();
 }
 
 TEST_F(LocateCliTest, TextNamesCgroupLimitAndMainPid) {

@@ -2,6 +2,7 @@
 // prints them and on broken ones.
 
 #include "memstrain/pprof/memstats_parse.hpp"
+#include "memstrain/util/text.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -164,6 +165,19 @@ TEST(MemStatsParseTest, ErrorNamesTheBadValue) {
   std::string ring = goPage();
   ring.replace(ring.find("PauseNs = ["), 11, "PauseNs = (");
   EXPECT_FALSE(parseMemStats(ring).ok());
+}
+
+// Issue 15: the bad value was quoted raw; bytes that are not UTF-8 then broke the JSON writers.
+TEST(MemStatsParseTest, ABadValueIsQuotedAsValidText) {
+  std::string page = goPage();
+  page.replace(page.find("HeapInuse = 8216576"), 19, "HeapInuse = \xff\xfe\x80");
+  auto r = parseMemStats(page);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(isValidUtf8(r.error().message)) << r.error().message;
+  EXPECT_THAT(r.error().message, HasSubstr("got \"\\xff\\xfe\\x80\""));
+  auto g = parseGoroutineTotal("goroutine profile: total \xc3\x28\n");
+  ASSERT_FALSE(g.ok());
+  EXPECT_TRUE(isValidUtf8(g.error().message)) << g.error().message;
 }
 
 TEST(MemStatsParseTest, BlockEndsAtTheFirstNonCommentLine) {

@@ -142,6 +142,12 @@ const BadCase kBadCases[] = {
        j["target"]["attach"] = {{"pid", 10}, {"cgroup", "/x"}};
      },
      "/target/attach", "exactly one"},
+    {"attach cgroup_only not a bool",
+     [](json& j) {
+       j["target"].erase("launch");
+       j["target"]["attach"] = {{"container_id", "0123456789ab"}, {"cgroup_only", "yes"}};
+     },
+     "/target/attach/cgroup_only", "expected true or false"},
     {"interval too small", [](json& j) { j["sampling"]["interval"] = "1ms"; }, "/sampling/interval", "out of range"},
     {"interval without unit", [](json& j) { j["sampling"]["interval"] = "250"; }, "/sampling/interval", "expected a duration"},
     {"interval number", [](json& j) { j["sampling"]["interval"] = 250; }, "/sampling/interval", "expected a string"},
@@ -202,6 +208,18 @@ INSTANTIATE_TEST_SUITE_P(Cases, PlanParseBad, ::testing::ValuesIn(kBadCases), []
   }
   return n;
 });
+
+TEST(PlanParse, AttachCgroupOnlyIsOffUnlessThePlanSaysSo) {
+  auto off =
+      parsePlan(R"({"name": "x", "target": {"attach": {"container_id": "0123456789ab"}}, "stages": [{"name": "a", "duration": "1s"}]})");
+  ASSERT_TRUE(off.ok()) << off.error().message;
+  EXPECT_FALSE(off->target.attach->cgroup_only);
+  auto on = parsePlan(
+      R"({"name": "x", "target": {"attach": {"pod_uid": "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b", "cgroup_only": true}},
+          "stages": [{"name": "a", "duration": "1s"}]})");
+  ASSERT_TRUE(on.ok()) << on.error().message;
+  EXPECT_TRUE(on->target.attach->cgroup_only);
+}
 
 TEST(PlanParse, CollectsAllIssuesNotJustTheFirst) {
   json j = validPlan();
@@ -285,6 +303,27 @@ TEST(PlanParse, ParsesStatusRanges) {
     ASSERT_FALSE(b.ok()) << bad;
     EXPECT_NE(b.error().message.find("expect_status"), std::string::npos);
   }
+}
+
+// The parser hands the probe its expect_status as ranges (ProbeSpec is the probe's one config).
+TEST(PlanParse, ProbeExpectStatusBecomesRanges) {
+  json j = validPlan();
+  j["target"]["probe"] = json::array({{{"url", "http://127.0.0.1:6060/work"}, {"expect_status", "200,204-206"}},
+                                      {{"url", "http://127.0.0.1:6060/work"}, {"name", "code"}, {"expect_status", 503}},
+                                      {{"url", "http://127.0.0.1:6060/work"}, {"name", "default"}}});
+  std::vector<PlanIssue> issues;
+  auto p = parsePlan(j.dump(), &issues);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  ASSERT_EQ(p->target.probes.size(), 3U);
+  EXPECT_EQ(p->target.probes[0].expect_status, (std::vector<StatusRange>{{200, 200}, {204, 206}}));
+  EXPECT_EQ(p->target.probes[1].expect_status, (std::vector<StatusRange>{{503, 503}}));
+  EXPECT_EQ(p->target.probes[2].expect_status, (std::vector<StatusRange>{{200, 299}}));
+
+  j["target"]["probe"][0]["expect_status"] = "2xx";
+  issues.clear();
+  EXPECT_FALSE(parsePlan(j.dump(), &issues).ok());
+  ASSERT_FALSE(issues.empty());
+  EXPECT_EQ(issues[0].pointer, "/target/probe/0/expect_status");
 }
 
 }  // namespace

@@ -27,7 +27,7 @@ RunRecord makeRecord() {
     s.target_cgroup.usage_bytes = usage;
     s.setpoint_bytes = sp;
     s.stressor_populated_bytes = stressor;
-    s.target_process = ProcessMemory{20 * MiB, 18 * MiB, std::nullopt, 0};
+    s.target_process = ProcessMemory{20 * MiB, 18 * MiB, std::nullopt, 0, std::nullopt};
     rec.samples.push_back(s);
   };
   add(0.0, 0, 20 * MiB, std::nullopt, 0);
@@ -38,6 +38,48 @@ RunRecord makeRecord() {
   add(4.0, 1, 81 * MiB, 80 * MiB, 60 * MiB);  // 1 MiB
   add(5.0, 1, 82 * MiB, 80 * MiB, 60 * MiB);  // 2 MiB
   return rec;
+}
+
+// Issue 15, item 3: a run keeps each stage's running figures instead of its samples. Fed the
+// same samples, the figures are the ones the stored samples give, exactly.
+TEST(StageStats, RunningFiguresEqualTheStoredSamplesFigures) {
+  RunRecord stored = makeRecord();
+  for (std::size_t k = 0; k < stored.samples.size(); ++k) {
+    Sample& s = stored.samples[k];
+    s.target_cgroup.stat.file_bytes = (30 + k) * MiB;
+    s.target_cgroup.stat.major_faults = 100 + 7 * k;
+    s.system_pressure = Psi{{1.5 * static_cast<double>(k), 0, 0, 1000 * k}, PsiLine{0.5 * static_cast<double>(k), 0, 0, 500 * k}};
+  }
+  RunRecord streamed = stored;
+  streamed.samples.clear();
+  for (std::size_t i = 0; i < streamed.stages.size(); ++i) {
+    const auto [settled, error] = settleTimes(streamed.stages[i].start_s, streamed.resolution.stages[i].pressure);
+    streamed.sample_stats.emplace_back(settled, error);
+  }
+  for (const Sample& s : stored.samples) streamed.sample_stats[s.stage].add(s);
+  const auto a = analyzeStages(stored);
+  const auto b = analyzeStages(streamed);
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    SCOPED_TRACE(a[i].name);
+    EXPECT_EQ(a[i].samples, b[i].samples);
+    EXPECT_EQ(a[i].usage.mean, b[i].usage.mean);
+    EXPECT_EQ(a[i].usage.max, b[i].usage.max);
+    EXPECT_EQ(a[i].stressor.mean, b[i].stressor.mean);
+    EXPECT_EQ(a[i].target_rss.mean, b[i].target_rss.mean);
+    EXPECT_EQ(a[i].reached_bytes, b[i].reached_bytes);
+    EXPECT_EQ(a[i].setpoint_error_mean_abs_bytes, b[i].setpoint_error_mean_abs_bytes);
+    EXPECT_EQ(a[i].setpoint_error_max_abs_bytes, b[i].setpoint_error_max_abs_bytes);
+    ASSERT_TRUE(a[i].psi && b[i].psi);
+    EXPECT_EQ(a[i].psi->source, "system");
+    EXPECT_EQ(a[i].psi->some_avg10_max, b[i].psi->some_avg10_max);
+    EXPECT_EQ(a[i].psi->full_stall_s, b[i].psi->full_stall_s);
+    ASSERT_TRUE(a[i].page_cache && b[i].page_cache);
+    EXPECT_EQ(a[i].page_cache->file_bytes.mean, b[i].page_cache->file_bytes.mean);
+    EXPECT_EQ(a[i].page_cache->major_faults_per_s, b[i].page_cache->major_faults_per_s);
+  }
+  // Constant memory per stage, however many samples.
+  static_assert(sizeof(StageSampleStats) < 1024);
 }
 
 TEST(StageStats, UsageReachedAndSetpointError) {

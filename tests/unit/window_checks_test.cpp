@@ -262,5 +262,65 @@ TEST(WindowChecks, ReportResultsFromRecords) {
   EXPECT_EQ(r2[2].explanation, "latency.error_rate: stage release did not run");
 }
 
+// Issue 15, item 3: each second of a latency window kept every probe's three histograms
+// (~0.8 MiB); 4 probes and a 60 s window held ~190 MiB. Only the probe a check reads is kept, and
+// compactly; the verdicts are the same.
+TEST(WindowEvaluatorTest, AMinuteOfFourProbesHoldsKilobytesAndJudgesLikeTheFullMerge) {
+  const std::vector<std::string> probes = {"a", "b", "work", "d"};
+  CheckSpec p99 = windowCheck("p99", "latency.p99", MetricUnit::kDuration, 60);
+  p99.max = 8 * kMs;
+  WindowEvaluator eval({p99}, kStages, probes);
+  std::vector<WindowSlice> all;
+  for (int t = 1; t <= 90; ++t) {
+    WindowSlice s;
+    s.end_s = t;
+    s.seconds = 1;
+    s.stage = 1;
+    s.usage = {100, 150, 200, 4};
+    for (std::size_t k = 0; k < probes.size(); ++k) {
+      ProbeWindow w;
+      w.sent = w.completed = w.ok = 20;
+      // "work" is slow after 70 s: its p99 window crosses 8 ms.
+      for (int i = 0; i < 20; ++i) w.corrected.record(static_cast<std::uint64_t>((k == 2 && t > 70 ? 9 : 1 + i * 0.1) * kMs));
+      s.probes.push_back(std::move(w));
+    }
+    all.push_back(s);
+    auto abort = eval.push(std::move(s));
+    EXPECT_FALSE(abort.has_value());  // no abort flag
+  }
+  EXPECT_LT(eval.heldBytes(), std::size_t{1} << 20) << "60 one-second slices of 4 probes";
+  // The same check over the full merge of the last 60 slices, the old way.
+  std::vector<const WindowSlice*> last;
+  for (std::size_t i = all.size() - 60; i < all.size(); ++i) last.push_back(&all[i]);
+  const auto full = metricValue("latency.p99", "work", mergeSlices(last, probes));
+  ASSERT_TRUE(full.has_value());
+  const auto records = eval.records();
+  ASSERT_FALSE(records.empty());
+  const WindowCheckRecord* hold = nullptr;
+  for (const auto& r : records) hold = r.stage == "hold" ? &r : hold;
+  ASSERT_NE(hold, nullptr);
+  ASSERT_TRUE(hold->worst.has_value());
+  EXPECT_EQ(*hold->worst, *full);
+  EXPECT_GT(hold->failed, 0u);
+}
+
+TEST(CompactHistogramTest, MergesExactlyLikeTheHistogramItWasMadeFrom) {
+  Histogram a, b;
+  for (std::uint64_t v : {1u, 2047u, 2048u, 123456u, 99999999u}) a.record(v, 3);
+  b.record(Histogram::kMaxTrackableNs + 5);  // clamped
+  b.record(77);
+  Histogram via_merge = a, via_compact = a;
+  via_merge.merge(b);
+  CompactHistogram(b).mergeInto(via_compact);
+  EXPECT_EQ(via_compact.count(), via_merge.count());
+  EXPECT_EQ(via_compact.clampedCount(), via_merge.clampedCount());
+  EXPECT_EQ(via_compact.exactMin(), via_merge.exactMin());
+  EXPECT_EQ(via_compact.exactMax(), via_merge.exactMax());
+  EXPECT_EQ(via_compact.mean(), via_merge.mean());
+  EXPECT_EQ(via_compact.nonZeroBuckets(), via_merge.nonZeroBuckets());
+  EXPECT_EQ(CompactHistogram(Histogram()).count(), 0u);
+  EXPECT_LT(CompactHistogram(b).heapBytes(), 100u);
+}
+
 }  // namespace
 }  // namespace memstrain

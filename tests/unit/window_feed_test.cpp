@@ -33,8 +33,8 @@ ProbeWindow window(std::uint64_t completed, std::uint64_t errors, std::uint64_t 
 
 TEST(WindowFeed, EachSampleGoesIntoOneSliceAndTheSliceLengthIsTheTimeSinceTheLastCut) {
   WindowFeeder feeder(0, /*keep_latency=*/false);
-  std::vector<Sample> samples = {sample(0.25, 100, 10), sample(0.5, 300, 30), sample(0.75, 200)};
-  WindowSlice a = feeder.cut(1.0, 0, samples, nullptr, std::nullopt);
+  for (const Sample& s : {sample(0.25, 100, 10), sample(0.5, 300, 30), sample(0.75, 200)}) feeder.addSample(s);
+  WindowSlice a = feeder.cut(1.0, 0, nullptr, std::nullopt);
   EXPECT_DOUBLE_EQ(a.end_s, 1.0);
   EXPECT_DOUBLE_EQ(a.seconds, 1.0);
   EXPECT_EQ(a.stage, 0U);
@@ -43,12 +43,12 @@ TEST(WindowFeed, EachSampleGoesIntoOneSliceAndTheSliceLengthIsTheTimeSinceTheLas
   EXPECT_DOUBLE_EQ(a.usage.max, 300);
   EXPECT_EQ(a.target_rss.n, 2U) << "a sample without the target's memory has no RSS";
   EXPECT_TRUE(a.probes.empty());
-  samples.push_back(sample(1.25, 50));
-  WindowSlice b = feeder.cut(1.6, 1, samples, nullptr, std::nullopt);
+  feeder.addSample(sample(1.25, 50));
+  WindowSlice b = feeder.cut(1.6, 1, nullptr, std::nullopt);
   EXPECT_NEAR(b.seconds, 0.6, 1e-12);
   EXPECT_EQ(b.usage.n, 1U) << "only the sample taken since the last cut";
   EXPECT_DOUBLE_EQ(b.usage.max, 50);
-  WindowSlice c = feeder.cut(2.6, 1, samples, nullptr, std::nullopt);
+  WindowSlice c = feeder.cut(2.6, 1, nullptr, std::nullopt);
   EXPECT_EQ(c.usage.n, 0U);
 }
 
@@ -70,11 +70,14 @@ TEST(WindowFeed, PsiIsTheMeasuredCgroupsOwnElseTheHostsAsAFraction) {
   parent.pressure = parent_psi;
   beside.measured_cgroup = parent;
   beside.system_pressure = host;  // ignored: the measured cgroup has its own
-  WindowSlice s = feeder.cut(1.0, 0, {v2, v1}, nullptr, std::nullopt);
+  feeder.addSample(v2);
+  feeder.addSample(v1);
+  WindowSlice s = feeder.cut(1.0, 0, nullptr, std::nullopt);
   EXPECT_DOUBLE_EQ(*s.psi_some_avg10, 0.40);
   EXPECT_DOUBLE_EQ(*s.psi_full_avg10, 0.20);
   WindowFeeder other(0, false);
-  WindowSlice t = other.cut(1.0, 0, {beside}, nullptr, std::nullopt);
+  other.addSample(beside);
+  WindowSlice t = other.cut(1.0, 0, nullptr, std::nullopt);
   EXPECT_DOUBLE_EQ(*t.psi_some_avg10, 0.60);
   EXPECT_FALSE(t.psi_full_avg10);
 }
@@ -82,19 +85,19 @@ TEST(WindowFeed, PsiIsTheMeasuredCgroupsOwnElseTheHostsAsAFraction) {
 TEST(WindowFeed, ProbeWindowsAreKeptOnlyWhenACheckReadsLatencyAndMergedUntilTheCut) {
   WindowFeeder without(2, /*keep_latency=*/false);
   without.addProbeWindow(0, window(10, 0, 1'000'000));
-  EXPECT_TRUE(without.cut(1.0, 0, {}, nullptr, std::nullopt).probes.empty());
+  EXPECT_TRUE(without.cut(1.0, 0, nullptr, std::nullopt).probes.empty());
 
   WindowFeeder feeder(2, /*keep_latency=*/true);
   feeder.addProbeWindow(0, window(10, 1, 1'000'000));
   feeder.addProbeWindow(0, window(30, 3, 2'000'000));
   feeder.addProbeWindow(5, window(1, 1, 1));  // no such probe: ignored
-  WindowSlice s = feeder.cut(1.0, 0, {}, nullptr, std::nullopt);
+  WindowSlice s = feeder.cut(1.0, 0, nullptr, std::nullopt);
   ASSERT_EQ(s.probes.size(), 2U) << "one per probe, in the plan's order";
   EXPECT_EQ(s.probes[0].completed, 40U);
   EXPECT_EQ(s.probes[0].errors.total(), 4U);
   EXPECT_EQ(s.probes[0].corrected.count(), 40U);
   EXPECT_EQ(s.probes[1].completed, 0U) << "a probe with no window this second";
-  WindowSlice next = feeder.cut(2.0, 0, {}, nullptr, std::nullopt);
+  WindowSlice next = feeder.cut(2.0, 0, nullptr, std::nullopt);
   ASSERT_EQ(next.probes.size(), 2U);
   EXPECT_EQ(next.probes[0].completed, 0U) << "a window goes into one slice only";
 }
@@ -112,18 +115,18 @@ TEST(WindowFeed, GcCpuIsTheNewestReadingsAndStaysUntilANewerOneComes) {
   WindowFeeder feeder(0, false);
   EXPECT_DOUBLE_EQ(feeder.newReadingsAfter(), 0.0);
   const std::vector<MemStatsSample> first = {reading(0.4, 0.01, 4'000'000'000), reading(0.9, 0.02, 5'000'000'000)};
-  WindowSlice a = feeder.cut(1.0, 0, {}, &first, kStartNs);
+  WindowSlice a = feeder.cut(1.0, 0, &first, kStartNs);
   ASSERT_TRUE(a.gc_cpu);
   EXPECT_DOUBLE_EQ(a.gc_cpu->first, 0.9);
   EXPECT_DOUBLE_EQ(a.gc_cpu->second, *gcCpuSeconds(first.back().stats, kStartNs));
   EXPECT_DOUBLE_EQ(feeder.newReadingsAfter(), 0.9 + 1e-6) << "the next readings are those after the newest seen";
   const std::vector<MemStatsSample> none;
-  WindowSlice b = feeder.cut(2.0, 0, {}, &none, kStartNs);
+  WindowSlice b = feeder.cut(2.0, 0, &none, kStartNs);
   ASSERT_TRUE(b.gc_cpu);
   EXPECT_DOUBLE_EQ(b.gc_cpu->first, 0.9) << "no new reading: the last one still holds";
   // Without pprof or the target's start, slices carry no GC figure at all.
-  EXPECT_FALSE(feeder.cut(3.0, 0, {}, nullptr, kStartNs).gc_cpu);
-  EXPECT_FALSE(feeder.cut(4.0, 0, {}, &first, std::nullopt).gc_cpu);
+  EXPECT_FALSE(feeder.cut(3.0, 0, nullptr, kStartNs).gc_cpu);
+  EXPECT_FALSE(feeder.cut(4.0, 0, &first, std::nullopt).gc_cpu);
 }
 
 }  // namespace

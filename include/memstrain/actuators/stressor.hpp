@@ -28,8 +28,8 @@ inline constexpr const char* kStressorSubcommand = "__stressor";
 struct StressorChildOptions {
   int command_fd = 3;
   int report_fd = 4;
-  std::uint64_t reserve_bytes = 0;  ///< address space reserved up front; targets are capped to it
-  int oom_score_adj = 1000;
+  std::uint64_t reserve_bytes = 0;         ///< address space reserved up front; targets are capped to it
+  int oom_score_adj = 1000;                ///< informational: the controller set it before the stressor ran
   std::uint64_t step_bytes = 64ULL << 20;  ///< populate at most this much between command checks
 };
 
@@ -46,7 +46,9 @@ class Stressor {
     std::optional<std::string> log_path;
   };
 
-  /// Starts the stressor suspended, moves it into `cgroup_rel` with `editor`, then lets it run.
+  /// Starts the stressor suspended in `cgroup_rel` (created there with clone3 on v2, else moved
+  /// with `editor` before it runs), sets its oom_score_adj (and reads it back), then lets it run.
+  /// Error, with no stressor left running, when any of that fails.
   static Result<std::unique_ptr<Stressor>> spawn(const Options& options, CgroupEditor& editor, const std::string& cgroup_rel);
   ~Stressor();
   Stressor(const Stressor&) = delete;
@@ -61,6 +63,11 @@ class Stressor {
   std::uint64_t populatedBytes() const { return populated_bytes_; }
   /// Last errno the stressor reported for a refused populate (0 when none).
   int lastPopulateErrno() const { return last_errno_; }
+  /// The stressor's oom_score_adj now (as spawned, or as last set).
+  int oomScoreAdj() const { return oom_score_adj_; }
+  /// Sets the running stressor's oom_score_adj (a stage may ask for another value than the
+  /// first) and reads it back. Error when the kernel refuses it; the old value then stays.
+  Status setOomScoreAdj(int value);
   /// The exit, once the stressor has ended (reaped here); nullopt while it runs.
   std::optional<ExitInfo> checkExited();
   /// Asks it to quit, waits up to `grace`, then kills it. Idempotent.
@@ -75,6 +82,7 @@ class Stressor {
   std::uint64_t target_bytes_ = 0;
   std::uint64_t populated_bytes_ = 0;
   int last_errno_ = 0;
+  int oom_score_adj_ = 1000;
   std::string partial_;
   std::optional<ExitInfo> exit_;
 };

@@ -67,9 +67,11 @@ struct HeapDiff {
 std::string growingFunctions(const HeapDiff& diff, std::size_t n = 3);
 
 /// Compares the end-of-stage snapshot of the baseline (the stage named "baseline", else the first
-/// with a snapshot) with the stage-end snapshot holding the most inuse_space. Error when fewer
-/// than two stage-end snapshots exist or one does not decode.
+/// with a snapshot) with the stage-end snapshot holding the most inuse_space. Profiles are read from
+/// disk within `limits` (the plan's pprof caps) one at a time, and only the two compared are decoded
+/// together: memory is that of two profiles whatever the number of stages. Error when fewer than
+/// two stage-end snapshots exist or one does not decode.
 Result<HeapDiff> diffBaselineToLargest(const std::vector<ProfileSnapshot>& snapshots, const std::vector<std::string>& stage_names,
-                                       std::size_t top_n);
+                                       std::size_t top_n, const PprofLimits& limits = {});
 
 }  // namespace memstrain

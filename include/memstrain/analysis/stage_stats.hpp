@@ -4,12 +4,14 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "memstrain/analysis/checks.hpp"
 #include "memstrain/analysis/heap_stats.hpp"
 #include "memstrain/analysis/release.hpp"
 #include "memstrain/model/run_record.hpp"
+#include "memstrain/model/sample_stats.hpp"
 #include "memstrain/model/stage_stats.hpp"
 
 namespace memstrain {
@@ -23,6 +25,15 @@ std::optional<StagePsi> stagePsi(const std::vector<const Sample*>& samples);
 
 /// The target cgroup's page cache from a stage's samples in time order; nullopt without samples.
 std::optional<StagePageCache> stagePageCache(const std::vector<const Sample*>& samples);
+
+/// The same two from a stage's running figures (the executor's, or accumulated from samples).
+std::optional<StagePsi> stagePsiOf(const StageSampleStats& st);
+std::optional<StagePageCache> stagePageCacheOf(const StageSampleStats& st);
+/// A Summary of a running one.
+Summary summaryOf(const RunningSummary& r);
+/// When a stage's samples start to count towards "reached" and the setpoint error: after the
+/// ramp, or kSettleSeconds after the start without one. (settled_after_s, error_after_s).
+std::pair<double, double> settleTimes(double stage_start_s, const std::optional<PressureSpec>& pressure);
 
 /// Samples of a stage taken within this long of its start are left out of "reached" and of the
 /// setpoint error when the stage jumps to its level without a ramp: the stressor needs a moment

@@ -58,7 +58,14 @@ class WindowEvaluator {
   /// windows (each holds histograms of ~0.8 MiB).
   bool needsLatency() const;
 
-  /// Adds one slice and judges every window check whose scope holds the slice's stage. A window
+  /// Heap bytes held by the slices kept for the windows. Bounded: a slice keeps only the probes a
+  /// latency check reads, in compact form (CompactHistogram: a second of answers is a few KiB,
+  /// not the ~0.8 MiB of a ProbeWindow's three histograms).
+  std::size_t heldBytes() const;
+
+  /// Adds one slice and judges every window check whose scope holds the slice's stage. Only the
+  /// probes a latency check reads are kept from it, compacted; a window merges histograms only
+  /// for the probe its check reads. A window
   /// is judged once the slices of its scope within the last `window` seconds cover it (all but
   /// 5% of it). Returns the first failing check with `abort`, in check order; nullopt otherwise.
   /// Slices must come in time order.
@@ -74,11 +81,30 @@ class WindowEvaluator {
     double window_s = 0;
     std::vector<WindowCheckRecord> per_stage;  ///< indexed by stage
   };
+  /// One probe's second, as a slice keeps it: the counts, and the histograms compacted.
+  struct CompactProbe {
+    explicit CompactProbe(const ProbeWindow& w);
+    /// Folds it into `w` as w.merge(the ProbeWindow it was made from) would.
+    void mergeInto(ProbeWindow& w) const;
+    std::chrono::steady_clock::time_point start{}, end{};
+    std::uint64_t sent = 0, missed = 0, completed = 0, ok = 0, cancelled = 0, outstanding = 0;
+    ProbeErrors errors;
+    std::chrono::nanoseconds probe_cpu{0};
+    CompactHistogram corrected, uncorrected, sched_lag;
+  };
+  /// A slice as kept: everything but the probes, plus the probes a check reads, compacted.
+  struct Stored {
+    WindowSlice slice;  ///< probes moved out
+    std::vector<std::optional<CompactProbe>> probes;
+  };
   bool inScope(const Tracked& t, std::size_t stage) const;
+  /// The window's figures; latency only for probe `probe` (none: no latency).
+  StageStats mergeStored(const std::vector<const Stored*>& in, std::optional<std::size_t> probe) const;
   std::vector<std::string> stage_names_;
   std::vector<std::string> probe_names_;
   std::vector<Tracked> checks_;
-  std::deque<WindowSlice> slices_;
+  std::vector<bool> probe_needed_;  ///< by probe index: a latency check reads it
+  std::deque<Stored> slices_;
   double keep_s_ = 0;
 };
 

@@ -15,6 +15,11 @@
 //                   /kubepods/pod<uid>/<ctr>                                                (Guaranteed)
 // where <ctr> is cri-containerd-<id>, crio-<id>, docker-<id> (".scope" under systemd) or a bare
 // <id>. crio-conmon-<id> (CRI-O's monitor process) is not a container and is never matched.
+//
+// Containers outside kubelet's tree are found by id too, from the runtimes' own names:
+//   podman (libpod)  /machine.slice/libpod-<id>.scope (systemd cgroup manager), /libpod_parent/libpod-<id> (cgroupfs)
+//   CRI-O            …/crio-<id>.scope;  Docker …/docker-<id>.scope, /docker/<id>;  containerd …/cri-containerd-<id>.scope
+// libpod-conmon-<id> (podman's monitor) is not a container either.
 
 #include <sys/types.h>
 
@@ -37,11 +42,11 @@ inline constexpr int kLocateBadInput = EINVAL;     ///< a malformed pod UID or c
 
 enum class CgroupDriver { kSystemd, kCgroupfs };
 enum class QosClass { kGuaranteed, kBurstable, kBestEffort };
-enum class ContainerRuntime { kUnknown, kContainerd, kCrio, kDocker };
+enum class ContainerRuntime { kUnknown, kContainerd, kCrio, kDocker, kPodman };
 
 const char* toString(CgroupDriver d);      ///< "systemd" / "cgroupfs"
 const char* toString(QosClass q);          ///< "guaranteed" / "burstable" / "besteffort"
-const char* toString(ContainerRuntime r);  ///< "unknown" / "containerd" / "cri-o" / "docker"
+const char* toString(ContainerRuntime r);  ///< "unknown" / "containerd" / "cri-o" / "docker" / "podman"
 
 /// What a kubelet cgroup path says about itself. Plain data.
 struct KubeCgroup {
@@ -62,6 +67,25 @@ struct KubeCgroup {
 /// or only a non-container below it (crio-conmon-<id>, anything not hex).
 std::optional<KubeCgroup> parseKubeCgroupPath(std::string_view rel);
 
+/// A container's cgroup as its name says, whether kubelet placed it or not. Plain data.
+struct ContainerCgroup {
+  std::string cgroup;  ///< up to and including the container component
+  std::string id;      ///< lowercase hex
+  ContainerRuntime runtime = ContainerRuntime::kUnknown;
+};
+
+/// Reads `rel` as a container's cgroup, or a path below one: a kubelet container cgroup (as
+/// parseKubeCgroupPath reads it), else the innermost component a runtime names for itself outside
+/// kubelet's tree: libpod-<id>, crio-<id>, docker-<id>, cri-containerd-<id> (each with or without
+/// ".scope"), or a bare <id> right below a "docker" cgroup (dockerd's cgroupfs driver). nullopt for
+/// anything else: pod cgroups, monitors (crio-conmon-, libpod-conmon-), a bare hex name elsewhere.
+std::optional<ContainerCgroup> parseContainerCgroupPath(std::string_view rel);
+
+/// The runtime a container id's scheme names, as in status.containerStatuses[].containerID:
+/// "containerd://" containerd, "cri-o://" CRI-O, "docker://" Docker; kUnknown without a scheme or
+/// for another one. Pure.
+ContainerRuntime runtimeOfContainerIdScheme(std::string_view id);
+
 /// A pod UID as the user gave it ("8f2c…-…", systemd's "8f2c…_…", or "pod8f2c…") in canonical
 /// form. Error (kLocateBadInput) unless it is 8–64 characters of hex digits and '-' after that.
 Result<std::string> normalizePodUid(std::string_view uid);
@@ -76,10 +100,11 @@ Result<std::string> normalizeContainerId(std::string_view id);
 /// container fold into it), in the order first seen. Pure.
 std::vector<KubeCgroup> matchPodUid(const std::vector<std::string>& paths, std::string_view uid);
 
-/// The container cgroups among `paths` whose id starts with `id_prefix` (normalised), in the
-/// order given. Paths below a container cgroup are folded into it (one entry per container
-/// cgroup). Pure; deciding whether the match is unique is the caller's.
-std::vector<KubeCgroup> matchContainerId(const std::vector<std::string>& paths, std::string_view id_prefix);
+/// The container cgroups among `paths` (kubelet's or a runtime's own, see parseContainerCgroupPath)
+/// whose id starts with `id_prefix` (normalised), in the order given. Paths below a container
+/// cgroup are folded into it (one entry per container cgroup). Pure; deciding whether the match is
+/// unique is the caller's.
+std::vector<ContainerCgroup> matchContainerId(const std::vector<std::string>& paths, std::string_view id_prefix);
 
 /// Joins a cgroup path read from /proc/PID/cgroup with the root the mount shows (mountinfo field
 /// 4, CgroupFs::hierarchyRoot()). Under a cgroup namespace both are printed relative to the
@@ -143,6 +168,9 @@ struct LocateResult {
   std::vector<pid_t> pids;                           ///< members (cgroup.procs), ascending
   std::optional<pid_t> main_pid;                     ///< the pid asked for, else the lowest member; nullopt when empty
   std::optional<KubeCgroup> kube;                    ///< when the cgroup is a kubelet pod/container cgroup
+  /// When the cgroup is (or is below) a container's, kubelet's or not. Its runtime comes from the
+  /// cgroup's name, else from the scheme of the id that was asked for (containerd://…).
+  std::optional<ContainerCgroup> container;
   std::optional<std::string> container_name;
   /// For pod-uid lookups: every container cgroup of the pod that was considered.
   std::vector<LocatedContainer> pod_containers;
@@ -161,9 +189,10 @@ Result<std::vector<std::string>> listCgroups(const CgroupFs& fs, int max_depth =
 /// is outside what the mount shows.
 Result<LocateResult> locateByPid(const CgroupFs& fs, pid_t pid, const LocateOptions& opts = {});
 
-/// The container cgroup whose id starts with `id` (any form normalizeContainerId accepts).
-/// Errors: kLocateBadInput, kLocateNotFound, kLocateAmbiguous (listing each candidate's id and
-/// cgroup).
+/// The container cgroup whose id starts with `id` (any form normalizeContainerId accepts), in a
+/// kubelet layout or named by its runtime (podman, CRI-O, Docker, containerd; see
+/// parseContainerCgroupPath). Errors: kLocateBadInput, kLocateNotFound, kLocateAmbiguous (listing
+/// each candidate's id and cgroup).
 Result<LocateResult> locateByContainerId(const CgroupFs& fs, std::string_view id, const LocateOptions& opts = {});
 
 /// The pod's application container: the one container cgroup of pod `uid` that has members and
@@ -173,6 +202,18 @@ Result<LocateResult> locateByContainerId(const CgroupFs& fs, std::string_view id
 /// container of that name, or names unreadable); kLocateAmbiguous (several application
 /// containers and no name, listing them).
 Result<LocateResult> locateByPodUid(const CgroupFs& fs, std::string_view uid, const LocateOptions& opts = {});
+
+/// The processes memstrain can see in `cgroup` and in the cgroups below it (a container may keep
+/// its processes in a sub-cgroup), ascending. cgroup.procs lists only the processes of the
+/// reader's pid namespace: from a pod without the host's pid namespace, another container's
+/// cgroup reads as empty even while it runs. Error when `cgroup` cannot be read.
+Result<std::vector<pid_t>> visibleProcesses(const CgroupFs& fs, const std::string& cgroup, int max_depth = 16);
+
+/// Says, for a user, what it means that `cgroup`, charged `usage_bytes`, lists no process memstrain
+/// can see: with memory charged, memstrain is most likely in another pid namespace than the target
+/// (a pod without hostPID: true, a container without --pid=host), else the target's processes are
+/// gone; with nothing charged, nothing runs there. Pure.
+std::string hiddenProcessesExplanation(const std::string& cgroup, std::uint64_t usage_bytes);
 
 /// Fills cgroup-derived fields of `r` (usage, limits, members, main pid) for r.cgroup. Used by
 /// the locate* functions; exposed for callers that found the cgroup some other way.

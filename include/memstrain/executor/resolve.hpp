@@ -27,6 +27,9 @@ struct ResolveContext {
   /// ancestors are never a target.
   std::string self_cgroup{};
   std::string host_root = "/";  ///< runtime metadata for attach.container names
+  /// `--allow-commands`: a plan may run commands of its own (release.trigger.command) as
+  /// memstrain's user, root. Off: such a plan is refused.
+  bool allow_commands = false;
 };
 
 /// Why memstrain refuses to put pressure on cgroup `rel` (an attach target, or the parent a beside
@@ -39,8 +42,18 @@ std::optional<std::string> refusedPressureCgroup(const std::string& rel, const s
 
 /// Resolves `plan` against `fs`. Errors name the JSON pointer when the plan asks for something
 /// the host cannot give (beside placement with the target at the root, a level against an
-/// unlimited cgroup, a size beyond the limit without allow_oom).
+/// unlimited cgroup or one whose limit is above MemTotal, a size or reclaim size beyond the limit
+/// minus the safety margin without allow_oom), or something the node's rails forbid: with any
+/// placement, pressure that would take the node's memory in use above safety.node_max (unless
+/// `force`) or MemAvailable below safety.node_min_available; pressure without a readable
+/// /proc/meminfo (ResolveContext::node_memory_bytes 0).
 Result<Resolution> resolvePlan(const Plan& plan, const CgroupFs& fs, const ResolveContext& ctx);
+
+/// True when a resolvePlan error says the plan's attach target is not on this node: no such cgroup,
+/// pid, pod or container, an ambiguous id, a container of another pod, a pid outside the mount's
+/// view. That is a run error (exit 3, as `memstrain locate` and the Job's launcher say), not an
+/// invalid plan.
+bool isTargetNotFound(const Error& e);
 
 /// The parent path of a cgroup path ("/a/b" -> "/a", "/a" -> "/").
 std::string parentCgroup(const std::string& rel);

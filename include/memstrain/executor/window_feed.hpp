@@ -14,6 +14,7 @@
 #include "memstrain/model/heap.hpp"
 #include "memstrain/model/probe_window.hpp"
 #include "memstrain/model/sample.hpp"
+#include "memstrain/model/sample_stats.hpp"
 
 namespace memstrain {
 
@@ -31,19 +32,24 @@ class WindowFeeder {
   /// one in flight at the cut.
   double newReadingsAfter() const { return last_reading_t_ ? *last_reading_t_ + 1e-6 : 0.0; }
 
+  /// One sample taken since the last cut: its usage, RSS and PSI go into the next slice. Nothing
+  /// of it is kept beyond the running figures (the run keeps no samples for the windows).
+  void addSample(const Sample& s);
+
   /// Everything since the last cut as one slice that ends at run time `end_s` in stage `stage`:
-  /// the probe windows, usage, RSS and PSI of the samples in `samples` not yet fed (the run's
-  /// samples so far, in order), and, when `readings` is given (pprof and the target's start are
-  /// known), the GC CPU as of the newest reading seen (`readings` are those newer than
-  /// newReadingsAfter()).
-  WindowSlice cut(double end_s, std::size_t stage, const std::vector<Sample>& samples, const std::vector<MemStatsSample>* readings,
+  /// the probe windows, usage, RSS and PSI of the samples added since, and, when `readings` is
+  /// given (pprof and the target's start are known), the GC CPU as of the newest reading seen
+  /// (`readings` are those newer than newReadingsAfter()).
+  WindowSlice cut(double end_s, std::size_t stage, const std::vector<MemStatsSample>* readings,
                   std::optional<std::int64_t> target_start_unix_ns);
 
  private:
   bool keep_latency_;
   std::vector<std::optional<ProbeWindow>> probes_;
   double last_cut_s_ = 0;
-  std::size_t next_sample_ = 0;
+  /// The samples' share of the slice being gathered.
+  RunningSummary usage_, rss_;
+  std::optional<double> psi_some_avg10_, psi_full_avg10_;
   std::optional<double> last_reading_t_;
   std::optional<std::pair<double, double>> latest_gc_cpu_;  ///< (t, cumulative GC s) of the newest reading
 };

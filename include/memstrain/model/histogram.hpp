@@ -121,6 +121,7 @@ class Histogram {
   Histogram& operator=(Histogram&&) noexcept = default;
 
  private:
+  friend class CompactHistogram;
   friend nlohmann::json histogramToJson(const Histogram& h);
   friend Result<Histogram> histogramFromJson(const nlohmann::json& j);
 
@@ -130,6 +131,34 @@ class Histogram {
   std::uint64_t min_ns_ = UINT64_MAX;  // exact, after clamping; UINT64_MAX when empty
   std::uint64_t max_ns_ = 0;           // exact, after clamping
   long double sum_ns_ = 0;             // 64-bit mantissa: exact for sums below 2^64 ns
+  long double sum_sq_ns_ = 0;
+};
+
+/// A histogram in compact form: its non-empty counter slots and its exact totals (count, clamped,
+/// min, max, sums). What a one-second window keeps while it waits in a sliding window: a few
+/// hundred bytes for a second of probe answers, where a Histogram holds 264 KiB.
+/// `h.merge(compacted.expand())` and `compacted.mergeInto(h)` give the same histogram, exactly.
+class CompactHistogram {
+ public:
+  CompactHistogram() = default;
+  explicit CompactHistogram(const Histogram& h);
+  /// Adds every count of the histogram this was made from into `h`, as Histogram::merge would.
+  void mergeInto(Histogram& h) const;
+  std::uint64_t count() const { return total_count_; }
+  /// Heap bytes held (the slot list).
+  std::size_t heapBytes() const { return slots_.capacity() * sizeof(Slot); }
+
+ private:
+  struct Slot {
+    std::uint32_t index;
+    std::uint64_t count;
+  };
+  std::vector<Slot> slots_;
+  std::uint64_t total_count_ = 0;
+  std::uint64_t clamped_count_ = 0;
+  std::uint64_t min_ns_ = UINT64_MAX;
+  std::uint64_t max_ns_ = 0;
+  long double sum_ns_ = 0;
   long double sum_sq_ns_ = 0;
 };
 

@@ -54,10 +54,21 @@ struct Resolution {
   /// Attach mode: how the target was found ("cgroup", "pid", "pod-uid", "container-id") and, for
   /// Kubernetes targets, the pod UID and container id.
   std::string attach_matched_by;
+  /// attach.pid: the process's start time when resolved (field 22 of /proc/PID/stat), so that the
+  /// run acts on that process only (PinnedProcess); nullopt when unreadable.
+  std::optional<std::uint64_t> attach_pid_start_time;
   std::string pod_uid;
   std::string container_id;
   /// Node placement: measured "cgroup" is the node (MemTotal - MemAvailable against MemTotal).
   std::optional<NodeRails> node;
+  /// Attach mode: set when the target cgroup lists no process memstrain can see (another pid
+  /// namespace, or nothing runs there), with what that means (hiddenProcessesExplanation). The run
+  /// is refused at its start unless the plan says target.attach.cgroup_only.
+  std::optional<std::string> hidden_target;
+  /// Every placement with pressure: the node's rails (safety.node_max, safety.node_min_available)
+  /// that the plan was checked against and that hold while it runs (equal to `node` for node
+  /// placement). nullopt when no stage applies pressure.
+  std::optional<NodeRails> node_guard;
 };
 
 /// measured_cgroup for node placement: not a cgroup path; the executor reads /proc/meminfo.

@@ -14,6 +14,8 @@
 #include "memstrain/model/process_exit.hpp"
 #include "memstrain/model/resolution.hpp"
 #include "memstrain/model/sample.hpp"
+#include "memstrain/model/sample_stats.hpp"
+#include "memstrain/model/thp_mode.hpp"
 
 namespace memstrain {
 
@@ -65,6 +67,8 @@ struct ReleaseRecord {
 struct StressorReleaseMeasure {
   std::uint64_t baseline_usage_bytes = 0, baseline_target_rss_bytes = 0;
   std::uint64_t after_usage_bytes = 0, after_target_rss_bytes = 0;
+  /// memory.stat anon of the measured cgroup and the target's RssAnon, when both were read.
+  std::optional<std::uint64_t> baseline_anon_bytes, baseline_target_anon_bytes, after_anon_bytes, after_target_anon_bytes;
 };
 
 /// What the executor saw of one stage.
@@ -114,6 +118,7 @@ struct RunRecord {
   std::string out_dir;
   std::string kernel;  ///< uname -r
   std::string hostname;
+  std::optional<ThpMode> thp;  ///< transparent huge pages (enabled, defrag); nullopt without THP
   std::int64_t started_wall_ms = 0;
   std::int64_t ended_wall_ms = 0;
   RunStatus status = RunStatus::kCompleted;
@@ -123,7 +128,12 @@ struct RunRecord {
   std::optional<std::int64_t> target_start_unix_ns;
   std::optional<ExitInfo> target_exit;  ///< a launched target that ended during the run
   std::vector<StageRecord> stages;
+  /// Samples the analysis reads one by one: all of them in runs built by tests; in a real run only
+  /// those a release analysis needs (the rest live in `sample_stats` and samples.jsonl).
   std::vector<Sample> samples;
+  /// Per stage (by index), its samples' running figures, when the executor kept them; stages
+  /// without an entry are computed from `samples`.
+  std::vector<StageSampleStats> sample_stats;
   std::vector<RunEvent> events;
   // From the pprof observer, when the plan names target.pprof_url.
   std::vector<MemStatsSample> memstats;

@@ -31,7 +31,7 @@ struct HttpOptions {
 struct HttpResponse {
   long status = 0;
   std::string body;
-  std::string content_type;  ///< "" when the server sent none
+  std::string content_type;  ///< "" when the server sent none; sanitised (sanitizeUntrusted)
   std::chrono::nanoseconds elapsed{0};
 };
 

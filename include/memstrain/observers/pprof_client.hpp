@@ -7,6 +7,7 @@
 // Each call is one bounded HTTP request (timeout, body caps) followed by a pure parse; failures
 // are Errors whose message names the URL, plus a kind for pprof_error samples.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -26,6 +27,8 @@ struct PprofClientOptions {
   /// Ask for a profile taken right after a GC (?gc=1): inuse figures then exclude garbage, at the
   /// cost of a GC cycle in the target per request.
   bool gc_before_heap = false;
+  /// When set and raised, the request in flight is aborted (HttpOptions::abort).
+  const std::atomic<bool>* abort = nullptr;
 };
 
 /// Why the last call failed: the HTTP kinds plus the parse failures that follow a good response.

@@ -4,6 +4,7 @@
 // profiles at the end of each stage and when heap objects grow fast, and reports every failure
 // as a pprof_error sample while the run goes on.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -72,8 +73,10 @@ class PprofObserver {
   void requestStageSnapshot(std::size_t index, const std::string& name);
   /// Queue the live reading that ends stage `index` (taken before that stage's snapshot).
   void requestStageEndLive(std::size_t index);
-  /// Finishes queued snapshots (each bounded by the request timeout) and joins the thread.
-  void stop();
+  /// Finishes queued snapshots (each bounded by the request timeout) and joins the thread. With
+  /// `abandon` (a run that stops early), queued snapshots are dropped and the request in flight is
+  /// aborted (libcurl notices within about a second), so no peer holds the run's end up.
+  void stop(bool abandon = false);
 
   // Valid after stop().
   const std::vector<MemStatsSample>& memstats() const { return memstats_; }
@@ -83,6 +86,9 @@ class PprofObserver {
 
  private:
   void loop();
+  /// One turn of the loop: waits until `next_poll` or a request, then polls or takes a queued
+  /// snapshot. False when the observer is stopping and nothing is queued.
+  bool step(Clock::time_point& next_poll, Clock::time_point& next_live);
   void poll();
   void snapshot(std::size_t stage, const std::string& file_stem, const std::string& reason);
   void maybeTrigger(const MemStatsSample& s);
@@ -115,6 +121,7 @@ class PprofObserver {
   std::uint32_t growth_snapshots_ = 0;
   double last_trigger_t_ = -1e300;
   std::size_t logged_failures_ = 0;
+  std::atomic<bool> abort_{false};  ///< stop(true): the client's request in flight is aborted
 };
 
 }  // namespace memstrain

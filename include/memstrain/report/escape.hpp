@@ -23,5 +23,7 @@ std::string markdownCell(std::string_view text);
 /// A Prometheus label value (text exposition format): backslash, double quote and newline
 /// escaped as \\, \" and \n.
 std::string prometheusLabel(std::string_view text);
+/// A Prometheus HELP text: backslash and newline escaped (quotes are fine there).
+std::string prometheusHelp(std::string_view text);
 
 }  // namespace memstrain

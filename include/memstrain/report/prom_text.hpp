@@ -7,12 +7,11 @@
 #include <utility>
 #include <vector>
 
+#include "memstrain/report/escape.hpp"
+
 namespace memstrain {
 
 using PromLabels = std::vector<std::pair<std::string, std::string>>;
-
-/// A label value escaped as the format wants: backslash, double quote and newline.
-std::string promEscapeLabel(const std::string& value);
 
 /// The shortest text that reads back as the same double; "NaN", "+Inf", "-Inf".
 std::string promFormatValue(double v);
