@@ -184,14 +184,13 @@ TEST_F(SignalsTest, BrokenStdoutPipeStopsTheRunAndCleansUp) {
 // goes on. The target here ignores SIGTERM, so cleanup waits 3 s for it before SIGKILL: the
 // window in which the signal lands.
 TEST_F(SignalsTest, ASignalAfterABrokenStdoutIsTheFirstNotTheSecond) {
-  json plan = {{"name", "signals-pipe"},
-               {"target",
-                {{"launch",
-                  {{"command", {"/bin/sh", "-c", "trap '' TERM; while :; do sleep 0.2; done"}}, {"memory_limit", "256MiB"}}}}},
-               {"sampling", {{"interval", "100ms"}}},
-               {"stages",
-                {{{"name", "baseline"}, {"duration", "300ms"}},
-                 {{"name", "hold"}, {"duration", "8s"}, {"pressure", {{"size", "32MiB"}, {"ramp", "1s"}}}}}}};
+  json plan = {
+      {"name", "signals-pipe"},
+      {"target", {{"launch", {{"command", {"/bin/sh", "-c", "trap '' TERM; while :; do sleep 0.2; done"}}, {"memory_limit", "256MiB"}}}}},
+      {"sampling", {{"interval", "100ms"}}},
+      {"stages",
+       {{{"name", "baseline"}, {"duration", "300ms"}},
+        {{"name", "hold"}, {"duration", "8s"}, {"pressure", {{"size", "32MiB"}, {"ramp", "1s"}}}}}}};
   std::ofstream(dir_ / "plan.json") << plan.dump();
   int p[2];
   ASSERT_EQ(::pipe(p), 0);

@@ -177,9 +177,10 @@ TEST_F(ResolveTest, ATargetWhoseProcessesAreNotVisibleIsSaidSoBeforeAnythingStar
   file("kubepods/pod/split/cgroup.procs", "");  // processes in a sub-cgroup are visible ones
   file("kubepods/pod/split/container/cgroup.procs", "4343\n");
   CgroupFs cg(root_.string(), CgroupVersion::kV2);
+  // The pod's only limit is "max": its pressure is held to the node's rails (24 GiB, 20 available).
+  const ResolveContext node{"/memstrain", "r", "/proc", 24ULL << 30, 20ULL << 30};
   const std::string stages = R"("stages": [{"name": "a", "duration": "1s", "pressure": {"size": "8MiB"}}])";
-  auto hidden = resolvePlan(plan(R"({"name": "x", "target": {"attach": {"cgroup": "/kubepods/pod/hidden"}}, )" + stages + "}"), cg,
-                            {"/memstrain", "r", "/proc", 0});
+  auto hidden = resolvePlan(plan(R"({"name": "x", "target": {"attach": {"cgroup": "/kubepods/pod/hidden"}}, )" + stages + "}"), cg, node);
   ASSERT_TRUE(hidden.ok()) << hidden.error().message;
   ASSERT_TRUE(hidden->hidden_target.has_value());
   EXPECT_NE(hidden->hidden_target->find("charged 12.0 MiB but lists no process memstrain can see"), std::string::npos)
@@ -193,10 +194,12 @@ TEST_F(ResolveTest, ATargetWhoseProcessesAreNotVisibleIsSaidSoBeforeAnythingStar
 
   for (const char* visible : {"/kubepods/pod/ctr", "/kubepods/pod/split"}) {
     auto r = resolvePlan(plan(std::string(R"({"name": "x", "target": {"attach": {"cgroup": ")") + visible + R"("}}, )" + stages + "}"), cg,
-                         {"/memstrain", "r", "/proc", 0});
+                         node);
     ASSERT_TRUE(r.ok()) << r.error().message;
     EXPECT_FALSE(r->hidden_target.has_value()) << visible;
   }
+}
+
 // Issue 15, item 2: the node's rails hold for inside and beside placement too. The node here:
 // 24 GiB MemTotal, 20 GiB available (so 4 GiB in use); cap 90% = 21.6 GiB, floor 1.2 GiB.
 TEST_F(ResolveTest, NodeRailsHoldForInsideAndBesidePlacement) {
