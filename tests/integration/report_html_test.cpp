@@ -197,8 +197,9 @@ TEST_F(ReportHtmlTest, TtyProgressThenAReportChromiumRenders) {
   EXPECT_EQ(dom.find("data-js-error=\""), std::string::npos) << dom.substr(0, 400);
   EXPECT_GE(count(dom, "<div class=\"readout\" aria-live=\"polite\">t="), 5U);
   // At 1280 px no table scrolls sideways (the page script marks one that would: data-overflows).
-  EXPECT_EQ(dom.find("data-overflows"), std::string::npos)
-      << dom.substr(dom.find("data-overflows") == std::string::npos ? 0 : dom.find("data-overflows"), 200);
+  // (The attribute, with its value; the page script that sets it names it in quotes.)
+  EXPECT_EQ(dom.find("data-overflows=\""), std::string::npos)
+      << dom.substr(dom.find("data-overflows=\"") == std::string::npos ? 0 : dom.find("data-overflows=\""), 200);
   // Nothing on the console (script errors and CSP violations would be there).
   EXPECT_EQ(log.find("CONSOLE"), std::string::npos) << log;
 
