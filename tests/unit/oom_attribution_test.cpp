@@ -46,7 +46,7 @@ TEST(OomAttribution, InsideTheStressorsDeathExplainsOneKillInTheTargetsCounter) 
 }
 
 TEST(OomAttribution, BesideTheStressorsDeathsExplainNothingInTheTargetsCounter) {
-  OomAttribution oom(/*stressor_in_target_cgroup=*/false);
+  OomAttribution oom(/*stressor_in_target_cgroup=*/false, /*grace_s=*/0.5);
   oom.observe(0.0, 0, 0);
   oom.stressorOomKilled();
   EXPECT_FALSE(oom.observe(1.0, 1, 0));
