@@ -77,7 +77,9 @@ if len(mem) >= 2:
     pause = mem[-1]["pause_total_ns"] - mem[0]["pause_total_ns"]
     rate = gc / (mem[-1]["t"] - mem[0]["t"])
 req = f"{statistics.median(live):.1f} / {max(live):.1f} ms" if live else "–"
-pp = f"{pause / gc / 1e3:.0f} µs" if gc else "–"
+# The heap profile's MemStats text has no PauseTotalNs, only the ring of the last 256 pauses, so a
+# pause total is exact only while NumGC <= 256.
+pp = f"{pause / gc / 1e3:.0f} µs" if gc and mem[-1]["num_gc"] <= 256 else ("n/a (>256 GCs)" if gc else "–")
 print(f"| {iv} | {len(live)} | {c['p50_ms']:.2f} ms | {c['p99_ms']:.2f} ms | {c['max_ms']:.2f} ms | {req} | "
       f"{rate:.2f} | {pp} |" if rate is not None else f"| {iv} | {len(live)} | {c['p99_ms']:.2f} ms | – | – | – | – | – |")
 PY
