@@ -8,14 +8,11 @@
 #include <spdlog/spdlog.h>
 
 #include "memstrain/analysis/heap_stats.hpp"
-#include "memstrain/util/json_read.hpp"
+#include "memstrain/model/samples_format.hpp"
 #include "memstrain/util/units.hpp"
 
 namespace memstrain {
 namespace {
-
-using json_read::num;
-using json_read::u64;
 
 std::string withThousands(std::uint64_t v) {
   std::string digits = std::to_string(v), out;
@@ -29,36 +26,28 @@ std::string withThousands(std::uint64_t v) {
 }  // namespace
 
 void applySampleToProgress(ProgressState& state, const nlohmann::json& sample) {
-  if (!sample.is_object()) return;
-  auto kind = sample.find("kind");
-  if (kind == sample.end() || !kind->is_string()) return;
-  const std::string& k = kind->get_ref<const std::string&>();
-  if (k == "cgroup") {
-    if (auto u = u64(sample, "measured_usage_bytes")) state.usage_bytes = u;
-    state.limit_bytes = u64(sample, "effective_limit_bytes");
-    auto st = sample.find("stressor");
-    if (st != sample.end() && st->is_object()) state.pressure_bytes = u64(*st, "populated_bytes");
-  } else if (k == "latency") {
-    auto probe = sample.find("probe");
-    auto completed = u64(sample, "completed");
-    auto p99 = sample.find("p99_ms");
-    if (probe == sample.end() || !probe->is_string() || !completed || *completed == 0 || p99 == sample.end() || !p99->is_number()) return;
+  const std::optional<SampleLine> line = decodeSample(sample);
+  if (!line) return;
+  if (const auto* c = std::get_if<CgroupLine>(&*line)) {
+    if (c->measured_usage_bytes) state.usage_bytes = c->measured_usage_bytes;
+    state.limit_bytes = c->effective_limit_bytes;
+    state.pressure_bytes = c->stressor_populated_bytes;
+  } else if (const auto* l = std::get_if<LatencyLine>(&*line)) {
+    if (!l->probe || !l->completed || *l->completed == 0 || !l->p99_ms) return;
     // The first probe stands for all: one number fits on the line.
-    if (state.p99_probe.empty()) state.p99_probe = probe->get<std::string>();
-    if (*probe != state.p99_probe) return;
-    state.p99_ms = p99->get<double>();
-  } else if (k == "memstats") {
-    if (auto h = u64(sample, "heap_objects")) state.heap_objects = h;
-    auto t = num(sample, "t");
-    auto fraction = num(sample, "gc_cpu_fraction");
-    if (!state.target_start_unix_ns || !t || !fraction) return;
-    GoMemStats m;
-    m.num_gc = u64(sample, "num_gc").value_or(0);
-    m.gc_cpu_fraction = *fraction;
-    m.last_gc_unix_ns = u64(sample, "last_gc_unix_ns");
-    const auto cpu = gcCpuSeconds(m, *state.target_start_unix_ns);
+    if (state.p99_probe.empty()) state.p99_probe = *l->probe;
+    if (*l->probe != state.p99_probe) return;
+    state.p99_ms = l->p99_ms;
+  } else if (const auto* m = std::get_if<MemstatsLine>(&*line)) {
+    if (m->heap_objects) state.heap_objects = m->heap_objects;
+    if (!state.target_start_unix_ns || !m->t_s || !m->gc_cpu_fraction) return;
+    GoMemStats stats;
+    stats.num_gc = m->num_gc.value_or(0);
+    stats.gc_cpu_fraction = *m->gc_cpu_fraction;
+    stats.last_gc_unix_ns = m->last_gc_unix_ns;
+    const auto cpu = gcCpuSeconds(stats, *state.target_start_unix_ns);
     if (!cpu) return;
-    const double now = *t;
+    const double now = *m->t_s;
     if (state.last_gc_cpu) {
       if (auto share = gcCpuShare(state.last_gc_cpu->first, state.last_gc_cpu->second, now, *cpu)) state.gc_cpu_share = share;
     }

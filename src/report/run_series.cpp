@@ -13,17 +13,22 @@ namespace {
 // Samples may come from another version or be cut short: model/samples_format decodes them, with
 // every field optional; each kind below names the fields a chart cannot do without.
 
+std::optional<double> real(const std::optional<std::uint64_t>& v) {
+  if (!v) return std::nullopt;
+  return static_cast<double>(*v);
+}
+
 bool add(RunSeries& s, const CgroupLine& c) {
   if (!c.t_s || !c.measured_usage_bytes) return false;
   CgroupPoint p;
   p.t_s = *c.t_s;
-  p.usage_bytes = *c.measured_usage_bytes;
-  p.limit_bytes = c.effective_limit_bytes;
-  p.stressor_bytes = c.stressor_populated_bytes.value_or(0);
-  p.setpoint_bytes = c.setpoint_bytes;
-  p.target_file_bytes = c.target_file_bytes;
-  p.target_rss_bytes = c.target_rss_bytes;
-  p.target_lazyfree_bytes = c.target_lazyfree_bytes;
+  p.usage_bytes = static_cast<double>(*c.measured_usage_bytes);
+  p.limit_bytes = real(c.effective_limit_bytes);
+  p.stressor_bytes = real(c.stressor_populated_bytes).value_or(0);
+  p.setpoint_bytes = real(c.setpoint_bytes);
+  p.target_file_bytes = real(c.target_file_bytes);
+  p.target_rss_bytes = real(c.target_rss_bytes);
+  p.target_lazyfree_bytes = real(c.target_lazyfree_bytes);
   p.psi_some_avg10 = c.psi_some_avg10;
   p.psi_full_avg10 = c.psi_full_avg10;
   s.cgroup.push_back(p);
@@ -34,10 +39,10 @@ bool add(RunSeries& s, const MemstatsLine& m) {
   if (!m.t_s || !m.heap_objects) return false;
   MemstatsPoint p;
   p.t_s = *m.t_s;
-  p.heap_objects = *m.heap_objects;
-  p.heap_inuse_bytes = m.heap_inuse_bytes.value_or(0);
-  p.heap_released_bytes = m.heap_released_bytes.value_or(0);
-  p.num_gc = m.num_gc ? static_cast<double>(*m.num_gc) : 0;
+  p.heap_objects = static_cast<double>(*m.heap_objects);
+  p.heap_inuse_bytes = real(m.heap_inuse_bytes).value_or(0);
+  p.heap_released_bytes = real(m.heap_released_bytes).value_or(0);
+  p.num_gc = real(m.num_gc).value_or(0);
   p.gc_cpu_fraction = m.gc_cpu_fraction.value_or(0);
   p.last_gc_unix_ns = m.last_gc_unix_ns;
   s.memstats.push_back(p);
@@ -47,7 +52,7 @@ bool add(RunSeries& s, const MemstatsLine& m) {
 bool add(RunSeries& s, const LiveHeapLine& l) {
   if (!l.t_s || !l.objects) return false;
   // Boundary readings are queued and may arrive after an interval reading: keep time order.
-  LivePoint p{*l.t_s, *l.objects, l.bytes.value_or(0)};
+  LivePoint p{*l.t_s, static_cast<double>(*l.objects), real(l.bytes).value_or(0)};
   auto at = std::upper_bound(s.live.begin(), s.live.end(), p.t_s, [](double t_s, const LivePoint& q) { return t_s < q.t_s; });
   s.live.insert(at, p);
   return true;
@@ -66,8 +71,8 @@ bool add(RunSeries& s, const LatencyLine& l) {
   p.t_s = *l.t_s;
   p.p50_ms = l.p50_ms.value_or(0);
   p.p99_ms = l.p99_ms.value_or(0);
-  p.completed = l.completed.value_or(0);
-  p.errors = l.errors.value_or(0);
+  p.completed = real(l.completed).value_or(0);
+  p.errors = real(l.errors).value_or(0);
   s.latency[k].push_back(p);
   return true;
 }

@@ -251,16 +251,6 @@ Result<json> settingPlanJson(const json& source, const std::map<std::string, std
   return copy;
 }
 
-namespace {
-
-// A byte count from a decoded line: non-negative and finite, truncated as json_read::u64 does.
-std::optional<std::uint64_t> bytes(const std::optional<double>& v) {
-  if (!v || !(*v >= 0) || *v >= 1.8e19) return std::nullopt;
-  return static_cast<std::uint64_t>(*v);
-}
-
-}  // namespace
-
 void SampleDigest::addLine(std::string_view line) {
   const std::optional<SampleLine> decoded = decodeSampleLine(line);
   if (!decoded) {
@@ -277,10 +267,10 @@ void SampleDigest::addLine(std::string_view line) {
       last_pause_ = m->pause_total_ns;
     }
   } else if (const auto* c = std::get_if<CgroupLine>(&*decoded)) {
-    if (auto u = bytes(c->measured_usage_bytes)) maxInto(peak_usage_, *u);
-    const auto populated = bytes(c->stressor_populated_bytes);
+    if (auto u = c->measured_usage_bytes) maxInto(peak_usage_, *u);
+    const auto populated = c->stressor_populated_bytes;
     if (populated) maxInto(peak_stressor_, *populated);
-    if (auto t = bytes(c->target_usage_bytes)) {
+    if (auto t = c->target_usage_bytes) {
       std::uint64_t own = *t;
       // Inside placement (no separate stressor cgroup): the stressor's pages are in the target's
       // cgroup; what is left is the target's own.

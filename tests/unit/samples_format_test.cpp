@@ -47,14 +47,14 @@ TEST(SamplesFormatTest, AnInsideCgroupSampleReadsBackFieldForField) {
 
   const CgroupLine c = decodeAs<CgroupLine>(sampleToJson(s, "hold"));
   EXPECT_EQ(c.t_s, 12.25);
-  EXPECT_EQ(c.measured_usage_bytes, double(300ull << 20));
-  EXPECT_EQ(c.target_usage_bytes, double(300ull << 20));
-  EXPECT_EQ(c.effective_limit_bytes, double(512ull << 20));
-  EXPECT_EQ(c.setpoint_bytes, double(400ull << 20));
-  EXPECT_EQ(c.stressor_populated_bytes, double(240ull << 20));
-  EXPECT_EQ(c.target_file_bytes, double(7 << 20));
-  EXPECT_EQ(c.target_rss_bytes, double(60ull << 20));
-  EXPECT_EQ(c.target_lazyfree_bytes, double(3ull << 20));
+  EXPECT_EQ(c.measured_usage_bytes, 300ull << 20);
+  EXPECT_EQ(c.target_usage_bytes, 300ull << 20);
+  EXPECT_EQ(c.effective_limit_bytes, 512ull << 20);
+  EXPECT_EQ(c.setpoint_bytes, 400ull << 20);
+  EXPECT_EQ(c.stressor_populated_bytes, 240ull << 20);
+  EXPECT_EQ(c.target_file_bytes, std::uint64_t(7 << 20));
+  EXPECT_EQ(c.target_rss_bytes, 60ull << 20);
+  EXPECT_EQ(c.target_lazyfree_bytes, 3ull << 20);
   EXPECT_EQ(c.psi_some_avg10, 4.5);
   EXPECT_EQ(c.psi_full_avg10, 2.25);
   EXPECT_FALSE(c.has_stressor_cgroup);
@@ -68,8 +68,8 @@ TEST(SamplesFormatTest, BesideMeasuresTheParentAndTakesItsPressure) {
   s.stressor_cgroup = cgroup(320ull << 20, 0.0);
   // Unlimited limit and no setpoint are written as null / left out: both read as absent.
   const CgroupLine c = decodeAs<CgroupLine>(sampleToJson(s, "hold"));
-  EXPECT_EQ(c.measured_usage_bytes, double(420ull << 20));
-  EXPECT_EQ(c.target_usage_bytes, double(100ull << 20));
+  EXPECT_EQ(c.measured_usage_bytes, 420ull << 20);
+  EXPECT_EQ(c.target_usage_bytes, 100ull << 20);
   EXPECT_EQ(c.psi_some_avg10, 30.0);
   EXPECT_TRUE(c.has_stressor_cgroup);
   EXPECT_FALSE(c.effective_limit_bytes.has_value());
@@ -89,9 +89,9 @@ TEST(SamplesFormatTest, PprofKindsReadBack) {
   m.stats.last_gc_unix_ns = 1764000000123456789ull;
   const MemstatsLine ms = decodeAs<MemstatsLine>(memStatsToJson(m, "ramp"));
   EXPECT_EQ(ms.t_s, 3.5);
-  EXPECT_EQ(ms.heap_objects, 123456.0);
-  EXPECT_EQ(ms.heap_inuse_bytes, double(8 << 20));
-  EXPECT_EQ(ms.heap_released_bytes, double(2 << 20));
+  EXPECT_EQ(ms.heap_objects, 123456u);
+  EXPECT_EQ(ms.heap_inuse_bytes, std::uint64_t(8 << 20));
+  EXPECT_EQ(ms.heap_released_bytes, std::uint64_t(2 << 20));
   EXPECT_EQ(ms.num_gc, 42u);
   EXPECT_EQ(ms.pause_total_ns, 987654321u);
   EXPECT_EQ(ms.gc_cpu_fraction, 0.0625);
@@ -104,8 +104,8 @@ TEST(SamplesFormatTest, PprofKindsReadBack) {
   r.bytes = 640000;
   const LiveHeapLine live = decodeAs<LiveHeapLine>(liveHeapToJson(r, "hold"));
   EXPECT_EQ(live.t_s, 4.0);
-  EXPECT_EQ(live.objects, 5000.0);
-  EXPECT_EQ(live.bytes, 640000.0);
+  EXPECT_EQ(live.objects, 5000u);
+  EXPECT_EQ(live.bytes, 640000u);
 
   const PprofErrorLine err = decodeAs<PprofErrorLine>(pprofFailureToJson(PprofFailure{6.5, 0, "heap", "http", "500"}, "hold"));
   EXPECT_EQ(err.t_s, 6.5);
@@ -119,7 +119,7 @@ TEST(SamplesFormatTest, ALatencyWindowReadsBack) {
   const LatencyLine l = decodeAs<LatencyLine>(latencyWindowToJson(w, "api", 9.0, "hold"));
   EXPECT_EQ(l.t_s, 9.0);
   EXPECT_EQ(l.probe, "api");
-  EXPECT_EQ(l.completed, 100.0);
+  EXPECT_EQ(l.completed, 100u);
   ASSERT_TRUE(l.p50_ms && l.p99_ms);
   EXPECT_NEAR(*l.p50_ms, 50, 1);  // the histogram's buckets, not exact values
   EXPECT_NEAR(*l.p99_ms, 99, 2);
@@ -135,6 +135,18 @@ TEST(SamplesFormatTest, BadLinesAreNulloptAndUnknownKindsAndBlanksAreOther) {
   }
 }
 
+TEST(SamplesFormatTest, AParsedSampleDecodesAsItsLineDoes) {
+  Sample s;
+  s.t_s = 2;
+  s.target_cgroup = cgroup(64ull << 20, 0);
+  const nlohmann::json j = sampleToJson(s, "baseline");
+  const auto parsed = decodeSample(j);
+  ASSERT_TRUE(parsed && std::holds_alternative<CgroupLine>(*parsed));
+  EXPECT_EQ(std::get<CgroupLine>(*parsed).measured_usage_bytes, 64ull << 20);
+  EXPECT_FALSE(decodeSample(nlohmann::json::array()).has_value());
+  EXPECT_FALSE(decodeSample(nlohmann::json::object()).has_value());
+}
+
 TEST(SamplesFormatTest, WrongTypesReadAsAbsentAndNeverThrow) {
   const auto line =
       decodeSampleLine(R"({"kind":"cgroup","t":"soon","measured_usage_bytes":-5,"stressor":7,"target_cgroup":{"usage_bytes":[1]},)"
@@ -143,7 +155,7 @@ TEST(SamplesFormatTest, WrongTypesReadAsAbsentAndNeverThrow) {
   const CgroupLine* c = std::get_if<CgroupLine>(&*line);
   ASSERT_NE(c, nullptr);
   EXPECT_FALSE(c->t_s.has_value());
-  EXPECT_EQ(c->measured_usage_bytes, -5.0);  // a number is a number; readers judge its sign
+  EXPECT_FALSE(c->measured_usage_bytes.has_value());  // a byte count is never negative
   EXPECT_FALSE(c->stressor_populated_bytes.has_value());
   EXPECT_FALSE(c->target_usage_bytes.has_value());
   EXPECT_FALSE(c->target_rss_bytes.has_value());

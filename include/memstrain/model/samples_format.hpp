@@ -42,17 +42,18 @@ nlohmann::json latencyWindowToJson(const ProbeWindow& w, const std::string& prob
 // edited by hand: a field that is missing or of the wrong type reads as absent (never throws), and
 // each reader decides which fields it needs. Times are seconds on the run's clock.
 
-/// A "cgroup" line: the fields the readers use.
+/// A "cgroup" line: the fields the readers use. Byte counts are non-negative integers (a negative
+/// or non-numeric value reads as absent).
 struct CgroupLine {
   std::optional<double> t_s;
-  std::optional<double> measured_usage_bytes;   ///< the target's cgroup, or the parent with beside
-  std::optional<double> effective_limit_bytes;  ///< absent when unlimited
-  std::optional<double> setpoint_bytes;         ///< the controller's closed-loop target
-  std::optional<double> stressor_populated_bytes;
-  std::optional<double> target_usage_bytes;  ///< the target's own cgroup
-  std::optional<double> target_file_bytes;
-  std::optional<double> target_rss_bytes;  ///< smaps_rollup of the target process
-  std::optional<double> target_lazyfree_bytes;
+  std::optional<std::uint64_t> measured_usage_bytes;   ///< the target's cgroup, or the parent with beside
+  std::optional<std::uint64_t> effective_limit_bytes;  ///< absent when unlimited
+  std::optional<std::uint64_t> setpoint_bytes;         ///< the controller's closed-loop target
+  std::optional<std::uint64_t> stressor_populated_bytes;
+  std::optional<std::uint64_t> target_usage_bytes;  ///< the target's own cgroup
+  std::optional<std::uint64_t> target_file_bytes;
+  std::optional<std::uint64_t> target_rss_bytes;  ///< smaps_rollup of the target process
+  std::optional<std::uint64_t> target_lazyfree_bytes;
   std::optional<double> psi_some_avg10;  ///< of the measured cgroup (v2 only), percent
   std::optional<double> psi_full_avg10;
   bool has_stressor_cgroup = false;  ///< the stressor had a cgroup of its own (beside placement)
@@ -61,9 +62,9 @@ struct CgroupLine {
 /// A "memstats" line (Go runtime MemStats through pprof).
 struct MemstatsLine {
   std::optional<double> t_s;
-  std::optional<double> heap_objects;
-  std::optional<double> heap_inuse_bytes;
-  std::optional<double> heap_released_bytes;
+  std::optional<std::uint64_t> heap_objects;
+  std::optional<std::uint64_t> heap_inuse_bytes;
+  std::optional<std::uint64_t> heap_released_bytes;
   std::optional<std::uint64_t> num_gc;
   std::optional<std::uint64_t> pause_total_ns;
   std::optional<double> gc_cpu_fraction;
@@ -73,8 +74,8 @@ struct MemstatsLine {
 /// A "live_heap" line: live objects and bytes right after a forced GC.
 struct LiveHeapLine {
   std::optional<double> t_s;
-  std::optional<double> objects;
-  std::optional<double> bytes;
+  std::optional<std::uint64_t> objects;
+  std::optional<std::uint64_t> bytes;
 };
 
 /// A "latency" line: one probe's one-second window, milliseconds.
@@ -83,8 +84,8 @@ struct LatencyLine {
   std::optional<std::string> probe;
   std::optional<double> p50_ms;
   std::optional<double> p99_ms;
-  std::optional<double> completed;
-  std::optional<double> errors;
+  std::optional<std::uint64_t> completed;
+  std::optional<std::uint64_t> errors;
 };
 
 /// A "pprof_error" line: a pprof request failed and the run went on.
@@ -100,5 +101,7 @@ using SampleLine = std::variant<OtherLine, CgroupLine, MemstatsLine, LiveHeapLin
 /// Decodes one samples.jsonl line. nullopt when the line is not a JSON object or has no string
 /// "kind" (half a line from a killed run); blank lines and unknown kinds decode to OtherLine.
 std::optional<SampleLine> decodeSampleLine(std::string_view line);
+/// The same for a line already parsed (the executor's own samples, as it writes them).
+std::optional<SampleLine> decodeSample(const nlohmann::json& j);
 
 }  // namespace memstrain
