@@ -13,6 +13,16 @@ std::uint64_t rampValue(std::uint64_t from, std::uint64_t to, std::chrono::nanos
   return v <= 0 ? 0 : static_cast<std::uint64_t>(v);
 }
 
+std::uint64_t rateValue(std::uint64_t from, std::uint64_t to, std::chrono::nanoseconds elapsed, std::uint64_t bytes_per_s) {
+  if (bytes_per_s == 0 || from == to) return to;
+  if (elapsed.count() <= 0) return from;
+  const double moved = static_cast<double>(bytes_per_s) * std::chrono::duration<double>(elapsed).count();
+  const double gap = from < to ? static_cast<double>(to - from) : static_cast<double>(from - to);
+  if (moved >= gap) return to;
+  const auto step = static_cast<std::uint64_t>(moved);
+  return from < to ? from + step : from - step;
+}
+
 std::uint64_t nextStressorBytes(const PressureGoal& goal, const ControlInput& in, const ControlParams& params) {
   std::uint64_t want = in.stressor_bytes;
   if (goal.usage_setpoint_bytes) {

@@ -102,8 +102,9 @@ void fillFromSamples(StageStats& st, const StageSampleStats& acc, std::uint64_t 
 
 }  // namespace
 
-std::pair<double, double> settleTimes(double stage_start_s, const std::optional<PressureSpec>& pressure) {
-  const double ramp_s = pressure ? std::chrono::duration<double>(pressure->ramp).count() : 0.0;
+std::pair<double, double> settleTimes(double stage_start_s, const std::optional<PressureSpec>& pressure, double rate_ramp_s) {
+  double ramp_s = pressure ? std::chrono::duration<double>(pressure->ramp).count() : 0.0;
+  if (pressure && pressure->rate_bytes_per_s) ramp_s = rate_ramp_s;
   return {stage_start_s + (ramp_s > 0 ? ramp_s : kSettleSeconds), stage_start_s + (ramp_s > 0 ? 0.0 : kSettleSeconds)};
 }
 
@@ -122,6 +123,7 @@ std::vector<StageStats> analyzeStages(const RunRecord& rec) {
     st.controller_cpu_s = sr.controller_cpu_s;
     st.stressor_cpu_s = sr.stressor_cpu_s;
     st.target_cgroup_cpu_s = sr.target_cgroup_cpu_s;
+    st.fill = sr.fill;
     st.latency = sr.latency;
     const ResolvedStage* rs = i < res.stages.size() ? &res.stages[i] : nullptr;
     if (rs) {
@@ -133,7 +135,8 @@ std::vector<StageStats> analyzeStages(const RunRecord& rec) {
     if (i < rec.sample_stats.size()) {
       fillFromSamples(st, rec.sample_stats[i], res.effective_limit_bytes);
     } else {
-      const auto [settled_after, error_after] = settleTimes(sr.start_s, rs ? rs->pressure : std::nullopt);
+      const auto [settled_after, error_after] =
+          settleTimes(sr.start_s, rs ? rs->pressure : std::nullopt, sr.fill && sr.fill->time_to_level_s ? *sr.fill->time_to_level_s : 0.0);
       StageSampleStats acc(settled_after, error_after);
       for (const Sample& s : rec.samples) {
         if (s.stage == i) acc.add(s);

@@ -34,6 +34,7 @@ ObservedFamily observedFamily(const std::string& unit) {
   if (unit == "bytes") return {"memstrain_check_observed_bytes", 1};
   if (unit == "fraction") return {"memstrain_check_observed_ratio", 1};
   if (unit == "per_s") return {"memstrain_check_observed_per_second", 1};
+  if (unit == "bytes_per_s") return {"memstrain_check_observed_bytes_per_second", 1};
   return {"memstrain_check_observed", 1};  // counts: no unit
 }
 

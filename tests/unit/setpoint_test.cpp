@@ -20,6 +20,17 @@ TEST(Setpoint, RampIsLinearAndClamped) {
   EXPECT_EQ(rampValue(100, 200, 1s, 0s), 200U);   // no ramp: at once
 }
 
+TEST(Setpoint, RateRampMovesAtMostTheRateThenHolds) {
+  EXPECT_EQ(rateValue(100 * MiB, 600 * MiB, 0s, 100 * MiB), 100 * MiB);
+  EXPECT_EQ(rateValue(100 * MiB, 600 * MiB, 2s, 100 * MiB), 300 * MiB);
+  EXPECT_EQ(rateValue(100 * MiB, 600 * MiB, 500ms, 100 * MiB), 150 * MiB);
+  EXPECT_EQ(rateValue(100 * MiB, 600 * MiB, 5s, 100 * MiB), 600 * MiB);
+  EXPECT_EQ(rateValue(100 * MiB, 600 * MiB, 60s, 100 * MiB), 600 * MiB);  // and stays there
+  EXPECT_EQ(rateValue(600 * MiB, 100 * MiB, 1s, 100 * MiB), 500 * MiB);   // down too
+  EXPECT_EQ(rateValue(600 * MiB, 100 * MiB, 10s, 100 * MiB), 100 * MiB);
+  EXPECT_EQ(rateValue(100, 200, 1s, 0), 200U);  // no rate: at once
+}
+
 TEST(Setpoint, ClosedLoopCorrectsAFractionOfTheError) {
   ControlInput in{.usage_bytes = 300 * MiB,
                   .stressor_bytes = 100 * MiB,

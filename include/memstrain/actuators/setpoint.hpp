@@ -19,6 +19,10 @@ struct PressureGoal {
 /// Linear ramp from `from` at 0 to `to` at `ramp` (a zero ramp jumps at once).
 std::uint64_t rampValue(std::uint64_t from, std::uint64_t to, std::chrono::nanoseconds elapsed, std::chrono::nanoseconds ramp);
 
+/// Rate-limited ramp: from `from` toward `to` by at most `bytes_per_s` per second of `elapsed`
+/// (down as well as up), then `to`. A zero rate jumps at once.
+std::uint64_t rateValue(std::uint64_t from, std::uint64_t to, std::chrono::nanoseconds elapsed, std::uint64_t bytes_per_s);
+
 /// What the controller knows at one tick.
 struct ControlInput {
   std::uint64_t usage_bytes = 0;            ///< constraining cgroup's usage now

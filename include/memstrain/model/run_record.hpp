@@ -69,6 +69,20 @@ struct StressorReleaseMeasure {
 };
 
 /// What the executor saw of one stage.
+/// How fast a pressure stage got to its level. The populate rate is the stressor's own timing of
+/// its fill bursts (independent of sampling); the time to level is the controller's, refined by
+/// the end of the burst that got there.
+struct StageFill {
+  std::uint64_t bytes = 0;                ///< populated by the stressor during the stage
+  double populate_s = 0;                  ///< time the stressor spent populating them
+  std::optional<double> bytes_per_s;      ///< bytes / populate_s; nullopt when nothing was populated
+  std::optional<double> time_to_level_s;  ///< from the stage's start; nullopt when never reached
+  std::uint64_t level_bytes = 0;          ///< what "the level" was: stressor bytes (size) or usage (level)
+  unsigned threads = 0;                   ///< the stressor's populate threads
+  /// "spike" (no ramp), "ramp" (linear over a duration) or "rate" (bytes per second).
+  std::string shape;
+};
+
 struct StageRecord {
   std::string name;
   double start_s = 0;
@@ -84,6 +98,7 @@ struct StageRecord {
   std::optional<double> target_cgroup_cpu_s;
   std::vector<StageLatency> latency;     ///< one per probe
   std::optional<ReleaseRecord> release;  ///< release stages only
+  std::optional<StageFill> fill;         ///< pressure stages with a stressor
 };
 
 /// A window check that failed live with `abort: true`: why the run stops.
