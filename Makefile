@@ -4,7 +4,7 @@ JOBS      ?= 2
 BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build go demo lint format test test-plain test-unit test-integration test-containers test-asan image bench fuzz soak clean deb deb-test
+.PHONY: all deps build go demo lint format test test-plain test-unit test-integration test-containers test-asan test-cgroup2 image bench bench-cgroup2 fuzz soak clean deb deb-test tidy
 
 all: build
 
@@ -24,17 +24,25 @@ demo: build go
 	@scripts/demo.sh $(BUILD)/memstrain
 
 # The whole suite runs under AddressSanitizer + UBSan (scripts/test-asan.sh, in $(ASAN_BUILD)/),
-# then each fuzz target for 5 s, then the offline k8s checks. test-plain runs the same suite on
-# the optimised build that demo and bench use.
+# then the v2 subset in one cgroup v2 guest (scripts/vm/: the v2 behaviours under THP always, the
+# release runs under always and madvise; `make test-cgroup2` runs all of it and the demo under
+# both), then each fuzz target for 5 s, then the offline k8s checks. test-plain runs the same suite
+# on the optimised build that demo and bench use.
 # Debian's prometheus package brings the real Prometheus server and promtool for the live-metrics
 # scrape test and `promtool check metrics` (its service is not started: the test runs its own).
 ASAN_BUILD ?= build-asan
 test: deps go lint
 	@scripts/install-deps.sh prometheus
 	BUILD=$(ASAN_BUILD) JOBS=$(JOBS) scripts/test-asan.sh
+	scripts/vm/test-cgroup2.sh --quick $(ASAN_BUILD)
 	scripts/fuzz.sh 5
 	BUILD=$(ASAN_BUILD) scripts/k8s-validate.sh
 	BUILD=$(ASAN_BUILD) scripts/schema-validate.sh
+
+# The real-cgroup integration tests and plans/demo.json on a real cgroup v2 memory controller: a
+# throwaway qemu guest, one pass per THP mode (MEMSTRAIN_VM_THP="always madvise"); logs in $(BUILD)/vm-results/.
+test-cgroup2: build go
+	scripts/vm/test-cgroup2.sh $(BUILD)
 
 test-plain: build go
 	@scripts/install-deps.sh prometheus
@@ -68,6 +76,11 @@ test-asan: deps go
 bench: build go
 	@scripts/install-deps.sh stress-ng wrk hey time
 	bench/run-all.sh $(BUILD)
+
+# Setpoint precision and hold CPU on cgroup v2, in the test guest (TCG here): BENCHMARKS.md.
+bench-cgroup2: build go
+	@INITRD=No scripts/install-deps.sh qemu-system-x86 linux-image-amd64 busybox-static cpio kmod
+	bench/cgroup2_bench.sh $(BUILD)
 
 fuzz: deps
 	scripts/fuzz.sh 300
@@ -108,3 +121,9 @@ lint:
 	@command -v clang-format >/dev/null || scripts/install-deps.sh clang-format
 	@clang-format --dry-run -Werror $(CXX_SOURCES) && echo "lint: $(words $(CXX_SOURCES)) files formatted"
 	@scripts/check-layers.py
+
+# The naming scheme and a few bug-prone checks (.clang-tidy) over src/, using the build's
+# compile_commands.json. Not part of `make test`: it takes ~10 min on 2 cores.
+tidy: build
+	@command -v run-clang-tidy >/dev/null || scripts/install-deps.sh clang-tidy
+	run-clang-tidy -quiet -j $(JOBS) -p build '$(CURDIR)/src/.*\.cpp$$'

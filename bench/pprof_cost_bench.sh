@@ -188,7 +188,7 @@ int main(int argc, char** argv) {
     }
   }
 
-  memstrain::ProbeConfig cfg;
+  memstrain::ProbeSpec cfg;
   cfg.name = "work";
   cfg.url = url;
   cfg.rate_per_s = rate;

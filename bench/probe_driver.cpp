@@ -53,7 +53,7 @@ int usage(const char* why) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  memstrain::ProbeConfig cfg;
+  memstrain::ProbeSpec cfg;
   cfg.name = "bench";
   cfg.timeout = std::chrono::milliseconds(2000);
   std::uint64_t duration_s = 10;

@@ -5,7 +5,7 @@ _memstrain() {
     local cur prev words cword
     _init_completion || return
 
-    local commands="run validate sweep report compare pprof locate recover version"
+    local commands="run validate sweep headroom report compare pprof locate recover version"
     local common="--help --log-format"
 
     if ((cword == 1)); then
@@ -68,6 +68,7 @@ _memstrain() {
                    --cgroup-version --editor --force --journal-dir --textfile-dir" ;;
         validate) opts="--json" ;;
         sweep) opts="--set --repeat --out --dry-run --cgroup-parent" ;;
+        headroom) opts="--vary --from --to --resolution --repeat --max-runs --rechecks --margin --out --dry-run --cgroup-parent" ;;
         report) opts="--out" ;;
         compare) opts="--json --markdown --fail-on" ;;
         pprof)
@@ -88,7 +89,7 @@ _memstrain() {
         return
     fi
     case $cmd in
-        run | validate | sweep) _filedir json ;;
+        run | validate | sweep | headroom) _filedir json ;;
         report | compare) _filedir json ;;
         pprof) _filedir '@(gz|pb|pprof)' ;;
     esac

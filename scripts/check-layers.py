@@ -26,6 +26,7 @@ LAYERS = [
     ["report"],
     ["executor"],
     ["sweep"],
+    ["headroom"],
     ["cli"],
     ["main.cpp"],
 ]

@@ -19,6 +19,9 @@
 #include <utility>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
+#include "memstrain/actuators/cgroup_spawn.hpp"
 #include "memstrain/cgroup/cpu_allowance.hpp"
 #include "memstrain/util/fs.hpp"
 #include "memstrain/util/text.hpp"
@@ -129,9 +132,14 @@ int runStressorChild(const StressorChildOptions& o) {
       std::fprintf(stderr, "memstrain stressor: mmap %llu bytes: %s\n", static_cast<unsigned long long>(reserve), std::strerror(errno));
       return 3;
     }
-    // No MADV_HUGEPAGE: measured on a 6.18 VM it filled 4 GiB in 0.6 s on fresh memory but took
-    // 5-6 s after another process had fragmented it (direct compaction), while 4 KiB pages took
-    // 0.8-1.1 s either way. Predictable beats occasionally fast.
+    // 4 KiB pages only, whatever the THP mode: MADV_HUGEPAGE filled 4 GiB in 0.6 s on fresh memory
+    // but took 5-6 s after another process had fragmented it (direct compaction), while 4 KiB pages
+    // took 0.8-1.1 s either way. And under THP `always` (Debian's and RHEL's default) a shrink to a
+    // size that is not a multiple of 2 MiB only splits the huge page it cuts: the kernel unmaps the
+    // tail but keeps the whole 2 MiB page charged to the cgroup until memory pressure splits it, so
+    // the stressor would hold more than it says and the controller would chase its own ghosts.
+    // MADV_NOHUGEPAGE makes what it holds exact in every mode (EINVAL on kernels without THP).
+    (void)::madvise(p, reserve, MADV_NOHUGEPAGE);
     base = static_cast<char*>(p);
   }
   int flags = ::fcntl(o.command_fd, F_GETFL);
@@ -262,7 +270,9 @@ Result<std::unique_ptr<Stressor>> Stressor::spawn(const Options& options, Cgroup
   so.parent_death_signal = SIGKILL;
   so.output_path = options.log_path;
   so.fds = {{3, cmd[0]}, {4, rep[1]}};
-  auto child = spawnSuspended(so);
+  CgroupEntry entry = CgroupEntry::kMoved;
+  std::string why_moved;
+  auto child = spawnSuspendedIn(so, editor, cgroup_rel, &entry, &why_moved);
   ::close(cmd[0]);
   ::close(rep[1]);
   if (!child) {
@@ -270,12 +280,7 @@ Result<std::unique_ptr<Stressor>> Stressor::spawn(const Options& options, Cgroup
     ::close(rep[0]);
     return Error{"stressor: " + child.error().message};
   }
-  if (auto st = editor.attach(cgroup_rel, child->pid()); !st) {
-    child->abandon();
-    ::close(cmd[1]);
-    ::close(rep[0]);
-    return Error{"stressor: move into " + cgroup_rel + ": " + st.error().message};
-  }
+  if (!why_moved.empty()) spdlog::debug("stressor {} moved into {} ({})", child->pid(), cgroup_rel, why_moved);
   pid_t pid = child->pid();
   // oom_score_adj is set here, on the suspended child, and checked: a stressor the kernel would
   // not pick first must never run (a failed write used to be ignored by the child).

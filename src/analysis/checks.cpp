@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "memstrain/analysis/release.hpp"
 #include "memstrain/analysis/stage_stats.hpp"
 #include "memstrain/model/run_record.hpp"
 
@@ -117,10 +118,20 @@ std::vector<CheckResult> evaluateChecks(const std::vector<CheckSpec>& checks, co
           r.outcome = CheckOutcome::kNoData;
           r.explanation = ck.metric + ": stage " + stage + " is not a release stage";
         } else {
-          r.observed_text = toString(st->release->outcome);
+          r.observed_text = ck.metric == "release.comes_back" ? comesBack(st->release->outcome, st->reclaim ? &*st->reclaim : nullptr)
+                                                              : toString(st->release->outcome);
           const bool same = r.observed_text == *ck.equals;
           r.outcome = same ? CheckOutcome::kPass : CheckOutcome::kFail;
           r.explanation = ck.metric + " " + r.observed_text + (same ? " == " : " != ") + *ck.equals;
+          // Say which way it came back (or did not): the outcome, and what the reclaim phase found.
+          if (ck.metric == "release.comes_back") {
+            r.explanation += " (outcome " + std::string(toString(st->release->outcome));
+            if (st->reclaim)
+              r.explanation += std::string(st->reclaim->gave_back ? ", then reclaimed under pressure" : ", not reclaimed under pressure");
+            else if (reclaimFollows(st->release->outcome))
+              r.explanation += ", no reclaim phase ran";
+            r.explanation += ")";
+          }
           if (!same && r.observed_text == "no_data") r.outcome = CheckOutcome::kNoData;
         }
       } else if (!r.observed && rel_stage && ck.metric == "release.time_to_return") {

@@ -136,6 +136,18 @@ ReleaseResult analyzeRelease(const ReleaseInput& in) {
     r.lazy_bytes = r.lazy_added_bytes;
   }
 
+  // Huge pages: RSS fell further than the cgroup's usage while the target had THP-backed memory.
+  r.target_anon_huge_before_bytes = ob->target_anon_huge_bytes;
+  r.target_anon_huge_after_bytes = oa->target_anon_huge_bytes;
+  r.cgroup_anon_thp_before_bytes = ob->cgroup_anon_thp_bytes;
+  r.cgroup_anon_thp_after_bytes = oa->cgroup_anon_thp_bytes;
+  const bool had_thp = ob->target_anon_huge_bytes.value_or(0) > 0 || ob->cgroup_anon_thp_bytes > 0;
+  if (had_thp && ob->rss_bytes && oa->rss_bytes && ob->cgroup_usage_bytes && oa->cgroup_usage_bytes) {
+    const std::uint64_t rss_drop = dropOf(*ob->rss_bytes, *oa->rss_bytes);
+    const std::uint64_t cg_drop = dropOf(*ob->cgroup_usage_bytes, *oa->cgroup_usage_bytes);
+    r.huge_page_held_bytes = rss_drop > cg_drop ? rss_drop - cg_drop : 0;
+  }
+
   const std::string released = mib(r.runtime_released_bytes);
   const std::string after = secs(within_s);
   const char* by = in.triggered ? "by the Go runtime after the trigger" : "by the Go runtime (scavenger and GC, no trigger)";
@@ -157,6 +169,16 @@ ReleaseResult analyzeRelease(const ReleaseInput& in) {
     r.explanation = released + " released " + by + ", " + mib(r.lazy_bytes.value_or(*r.lazy_added_bytes)) +
                     " still resident as LazyFree after " + after +
                     ": the process uses MADV_FREE; set GODEBUG=madvdontneed=1 or expect the cgroup to count these pages until reclaim.";
+  } else if (r.huge_page_held_bytes >= kMinReleasedBytes && r.huge_page_held_bytes * 2 >= shortfall) {
+    r.outcome = ReleaseOutcome::kHugePagesHeld;
+    r.explanation = released + " released " + by + "; " + mib(dropOf(r.rss_before_bytes.value_or(0), r.rss_after_bytes.value_or(0))) +
+                    " left the process's RSS but only " + mib(dropOf(r.cgroup_before_bytes.value_or(0), r.cgroup_after_bytes.value_or(0))) +
+                    " left the cgroup within " + after + ": " + mib(r.huge_page_held_bytes) +
+                    " stays charged as transparent huge pages (the target had " + mib(r.target_anon_huge_before_bytes.value_or(0)) +
+                    " in huge pages). The runtime gave back pieces of 2 MiB pages; the kernel unmapped them but keeps each huge page, and "
+                    "its charge, whole until memory pressure splits it. The cgroup's usage (and kubelet's working set) counts them until "
+                    "then (a reclaim phase shows whether pressure gets it back); THP `madvise` (or a Go runtime that releases whole "
+                    "huge pages) avoids it.";
   } else {
     r.outcome = ReleaseOutcome::kNotReturned;
     r.explanation = released + " released " + by + ", but only " + mib(best_drop) + " (" + std::to_string(pct) +
@@ -165,6 +187,12 @@ ReleaseResult analyzeRelease(const ReleaseInput& in) {
                     "released that the kernel never saw freed).";
   }
   return r;
+}
+
+std::uint64_t heldAfterRelease(const ReleaseResult& r) {
+  if (r.outcome == ReleaseOutcome::kLazy) return r.lazy_bytes.value_or(r.lazy_added_bytes.value_or(0));
+  if (r.outcome == ReleaseOutcome::kHugePagesHeld) return r.huge_page_held_bytes;
+  return 0;
 }
 
 ReclaimResult analyzeReclaim(const ReclaimInput& in) {
@@ -186,32 +214,57 @@ ReclaimResult analyzeReclaim(const ReclaimInput& in) {
     r.rss_before_bytes = before->rss_bytes;
   }
   if (r.lazy_before_bytes && r.lazy_after_bytes) r.reclaimed_lazy_bytes = dropOf(*r.lazy_before_bytes, *r.lazy_after_bytes);
+  // The target's charge: the cgroup's usage without the stressor's pages (releaseOsPoint).
+  if (before) r.charge_before_bytes = before->cgroup_usage_bytes;
+  for (const auto& p : in.os) {
+    if (p.t_s <= in.start_s || p.t_s > in.end_s || !p.cgroup_usage_bytes) continue;
+    r.charge_after_bytes = std::min(r.charge_after_bytes.value_or(*p.cgroup_usage_bytes), *p.cgroup_usage_bytes);
+  }
+  if (r.charge_before_bytes && r.charge_after_bytes) r.reclaimed_charge_bytes = dropOf(*r.charge_before_bytes, *r.charge_after_bytes);
+  r.held_bytes = in.held_bytes;
+  const std::uint64_t reclaimed = std::max(r.reclaimed_lazy_bytes, r.reclaimed_charge_bytes);
+  r.gave_back = !in.target_oom_killed && r.held_bytes > 0 && reclaimed * 2 >= r.held_bytes;
   const std::string dur = secs(in.end_s - in.start_s);
   std::string s = "Under pressure (stressor asked for " + mib(in.stressor_requested_bytes) + ", reached " + mib(in.stressor_reached_bytes) +
                   ") the kernel took back " + mib(r.reclaimed_lazy_bytes) + " of " + mib(r.lazy_before_bytes.value_or(0)) +
-                  " LazyFree within " + dur;
+                  " LazyFree and " + mib(r.reclaimed_charge_bytes) + " of the target's charge within " + dur + " (" + mib(r.held_bytes) +
+                  " was held)";
   if (in.target_oom_killed)
     s += ", and the target was OOM-killed on the way: FreeOSMemory did not help at the low-water mark.";
   else if (in.stressor_oom_killed)
     s += "; the stressor was OOM-killed, so the pages could not all be reclaimed.";
+  else if (r.gave_back)
+    s += "; the target survived: the held memory comes back when the cgroup needs it.";
   else
-    s += "; the target survived.";
+    s += "; the target survived, but less than half of the held memory came back.";
   r.explanation = s;
   return r;
 }
 
 StressorReleaseResult judgeStressorRelease(std::uint64_t baseline_usage, std::uint64_t baseline_target_rss, std::uint64_t after_usage,
-                                           std::uint64_t after_target_rss, std::uint64_t effective_limit_bytes) {
+                                           std::uint64_t after_target_rss, std::uint64_t effective_limit_bytes,
+                                           const std::optional<AnonAccount>& anon) {
   StressorReleaseResult r;
   r.baseline_usage_bytes = baseline_usage;
   r.after_usage_bytes = after_usage;
   r.baseline_target_rss_bytes = baseline_target_rss;
   r.after_target_rss_bytes = after_target_rss;
-  // The charge not owed to the target's own pages; signed, since the target may have shrunk more
-  // than its RSS says (page cache) or grown.
-  const double before = static_cast<double>(baseline_usage) - static_cast<double>(baseline_target_rss);
-  const double now = static_cast<double>(after_usage) - static_cast<double>(after_target_rss);
-  r.leaked_bytes = now > before ? static_cast<std::uint64_t>(now - before) : 0;
+  // Signed differences: the target may have shrunk more than its figures say (page cache) or grown.
+  auto growth = [](std::uint64_t all_before, std::uint64_t target_before, std::uint64_t all_after, std::uint64_t target_after) {
+    const double before = static_cast<double>(all_before) - static_cast<double>(target_before);
+    const double now = static_cast<double>(all_after) - static_cast<double>(target_after);
+    return now > before ? static_cast<std::uint64_t>(now - before) : std::uint64_t{0};
+  };
+  r.usage_growth_bytes = growth(baseline_usage, baseline_target_rss, after_usage, after_target_rss);
+  r.leaked_bytes = r.usage_growth_bytes;
+  if (anon) {
+    r.basis = "anon";
+    r.baseline_anon_bytes = anon->cgroup_before;
+    r.after_anon_bytes = anon->cgroup_after;
+    r.baseline_target_anon_bytes = anon->target_before;
+    r.after_target_anon_bytes = anon->target_after;
+    r.leaked_bytes = growth(anon->cgroup_before, anon->target_before, anon->cgroup_after, anon->target_after);
+  }
   r.tolerance_bytes = 16ULL << 20;
   if (effective_limit_bytes != 0 && effective_limit_bytes != ~0ULL) {
     r.tolerance_bytes = std::max(r.tolerance_bytes, effective_limit_bytes / 50);
@@ -235,6 +288,8 @@ ReleaseOsPoint releaseOsPoint(const Sample& s) {
   p.cgroup_inactive_file_bytes = s.target_cgroup.stat.inactive_file_bytes;
   p.cgroup_pglazyfree = s.target_cgroup.stat.pglazyfree;
   p.cgroup_pglazyfreed = s.target_cgroup.stat.pglazyfreed;
+  p.cgroup_anon_thp_bytes = s.target_cgroup.stat.anon_thp_bytes;
+  if (s.target_process) p.target_anon_huge_bytes = s.target_process->anon_huge_bytes;
   return p;
 }
 

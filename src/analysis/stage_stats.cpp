@@ -154,9 +154,11 @@ std::vector<StageStats> analyzeStages(const RunRecord& rec) {
     if (!rr || !rec.plan.stages[i].release) continue;
     out[i].release = analyzeRelease(releaseInputFor(rec, i, rec.memstats));
     out[i].reclaim_configured = rec.plan.stages[i].release->reclaim.has_value();
-    if (rr->reclaim && !rr->reclaim->skipped)
-      out[i].reclaim = analyzeReclaim(reclaimInputFor(rec, i));
-    else if (rr->reclaim)
+    if (rr->reclaim && !rr->reclaim->skipped) {
+      ReclaimInput in = reclaimInputFor(rec, i);
+      in.held_bytes = heldAfterRelease(*out[i].release);
+      out[i].reclaim = analyzeReclaim(in);
+    } else if (rr->reclaim)
       out[i].reclaim_skipped_reason = rr->reclaim->skipped_reason;
     else if (out[i].reclaim_configured)
       out[i].reclaim_skipped_reason = "the stage ended before its deadline";
@@ -184,8 +186,12 @@ RunAnalysis analyzeRun(const RunRecord& rec) {
   a.verdict = judge(rec, a.stages, a.checks);
   if (rec.stressor_release) {
     const StressorReleaseMeasure& m = *rec.stressor_release;
+    std::optional<AnonAccount> anon;
+    if (m.baseline_anon_bytes && m.baseline_target_anon_bytes && m.after_anon_bytes && m.after_target_anon_bytes) {
+      anon = AnonAccount{*m.baseline_anon_bytes, *m.baseline_target_anon_bytes, *m.after_anon_bytes, *m.after_target_anon_bytes};
+    }
     a.stressor_release = judgeStressorRelease(m.baseline_usage_bytes, m.baseline_target_rss_bytes, m.after_usage_bytes,
-                                              m.after_target_rss_bytes, rec.resolution.effective_limit_bytes);
+                                              m.after_target_rss_bytes, rec.resolution.effective_limit_bytes, anon);
   }
   return a;
 }

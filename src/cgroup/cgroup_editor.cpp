@@ -174,6 +174,7 @@ class DirectEditor final : public CgroupEditor {
  public:
   explicit DirectEditor(CgroupFs fs) : fs_(std::move(fs)) {}
   const char* name() const override { return "direct"; }
+  const CgroupFs& fs() const override { return fs_; }
 
   Status create(const std::string& rel) override {
     auto checked = checkRel(fs_, rel);
@@ -290,6 +291,7 @@ class LibcgroupEditor final : public CgroupEditor {
  public:
   explicit LibcgroupEditor(CgroupFs fs) : fs_(std::move(fs)) {}
   const char* name() const override { return "libcgroup"; }
+  const CgroupFs& fs() const override { return fs_; }
 
   Status create(const std::string& rel) override {
     auto checked = checkRel(fs_, rel);

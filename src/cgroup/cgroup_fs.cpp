@@ -234,7 +234,13 @@ Result<std::uint64_t> CgroupFs::usage(const std::string& rel) const {
   auto dir = absPath(rel);
   if (!dir) return dir.error();
   const char* name = version_ == CgroupVersion::kV1 ? cgroup_file::kV1Usage : cgroup_file::kV2Current;
-  return readUint64File(joinPath(*dir, name));
+  auto bytes = readUint64File(joinPath(*dir, name));
+  if (bytes || version_ != CgroupVersion::kV2 || bytes.error().sys_errno != ENOENT || *dir != mount_) return bytes;
+  // The v2 root has no memory.current (it would be the whole machine): ask the caller's source.
+  if (!root_usage_) return Error{bytes.error().message + " (the v2 root has none)", ENOENT};
+  auto in_use = root_usage_();
+  if (!in_use) return Error{bytes.error().message + "; the v2 root has none, and " + in_use.error().message, in_use.error().sys_errno};
+  return in_use;
 }
 
 Result<std::uint64_t> CgroupFs::limit(const std::string& rel) const {
@@ -267,6 +273,18 @@ Result<LimitHolder> findLimitHolder(const CgroupFs& fs, const std::string& rel) 
       auto lim = parseLimit(**text);
       if (!lim) return inFile(limit_path, lim.error());
       if (*lim < best.limit_bytes) best = LimitHolder{*lim, level};  // strict: the nearest wins a tie
+    }
+    if (!v1) {
+      // memory.high throttles instead of killing, but with no swap a cgroup held above it stalls
+      // in reclaim indefinitely: for pressure it is as much a ceiling as memory.max.
+      const std::string high_path = joinPath(*level_dir, cgroup_file::kV2High);
+      auto high_text = readOptionalFile(high_path);
+      if (!high_text) return high_text.error();
+      if (*high_text) {
+        auto high = parseLimit(**high_text);
+        if (!high) return inFile(high_path, high.error());
+        if (*high < best.limit_bytes) best = LimitHolder{*high, level};
+      }
     }
     if (level == "/") break;
     const std::string parent = parentRel(level);

@@ -150,6 +150,7 @@ Result<CgroupMemoryStat> parseMemoryStat(std::string_view text, CgroupVersion ve
     st.active_file_bytes = hier("total_active_file", "active_file");
     st.inactive_file_bytes = hier("total_inactive_file", "inactive_file");
     st.shmem_bytes = hier("total_shmem", "shmem");
+    st.anon_thp_bytes = hier("total_rss_huge", "rss_huge");
     auto hierOpt = [&](const char* total_key, const char* local_key) {
       auto v = get(total_key);
       return v ? v : get(local_key);
@@ -163,6 +164,7 @@ Result<CgroupMemoryStat> parseMemoryStat(std::string_view text, CgroupVersion ve
     st.active_file_bytes = get("active_file").value_or(0);
     st.inactive_file_bytes = get("inactive_file").value_or(0);
     st.shmem_bytes = get("shmem").value_or(0);
+    st.anon_thp_bytes = get("anon_thp").value_or(0);
     st.pglazyfree = get("pglazyfree");
     st.pglazyfreed = get("pglazyfreed");
     st.major_faults = get("pgmajfault");

@@ -41,6 +41,7 @@ std::string usageText() {
       "  run PLAN [--out DIR] [--dry-run] [--metrics-addr HOST:PORT]  run a plan and judge the target\n"
       "  validate PLAN [--json]                  check a plan without touching anything (PLAN - reads stdin)\n"
       "  sweep PLAN --set GOGC=50,100 [...]      run a plan under each GOGC/GOMEMLIMIT/GODEBUG setting and compare\n"
+      "  headroom PLAN --vary level|memory_limit|gomemlimit --from A --to B  search for the edge where checks fail\n"
       "  report OUT/report.json [--out FILE]     write report.html (charts) from a finished run\n"
       "  compare A/report.json B/report.json [--fail-on RULE]  two runs side by side; gate CI on a regression\n"
       "  pprof top|diff FILE...                  summarise saved Go heap profiles like `go tool pprof -top`\n"
@@ -110,6 +111,7 @@ int cliMain(int argc, char** argv) {
     if (cmd == "report") return runReportCommand(rest);
     if (cmd == "locate") return runLocateCommand(rest);
     if (cmd == "sweep") return runSweepCommand(rest);
+    if (cmd == "headroom") return runHeadroomCommand(rest);
     if (cmd == "compare") return runCompareCommand(rest);
     if (cmd == kStressorSubcommand) return runStressorCommand(rest);
   } catch (const std::exception& e) {

@@ -14,6 +14,7 @@
 #include "memstrain/cli/cli.hpp"
 #include "memstrain/cli/options.hpp"
 #include "memstrain/discovery/locate.hpp"
+#include "memstrain/proc/proc_memory.hpp"
 #include "memstrain/util/fs.hpp"
 #include "memstrain/util/json_write.hpp"
 #include "memstrain/util/text.hpp"
@@ -130,7 +131,7 @@ void printText(const LocateResult& r, std::ostream& out) {
 
 // The memory hierarchy to search: the one given on the command line, else the one this process
 // sees in /proc/self/mountinfo.
-Result<CgroupFs> cgroupFsFrom(const po::variables_map& vm) {
+Result<CgroupFs> cgroupFsFromArgs(const po::variables_map& vm) {
   if (!vm.count("cgroup-mount")) return CgroupFs::detect();
   const std::string v = vm["cgroup-version"].as<std::string>();
   const std::string mount = vm["cgroup-mount"].as<std::string>();
@@ -149,6 +150,19 @@ Result<CgroupFs> cgroupFsFrom(const po::variables_map& vm) {
     }
   }
   return CgroupFs(mount, version, root);
+}
+
+Result<CgroupFs> cgroupFsFrom(const po::variables_map& vm) {
+  auto fs = cgroupFsFromArgs(vm);
+  // The v2 root has no memory.current: what it "uses" is the machine's memory in use.
+  if (fs) {
+    fs->setRootUsage([]() -> Result<std::uint64_t> {
+      auto node = readNodeMemory();
+      if (!node) return node.error();
+      return node->total_bytes > node->available_bytes ? node->total_bytes - node->available_bytes : 0;
+    });
+  }
+  return fs;
 }
 
 // A malformed id is a usage error; no match or several is "not found"; an errno from reading the

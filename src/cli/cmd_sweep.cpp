@@ -1,21 +1,12 @@
 // `memstrain sweep`: thin driver. Parsing, combination, resolution and aggregation are in
-// analysis/sweep; rendering in report/sweep_report. Here: files, child processes and signals.
+// sweep/sweep; running child runs in sweep/child_runs; rendering in sweep/sweep_report.
 
 #include "memstrain/cli/cmd_sweep.hpp"
 
-#include <signal.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <thread>
 
 #include <spdlog/spdlog.h>
 #include <boost/program_options.hpp>
@@ -27,6 +18,7 @@
 #include "memstrain/executor/executor.hpp"
 #include "memstrain/os/process.hpp"
 #include "memstrain/plan/plan_parse.hpp"
+#include "memstrain/sweep/child_runs.hpp"
 #include "memstrain/sweep/sweep.hpp"
 #include "memstrain/sweep/sweep_report.hpp"
 #include "memstrain/util/fs.hpp"
@@ -37,107 +29,6 @@ namespace po = boost::program_options;
 
 namespace memstrain {
 namespace {
-
-// Signals seen by the sweep; each one is forwarded to the running child once.
-std::atomic<int> g_sweep_signal{0};
-std::atomic<int> g_sweep_signal_count{0};
-
-void onSweepSignal(int sig) {
-  g_sweep_signal.store(sig);
-  if (g_sweep_signal_count.fetch_add(1) >= 2) {
-    // Third signal: the child had two already (the second makes it exit at once). Leave.
-    const char msg[] = "\nmemstrain sweep: third signal, exiting\n";
-    ssize_t ignored = ::write(2, msg, sizeof msg - 1);
-    (void)ignored;
-    ::_exit(kExitInterrupted);
-  }
-}
-
-void installSweepSignalHandlers() {
-  struct sigaction sa {};
-  sa.sa_handler = onSweepSignal;
-  sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
-}
-
-Status makeDirs(const std::string& path) {
-  std::error_code ec;
-  std::filesystem::create_directories(path, ec);
-  if (ec) return Error{"mkdir " + path + ": " + ec.message()};
-  return {};
-}
-
-// Runs one child `memstrain run`, forwarding our signals to it. Returns its exit code (128+signal
-// when it was killed), or an Error when it could not be started.
-Result<int> runChild(const std::string& self, const std::vector<std::string>& argv_tail, const std::string& log_path) {
-  SpawnOptions so;
-  so.argv = {self};
-  so.argv.insert(so.argv.end(), argv_tail.begin(), argv_tail.end());
-  // SIGTERM, not SIGKILL: if the sweep dies, the child still cleans up its cgroup and target.
-  so.parent_death_signal = SIGTERM;
-  so.new_process_group = true;  // a terminal's Ctrl-C reaches the sweep, which forwards it once
-  so.output_path = log_path;
-  auto child = spawnSuspended(so);
-  if (!child) return child.error();
-  const pid_t pid = child->pid();
-  if (auto st = child->release(); !st) return st.error();
-  int forwarded = 0;
-  while (true) {
-    if (auto e = pollExit(pid)) return e->signaled ? 128 + e->signal : e->code;
-    const int seen = g_sweep_signal_count.load();
-    if (seen > forwarded) {
-      ::kill(pid, g_sweep_signal.load());
-      forwarded = seen;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-}
-
-SweepRunFigures readRun(const std::string& dir, int exit_code) {
-  SweepRunFigures f;
-  auto text = readFile(joinPath(dir, "report.json"), 256u << 20);
-  if (!text) {
-    f.verdict = "error";
-    f.error = "no report: " + text.error().message + " (see " + joinPath(dir, "memstrain.log") + ")";
-  } else {
-    const auto report = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
-    SampleDigest digest;
-    std::ifstream samples(joinPath(dir, "samples.jsonl"));
-    for (std::string line; std::getline(samples, line);) digest.addLine(line);
-    if (report.is_discarded()) {
-      f.verdict = "error";
-      f.error = joinPath(dir, "report.json") + " is not valid JSON";
-    } else {
-      f = runFigures(report, digest);
-    }
-  }
-  f.dir = dir;
-  f.exit_code = exit_code;
-  return f;
-}
-
-std::string progressResult(const SweepRunFigures& f) {
-  std::string s = f.verdict;
-  if (f.first_target_oom_s) {
-    char b[64];
-    std::snprintf(b, sizeof b, ", target OOM-killed at %.1f s", *f.first_target_oom_s);
-    s += b;
-  } else if (f.target_exit) {
-    s += ", target " + *f.target_exit;
-  } else if (f.error.empty()) {
-    s += ", survived";
-  }
-  if (f.gc_cycles) s += ", " + std::to_string(*f.gc_cycles) + " GC cycles";
-  if (f.gc_cpu_max) {
-    char b[64];
-    std::snprintf(b, sizeof b, ", GC CPU up to %.1f%%", *f.gc_cpu_max * 100);
-    s += b + (" (" + f.gc_cpu_max_stage + ")");
-  }
-  if (f.peak_usage_bytes) s += ", peak " + formatBytes(*f.peak_usage_bytes);
-  if (!f.error.empty()) s += " (" + f.error + ")";
-  return s;
-}
 
 int sweepMain(const std::vector<std::string>& args) {
   po::options_description desc;
@@ -256,58 +147,37 @@ int sweepMain(const std::vector<std::string>& args) {
     spdlog::error("{}", self.error().message);
     return kExitRunError;
   }
-  if (auto st = makeDirs(out_dir); !st) {
-    spdlog::error("output directory: {}", st.error().message);
+  if (std::error_code mk; !std::filesystem::create_directories(out_dir, mk) && mk) {
+    spdlog::error("output directory: mkdir {}: {}", out_dir, mk.message());
     return kExitRunError;
   }
   // A swept variable must reach the target only through the plan copy: `none` means unset, so
   // memstrain's own value (inherited by the child and then the target) is dropped here.
   for (const auto& a : *axes) ::unsetenv(a.name.c_str());
-  installSweepSignalHandlers();
+  installChildRunSignalHandlers("memstrain sweep");
 
   std::vector<std::vector<SweepRunFigures>> runs(settings.size());
   bool run_error = false;
   std::size_t n = 0;
   // Repeats are interleaved (all settings once, then again) so that drift on the host over the
   // sweep does not line up with one setting.
-  for (int rep = 1; rep <= repeat && g_sweep_signal_count.load() == 0; ++rep) {
-    for (std::size_t i = 0; i < settings.size() && g_sweep_signal_count.load() == 0; ++i) {
+  for (int rep = 1; rep <= repeat && childRunSignalCount() == 0; ++rep) {
+    for (std::size_t i = 0; i < settings.size() && childRunSignalCount() == 0; ++i) {
       ++n;
       const std::string dir = runDir(i, rep);
       const std::string plan_copy = joinPath(joinPath(out_dir, settings[i].dirName()), "plan.json");
       std::string tag = "[" + std::to_string(n) + "/" + std::to_string(total) + "] " + settings[i].label();
       if (repeat > 1) tag += " (repeat " + std::to_string(rep) + "/" + std::to_string(repeat) + ")";
       spdlog::info("memstrain sweep: {} -> {}", tag, dir);
-      SweepRunFigures f;
-      Status prepared = makeDirs(dir);
-      if (prepared) prepared = writeFileAtomic(plan_copy, plan_texts[i]);
-      const auto t0 = std::chrono::steady_clock::now();
-      if (!prepared) {
-        f.verdict = "error";
-        f.error = prepared.error().message;
-        f.dir = dir;
-      } else {
-        auto code = runChild(*self, {"run", plan_copy, "--out", dir, "--cgroup-parent", parent}, joinPath(dir, "memstrain.log"));
-        if (!code) {
-          f.verdict = "error";
-          f.error = "start memstrain run: " + code.error().message;
-          f.dir = dir;
-        } else {
-          f = readRun(dir, *code);
-          if (*code == kExitInterrupted && f.error.empty()) f.error = "interrupted";
-        }
-      }
-      const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      if (f.verdict == "error" || f.exit_code == kExitRunError || f.exit_code == kExitCleanupFailed || f.exit_code == kExitUsage ||
-          f.exit_code > 6) {
-        run_error = true;
-      }
-      spdlog::info("memstrain sweep: {}: {} (exit {}, {:.0f} s)", tag, progressResult(f), f.exit_code, took);
+      double took = 0;
+      SweepRunFigures f = runPlanCopy({*self, plan_copy, plan_texts[i], dir, parent}, took);
+      if (runNotJudged(f)) run_error = true;
+      spdlog::info("memstrain sweep: {}: {} (exit {}, {:.0f} s)", tag, runOutcomeText(f), f.exit_code, took);
       // An interrupted run is not a measurement of the setting: it is left out of the table.
       if (f.exit_code != kExitInterrupted) runs[i].push_back(std::move(f));
     }
   }
-  const bool interrupted = g_sweep_signal_count.load() > 0;
+  const bool interrupted = childRunSignalCount() > 0;
 
   SweepDocument doc;
   doc.plan_path = plan_path;

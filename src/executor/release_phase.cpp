@@ -63,10 +63,12 @@ std::optional<ReleasePhase::TimePoint> ReleasePhase::wakeBy() const {
 }
 
 std::uint64_t reclaimFillBytes(const Sample& at_deadline, std::optional<std::uint64_t> lazy_fallback, std::uint64_t effective_limit_bytes,
-                               std::uint64_t safety_margin_bytes, std::optional<std::uint64_t> size_bytes) {
+                               std::uint64_t safety_margin_bytes, std::optional<std::uint64_t> size_bytes,
+                               std::optional<std::uint64_t> huge_pages_held) {
   const Sample& last = at_deadline;
-  const std::uint64_t lazy =
-      last.target_process && last.target_process->lazyfree_bytes ? *last.target_process->lazyfree_bytes : lazy_fallback.value_or(0);
+  const std::uint64_t lazy = huge_pages_held                                              ? *huge_pages_held
+                             : last.target_process && last.target_process->lazyfree_bytes ? *last.target_process->lazyfree_bytes
+                                                                                          : lazy_fallback.value_or(0);
   const std::uint64_t others =
       last.measuredUsage() > last.stressor_populated_bytes ? last.measuredUsage() - last.stressor_populated_bytes : 0;
   const std::uint64_t non_lazy = others > lazy ? others - lazy : 0;

@@ -11,6 +11,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "memstrain/actuators/cgroup_spawn.hpp"
 #include "memstrain/actuators/setpoint.hpp"
 #include "memstrain/analysis/release.hpp"
 #include "memstrain/analysis/stage_stats.hpp"
@@ -20,9 +21,9 @@
 #include "memstrain/executor/resolve.hpp"
 #include "memstrain/model/samples_format.hpp"
 #include "memstrain/os/signals.hpp"
-#include "memstrain/plan/plan_parse.hpp"
 #include "memstrain/proc/proc_memory.hpp"
 #include "memstrain/proc/proc_stat.hpp"
+#include "memstrain/proc/thp.hpp"
 #include "memstrain/util/fs.hpp"
 #include "memstrain/util/json_write.hpp"
 #include "memstrain/util/units.hpp"
@@ -50,23 +51,6 @@ std::size_t samplesStride(const Plan& plan) {
   return projected <= budget ? 1 : static_cast<std::size_t>(std::ceil(projected / budget));
 }
 
-Result<ProbeConfig> toProbeConfig(const ProbeSpec& p) {
-  ProbeConfig c;
-  c.name = p.name;
-  c.url = p.url;
-  c.method = p.method;
-  c.headers = p.headers;
-  c.body = p.body;
-  c.rate_per_s = p.rate_per_s;
-  c.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(p.timeout);
-  auto ranges = parseStatusRanges(p.expect_status);
-  if (!ranges) return Error{"probe " + p.name + ": " + ranges.error().message};
-  c.expect_status = *ranges;
-  c.max_in_flight = p.max_in_flight;
-  c.concurrency = p.concurrency;
-  return c;
-}
-
 }  // namespace
 
 RunSession::RunSession(CgroupFs& fs, CgroupEditor& editor, const ExecutorOptions& options, const Plan& plan, const Resolution& res,
@@ -88,6 +72,11 @@ RunSession::RunSession(CgroupFs& fs, CgroupEditor& editor, const ExecutorOptions
   if (::uname(&u) == 0) {
     rec_.kernel = u.release;
     rec_.hostname = u.nodename;
+  }
+  if (auto thp = readThpMode(); thp) {
+    rec_.thp = *thp;
+  } else {
+    spdlog::debug("transparent huge pages: {}", thp.error().message);
   }
   rec_.started_wall_ms = clock_.wallMs();
 }
@@ -223,16 +212,14 @@ bool RunSession::startTarget() {
     so.workdir = l.workdir;
     so.parent_death_signal = SIGKILL;
     so.output_path = joinPath(options_.out_dir, "target.log");
-    auto child = spawnSuspended(so);
+    CgroupEntry entry = CgroupEntry::kMoved;
+    std::string why_moved;
+    auto child = spawnSuspendedIn(so, editor_, res_.target_cgroup, &entry, &why_moved);
     if (!child) {
-      fail("start target: " + child.error().message);
+      fail("start target in " + res_.target_cgroup + ": " + child.error().message);
       return false;
     }
-    if (auto st = editor_.attach(res_.target_cgroup, child->pid()); !st) {
-      child->abandon();
-      fail("move target into " + res_.target_cgroup + ": " + st.error().message);
-      return false;
-    }
+    if (!why_moved.empty()) spdlog::debug("target moved into its cgroup ({})", why_moved);
     const pid_t pid = child->pid();
     if (auto st = child->release(); !st) {
       fail("start target `" + l.command[0] + "`: " + st.error().message);
@@ -246,7 +233,7 @@ bool RunSession::startTarget() {
                           if (!rec_.target_exit) spdlog::debug("target {} stopped: {}", pid, e.describe());
                           return {};
                         }});
-    spdlog::info("target started: pid {} in {}", pid, res_.target_cgroup);
+    spdlog::info("target started: pid {} in {} ({})", pid, res_.target_cgroup, toString(entry));
     if (l.ready_url) {
       if (auto st = waitForReady(*l.ready_url, l.ready_timeout, pid, options_.stop_signal); !st) {
         if (stopRequested(options_.stop_signal)) {
@@ -329,14 +316,7 @@ bool RunSession::startStressor() {
 
 bool RunSession::startObservers() {
   // Latency probes start with the first stage; each keeps one merged window for the current stage.
-  for (const auto& spec : plan_.target.probes) {
-    auto cfg = toProbeConfig(spec);
-    if (!cfg) {
-      fail(cfg.error().message);
-      return false;
-    }
-    probes_.push_back(std::make_unique<LatencyProbe>(std::move(*cfg)));
-  }
+  for (const auto& spec : plan_.target.probes) probes_.push_back(std::make_unique<LatencyProbe>(spec));
   cleanup_.push_back({"stop latency probes", [this]() -> Status {
                         for (auto& p : probes_) p->stop();
                         return {};
@@ -504,6 +484,15 @@ std::uint64_t RunSession::targetRssCheap() const {
   return pm ? pm->rss_bytes : 0;
 }
 
+void RunSession::readAnon(std::optional<std::uint64_t>& cgroup_anon, std::optional<std::uint64_t>& target_anon) const {
+  if (res_.node || !rec_.target_pid) return;
+  auto s = fs_.sample(res_.measured_cgroup);
+  auto pm = readProcessMemoryCheap(*rec_.target_pid, options_.proc_root);
+  if (!s || !pm) return;
+  cgroup_anon = s->stat.anon_bytes;
+  target_anon = pm->anonymous_bytes;
+}
+
 // --- Stages ----------------------------------------------------------------------------------
 
 bool RunSession::runStage(std::size_t i) {
@@ -549,6 +538,7 @@ bool RunSession::beginStage(StageRun& st) {
       stressor_release_ = StressorReleaseMeasure{};
       stressor_release_->baseline_usage_bytes = *u;
       stressor_release_->baseline_target_rss_bytes = targetRssCheap();
+      readAnon(stressor_release_->baseline_anon_bytes, stressor_release_->baseline_target_anon_bytes);
     }
   }
   if (stage.pressure && !stressor_) {
@@ -708,22 +698,24 @@ bool RunSession::releaseAfter(StageRun& st, TimePoint now) {
       rr.reclaim.emplace();
       const ReleaseResult so_far =
           analyzeRelease(releaseInputFor(rec_, st.index, pprof_ ? pprof_->memstatsSince(0) : std::vector<MemStatsSample>{}));
-      if (so_far.outcome != ReleaseOutcome::kLazy) {
+      if (!reclaimFollows(so_far.outcome)) {
         rr.reclaim->skipped = true;
         rr.reclaim->skipped_reason = std::string("the outcome at the deadline was ") + toString(so_far.outcome);
       } else if (!stressor_ && !spawnStressor()) {
         st.phase->judged();
         return false;
       } else {
+        const std::optional<std::uint64_t> huge_held =
+            so_far.outcome == ReleaseOutcome::kHugePagesHeld ? std::optional<std::uint64_t>(so_far.huge_page_held_bytes) : std::nullopt;
         const std::uint64_t want = reclaimFillBytes(rec_.samples.back(), so_far.lazy_bytes, res_.effective_limit_bytes,
-                                                    res_.safety_margin_bytes, release.reclaim->size_bytes);
+                                                    res_.safety_margin_bytes, release.reclaim->size_bytes, huge_held);
         const TimePoint start = clock_.now();
         rr.reclaim->start_s = runSeconds(start);
         rr.reclaim->stressor_requested_bytes = want;
         reclaim_until = start + release.reclaim->duration;
         if (auto s = stressor_->setTarget(want); !s) spdlog::debug("{}", s.error().message);
-        spdlog::info("release: lazy after {}; reclaim pressure: stressor {} for {}", formatDuration(release.within), formatBytes(want),
-                     formatDuration(release.reclaim->duration));
+        spdlog::info("release: {} after {}; reclaim pressure: stressor {} for {}", toString(so_far.outcome), formatDuration(release.within),
+                     formatBytes(want), formatDuration(release.reclaim->duration));
       }
     }
     st.phase->judged(reclaim_until);
@@ -972,6 +964,7 @@ void RunSession::measureStressorRelease() {
   if (auto u = fs_.usage(res_.measured_cgroup)) {
     stressor_release_->after_usage_bytes = *u;
     stressor_release_->after_target_rss_bytes = targetRssCheap();
+    readAnon(stressor_release_->after_anon_bytes, stressor_release_->after_target_anon_bytes);
     rec_.stressor_release = stressor_release_;
   }
 }

@@ -147,6 +147,9 @@ class RunSession {
   std::optional<double> cpuOf(pid_t pid) const;
   std::optional<double> targetCgroupCpu() const;
   std::uint64_t targetRssCheap() const;
+  /// The measured cgroup's anonymous memory and the target's (RssAnon), for the stressor's release:
+  /// left unset when either cannot be read (node placement measures no cgroup).
+  void readAnon(std::optional<std::uint64_t>& cgroup_anon, std::optional<std::uint64_t>& target_anon) const;
 
   CgroupFs& fs_;
   CgroupEditor& editor_;

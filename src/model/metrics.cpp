@@ -178,7 +178,11 @@ const std::vector<MetricInfo>& knownMetrics() {
        "from the release trigger until the drop reached the expected ratio (a max fails when the pages never came back)"},
       {"release.lazy_bytes", U::kBytes, false, false, RELEASE(asDouble(r->lazy_bytes)),
        "target LazyFree bytes at the release deadline (MADV_FREE pages)"},
-      {"release.outcome", U::kText, false, false, nullptr, "returned, lazy, not_returned, nothing_released or no_data (use \"equals\")"},
+      {"release.outcome", U::kText, false, false, nullptr,
+       "returned, lazy, not_returned, huge_pages_held, nothing_released or no_data (use \"equals\")"},
+      {"release.comes_back", U::kText, false, false, nullptr,
+       "yes when released memory returned, or was held (lazy, huge_pages_held) and the reclaim phase got it back without an OOM "
+       "kill; else no, nothing_released or no_data (use \"equals\")"},
       {"psi.some_avg10.max", U::kRatio, false, true, PSI(s.psi->some_avg10_max),
        "largest memory PSI some avg10 (share of time some task stalled)"},
       {"psi.full_avg10.max", U::kRatio, false, true, PSI(s.psi->full_avg10_max),

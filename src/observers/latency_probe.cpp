@@ -104,7 +104,7 @@ class TimeQueue {
 // ---------------------------------------------------------------------------------------------
 // Pure parts
 
-Status validateProbeConfig(const ProbeConfig& c) {
+Status validateProbeSpec(const ProbeSpec& c) {
   const std::string where = "probe \"" + c.name + "\": ";
   if (!startsWith(c.url, "http://") && !startsWith(c.url, "https://")) {
     return Error{where + "url: expected an http:// or https:// URL, got \"" + c.url + "\""};
@@ -123,7 +123,7 @@ Status validateProbeConfig(const ProbeConfig& c) {
   if (!std::isfinite(c.rate_per_s) || c.rate_per_s <= 0 || c.rate_per_s > 100000) {
     return Error{where + "rate_per_s: expected a rate above 0 and at most 100000 per second"};
   }
-  if (c.timeout.count() <= 0) return Error{where + "timeout: must be positive"};
+  if (c.timeout < std::chrono::milliseconds(1)) return Error{where + "timeout: must be at least 1 ms"};
   if (c.max_in_flight == 0) return Error{where + "max_in_flight: must be at least 1"};
   if (c.concurrency > c.max_in_flight) return Error{where + "concurrency: must not exceed max_in_flight"};
   if (c.expect_status.empty()) return Error{where + "expect_status: must name at least one status"};
@@ -176,7 +176,7 @@ struct LatencyProbe::Impl {
     std::int64_t sent_ns = 0;
   };
 
-  explicit Impl(const ProbeConfig& c) : cfg(c) {}
+  explicit Impl(const ProbeSpec& c) : cfg(c) {}
   ~Impl();
 
   Status setUp();
@@ -201,7 +201,7 @@ struct LatencyProbe::Impl {
   std::int64_t nextIntendedNs() const { return t0_ns + scheduleOffset(next_index, cfg.rate_per_s).count(); }
   std::int64_t threadCpuNsLocked();
 
-  const ProbeConfig& cfg;
+  const ProbeSpec& cfg;
   CURLM* multi = nullptr;
   curl_slist* header_list = nullptr;
   int epoll_fd = -1;
@@ -295,8 +295,9 @@ LatencyProbe::Impl::Slot* LatencyProbe::Impl::acquireSlot() {
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(cfg.timeout.count()));
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(cfg.timeout.count()));
+  const auto timeout_ms = static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(cfg.timeout).count());
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discardBody);
   curl_easy_setopt(e, CURLOPT_PRIVATE, slot.get());
   if (header_list != nullptr) curl_easy_setopt(e, CURLOPT_HTTPHEADER, header_list);
@@ -512,13 +513,13 @@ void LatencyProbe::Impl::run() {
 // ---------------------------------------------------------------------------------------------
 // LatencyProbe
 
-LatencyProbe::LatencyProbe(ProbeConfig config) : config_(std::move(config)) {}
+LatencyProbe::LatencyProbe(ProbeSpec config) : config_(std::move(config)) {}
 
 LatencyProbe::~LatencyProbe() { stop(); }
 
 Status LatencyProbe::start() {
   if (impl_ != nullptr) return Error{"probe \"" + config_.name + "\": already started"};
-  if (Status s = validateProbeConfig(config_); !s.ok()) return s;
+  if (Status s = validateProbeSpec(config_); !s.ok()) return s;
   auto impl = std::make_unique<Impl>(config_);
   if (Status s = impl->setUp(); !s.ok()) return s;
   impl_ = std::move(impl);

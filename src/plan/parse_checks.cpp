@@ -202,15 +202,20 @@ void parseChecks(Checker& c, const json& j, const std::string& ptr, const Plan& 
       if (!cj.contains("equals")) {
         c.issue(cp + "/equals", "required for \"" + ck.metric + "\": the expected value, e.g. \"returned\"");
       } else if (auto e = c.str(cj["equals"], cp + "/equals", 64)) {
-        static const char* const kOutcomes[] = {"returned", "lazy", "not_returned", "nothing_released", "no_data"};
-        if (std::none_of(std::begin(kOutcomes), std::end(kOutcomes), [&](const char* o) { return *e == o; })) {
-          c.issue(cp + "/equals", "expected one of returned, lazy, not_returned, nothing_released, no_data, got \"" + *e + "\"");
+        static const std::vector<std::string> kOutcomes = {"returned",         "lazy",   "not_returned", "huge_pages_held",
+                                                           "nothing_released", "no_data"};
+        static const std::vector<std::string> kComesBack = {"yes", "no", "nothing_released", "no_data"};
+        const auto& words = ck.metric == "release.comes_back" ? kComesBack : kOutcomes;
+        if (std::find(words.begin(), words.end(), *e) == words.end()) {
+          std::string list;
+          for (const auto& w : words) list += (list.empty() ? "" : ", ") + w;
+          c.issue(cp + "/equals", "expected one of " + list + ", got \"" + *e + "\"");
         } else {
           ck.equals = *e;
         }
       }
     } else if (cj.contains("equals")) {
-      c.issue(cp + "/equals", "only word metrics (release.outcome) take \"equals\"; use \"max\" or \"min\"");
+      c.issue(cp + "/equals", "only word metrics (release.outcome, release.comes_back) take \"equals\"; use \"max\" or \"min\"");
     } else if (!cj.contains("max") && !cj.contains("min") && !cj.contains("max_vs_baseline")) {
       c.issue(cp, "give a limit: \"max\", \"min\" and/or \"max_vs_baseline\"");
     }

@@ -185,12 +185,17 @@ void parseProbe(Checker& c, const json& j, const std::string& ptr, ProbeSpec& ou
   }
   if (j.contains("expect_status")) {
     const json& e = j["expect_status"];
-    if (e.is_number_integer()) {
-      out.expect_status = std::to_string(e.get<std::int64_t>());
-    } else if (auto s = c.str(e, ptr + "/expect_status", 256)) {
-      out.expect_status = *s;
+    std::optional<std::string> text;
+    if (e.is_number_integer())
+      text = std::to_string(e.get<std::int64_t>());
+    else
+      text = c.str(e, ptr + "/expect_status", 256);
+    if (text) {
+      if (auto r = parseStatusRanges(*text))
+        out.expect_status = std::move(*r);
+      else
+        c.issue(ptr + "/expect_status", r.error().message);
     }
-    if (auto r = parseStatusRanges(out.expect_status); !r) c.issue(ptr + "/expect_status", r.error().message);
   }
   if (j.contains("max_in_flight")) {
     if (auto v = c.integer(j["max_in_flight"], ptr + "/max_in_flight", 1, 100000)) out.max_in_flight = static_cast<std::size_t>(*v);

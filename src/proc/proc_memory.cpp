@@ -58,7 +58,7 @@ std::uint64_t getOr(const KbFields& m, std::string_view key, std::uint64_t fallb
 }  // namespace
 
 Result<ProcessMemory> parseSmapsRollup(std::string_view text) {
-  auto f = parseKbFields(text, {"Rss", "Anonymous", "LazyFree", "Swap"}, "smaps_rollup");
+  auto f = parseKbFields(text, {"Rss", "Anonymous", "LazyFree", "Swap", "AnonHugePages"}, "smaps_rollup");
   if (!f) return f.error();
   if (!f->count("Rss")) return Error{"smaps_rollup: no Rss line"};
   ProcessMemory m;
@@ -66,6 +66,7 @@ Result<ProcessMemory> parseSmapsRollup(std::string_view text) {
   m.anonymous_bytes = getOr(*f, "Anonymous", 0);
   if (auto it = f->find("LazyFree"); it != f->end()) m.lazyfree_bytes = it->second;
   m.swap_bytes = getOr(*f, "Swap", 0);
+  if (auto it = f->find("AnonHugePages"); it != f->end()) m.anon_huge_bytes = it->second;
   return m;
 }
 

@@ -166,6 +166,10 @@ void renderHeader(std::ostringstream& o, const json& r) {
   o << "<div><dt>Go settings</dt><dd id=\"go-settings\"><code>" << esc(go) << "</code></dd></div>\n";
   const json& host = at(r, "host");
   o << "<div><dt>Host</dt><dd>" << esc(str(host, "hostname")) << ", kernel " << esc(str(host, "kernel")) << "</dd></div>\n";
+  const json& thp = at(host, "thp");
+  const std::string thp_text = thp.is_object() ? "enabled " + str(thp, "enabled") + ", defrag " + str(thp, "defrag")
+                                               : std::string("not known (older report, or no THP)");
+  o << "<div><dt>Huge pages</dt><dd id=\"thp\">" << esc(thp_text) << "</dd></div>\n";
   o << "<div><dt>Run id</dt><dd><code>" << esc(str(run, "id")) << "</code></dd></div>\n";
   o << "</dl></section>\n";
 

@@ -89,6 +89,11 @@ json releaseJson(const StageStats& s, const ReleaseSpec& spec) {
     const ReclaimResult& c = *s.reclaim;
     reclaim = {{"ran", true},
                {"reclaimed_lazy_bytes", c.reclaimed_lazy_bytes},
+               {"held_bytes", c.held_bytes},
+               {"charge_before_bytes", opt(c.charge_before_bytes)},
+               {"charge_after_bytes", opt(c.charge_after_bytes)},
+               {"reclaimed_charge_bytes", c.reclaimed_charge_bytes},
+               {"gave_back", c.gave_back},
                {"target_oom_killed", c.target_oom_killed},
                {"stressor_oom_killed", c.stressor_oom_killed},
                {"lazy_before_bytes", opt(c.lazy_before_bytes)},
@@ -105,6 +110,7 @@ json releaseJson(const StageStats& s, const ReleaseSpec& spec) {
         {"ran", false}, {"reclaimed_lazy_bytes", nullptr}, {"target_oom_killed", false}, {"skipped_reason", s.reclaim_skipped_reason}};
   }
   return {{"outcome", toString(r.outcome)},
+          {"comes_back", comesBack(r.outcome, s.reclaim ? &*s.reclaim : nullptr)},
           {"runtime_released_bytes", r.runtime_released_bytes},
           {"rss_dropped_bytes", opt(r.rss_dropped_bytes)},
           {"cgroup_dropped_bytes", opt(r.cgroup_dropped_bytes)},
@@ -129,6 +135,12 @@ json releaseJson(const StageStats& s, const ReleaseSpec& spec) {
             {"cgroup_inactive_file_delta_bytes", opt(r.cgroup_inactive_file_delta_bytes)},
             {"cgroup_pglazyfree_delta", opt(r.cgroup_pglazyfree_delta)},
             {"cgroup_pglazyfreed_delta", opt(r.cgroup_pglazyfreed_delta)}}},
+          {"huge_pages",
+           {{"target_anon_huge_before_bytes", opt(r.target_anon_huge_before_bytes)},
+            {"target_anon_huge_after_bytes", opt(r.target_anon_huge_after_bytes)},
+            {"cgroup_anon_thp_before_bytes", r.cgroup_anon_thp_before_bytes},
+            {"cgroup_anon_thp_after_bytes", r.cgroup_anon_thp_after_bytes},
+            {"held_bytes", r.huge_page_held_bytes}}},
           {"explanation", r.explanation},
           {"reclaim", reclaim}};
 }
@@ -206,7 +218,8 @@ json buildReportJson(const RunRecord& rec, const RunAnalysis& analysis, const st
                {"source", rec.plan.source},
                {"baseline_stage", rec.plan.baseline_stage.empty() ? json(nullptr) : json(rec.plan.baseline_stage)}};
   j["plan_sha256"] = plan_sha256.empty() ? json(nullptr) : json(plan_sha256);
-  j["host"] = {{"kernel", rec.kernel}, {"hostname", rec.hostname}};
+  j["host"] = {{"kernel", rec.kernel}, {"hostname", rec.hostname}, {"thp", nullptr}};
+  if (rec.thp) j["host"]["thp"] = {{"enabled", rec.thp->enabled}, {"defrag", rec.thp->defrag}};
   j["run"] = {{"id", rec.run_id},
               {"started_at", isoTime(rec.started_wall_ms)},
               {"ended_at", isoTime(rec.ended_wall_ms)},
@@ -343,6 +356,12 @@ json buildReportJson(const RunRecord& rec, const RunAnalysis& analysis, const st
                              {"after_usage_bytes", sr.after_usage_bytes},
                              {"baseline_target_rss_bytes", sr.baseline_target_rss_bytes},
                              {"after_target_rss_bytes", sr.after_target_rss_bytes},
+                             {"baseline_anon_bytes", opt(sr.baseline_anon_bytes)},
+                             {"after_anon_bytes", opt(sr.after_anon_bytes)},
+                             {"baseline_target_anon_bytes", opt(sr.baseline_target_anon_bytes)},
+                             {"after_target_anon_bytes", opt(sr.after_target_anon_bytes)},
+                             {"basis", sr.basis},
+                             {"usage_growth_bytes", sr.usage_growth_bytes},
                              {"leaked_bytes", sr.leaked_bytes},
                              {"tolerance_bytes", sr.tolerance_bytes},
                              {"ok", sr.ok}};

@@ -115,11 +115,24 @@ std::string renderSvgChart(const ChartSpec& spec) {
     o << "<text class=\"axis-unit right\" x=\"" << G::kRight + 6 << "\" y=\"" << G::kTop - 8 << "\">" << htmlEscape(right->unit.name)
       << "</text>\n";
   }
+  if (spec.x_axis) {
+    // Value ticks (a size, a percent) with the axis unit on each label.
+    const AxisUnit xu = chooseAxisUnit(spec.x_axis->kind, std::max(std::abs(spec.t0), std::abs(t1)), spec.x_axis->count_noun);
+    const Ticks xt = niceTicks(spec.t0 / xu.divisor, t1 / xu.divisor, static_cast<int>((G::kRight - G::kLeft) / 80));
+    for (double v : xt.values) {
+      const double t = v * xu.divisor;
+      if (t < spec.t0 - 1e-9 * std::abs(t1 - spec.t0) || t > t1 + 1e-9 * std::abs(t1 - spec.t0)) continue;
+      const double px = x(t);
+      o << "<line class=\"x-tick\" x1=\"" << f1(px) << "\" x2=\"" << f1(px) << "\" y1=\"" << G::kBottom << "\" y2=\"" << G::kBottom + 4
+        << "\"/><text class=\"tick x\" x=\"" << f1(px) << "\" y=\"" << G::kBottom + 17 << "\">" << formatTick(v, xt.step)
+        << htmlEscape(xu.name == "%" ? "%" : " " + xu.name) << "</text>\n";
+    }
+  }
   // Time ticks: one label per ~80 px at most; minutes for runs over 10 minutes.
   const bool minutes = t1 - spec.t0 > 600;
   const double tdiv = minutes ? 60 : 1;
   const Ticks tt = niceTicks(spec.t0 / tdiv, t1 / tdiv, static_cast<int>((G::kRight - G::kLeft) / 80));
-  for (double v : tt.values) {
+  for (double v : spec.x_axis ? std::vector<double>{} : tt.values) {
     const double t = v * tdiv;
     if (t < spec.t0 - 1e-9 || t > t1 + 1e-9) continue;
     const double px = x(t);

@@ -269,6 +269,7 @@ void SampleDigest::addLine(std::string_view line) {
     }
   } else if (kind == "cgroup") {
     if (auto u = u64(j, "measured_usage_bytes")) maxInto(peak_usage_, *u);
+    if (auto st = u64(at(j, "stressor"), "populated_bytes")) maxInto(peak_stressor_, *st);
     if (auto t = u64(at(j, "target_cgroup"), "usage_bytes")) {
       std::uint64_t own = *t;
       // Inside placement (no separate stressor cgroup): the stressor's pages are in the target's
@@ -314,6 +315,12 @@ SweepRunFigures runFigures(const json& report, const SampleDigest& samples) {
   f.gc_pause_total_ns = samples.gcPauseTotalNs();
   f.peak_usage_bytes = samples.peakUsageBytes();
   f.peak_target_bytes = samples.peakTargetBytes();
+  f.peak_stressor_bytes = samples.peakStressorBytes();
+  for (const auto& c : items(report, "checks")) {
+    const std::string outcome = str(c, "outcome");
+    if (outcome != "fail") continue;
+    f.failed_checks.push_back({str(c, "name"), str(c, "metric"), str(c, "stage"), outcome, str(c, "explanation")});
+  }
   const bool usage_from_report = !f.peak_usage_bytes;
   for (const auto& s : items(report, "stages")) {
     const std::string name = str(s, "name");

@@ -26,7 +26,9 @@ json spreadJson(const std::optional<Spread>& s) {
   return {{"min", s->min}, {"median", s->median}, {"max", s->max}, {"n", s->n}};
 }
 
-json runJson(const SweepRunFigures& r) {
+}  // namespace
+
+json sweepRunJson(const SweepRunFigures& r) {
   return {{"dir", r.dir},
           {"exit_code", r.exit_code},
           {"verdict", r.verdict},
@@ -47,6 +49,8 @@ json runJson(const SweepRunFigures& r) {
           {"heap_objects_slope_per_s", r.heap_slope_per_s},
           {"release", r.release}};
 }
+
+namespace {
 
 // `v` with `decimals` digits after the point, then `suffix`.
 std::string fixed(double v, int decimals, const char* suffix = "") {
@@ -202,7 +206,7 @@ json sweepJson(const SweepDocument& doc) {
     for (const auto& [k, v] : s.p99_ms) p99[k] = spreadJson(v);
     for (const auto& [k, v] : s.heap_slope_per_s) slope[k] = spreadJson(v);
     json runs = json::array();
-    for (const auto& r : s.runs) runs.push_back(runJson(r));
+    for (const auto& r : s.runs) runs.push_back(sweepRunJson(r));
     settings.push_back({{"label", s.setting.label()},
                         {"dir", s.setting.dirName()},
                         {"values", values},

@@ -98,10 +98,13 @@ class KubeletLayouts(unittest.TestCase):
                     sandboxes = [c for c in j["containers"] if c["sandbox"]]
                     self.assertEqual([c["id"] for c in sandboxes], [pod.sandbox.id], "found by its comm, pause")
 
-    def test_a_missing_container_is_exit_3_in_locate_and_in_run(self):
+    def test_a_missing_container_is_not_found_in_locate_and_exit_3_in_run(self):
+        # locate has its own "not found" (9, apart from its run error 3: scripts can tell "no such
+        # container" from "could not read the cgroup tree"); run and the launcher say 3,
+        # target_not_found, like any run that could not start.
         missing = "containerd://" + "f" * 64
         p = h.memstrain("locate", "--container-id", missing)
-        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertEqual(p.returncode, 9, p.stderr)
         self.assertIn("no container cgroup with id " + "f" * 64, p.stderr)
         plan = h.STATE / "missing-container.json"
         plan.write_text(json.dumps({"name": "missing", "target": {"attach": {"container_id": missing}},

@@ -1,4 +1,5 @@
-// Both cgroup editors on the host's real v1 memory hierarchy. Everything is created under
+// Both cgroup editors on the host's real memory hierarchy: v1 here, v2 in the guest of `make
+// test-cgroup2` (where only the direct editor exists: libcgroup is v1-only). Everything is created under
 // /memstrain-test-<pid> (relative to the memory mount), no limit exceeds 256 MiB, and TearDown kills
 // the children it forked and removes every directory it finds there, whatever the test did.
 
@@ -85,9 +86,11 @@ std::vector<pid_t> threadsOf(pid_t pid) {
 class CgroupRealTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    auto fs = testing::realV1MemoryHierarchy();
+    auto fs = testing::realMemoryHierarchy();
     if (!fs.ok()) GTEST_SKIP() << fs.error().message;
+    if (GetParam() == "libcgroup" && fs->version() != CgroupVersion::kV1) GTEST_SKIP() << "the libcgroup editor is v1-only";
     fs_.emplace(*fs);
+    v2_ = fs->version() == CgroupVersion::kV2;
     base_ = testing::testCgroupBase();
     if (GetParam() == "libcgroup") {
       auto ed = makeLibcgroupEditor(*fs_);
@@ -156,6 +159,7 @@ class CgroupRealTest : public ::testing::TestWithParam<std::string> {
   }
 
   std::optional<CgroupFs> fs_;
+  bool v2_ = false;
   std::unique_ptr<CgroupEditor> editor_;
   std::string base_;
   std::deque<Child> children_;  // a deque: spawn() hands out references that must stay valid
@@ -180,7 +184,7 @@ TEST_P(CgroupRealTest, Lifecycle) {
   EXPECT_EQ(fs_->limit(target).valueOr(0), 128 * MiB);
   EXPECT_EQ(fs_->effectiveLimit(target).valueOr(0), 96 * MiB);
   EXPECT_EQ(fs_->constrainingCgroup(target).valueOr("?"), run);
-  ASSERT_TRUE(setLimit(target, kUnlimited).ok());  // "-1"
+  ASSERT_TRUE(setLimit(target, kUnlimited).ok());  // "-1" (v1), "max" (v2)
   EXPECT_EQ(fs_->limit(target).valueOr(0), kUnlimited);
   EXPECT_EQ(fs_->effectiveLimit(target).valueOr(0), 96 * MiB);
   EXPECT_EQ(fs_->effectiveLimit(base_).valueOr(0), fs_->effectiveLimit("/").valueOr(1));
@@ -207,8 +211,9 @@ TEST_P(CgroupRealTest, Lifecycle) {
   ASSERT_TRUE(s->peak_bytes.has_value());
   EXPECT_GE(*s->peak_bytes, s->usage_bytes);
   EXPECT_EQ(s->oom_kill_count, 0u);
-  EXPECT_FALSE(s->pressure.has_value());
-  auto parent = fs_->sample(run);  // v1 usage is hierarchical
+  // memory.pressure is per cgroup on v2 (with PSI, as Debian's kernel has); v1 has none.
+  EXPECT_EQ(s->pressure.has_value(), v2_);
+  auto parent = fs_->sample(run);  // usage is hierarchical on both versions
   ASSERT_TRUE(parent.ok()) << parent.error().message;
   EXPECT_GE(parent->usage_bytes, kChildAllocation);
   EXPECT_EQ(parent->limit_bytes, 96 * MiB);
@@ -247,7 +252,13 @@ TEST_P(CgroupRealTest, KillAllMembersCoversEveryLevelAndOnlyThem) {
   Child& top = spawn();
   Child& deep = spawn();
   Child& bystander = spawn();
-  ASSERT_TRUE(editor_->attach(rel("a"), top.pid).ok());
+  // v2 allows no processes in a cgroup whose children have controllers ("no internal processes"):
+  // there the upper member sits in a leaf beside b.
+  const std::string upper = v2_ ? rel("a/top") : rel("a");
+  if (v2_) {
+    ASSERT_TRUE(editor_->create(upper).ok());
+  }
+  ASSERT_TRUE(editor_->attach(upper, top.pid).ok());
   ASSERT_TRUE(editor_->attach(rel("a/b"), deep.pid).ok());
   ASSERT_TRUE(editor_->attach(rel("other"), bystander.pid).ok());
 

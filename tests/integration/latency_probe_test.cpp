@@ -39,6 +39,16 @@ std::unique_ptr<DelayServer> startServer(test_support::DelayHandler handler) {
   return std::move(server).value();
 }
 
+// A probe named `name` of `server`'s `path`, sending `rate_per_s` requests a second; the rest as
+// ProbeSpec's defaults.
+ProbeSpec probeOf(const DelayServer& server, const std::string& name, double rate_per_s, const std::string& path = "/") {
+  ProbeSpec spec;
+  spec.name = name;
+  spec.url = server.url(path);
+  spec.rate_per_s = rate_per_s;
+  return spec;
+}
+
 // Runs a probe for `duration`, taking a window every 500 ms (as the executor would every second)
 // and merging them, then stops it and merges the last window.
 ProbeStats runProbe(LatencyProbe& probe, std::chrono::milliseconds duration, std::vector<ProbeWindow>* windows = nullptr) {
@@ -69,29 +79,29 @@ std::uint64_t exactPercentile(std::vector<std::int64_t> v, double p) {
 // --- Pure helpers --------------------------------------------------------------------------------
 
 TEST(LatencyProbePureTest, ValidatesConfigWithTheFieldInTheMessage) {
-  ProbeConfig good;
+  ProbeSpec good;
   good.url = "http://127.0.0.1:8080/healthz";
-  EXPECT_TRUE(validateProbeConfig(good).ok());
+  EXPECT_TRUE(validateProbeSpec(good).ok());
 
   auto expectBad = [&](auto mutate, const std::string& field) {
-    ProbeConfig c = good;
+    ProbeSpec c = good;
     mutate(c);
-    const Status s = validateProbeConfig(c);
+    const Status s = validateProbeSpec(c);
     ASSERT_FALSE(s.ok()) << field;
     EXPECT_NE(s.error().message.find(field), std::string::npos) << s.error().message;
   };
-  expectBad([](ProbeConfig& c) { c.url = "file:///etc/passwd"; }, "url");
-  expectBad([](ProbeConfig& c) { c.url = ""; }, "url");
-  expectBad([](ProbeConfig& c) { c.method = "GE T"; }, "method");
-  expectBad([](ProbeConfig& c) { c.headers = {"X-Bad\r\nInjected: 1"}; }, "headers");
-  expectBad([](ProbeConfig& c) { c.headers = {"no colon"}; }, "headers");
-  expectBad([](ProbeConfig& c) { c.rate_per_s = 0; }, "rate_per_s");
-  expectBad([](ProbeConfig& c) { c.rate_per_s = std::nan(""); }, "rate_per_s");
-  expectBad([](ProbeConfig& c) { c.timeout = 0ms; }, "timeout");
-  expectBad([](ProbeConfig& c) { c.max_in_flight = 0; }, "max_in_flight");
-  expectBad([](ProbeConfig& c) { c.concurrency = 2000; }, "concurrency");
-  expectBad([](ProbeConfig& c) { c.expect_status = {}; }, "expect_status");
-  expectBad([](ProbeConfig& c) { c.expect_status = {{299, 200}}; }, "expect_status");
+  expectBad([](ProbeSpec& c) { c.url = "file:///etc/passwd"; }, "url");
+  expectBad([](ProbeSpec& c) { c.url = ""; }, "url");
+  expectBad([](ProbeSpec& c) { c.method = "GE T"; }, "method");
+  expectBad([](ProbeSpec& c) { c.headers = {"X-Bad\r\nInjected: 1"}; }, "headers");
+  expectBad([](ProbeSpec& c) { c.headers = {"no colon"}; }, "headers");
+  expectBad([](ProbeSpec& c) { c.rate_per_s = 0; }, "rate_per_s");
+  expectBad([](ProbeSpec& c) { c.rate_per_s = std::nan(""); }, "rate_per_s");
+  expectBad([](ProbeSpec& c) { c.timeout = 0ms; }, "timeout");
+  expectBad([](ProbeSpec& c) { c.max_in_flight = 0; }, "max_in_flight");
+  expectBad([](ProbeSpec& c) { c.concurrency = 2000; }, "concurrency");
+  expectBad([](ProbeSpec& c) { c.expect_status = {}; }, "expect_status");
+  expectBad([](ProbeSpec& c) { c.expect_status = {{299, 200}}; }, "expect_status");
 }
 
 TEST(LatencyProbePureTest, ClassifiesTransfers) {
@@ -172,10 +182,7 @@ TEST(LatencyProbeTest, PercentilesMatchTheInjectedDelays) {
   });
   ASSERT_NE(server, nullptr);
 
-  ProbeConfig cfg;
-  cfg.name = "accuracy";
-  cfg.url = server->url("/healthz");
-  cfg.rate_per_s = 200;
+  ProbeSpec cfg = probeOf(*server, "accuracy", 200, "/healthz");
   cfg.timeout = 2s;
   LatencyProbe probe(cfg);
   const ProbeStats st = runProbe(probe, 5s);
@@ -217,12 +224,9 @@ TEST(LatencyProbeTest, StallShowsInCorrectedP99AndUncorrectedOnlyWhenSendsWait) 
   auto server = startServer([](const DelayRequest&) { return DelayReply{1ms, 200}; });
   ASSERT_NE(server, nullptr);
 
-  ProbeConfig open_cfg;
-  open_cfg.name = "open";
-  open_cfg.url = server->url("/");
-  open_cfg.rate_per_s = 100;
+  ProbeSpec open_cfg = probeOf(*server, "open", 100);
   open_cfg.timeout = 3s;
-  ProbeConfig capped_cfg = open_cfg;
+  ProbeSpec capped_cfg = open_cfg;
   capped_cfg.name = "capped";
   capped_cfg.concurrency = 1;
 
@@ -273,7 +277,7 @@ TEST(LatencyProbeTest, RefusedPortCountsAsConnectError) {
   socklen_t len = sizeof addr;
   ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
 
-  ProbeConfig cfg;
+  ProbeSpec cfg;
   cfg.name = "refused";
   cfg.url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/";
   cfg.rate_per_s = 50;
@@ -292,10 +296,7 @@ TEST(LatencyProbeTest, RefusedPortCountsAsConnectError) {
 TEST(LatencyProbeTest, SlowResponsesCountAsTimeouts) {
   auto server = startServer([](const DelayRequest&) { return DelayReply{2s, 200}; });
   ASSERT_NE(server, nullptr);
-  ProbeConfig cfg;
-  cfg.name = "timeout";
-  cfg.url = server->url("/");
-  cfg.rate_per_s = 20;
+  ProbeSpec cfg = probeOf(*server, "timeout", 20);
   cfg.timeout = 200ms;
   LatencyProbe probe(cfg);
   const auto begin = std::chrono::steady_clock::now();
@@ -320,10 +321,7 @@ TEST(LatencyProbeTest, UnexpectedStatusesAndTruncatedResponsesAreCountedByClass)
     }
   });
   ASSERT_NE(server, nullptr);
-  ProbeConfig cfg;
-  cfg.name = "errors";
-  cfg.url = server->url("/");
-  cfg.rate_per_s = 100;
+  ProbeSpec cfg = probeOf(*server, "errors", 100);
   LatencyProbe probe(cfg);
   const ProbeStats st = runProbe(probe, 2s);
 
@@ -341,10 +339,7 @@ TEST(LatencyProbeTest, UnexpectedStatusesAndTruncatedResponsesAreCountedByClass)
 TEST(LatencyProbeTest, ConnectionsClosedWithoutAnAnswerAreOtherErrors) {
   auto server = startServer([](const DelayRequest&) { return DelayReply{0ms, 0}; });
   ASSERT_NE(server, nullptr);
-  ProbeConfig cfg;
-  cfg.name = "dropped";
-  cfg.url = server->url("/");
-  cfg.rate_per_s = 50;
+  ProbeSpec cfg = probeOf(*server, "dropped", 50);
   LatencyProbe probe(cfg);
   const ProbeStats st = runProbe(probe, 1s);
   EXPECT_GE(st.completed, 45U);
@@ -355,10 +350,7 @@ TEST(LatencyProbeTest, ConnectionsClosedWithoutAnAnswerAreOtherErrors) {
 TEST(LatencyProbeTest, ExpectStatusDecidesWhatIsAnError) {
   auto server = startServer([](const DelayRequest&) { return DelayReply{0ms, 503}; });
   ASSERT_NE(server, nullptr);
-  ProbeConfig cfg;
-  cfg.name = "expect503";
-  cfg.url = server->url("/");
-  cfg.rate_per_s = 50;
+  ProbeSpec cfg = probeOf(*server, "expect503", 50);
   cfg.expect_status = {{503, 503}};
   LatencyProbe probe(cfg);
   const ProbeStats st = runProbe(probe, 1s);
@@ -378,9 +370,7 @@ TEST(LatencyProbeTest, SendsMethodHeadersAndBody) {
     return DelayReply{0ms, 201};
   });
   ASSERT_NE(server, nullptr);
-  ProbeConfig cfg;
-  cfg.name = "post";
-  cfg.url = server->url("/orders?probe=1");
+  ProbeSpec cfg = probeOf(*server, "post", 10, "/orders?probe=1");
   cfg.method = "PUT";
   cfg.headers = {"X-Probe: memstrain", "Content-Type: application/json"};
   cfg.body = R"({"item":42})";
@@ -399,10 +389,7 @@ TEST(LatencyProbeTest, SendsMethodHeadersAndBody) {
 TEST(LatencyProbeTest, KeepsConnectionsAlive) {
   auto server = startServer([](const DelayRequest&) { return DelayReply{1ms, 200}; });
   ASSERT_NE(server, nullptr);
-  ProbeConfig cfg;
-  cfg.name = "keepalive";
-  cfg.url = server->url("/");
-  cfg.rate_per_s = 200;
+  ProbeSpec cfg = probeOf(*server, "keepalive", 200);
   LatencyProbe probe(cfg);
   const ProbeStats st = runProbe(probe, 1s);
   EXPECT_GE(st.ok, 190U);
@@ -414,10 +401,7 @@ TEST(LatencyProbeTest, KeepsConnectionsAlive) {
 TEST(LatencyProbeTest, SendsBeyondMaxInFlightAreMissedNotDelayed) {
   auto server = startServer([](const DelayRequest&) { return DelayReply{1500ms, 200}; });
   ASSERT_NE(server, nullptr);
-  ProbeConfig cfg;
-  cfg.name = "missed";
-  cfg.url = server->url("/");
-  cfg.rate_per_s = 100;
+  ProbeSpec cfg = probeOf(*server, "missed", 100);
   cfg.timeout = 3s;
   cfg.max_in_flight = 5;
   LatencyProbe probe(cfg);
@@ -443,10 +427,7 @@ TEST(LatencyProbeTest, WindowsTileTimeAndAddUp) {
     return DelayReply{2ms, 200};
   });
   ASSERT_NE(server, nullptr);
-  ProbeConfig cfg;
-  cfg.name = "windows";
-  cfg.url = server->url("/");
-  cfg.rate_per_s = 300;
+  ProbeSpec cfg = probeOf(*server, "windows", 300);
   LatencyProbe probe(cfg);
   std::vector<ProbeWindow> windows;
   const ProbeStats st = runProbe(probe, 2200ms, &windows);
@@ -469,7 +450,7 @@ TEST(LatencyProbeTest, WindowsTileTimeAndAddUp) {
 }
 
 TEST(LatencyProbeTest, LifecycleErrorsAreValues) {
-  ProbeConfig bad;
+  ProbeSpec bad;
   bad.url = "ftp://127.0.0.1/";
   LatencyProbe invalid(bad);
   const Status s = invalid.start();
@@ -480,7 +461,7 @@ TEST(LatencyProbeTest, LifecycleErrorsAreValues) {
 
   auto server = startServer([](const DelayRequest&) { return DelayReply{0ms, 200}; });
   ASSERT_NE(server, nullptr);
-  ProbeConfig cfg;
+  ProbeSpec cfg;
   cfg.url = server->url("/");
   LatencyProbe probe(cfg);
   ASSERT_TRUE(probe.start().ok());

@@ -1,10 +1,14 @@
-// `memstrain locate` through the real binary on the host's real v1 memory hierarchy. The test
-// builds a kubelet-shaped tree (cgroupfs driver, Burstable) under /memstrain-test-<pid>:
-//   kubepods/burstable/pod<uid>            64 MiB
-//     <sandbox id>                         a child renamed "pause"
-//     <app id>                             48 MiB, a child
-// and locates the app by --pid, --container-id and --pod-uid with --json. TearDown kills only its
-// own children (by pid) and removes every directory under the test's base, whatever happened.
+// `memstrain locate` through the real binary on the host's real memory hierarchy (v1 here, v2 in
+// the guest of `make test-cgroup2`). The test builds a kubelet-shaped tree under
+// /memstrain-test-<pid>, by hand, as kubelet and containerd would:
+//   cgroupfs driver: kubepods/burstable/pod<uid>          64 MiB
+//                      <sandbox id>                       a child renamed "pause"
+//                      <app id>                           48 MiB, a child
+//   systemd driver:  kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod<uid_>.slice
+//                      cri-containerd-<sandbox id>.scope, cri-containerd-<app id>.scope
+// and locates the app by --pid, --container-id and --pod-uid with --json, also from inside a
+// cgroup namespace (unshare -C). TearDown kills only its own children (by pid) and removes every
+// directory under the test's base, whatever happened.
 
 #include <fcntl.h>
 #include <signal.h>
@@ -86,24 +90,47 @@ pid_t spawnSleeper(const char* comm) {
 
 class LocateRealTest : public ::testing::Test {
  protected:
+  /// The kubelet cgroup driver whose names the tree uses.
+  virtual bool systemdDriver() const { return false; }
+
   void SetUp() override {
-    // The v2 layouts are covered on fixture trees (locate_test.cpp).
-    auto fs = testing::realV1MemoryHierarchy();
+    auto fs = testing::realMemoryHierarchy();
     if (!fs.ok()) GTEST_SKIP() << fs.error().message;
     fs_.emplace(*fs);
     base_ = testing::testCgroupBase();
-    pod_ = base_ + "/kubepods/burstable/pod" + kUid;
-    app_ = pod_ + "/" + kAppId;
-    sandbox_ = pod_ + "/" + kSandboxId;
+    std::vector<std::string> levels;
+    if (systemdDriver()) {
+      std::string uid_ = kUid;
+      std::replace(uid_.begin(), uid_.end(), '-', '_');
+      levels = {base_, base_ + "/kubepods.slice", base_ + "/kubepods.slice/kubepods-burstable.slice"};
+      pod_ = levels.back() + "/kubepods-burstable-pod" + uid_ + ".slice";
+      app_ = pod_ + "/cri-containerd-" + kAppId + ".scope";
+      sandbox_ = pod_ + "/cri-containerd-" + kSandboxId + ".scope";
+    } else {
+      levels = {base_, base_ + "/kubepods", base_ + "/kubepods/burstable"};
+      pod_ = base_ + "/kubepods/burstable/pod" + kUid;
+      app_ = pod_ + "/" + kAppId;
+      sandbox_ = pod_ + "/" + kSandboxId;
+    }
+    levels.push_back(pod_);
     char tmpl[] = "/tmp/memstrain-locate-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     scratch_ = tmpl;
 
-    for (const std::string& rel : {base_, base_ + "/kubepods", base_ + "/kubepods/burstable", pod_, sandbox_, app_}) {
+    const bool v2 = fs_->version() == CgroupVersion::kV2;
+    for (const std::string& rel : levels) {
+      ASSERT_EQ(::mkdir((fs_->mount() + rel).c_str(), 0755), 0) << rel << ": " << std::strerror(errno);
+      // v2: a parent hands the memory controller down, as kubelet's parents do.
+      if (v2) {
+        ASSERT_TRUE(writeFile(fs_->mount() + rel + "/" + cgroup_file::kSubtreeControl, "+memory").ok()) << rel;
+      }
+    }
+    for (const std::string& rel : {sandbox_, app_}) {
       ASSERT_EQ(::mkdir((fs_->mount() + rel).c_str(), 0755), 0) << rel << ": " << std::strerror(errno);
     }
-    ASSERT_TRUE(writeFile(fs_->mount() + pod_ + "/" + cgroup_file::kV1Limit, std::to_string(kPodLimit)).ok());
-    ASSERT_TRUE(writeFile(fs_->mount() + app_ + "/" + cgroup_file::kV1Limit, std::to_string(kAppLimit)).ok());
+    const std::string limit_file = testing::limitFileOf(*fs_);
+    ASSERT_TRUE(writeFile(fs_->mount() + pod_ + "/" + limit_file, std::to_string(kPodLimit)).ok());
+    ASSERT_TRUE(writeFile(fs_->mount() + app_ + "/" + limit_file, std::to_string(kAppLimit)).ok());
 
     sandbox_pid_ = spawnSleeper("pause");
     app_pid_ = spawnSleeper("demo-target");
@@ -146,7 +173,7 @@ class LocateRealTest : public ::testing::Test {
     ASSERT_TRUE(j.is_object()) << j.dump();
     EXPECT_EQ(j["matched_by"], matched_by);
     EXPECT_EQ(j["cgroup"], app_);
-    EXPECT_EQ(j["cgroup_version"], "v1");
+    EXPECT_EQ(j["cgroup_version"], toString(fs_->version()));
     EXPECT_EQ(j["mount"], fs_->mount());
     EXPECT_EQ(j["effective_limit_bytes"], kAppLimit);
     EXPECT_EQ(j["limit_cgroup"], app_);
@@ -155,7 +182,7 @@ class LocateRealTest : public ::testing::Test {
     EXPECT_EQ(j["pod_uid"], kUid);
     EXPECT_EQ(j["pod_cgroup"], pod_);
     EXPECT_EQ(j["qos_class"], "burstable");
-    EXPECT_EQ(j["cgroup_driver"], "cgroupfs");
+    EXPECT_EQ(j["cgroup_driver"], systemdDriver() ? "systemd" : "cgroupfs");
     EXPECT_EQ(j["container_id"], kAppId);
     EXPECT_TRUE(j["usage_bytes"].is_number_unsigned());
   }
@@ -180,6 +207,51 @@ TEST_F(LocateRealTest, ByPodUidSkipsThePauseSandbox) {
   expectApp(j, "pod-uid", app_pid_);
   ASSERT_EQ(j["containers"].size(), 2u) << j.dump();
   for (const auto& c : j["containers"]) EXPECT_EQ(c["sandbox"], c["id"] == kSandboxId) << c.dump();
+}
+
+// The systemd driver's names (kubepods.slice/…-pod<uid_>.slice/cri-containerd-<id>.scope).
+class LocateSystemdRealTest : public LocateRealTest {
+ protected:
+  bool systemdDriver() const override { return true; }
+};
+
+TEST_F(LocateSystemdRealTest, ByPidContainerIdAndPodUid) {
+  expectApp(locateJson({"--pid", std::to_string(app_pid_)}), "pid", app_pid_);
+  expectApp(locateJson({"--container-id", "containerd://" + kAppId}), "container-id", app_pid_);
+  const auto j = locateJson({"--pod-uid", kUid});
+  expectApp(j, "pod-uid", app_pid_);
+  ASSERT_EQ(j["containers"].size(), 2u) << j.dump();
+}
+
+TEST_F(LocateRealTest, PidOneInWhateverCgroupItIs) {
+  // On v2, PID 1 of a node without systemd (and of the test guest) sits in the root cgroup, which
+  // has no memory.current: usage is then the machine's memory in use.
+  const auto j = locateJson({"--pid", "1"});
+  ASSERT_TRUE(j.is_object());
+  EXPECT_EQ(j["cgroup"], fs_->cgroupOfPid(1).valueOr("?"));
+  EXPECT_EQ(j["main_pid"], 1);
+  ASSERT_TRUE(j["usage_bytes"].is_number_unsigned()) << j.dump();
+  EXPECT_GT(j["usage_bytes"].get<std::uint64_t>(), 0u);
+  const std::string meminfo = readFile("/proc/meminfo").valueOr("");
+  const std::uint64_t total = std::stoull(meminfo.substr(meminfo.find("MemTotal:") + 9)) * 1024;
+  EXPECT_LE(j["usage_bytes"].get<std::uint64_t>(), total);
+}
+
+TEST_F(LocateRealTest, FromInsideACgroupNamespace) {
+  // memstrain as a Job pod sees it: its own cgroup namespace (rooted at its own cgroup, a sibling of
+  // kubepods here), the node's hierarchy mounted as it is, the target's /proc/PID/cgroup relative
+  // to the namespace ("0::/../kubepods/..."). locate must still name the app's cgroup on the mount.
+  if (!pathExists("/usr/bin/unshare")) GTEST_SKIP() << "unshare (util-linux) missing";
+  const std::string job = base_ + "/memstrain-job";
+  ASSERT_EQ(::mkdir((fs_->mount() + job).c_str(), 0755), 0) << std::strerror(errno);
+  const std::string procs = fs_->mount() + job + "/cgroup.procs";
+  const std::string cmd = "echo $$ > " + procs + " && exec unshare -C " + MEMSTRAIN_BINARY + " locate --pid " + std::to_string(app_pid_) +
+                          " --json > " + scratch_ + "/stdout 2> " + scratch_ + "/stderr";
+  const int status = std::system(("sh -c '" + cmd + "'").c_str());
+  const std::string err = readFile(scratch_ + "/stderr").valueOr("");
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status << ": " << err;
+  const auto j = nlohmann::json::parse(readFile(scratch_ + "/stdout").valueOr(""), nullptr, false);
+  expectApp(j, "pid", app_pid_);
 }
 
 TEST_F(LocateRealTest, GoneContainerIsNotFoundWithExitNine) {
@@ -265,7 +337,7 @@ TEST_F(AttachRealTest, BesideRunByPodUidCompetesInThePodAndLeavesNothing) {
   EXPECT_EQ(r["cleanup"]["status"], "ok");
   EXPECT_FALSE(pathExists(fs_->mount() + stressor)) << "the stressor's sibling cgroup is removed";
   // The pod's own limit was not touched.
-  EXPECT_EQ(readFile(fs_->mount() + pod_ + "/" + cgroup_file::kV1Limit).valueOr(""), std::to_string(kPodLimit) + "\n");
+  EXPECT_EQ(readFile(fs_->mount() + pod_ + "/" + testing::limitFileOf(*fs_)).valueOr(""), std::to_string(kPodLimit) + "\n");
 }
 
 TEST_F(AttachRealTest, NodePlacementRunsUnderTheMemstrainParentAndRemovesItsCgroup) {
@@ -284,17 +356,7 @@ TEST_F(AttachRealTest, NodePlacementRunsUnderTheMemstrainParentAndRemovesItsCgro
 
 TEST_F(AttachRealTest, OwnCgroupIsNeverATarget) {
   // memstrain runs as this test's child, in the test's memory cgroup: attaching to it is refused.
-  std::string own;
-  const std::string lines = readFile("/proc/self/cgroup").valueOr("");
-  for (std::size_t i = 0; i < lines.size();) {
-    const std::size_t end = lines.find('\n', i);
-    const std::string line = lines.substr(i, end == std::string::npos ? std::string::npos : end - i);
-    const auto colon = line.find(':'), colon2 = line.find(':', colon + 1);
-    if (colon2 != std::string::npos && line.substr(colon + 1, colon2 - colon - 1).find("memory") != std::string::npos)
-      own = line.substr(colon2 + 1);
-    if (end == std::string::npos) break;
-    i = end + 1;
-  }
+  const std::string own = fs_->cgroupOfPid(::getpid()).valueOr("");
   if (own.empty() || own == "/") GTEST_SKIP() << "this test runs in the root memory cgroup";
   for (const auto& extra : {std::vector<std::string>{"--dry-run"}, std::vector<std::string>{"--dry-run", "--force"}}) {
     const Output o = runPlan(plan({{"cgroup", own}}, {{"size", "8MiB"}}), extra);

@@ -30,16 +30,28 @@ void collectDirs(const std::string& dir, std::vector<std::string>& out) {
 
 }  // namespace
 
-Result<CgroupFs> realV1MemoryHierarchy() {
+Result<CgroupFs> realMemoryHierarchy() {
   if (::geteuid() != 0) return Error{"needs root to create cgroups", EPERM};
   auto fs = CgroupFs::detect();
   if (!fs.ok()) return Error{"no cgroup memory controller: " + fs.error().message, fs.error().sys_errno};
-  if (fs->version() != CgroupVersion::kV1) {
-    // The v2 layouts are covered on fixture trees (tests/support/fs_fixture.hpp); this machine is v1.
-    return Error{"this test needs cgroup v1; " + fs->mount() + " is v2", ENOTSUP};
+  return fs;
+}
+
+Result<CgroupFs> realV1MemoryHierarchy() {
+  auto fs = realMemoryHierarchy();
+  if (fs && fs->version() != CgroupVersion::kV1) return Error{"this test needs cgroup v1; " + fs->mount() + " is v2", ENOTSUP};
+  return fs;
+}
+
+Result<CgroupFs> realV2MemoryHierarchy() {
+  auto fs = realMemoryHierarchy();
+  if (fs && fs->version() != CgroupVersion::kV2) {
+    return Error{"this test needs a cgroup v2 memory controller; " + fs->mount() + " is v1 (make test-cgroup2 runs it in a VM)", ENOTSUP};
   }
   return fs;
 }
+
+const char* limitFileOf(const CgroupFs& fs) { return fs.version() == CgroupVersion::kV1 ? cgroup_file::kV1Limit : cgroup_file::kV2Max; }
 
 std::string testCgroupBase() { return "/memstrain-test-" + std::to_string(::getpid()); }
 

@@ -1,7 +1,7 @@
 #pragma once
-// Set-up and teardown for integration tests on the host's real cgroup v1 memory hierarchy. The
-// teardown works without the code under test, so that a bug in memstrain's own removal can never
-// leave a test's cgroups behind.
+// Set-up and teardown for integration tests on the host's real memory hierarchy, cgroup v1 (this
+// machine) or v2 (the guest of `make test-cgroup2`). The teardown works without the code under test,
+// so that a bug in memstrain's own removal can never leave a test's cgroups behind.
 
 #include <sys/types.h>
 
@@ -12,9 +12,16 @@
 
 namespace memstrain::testing {
 
-/// The host's v1 memory hierarchy, or an Error whose message says why a test on it must skip
-/// (not root, no memory controller, the hierarchy is v2).
+/// The host's memory hierarchy, v1 or v2, or an Error whose message says why a test on it must
+/// skip (not root, no memory controller).
+Result<CgroupFs> realMemoryHierarchy();
+/// Only a v1 hierarchy: for tests of what exists on v1 alone (libcgroup, use_hierarchy).
 Result<CgroupFs> realV1MemoryHierarchy();
+/// Only a v2 hierarchy; on v1 the Error says that `make test-cgroup2` runs the test in a VM.
+Result<CgroupFs> realV2MemoryHierarchy();
+
+/// The limit file of `fs`'s version: memory.limit_in_bytes (v1) or memory.max (v2).
+const char* limitFileOf(const CgroupFs& fs);
 
 /// "/memstrain-test-<pid>": the cgroup (relative to the mount) a test process creates its own
 /// cgroups under.

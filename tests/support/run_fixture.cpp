@@ -22,6 +22,20 @@ std::string slurp(const fs::path& p) {
   return ss.str();
 }
 
+double timeScale() {
+  static const double scale = [] {
+    const char* v = std::getenv("MEMSTRAIN_TEST_TIME_SCALE");
+    if (v == nullptr) return 1.0;
+    char* end = nullptr;
+    const double d = std::strtod(v, &end);
+    // Nonsense or below 1 is ignored; above 10 the runs would outlast the guest's timeout.
+    return end != v && d >= 1 ? std::min(d, 10.0) : 1.0;
+  }();
+  return scale;
+}
+
+std::string scaledMs(double ms) { return std::to_string(static_cast<long long>(ms * timeScale() + 0.5)) + "ms"; }
+
 std::string lastLine(const std::string& text) {
   std::string last;
   std::istringstream lines(text);

@@ -21,6 +21,13 @@ namespace memstrain::testing {
 
 /// The whole file at `p` ("" when unreadable).
 std::string slurp(const std::filesystem::path& p);
+/// How much longer than on this host the stages of a run need where the test runs: 1 unless
+/// MEMSTRAIN_TEST_TIME_SCALE says more (the cgroup v2 guest sets it from a measurement: under TCG on
+/// a busy host a page fault costs several times what it does natively; scripts/vm/guest-tests.sh).
+/// Only stage lengths scale; what a test asserts is about memory, never about wall-clock time.
+double timeScale();
+/// `ms` milliseconds times timeScale(), as a plan duration ("7000ms").
+std::string scaledMs(double ms);
 /// The last non-empty line of `text`.
 std::string lastLine(const std::string& text);
 /// Pids of live stressor processes of this build's memstrain binary (argv[0] is MEMSTRAIN_BINARY),

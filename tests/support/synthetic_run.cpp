@@ -104,7 +104,7 @@ Sample sampleAt(double t, bool aborted, std::uint64_t oom_kills) {
   s.stressor_populated_bytes = stressorAt(t, aborted);
   s.stressor_target_bytes = s.stressor_populated_bytes + (t >= 10 && t < 30 ? 2 * MiB : 0);
   if (s.stressor_populated_bytes > 0)
-    s.stressor_process = ProcessMemory{s.stressor_populated_bytes + MiB, s.stressor_populated_bytes, {}, 0};
+    s.stressor_process = ProcessMemory{s.stressor_populated_bytes + MiB, s.stressor_populated_bytes, {}, 0, {}};
   ProcessMemory target;
   const std::uint64_t target_usage = s.target_cgroup.usage_bytes - s.stressor_populated_bytes;
   target.rss_bytes = target_usage - 12 * MiB;
@@ -346,7 +346,7 @@ SyntheticRun makeSyntheticRun(SyntheticVariant variant, const std::filesystem::p
     rec.events.push_back(
         {36.5, "stressor_oom_kill", "release", "stressor pid 4400 killed by SIGKILL while holding 270.0 MiB (OOM killer)"});
     rec.stages[3].stressor_oom_kills = 1;
-    rec.stressor_release = StressorReleaseMeasure{100 * MiB, 88 * MiB, 110 * MiB, 98 * MiB};
+    rec.stressor_release = StressorReleaseMeasure{100 * MiB, 88 * MiB, 110 * MiB, 98 * MiB, {}, {}, {}, {}};
   }
   std::stable_sort(rec.events.begin(), rec.events.end(), [](const RunEvent& a, const RunEvent& b) { return a.t_s < b.t_s; });
 

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "memstrain/cgroup/cgroup.hpp"
+#include "memstrain/proc/proc_memory.hpp"
 #include "memstrain/util/fs.hpp"
 #include "support/fs_fixture.hpp"
 
@@ -223,6 +224,30 @@ TEST_F(CgroupFsV2Test, EffectiveLimitSkipsLevelsWithoutMemoryMax) {
   ASSERT_TRUE(fx_.add("cg/kubepods/pod", dir("side")).ok());
   EXPECT_EQ(fs_.effectiveLimit("/kubepods/pod/side").valueOr(0), 1024 * MiB);
   EXPECT_FALSE(fs_.limit("/kubepods/pod/side").ok());
+}
+
+TEST_F(CgroupFsV2Test, MemoryHighSomeoneElseSetIsACeilingToo) {
+  // Above memory.high, with no swap, a cgroup stalls in reclaim: pressure must stay below it.
+  ASSERT_TRUE(fx_.add("cg/kubepods", dir("throttled", {file("memory.max", "max\n"), file("memory.high", n(300 * MiB))})).ok());
+  ASSERT_TRUE(fx_.add("cg/kubepods/throttled", dir("app", {file("memory.max", n(512 * MiB)), file("memory.high", "max\n")})).ok());
+  EXPECT_EQ(fs_.effectiveLimit("/kubepods/throttled/app").valueOr(0), 300 * MiB);
+  EXPECT_EQ(fs_.constrainingCgroup("/kubepods/throttled/app").valueOr("?"), "/kubepods/throttled");
+  EXPECT_EQ(fs_.limit("/kubepods/throttled/app").valueOr(0), 512 * MiB);  // its own memory.max, as before
+}
+
+TEST_F(CgroupFsV2Test, RootUsageComesFromTheGivenSource) {
+  // The v2 root has no memory.current; `locate --pid 1` still needs a usage figure, which the CLI
+  // gives as the machine's memory in use.
+  auto none = fs_.usage("/");
+  ASSERT_FALSE(none.ok()) << "without a source the v2 root has no usage";
+  EXPECT_NE(none.error().message.find("the v2 root has none"), std::string::npos) << none.error().message;
+  fs_.setRootUsage([]() -> Result<std::uint64_t> { return 123 * MiB; });
+  EXPECT_EQ(fs_.usage("/").valueOr(0), 123 * MiB);
+  EXPECT_FALSE(fs_.usage("/kubepods").ok()) << "only the root asks the source";
+  fs_.setRootUsage([]() -> Result<std::uint64_t> { return Error{"/proc/meminfo: no MemTotal line"}; });
+  auto bad = fs_.usage("/");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("no MemTotal line"), std::string::npos) << bad.error().message;
 }
 
 TEST_F(CgroupFsV2Test, BadLimitTextIsAnErrorNamingTheFile) {

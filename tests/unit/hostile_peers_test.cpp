@@ -132,7 +132,7 @@ TEST(HostileActions, EndlessAndTrickledBodiesAreCutByCapAndTimeout) {
 
 TEST(HostileProbes, EndlessBodiesAreDiscardedAndTimedOut) {
   HttpTestServer server(&endless);
-  ProbeConfig cfg;
+  ProbeSpec cfg;
   cfg.name = "endless";
   cfg.url = server.url("/work");
   cfg.rate_per_s = 10;

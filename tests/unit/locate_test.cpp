@@ -912,8 +912,8 @@ TEST_F(LocateCliTest, ACgroupWithoutVisibleProcessesIsFoundWithAWarning) {
   ASSERT_EQ(run({"--container-id", kAppId}), 0);
   EXPECT_NE(err().find("lists no process memstrain can see"), std::string::npos) << "text output warns too";
   // By pod UID the application container is the one with processes: none visible is not found,
-  // and the error says why that may be.
-  ASSERT_EQ(run({"--pod-uid", kUid}), 3);
+  // and the error says why that may be (not found: exit 9).
+  ASSERT_EQ(run({"--pod-uid", kUid}), 9);
   EXPECT_NE(err().find("another pid namespace"), std::string::npos) << err();
 }
 

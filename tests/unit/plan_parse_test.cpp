@@ -305,5 +305,26 @@ TEST(PlanParse, ParsesStatusRanges) {
   }
 }
 
+// The parser hands the probe its expect_status as ranges (ProbeSpec is the probe's one config).
+TEST(PlanParse, ProbeExpectStatusBecomesRanges) {
+  json j = validPlan();
+  j["target"]["probe"] = json::array({{{"url", "http://127.0.0.1:6060/work"}, {"expect_status", "200,204-206"}},
+                                      {{"url", "http://127.0.0.1:6060/work"}, {"name", "code"}, {"expect_status", 503}},
+                                      {{"url", "http://127.0.0.1:6060/work"}, {"name", "default"}}});
+  std::vector<PlanIssue> issues;
+  auto p = parsePlan(j.dump(), &issues);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  ASSERT_EQ(p->target.probes.size(), 3U);
+  EXPECT_EQ(p->target.probes[0].expect_status, (std::vector<StatusRange>{{200, 200}, {204, 206}}));
+  EXPECT_EQ(p->target.probes[1].expect_status, (std::vector<StatusRange>{{503, 503}}));
+  EXPECT_EQ(p->target.probes[2].expect_status, (std::vector<StatusRange>{{200, 299}}));
+
+  j["target"]["probe"][0]["expect_status"] = "2xx";
+  issues.clear();
+  EXPECT_FALSE(parsePlan(j.dump(), &issues).ok());
+  ASSERT_FALSE(issues.empty());
+  EXPECT_EQ(issues[0].pointer, "/target/probe/0/expect_status");
+}
+
 }  // namespace
 }  // namespace memstrain

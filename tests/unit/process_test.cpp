@@ -95,10 +95,15 @@ TEST_F(ProcessTest, ARelativeProgramIsTheOneInTheWorkdir) {
 class NoopEditor : public CgroupEditor {
  public:
   const char* name() const override { return "noop"; }
+  // v1: the stressor is moved with attach() (a no-op here), never cloned into a cgroup directory.
+  const CgroupFs& fs() const override { return fs_; }
   Status create(const std::string&) override { return {}; }
   Status setLimit(const std::string&, std::uint64_t) override { return {}; }
   Status attach(const std::string&, pid_t) override { return {}; }
   Status remove(const std::string&) override { return {}; }
+
+ private:
+  CgroupFs fs_{"/nonexistent-memstrain-test-mount", CgroupVersion::kV1};
 };
 
 Stressor::Options stressorOptions(int oom_score_adj, const fs::path& log) {

@@ -171,6 +171,8 @@ TEST(ReclaimFill, FillsToTheLimitLessTheMarginCountingLazyFreeAsFree) {
   // Already above the ceiling, or a margin above the limit: nothing, never an underflow.
   EXPECT_EQ(reclaimFillBytes(sampleAt(600 * MiB, 0, 0), std::nullopt, 512 * MiB, 16 * MiB, std::nullopt), 0U);
   EXPECT_EQ(reclaimFillBytes(sampleAt(10 * MiB, 0, 0), std::nullopt, 8 * MiB, 16 * MiB, std::nullopt), 0U);
+  // After huge_pages_held the bytes held in partly freed huge pages count as free, not LazyFree.
+  EXPECT_EQ(reclaimFillBytes(sampleAt(300 * MiB, 20 * MiB, 0), std::nullopt, 512 * MiB, 16 * MiB, std::nullopt, 100 * MiB), 316 * MiB);
 }
 
 }  // namespace

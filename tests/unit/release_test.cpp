@@ -121,6 +121,36 @@ TEST(ReleaseAnalysis, ReleasedButStillChargedIsNotReturned) {
   EXPECT_NE(r.explanation.find("only 5.0 MiB (5%)"), std::string::npos) << r.explanation;
 }
 
+// Measured in the cgroup v2 guest under THP `always` (Go 1.19 demo target): after FreeOSMemory RSS
+// fell 25.8 MiB while memory.current rose 3.6 MiB; the target had 138 MiB in huge pages.
+TEST(ReleaseAnalysis, PiecesOfHugePagesKeptChargedAreHugePagesHeld) {
+  ReleaseInput in = window();
+  in.runtime = {rt(1.0, 2), rt(2.0, 32)};
+  ReleaseOsPoint before = os(1.0, 150, 0, 152), mid = os(3.0, 126, 0, 155), after = os(11.0, 124, 0, 155);
+  before.target_anon_huge_bytes = 138 * MiB;
+  before.cgroup_anon_thp_bytes = 138 * MiB;
+  after.target_anon_huge_bytes = 112 * MiB;
+  after.cgroup_anon_thp_bytes = 112 * MiB;
+  in.os = {before, mid, after};
+  const ReleaseResult r = analyzeRelease(in);
+  EXPECT_EQ(r.outcome, ReleaseOutcome::kHugePagesHeld);
+  EXPECT_STREQ(toString(r.outcome), "huge_pages_held");
+  EXPECT_EQ(r.huge_page_held_bytes, 26 * MiB);  // RSS fell 26 MiB, the cgroup none
+  EXPECT_EQ(heldAfterRelease(r), 26 * MiB);
+  EXPECT_TRUE(reclaimFollows(r.outcome));
+  EXPECT_NE(r.explanation.find("26 MiB stays charged as transparent huge pages"), std::string::npos) << r.explanation;
+}
+
+TEST(ReleaseAnalysis, HugePagesWithoutTheGapAreNotReturned) {
+  // The same THP use, but RSS did not fall either: nothing says huge pages hold it.
+  ReleaseInput in = window();
+  in.runtime = {rt(1.0, 2), rt(2.0, 32)};
+  ReleaseOsPoint before = os(1.0, 150, 0, 152), after = os(11.0, 149, 0, 152);
+  before.target_anon_huge_bytes = 138 * MiB;
+  in.os = {before, after};
+  EXPECT_EQ(analyzeRelease(in).outcome, ReleaseOutcome::kNotReturned);
+}
+
 TEST(ReleaseAnalysis, OnlyOneViewDroppingIsNotReturned) {
   // The cgroup drops (say, page cache or a shrinking stressor) but the process keeps its pages.
   ReleaseInput in = window();
@@ -200,6 +230,44 @@ TEST(ReclaimAnalysis, TargetKilledIsSaid) {
   EXPECT_TRUE(r.target_oom_killed);
   EXPECT_EQ(r.reclaimed_lazy_bytes, 0u);
   EXPECT_NE(r.explanation.find("OOM-killed"), std::string::npos);
+}
+
+TEST(ReclaimAnalysis, HugePageChargeTakenBackUnderPressureGaveBack) {
+  // No LazyFree at all (madvdontneed=1): what comes back is the target's charge (usage without the
+  // stressor's pages), as the kernel splits the partly freed huge pages.
+  ReclaimInput in;
+  in.start_s = 10;
+  in.end_s = 20;
+  in.held_bytes = 26 * MiB;
+  in.os = {os(9.9, 124, 0, 155), os(12, 124, 0, 140), os(15, 124, 0, 128), os(19, 124, 0, 129)};
+  const ReclaimResult r = analyzeReclaim(in);
+  EXPECT_EQ(r.charge_before_bytes, std::optional<std::uint64_t>(155 * MiB));
+  EXPECT_EQ(r.charge_after_bytes, std::optional<std::uint64_t>(128 * MiB));
+  EXPECT_EQ(r.reclaimed_charge_bytes, 27 * MiB);
+  EXPECT_TRUE(r.gave_back);
+  EXPECT_NE(r.explanation.find("27 MiB of the target's charge"), std::string::npos) << r.explanation;
+  EXPECT_NE(r.explanation.find("comes back when the cgroup needs it"), std::string::npos) << r.explanation;
+  EXPECT_STREQ(comesBack(ReleaseOutcome::kHugePagesHeld, &r), "yes");
+}
+
+TEST(ReclaimAnalysis, TooLittleBackOrTargetKilledDidNotGiveBack) {
+  ReclaimInput in;
+  in.start_s = 10;
+  in.end_s = 20;
+  in.held_bytes = 26 * MiB;
+  in.os = {os(9.9, 124, 0, 155), os(15, 124, 0, 150)};
+  const ReclaimResult few = analyzeReclaim(in);
+  EXPECT_EQ(few.reclaimed_charge_bytes, 5 * MiB);
+  EXPECT_FALSE(few.gave_back);
+  EXPECT_STREQ(comesBack(ReleaseOutcome::kHugePagesHeld, &few), "no");
+  in.os = {os(9.9, 124, 0, 155), os(15, 10, 0, 10)};
+  in.target_oom_killed = true;
+  const ReclaimResult killed = analyzeReclaim(in);
+  EXPECT_FALSE(killed.gave_back) << "an OOM kill of the target is not giving memory back";
+  EXPECT_STREQ(comesBack(ReleaseOutcome::kLazy, &killed), "no");
+  EXPECT_STREQ(comesBack(ReleaseOutcome::kLazy, nullptr), "no") << "held, and no reclaim phase ran";
+  EXPECT_STREQ(comesBack(ReleaseOutcome::kReturned, nullptr), "yes");
+  EXPECT_STREQ(comesBack(ReleaseOutcome::kNothingReleased, nullptr), "nothing_released");
 }
 
 TEST(StressorRelease, BackToBaselineWithinToleranceEvenWhenTheTargetShrank) {
@@ -327,6 +395,43 @@ TEST(ReleaseChecks, OutcomeEqualsAndNeverReturnedFailsATimeLimit) {
   EXPECT_EQ(ok[0].outcome, CheckOutcome::kPass);
   EXPECT_EQ(ok[1].outcome, CheckOutcome::kPass);
   EXPECT_DOUBLE_EQ(*ok[1].observed, 0.3e9);
+}
+
+TEST(ReleaseChecks, ComesBackSaysWhichWayItWent) {
+  CheckSpec back;
+  back.name = "comes back";
+  back.metric = "release.comes_back";
+  back.unit = MetricUnit::kText;
+  back.equals = "yes";
+  StageStats held = releaseStage(ReleaseOutcome::kHugePagesHeld, std::nullopt);
+  ReclaimResult rc;
+  rc.held_bytes = 26 * MiB;
+  rc.reclaimed_charge_bytes = 27 * MiB;
+  rc.gave_back = true;
+  held.reclaim = rc;
+  const auto yes = evaluateChecks({back}, {held}, {"release"}, "");
+  ASSERT_EQ(yes.size(), 1u);
+  EXPECT_EQ(yes[0].outcome, CheckOutcome::kPass);
+  EXPECT_EQ(yes[0].explanation, "release.comes_back yes == yes (outcome huge_pages_held, then reclaimed under pressure)");
+  const auto no = evaluateChecks({back}, {releaseStage(ReleaseOutcome::kHugePagesHeld, std::nullopt)}, {"release"}, "");
+  EXPECT_EQ(no[0].outcome, CheckOutcome::kFail);
+  EXPECT_EQ(no[0].explanation, "release.comes_back no != yes (outcome huge_pages_held, no reclaim phase ran)");
+  const auto ret = evaluateChecks({back}, {releaseStage(ReleaseOutcome::kReturned, 0.3)}, {"release"}, "");
+  EXPECT_EQ(ret[0].outcome, CheckOutcome::kPass);
+  EXPECT_EQ(ret[0].explanation, "release.comes_back yes == yes (outcome returned)");
+}
+
+TEST(ReleasePlan, ComesBackTakesItsOwnWords) {
+  const std::string text = std::string(kPlanHead) + R"("stages": [{"name": "s", "duration": "20s", "release": {}}],
+  "checks": [{"name": "a", "metric": "release.comes_back", "equals": "yes"},
+             {"name": "b", "metric": "release.comes_back", "equals": "returned"},
+             {"name": "c", "metric": "release.outcome", "equals": "huge_pages_held"}]})";
+  std::vector<PlanIssue> issues;
+  auto plan = parsePlan(text, &issues);
+  ASSERT_FALSE(plan);
+  ASSERT_EQ(issues.size(), 1u);
+  EXPECT_EQ(issues[0].pointer, "/checks/1/equals");
+  EXPECT_NE(issues[0].message.find("expected one of yes, no, nothing_released, no_data"), std::string::npos) << issues[0].message;
 }
 
 }  // namespace

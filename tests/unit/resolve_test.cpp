@@ -177,9 +177,10 @@ TEST_F(ResolveTest, ATargetWhoseProcessesAreNotVisibleIsSaidSoBeforeAnythingStar
   file("kubepods/pod/split/cgroup.procs", "");  // processes in a sub-cgroup are visible ones
   file("kubepods/pod/split/container/cgroup.procs", "4343\n");
   CgroupFs cg(root_.string(), CgroupVersion::kV2);
+  // The pod's only limit is "max": its pressure is held to the node's rails (24 GiB, 20 available).
+  const ResolveContext node{"/memstrain", "r", "/proc", 24ULL << 30, 20ULL << 30};
   const std::string stages = R"("stages": [{"name": "a", "duration": "1s", "pressure": {"size": "8MiB"}}])";
-  auto hidden = resolvePlan(plan(R"({"name": "x", "target": {"attach": {"cgroup": "/kubepods/pod/hidden"}}, )" + stages + "}"), cg,
-                            {"/memstrain", "r", "/proc", 0});
+  auto hidden = resolvePlan(plan(R"({"name": "x", "target": {"attach": {"cgroup": "/kubepods/pod/hidden"}}, )" + stages + "}"), cg, node);
   ASSERT_TRUE(hidden.ok()) << hidden.error().message;
   ASSERT_TRUE(hidden->hidden_target.has_value());
   EXPECT_NE(hidden->hidden_target->find("charged 12.0 MiB but lists no process memstrain can see"), std::string::npos)
@@ -193,140 +194,141 @@ TEST_F(ResolveTest, ATargetWhoseProcessesAreNotVisibleIsSaidSoBeforeAnythingStar
 
   for (const char* visible : {"/kubepods/pod/ctr", "/kubepods/pod/split"}) {
     auto r = resolvePlan(plan(std::string(R"({"name": "x", "target": {"attach": {"cgroup": ")") + visible + R"("}}, )" + stages + "}"), cg,
-                         {"/memstrain", "r", "/proc", 0});
+                         node);
     ASSERT_TRUE(r.ok()) << r.error().message;
     EXPECT_FALSE(r->hidden_target.has_value()) << visible;
   }
-  // Issue 15, item 2: the node's rails hold for inside and beside placement too. The node here:
-  // 24 GiB MemTotal, 20 GiB available (so 4 GiB in use); cap 90% = 21.6 GiB, floor 1.2 GiB.
-  TEST_F(ResolveTest, NodeRailsHoldForInsideAndBesidePlacement) {
-    CgroupFs cg(root_.string(), CgroupVersion::kV2);
-    const ResolveContext ctx{"/memstrain", "r", "/proc", 24ULL << 30, 20ULL << 30};
-    // A BestEffort pod: its only limit is the kubepods one, a little below the node.
-    file("kp/memory.max", std::to_string(23ULL << 30) + "\n");
-    file("kp/besteffort/pod/memory.max", "max\n");
-    file("kp/besteffort/pod/ctr/memory.max", "max\n");
-    file("kp/besteffort/pod/ctr/memory.current", std::to_string(100 * MiB) + "\n");
-    auto level = resolvePlan(plan(R"({"name": "x", "target": {"attach": {"cgroup": "/kp/besteffort/pod/ctr"}},
+}
+
+// Issue 15, item 2: the node's rails hold for inside and beside placement too. The node here:
+// 24 GiB MemTotal, 20 GiB available (so 4 GiB in use); cap 90% = 21.6 GiB, floor 1.2 GiB.
+TEST_F(ResolveTest, NodeRailsHoldForInsideAndBesidePlacement) {
+  CgroupFs cg(root_.string(), CgroupVersion::kV2);
+  const ResolveContext ctx{"/memstrain", "r", "/proc", 24ULL << 30, 20ULL << 30};
+  // A BestEffort pod: its only limit is the kubepods one, a little below the node.
+  file("kp/memory.max", std::to_string(23ULL << 30) + "\n");
+  file("kp/besteffort/pod/memory.max", "max\n");
+  file("kp/besteffort/pod/ctr/memory.max", "max\n");
+  file("kp/besteffort/pod/ctr/memory.current", std::to_string(100 * MiB) + "\n");
+  auto level = resolvePlan(plan(R"({"name": "x", "target": {"attach": {"cgroup": "/kp/besteffort/pod/ctr"}},
       "stages": [{"name": "a", "duration": "1s", "pressure": {"level": "80%"}}]})"),
-                             cg, ctx);
-    ASSERT_FALSE(level.ok()) << "80% of a 23 GiB limit is 18.4 GiB on a node with 4 GiB in use";
-    EXPECT_EQ(level.error().message.rfind("/stages/0/pressure/level: holding 18.4 GiB in /kp/besteffort/pod/ctr: ", 0), 0u)
-        << level.error().message;
-    EXPECT_NE(level.error().message.find("safety.node_max"), std::string::npos) << level.error().message;
-    // --force lifts the cap but never the MemAvailable floor.
-    ResolveContext forced = ctx;
-    forced.force = true;
-    forced.node_available_bytes = 10ULL << 30;
-    auto floor = resolvePlan(plan(R"({"name": "x", "target": {"attach": {"cgroup": "/kp/besteffort/pod/ctr"}},
+                           cg, ctx);
+  ASSERT_FALSE(level.ok()) << "80% of a 23 GiB limit is 18.4 GiB on a node with 4 GiB in use";
+  EXPECT_EQ(level.error().message.rfind("/stages/0/pressure/level: holding 18.4 GiB in /kp/besteffort/pod/ctr: ", 0), 0u)
+      << level.error().message;
+  EXPECT_NE(level.error().message.find("safety.node_max"), std::string::npos) << level.error().message;
+  // --force lifts the cap but never the MemAvailable floor.
+  ResolveContext forced = ctx;
+  forced.force = true;
+  forced.node_available_bytes = 10ULL << 30;
+  auto floor = resolvePlan(plan(R"({"name": "x", "target": {"attach": {"cgroup": "/kp/besteffort/pod/ctr"}},
       "stages": [{"name": "a", "duration": "1s", "pressure": {"level": "50%"}}]})"),
-                             cg, forced);
-    ASSERT_FALSE(floor.ok());
-    EXPECT_NE(floor.error().message.find("below the floor"), std::string::npos) << floor.error().message;
-    // A limit above MemTotal can never be reached: a level of it is node pressure in disguise.
-    file("kp/memory.max", std::to_string(30ULL << 30) + "\n");
-    auto above = resolvePlan(plan(R"({"name": "x", "target": {"attach": {"cgroup": "/kp/besteffort/pod/ctr"}},
+                           cg, forced);
+  ASSERT_FALSE(floor.ok());
+  EXPECT_NE(floor.error().message.find("below the floor"), std::string::npos) << floor.error().message;
+  // A limit above MemTotal can never be reached: a level of it is node pressure in disguise.
+  file("kp/memory.max", std::to_string(30ULL << 30) + "\n");
+  auto above = resolvePlan(plan(R"({"name": "x", "target": {"attach": {"cgroup": "/kp/besteffort/pod/ctr"}},
       "stages": [{"name": "a", "duration": "1s", "pressure": {"level": "10%"}}]})"),
-                             cg, ctx);
-    ASSERT_FALSE(above.ok());
-    EXPECT_NE(above.error().message.find("is above the node's MemTotal"), std::string::npos) << above.error().message;
-    // A small level on a pod with a real limit passes, and the rails are kept for the run.
-    auto ok = resolvePlan(plan(R"({"name": "x", "target": {"attach": {"cgroup": "/kubepods/pod/ctr"}},
+                           cg, ctx);
+  ASSERT_FALSE(above.ok());
+  EXPECT_NE(above.error().message.find("is above the node's MemTotal"), std::string::npos) << above.error().message;
+  // A small level on a pod with a real limit passes, and the rails are kept for the run.
+  auto ok = resolvePlan(plan(R"({"name": "x", "target": {"attach": {"cgroup": "/kubepods/pod/ctr"}},
       "stages": [{"name": "a", "duration": "1s", "pressure": {"level": "80%"}}]})"),
-                          cg, ctx);
-    ASSERT_TRUE(ok.ok()) << ok.error().message;
-    ASSERT_TRUE(ok->node_guard.has_value());
-    EXPECT_EQ(ok->node_guard->floor_bytes, nodeRails(SafetySpec{}, 24ULL << 30, false).floor_bytes);
-  }
+                        cg, ctx);
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  ASSERT_TRUE(ok->node_guard.has_value());
+  EXPECT_EQ(ok->node_guard->floor_bytes, nodeRails(SafetySpec{}, 24ULL << 30, false).floor_bytes);
+}
 
-  TEST_F(ResolveTest, ASizeOnAnUnlimitedCgroupIsCheckedAgainstTheNodeAndNeedsMeminfo) {
-    CgroupFs cg(root_.string(), CgroupVersion::kV2);
-    file("free/memory.max", "max\n");
-    const std::string p = R"({"name": "x", "target": {"attach": {"cgroup": "/free"}},
+TEST_F(ResolveTest, ASizeOnAnUnlimitedCgroupIsCheckedAgainstTheNodeAndNeedsMeminfo) {
+  CgroupFs cg(root_.string(), CgroupVersion::kV2);
+  file("free/memory.max", "max\n");
+  const std::string p = R"({"name": "x", "target": {"attach": {"cgroup": "/free"}},
       "stages": [{"name": "a", "duration": "1s", "pressure": {"size": "19GiB"}}]})";
-    // Under MemTotal (what was checked before), but it would leave 1 GiB available: below the floor.
-    auto r = resolvePlan(plan(p), cg, {"/memstrain", "r", "/proc", 24ULL << 30, 20ULL << 30});
-    ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.error().message.rfind("/stages/0/pressure/size: ", 0), 0u) << r.error().message;
-    // Without /proc/meminfo nothing can be checked: refused, not waved through.
-    auto blind = resolvePlan(plan(R"({"name": "x", "target": {"attach": {"cgroup": "/free"}},
+  // Under MemTotal (what was checked before), but it would leave 1 GiB available: below the floor.
+  auto r = resolvePlan(plan(p), cg, {"/memstrain", "r", "/proc", 24ULL << 30, 20ULL << 30});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message.rfind("/stages/0/pressure/size: ", 0), 0u) << r.error().message;
+  // Without /proc/meminfo nothing can be checked: refused, not waved through.
+  auto blind = resolvePlan(plan(R"({"name": "x", "target": {"attach": {"cgroup": "/free"}},
       "stages": [{"name": "a", "duration": "1s", "pressure": {"size": "10MiB"}}]})"),
-                             cg, {"/memstrain", "r", "/proc", 0, 0});
-    ASSERT_FALSE(blind.ok());
-    EXPECT_NE(blind.error().message.find("/proc/meminfo was not readable"), std::string::npos) << blind.error().message;
-    // A plan without pressure does not need it.
-    EXPECT_TRUE(
-        resolvePlan(plan(R"({"name": "x", "target": {"attach": {"cgroup": "/free"}}, "stages": [{"name": "a", "duration": "1s"}]})"), cg,
-                    {"/memstrain", "r", "/proc", 0, 0})
-            .ok());
-  }
+                           cg, {"/memstrain", "r", "/proc", 0, 0});
+  ASSERT_FALSE(blind.ok());
+  EXPECT_NE(blind.error().message.find("/proc/meminfo was not readable"), std::string::npos) << blind.error().message;
+  // A plan without pressure does not need it.
+  EXPECT_TRUE(resolvePlan(plan(R"({"name": "x", "target": {"attach": {"cgroup": "/free"}}, "stages": [{"name": "a", "duration": "1s"}]})"),
+                          cg, {"/memstrain", "r", "/proc", 0, 0})
+                  .ok());
+}
 
-  TEST_F(ResolveTest, ReclaimSizeStaysBelowTheLimitMinusTheMargin) {
-    CgroupFs cg(root_.string(), CgroupVersion::kV2);
-    auto withReclaim = [&](const std::string& size) {
-      return plan(R"({"name": "x", "target": {"attach": {"cgroup": "/kubepods/pod/ctr"}, "pprof_url": "http://127.0.0.1:1/debug/pprof"},
+TEST_F(ResolveTest, ReclaimSizeStaysBelowTheLimitMinusTheMargin) {
+  CgroupFs cg(root_.string(), CgroupVersion::kV2);
+  auto withReclaim = [&](const std::string& size) {
+    return plan(R"({"name": "x", "target": {"attach": {"cgroup": "/kubepods/pod/ctr"}, "pprof_url": "http://127.0.0.1:1/debug/pprof"},
       "stages": [{"name": "release", "duration": "15s", "release": {"reclaim": {"duration": "4s", "size": ")" +
-                  size + R"("}}}]})");
-    };
-    const ResolveContext ctx{"/memstrain", "r", "/proc", 24ULL << 30, 20ULL << 30};
-    // 1 GiB limit, 30.72 MiB margin (3%): at most 993.28 MiB.
-    auto huge = resolvePlan(withReclaim("1024TiB"), cg, ctx);
-    ASSERT_FALSE(huge.ok()) << "1 PiB of reclaim pressure in a 1 GiB pod";
-    EXPECT_EQ(huge.error().message.rfind("/stages/0/release/reclaim/size: ", 0), 0u) << huge.error().message;
-    EXPECT_NE(huge.error().message.find("safety margin"), std::string::npos) << huge.error().message;
-    EXPECT_FALSE(resolvePlan(withReclaim("1000MiB"), cg, ctx).ok());
-    auto fits = resolvePlan(withReclaim("900MiB"), cg, ctx);
-    ASSERT_TRUE(fits.ok()) << fits.error().message;
-    EXPECT_EQ(fits->stressor_reserve_bytes, 900 * MiB);
-  }
+                size + R"("}}}]})");
+  };
+  const ResolveContext ctx{"/memstrain", "r", "/proc", 24ULL << 30, 20ULL << 30};
+  // 1 GiB limit, 30.72 MiB margin (3%): at most 993.28 MiB.
+  auto huge = resolvePlan(withReclaim("1024TiB"), cg, ctx);
+  ASSERT_FALSE(huge.ok()) << "1 PiB of reclaim pressure in a 1 GiB pod";
+  EXPECT_EQ(huge.error().message.rfind("/stages/0/release/reclaim/size: ", 0), 0u) << huge.error().message;
+  EXPECT_NE(huge.error().message.find("safety margin"), std::string::npos) << huge.error().message;
+  EXPECT_FALSE(resolvePlan(withReclaim("1000MiB"), cg, ctx).ok());
+  auto fits = resolvePlan(withReclaim("900MiB"), cg, ctx);
+  ASSERT_TRUE(fits.ok()) << fits.error().message;
+  EXPECT_EQ(fits->stressor_reserve_bytes, 900 * MiB);
+}
 
-  TEST(ResolvePlanParse, NodePlacementRefusesANegativeOomScoreAdj) {
-    auto p = parsePlan(R"({"name": "x", "target": {"attach": {"cgroup": "/kubepods/pod/ctr"}},
+TEST(ResolvePlanParse, NodePlacementRefusesANegativeOomScoreAdj) {
+  auto p = parsePlan(R"({"name": "x", "target": {"attach": {"cgroup": "/kubepods/pod/ctr"}},
       "stages": [{"name": "a", "duration": "1s", "pressure": {"placement": "node", "size": "10MiB", "oom_score_adj": -1000}}]})");
-    ASSERT_FALSE(p.ok());
-    EXPECT_NE(p.error().message.find("/stages/0/pressure/oom_score_adj: must be 0 or more"), std::string::npos) << p.error().message;
-    EXPECT_TRUE(parsePlan(R"({"name": "x", "target": {"attach": {"cgroup": "/kubepods/pod/ctr"}},
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.error().message.find("/stages/0/pressure/oom_score_adj: must be 0 or more"), std::string::npos) << p.error().message;
+  EXPECT_TRUE(parsePlan(R"({"name": "x", "target": {"attach": {"cgroup": "/kubepods/pod/ctr"}},
       "stages": [{"name": "a", "duration": "1s", "pressure": {"size": "10MiB", "oom_score_adj": -1000}}]})")
-                    .ok())
-        << "inside, a negative value is a rehearsal of the target being killed first";
-  }
+                  .ok())
+      << "inside, a negative value is a rehearsal of the target being killed first";
+}
 
-  // Issue 15, item 7: a --cgroup-parent whose ancestors are missing used to have them created on the
-  // way and never journaled or removed.
-  TEST_F(ResolveTest, AParentWhoseAncestorsAreMissingIsRefused) {
-    CgroupFs cg(root_.string(), CgroupVersion::kV2);
-    Plan p = plan(R"({"name": "x", "target": {"launch": {"command": ["t"], "memory_limit": "512MiB"}},
+// Issue 15, item 7: a --cgroup-parent whose ancestors are missing used to have them created on the
+// way and never journaled or removed.
+TEST_F(ResolveTest, AParentWhoseAncestorsAreMissingIsRefused) {
+  CgroupFs cg(root_.string(), CgroupVersion::kV2);
+  Plan p = plan(R"({"name": "x", "target": {"launch": {"command": ["t"], "memory_limit": "512MiB"}},
       "stages": [{"name": "a", "duration": "1s"}]})");
-    ResolveContext ctx{"/staging/teams/memstrain", "run-1", "/proc", 24ULL << 30, 20ULL << 30};
-    auto r = resolvePlan(p, cg, ctx);
-    ASSERT_FALSE(r.ok());
-    EXPECT_NE(r.error().message.find("--cgroup-parent /staging/teams/memstrain: /staging/teams does not exist"), std::string::npos)
-        << r.error().message;
-    file("staging/teams/memory.max", "max\n");
-    auto ok = resolvePlan(p, cg, ctx);
-    ASSERT_TRUE(ok.ok()) << ok.error().message;
-    EXPECT_EQ(ok->cgroups_to_create.front(), "/staging/teams/memstrain");
-  }
+  ResolveContext ctx{"/staging/teams/memstrain", "run-1", "/proc", 24ULL << 30, 20ULL << 30};
+  auto r = resolvePlan(p, cg, ctx);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("--cgroup-parent /staging/teams/memstrain: /staging/teams does not exist"), std::string::npos)
+      << r.error().message;
+  file("staging/teams/memory.max", "max\n");
+  auto ok = resolvePlan(p, cg, ctx);
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(ok->cgroups_to_create.front(), "/staging/teams/memstrain");
+}
 
-  TEST_F(ResolveTest, CommandTriggersNeedAllowCommands) {
-    CgroupFs cg(root_.string(), CgroupVersion::kV2);
-    Plan p = plan(R"({"name": "x", "target": {"attach": {"cgroup": "/kubepods/pod/ctr"}, "pprof_url": "http://127.0.0.1:1/debug/pprof"},
+TEST_F(ResolveTest, CommandTriggersNeedAllowCommands) {
+  CgroupFs cg(root_.string(), CgroupVersion::kV2);
+  Plan p = plan(R"({"name": "x", "target": {"attach": {"cgroup": "/kubepods/pod/ctr"}, "pprof_url": "http://127.0.0.1:1/debug/pprof"},
       "stages": [{"name": "release", "duration": "15s", "release": {"trigger": {"command": ["/usr/bin/touch", "/tmp/x"]}}}]})");
-    ResolveContext ctx{"/memstrain", "r", "/proc", 24ULL << 30, 20ULL << 30};
-    auto r = resolvePlan(p, cg, ctx);
-    ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.error().message,
-              "/stages/0/release/trigger/command: the plan runs a command (`/usr/bin/touch`) as memstrain's user (root); pass "
-              "--allow-commands to allow it");
-    ctx.allow_commands = true;
-    EXPECT_TRUE(resolvePlan(p, cg, ctx).ok());
-  }
+  ResolveContext ctx{"/memstrain", "r", "/proc", 24ULL << 30, 20ULL << 30};
+  auto r = resolvePlan(p, cg, ctx);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message,
+            "/stages/0/release/trigger/command: the plan runs a command (`/usr/bin/touch`) as memstrain's user (root); pass "
+            "--allow-commands to allow it");
+  ctx.allow_commands = true;
+  EXPECT_TRUE(resolvePlan(p, cg, ctx).ok());
+}
 
-  TEST(ResolveParent, ParentOfPaths) {
-    EXPECT_EQ(parentCgroup("/a/b"), "/a");
-    EXPECT_EQ(parentCgroup("/a"), "/");
-    EXPECT_EQ(parentCgroup("/"), "/");
-  }
+TEST(ResolveParent, ParentOfPaths) {
+  EXPECT_EQ(parentCgroup("/a/b"), "/a");
+  EXPECT_EQ(parentCgroup("/a"), "/");
+  EXPECT_EQ(parentCgroup("/"), "/");
+}
 
 }  // namespace
 }  // namespace memstrain

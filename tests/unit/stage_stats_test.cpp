@@ -27,7 +27,7 @@ RunRecord makeRecord() {
     s.target_cgroup.usage_bytes = usage;
     s.setpoint_bytes = sp;
     s.stressor_populated_bytes = stressor;
-    s.target_process = ProcessMemory{20 * MiB, 18 * MiB, std::nullopt, 0};
+    s.target_process = ProcessMemory{20 * MiB, 18 * MiB, std::nullopt, 0, std::nullopt};
     rec.samples.push_back(s);
   };
   add(0.0, 0, 20 * MiB, std::nullopt, 0);

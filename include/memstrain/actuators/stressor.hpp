@@ -58,9 +58,9 @@ class Stressor {
     std::optional<std::string> log_path;
   };
 
-  /// Starts the stressor suspended, moves it into `cgroup_rel` with `editor`, sets its
-  /// oom_score_adj (and reads it back), then lets it run. Error, with no stressor left running,
-  /// when any of that fails.
+  /// Starts the stressor suspended in `cgroup_rel` (created there with clone3 on v2, else moved
+  /// with `editor` before it runs), sets its oom_score_adj (and reads it back), then lets it run.
+  /// Error, with no stressor left running, when any of that fails.
   static Result<std::unique_ptr<Stressor>> spawn(const Options& options, CgroupEditor& editor, const std::string& cgroup_rel);
   ~Stressor();
   Stressor(const Stressor&) = delete;

@@ -24,6 +24,8 @@ struct ReleaseOsPoint {
   std::uint64_t cgroup_inactive_file_bytes = 0;    ///< v1 total_inactive_file holds MADV_FREE pages
   std::optional<std::uint64_t> cgroup_pglazyfree;  ///< v2 counters, in pages
   std::optional<std::uint64_t> cgroup_pglazyfreed;
+  std::uint64_t cgroup_anon_thp_bytes = 0;              ///< v2 anon_thp, v1 total_rss_huge
+  std::optional<std::uint64_t> target_anon_huge_bytes;  ///< target process (smaps_rollup AnonHugePages)
 };
 
 /// One Go runtime observation (pprof MemStats).
@@ -64,23 +66,44 @@ struct ReclaimInput {
   std::uint64_t stressor_reached_bytes = 0;  ///< most the stressor reported holding in the phase
   bool target_oom_killed = false;            ///< an OOM kill counted against the target, or its death, in the phase
   bool stressor_oom_killed = false;
+  std::uint64_t held_bytes = 0;  ///< what the release left charged (LazyFree, or huge-page held bytes)
 };
 
+/// Judges the reclaim phase: how much LazyFree and how much of the target's charge pressure took
+/// back, and whether that is at least half of `held_bytes` with the target alive (gave_back).
 ReclaimResult analyzeReclaim(const ReclaimInput& in);
+/// What a release left charged for a reclaim phase to take back: LazyFree after `lazy`, the
+/// huge-page held bytes after `huge_pages_held`, 0 after any other outcome.
+std::uint64_t heldAfterRelease(const ReleaseResult& r);
+/// True for the outcomes after which a reclaim phase runs (`lazy`, `huge_pages_held`).
+inline bool reclaimFollows(ReleaseOutcome o) { return o == ReleaseOutcome::kLazy || o == ReleaseOutcome::kHugePagesHeld; }
 
-/// Did the stressor give back what it held? Compares the measured cgroup's charge not owed to the
-/// target (usage minus the target's RSS) before the first pressure stage and after the stressor
-/// was told to hold nothing.
+/// Did the stressor give back what it held? Compares, before the first pressure stage and after
+/// the stressor was told to hold nothing, the measured cgroup's anonymous memory not mapped by the
+/// target (memory.stat anon minus the target's RssAnon): the stressor's pages are anonymous and,
+/// with MADV_NOHUGEPAGE, mapped exactly while charged. The usage figures (usage minus the target's
+/// RSS) are kept beside it: under THP `always` they also count the target's own huge pages that the
+/// Go runtime released in pieces (charged, no longer mapped) and would blame the stressor for them.
 struct StressorReleaseResult {
   std::uint64_t baseline_usage_bytes = 0, after_usage_bytes = 0;
   std::uint64_t baseline_target_rss_bytes = 0, after_target_rss_bytes = 0;
-  std::uint64_t leaked_bytes = 0;  ///< growth of the non-target charge, 0 when it shrank
+  /// The anonymous-memory figures, when they were measured (basis "anon").
+  std::optional<std::uint64_t> baseline_anon_bytes, after_anon_bytes, baseline_target_anon_bytes, after_target_anon_bytes;
+  std::string basis = "usage";           ///< "anon" or "usage": what leaked_bytes compares
+  std::uint64_t leaked_bytes = 0;        ///< growth of the non-target charge on `basis`, 0 when it shrank
+  std::uint64_t usage_growth_bytes = 0;  ///< growth of usage minus the target's RSS, whatever the basis
   std::uint64_t tolerance_bytes = 0;
   bool ok = true;  ///< leaked_bytes <= tolerance_bytes
 };
+/// The anonymous-memory account of the measured cgroup and the target, before and after.
+struct AnonAccount {
+  std::uint64_t cgroup_before = 0, target_before = 0, cgroup_after = 0, target_after = 0;
+};
 /// Tolerance: 16 MiB (v1 charge batching, page cache of the stressor binary) or 2% of the limit.
+/// With `anon`, leaked_bytes is judged on it (basis "anon"); else on usage.
 StressorReleaseResult judgeStressorRelease(std::uint64_t baseline_usage, std::uint64_t baseline_target_rss, std::uint64_t after_usage,
-                                           std::uint64_t after_target_rss, std::uint64_t effective_limit_bytes);
+                                           std::uint64_t after_target_rss, std::uint64_t effective_limit_bytes,
+                                           const std::optional<AnonAccount>& anon = std::nullopt);
 
 // From a run's record to the series above (plain copies; still no I/O).
 

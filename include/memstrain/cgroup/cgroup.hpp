@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
@@ -32,6 +33,7 @@ inline constexpr const char* kV1OomControl = "memory.oom_control";
 inline constexpr const char* kV1UseHierarchy = "memory.use_hierarchy";
 inline constexpr const char* kV2Current = "memory.current";
 inline constexpr const char* kV2Max = "memory.max";
+inline constexpr const char* kV2High = "memory.high";  ///< throttling limit
 inline constexpr const char* kV2Peak = "memory.peak";  ///< Linux 5.19+
 inline constexpr const char* kV2Events = "memory.events";
 inline constexpr const char* kV2Pressure = "memory.pressure";  ///< only with PSI
@@ -53,6 +55,9 @@ class CgroupFs {
   const std::string& mount() const { return mount_; }
   CgroupVersion version() const { return version_; }
   const std::string& hierarchyRoot() const { return hierarchy_root_; }
+  /// Where usage() of the v2 root comes from (it has no memory.current): the CLI passes the
+  /// machine's memory in use, MemTotal - MemAvailable from /proc/meminfo, as node placement measures.
+  void setRootUsage(std::function<Result<std::uint64_t>()> source) { root_usage_ = std::move(source); }
 
   /// mount + rel after validation (rel normalised: "/a//b/" -> "/a/b"). Error when rel contains
   /// "..", is not absolute, or resolves (through symlinks) outside the mount. A path that does not
@@ -67,11 +72,14 @@ class CgroupFs {
   /// Reads every memory file of `rel` once. Optional files (peak, PSI) that the kernel lacks are
   /// left empty; any other missing or malformed file is an Error naming it.
   Result<CgroupSample> sample(const std::string& rel) const;
-  /// Current usage in bytes (v1 memory.usage_in_bytes, v2 memory.current).
+  /// Current usage in bytes (v1 memory.usage_in_bytes, v2 memory.current). The v2 root cgroup has
+  /// no memory.current: for it this is what setRootUsage's source says, and an Error without one.
+  /// (This layer does not read /proc; the callers that do give it the machine's memory in use.)
   Result<std::uint64_t> usage(const std::string& rel) const;
   /// This cgroup's own limit in bytes; kUnlimited for "max" or v1's huge value.
   Result<std::uint64_t> limit(const std::string& rel) const;
-  /// The smallest limit on `rel` and its ancestors up to the mount; kUnlimited when none. A level
+  /// The smallest limit on `rel` and its ancestors up to the mount; kUnlimited when none. On v2
+  /// memory.high counts as a limit too (above it, with no swap, a cgroup stalls in reclaim). A level
   /// without a limit file (v2 root, v2 cgroup without +memory) has no limit. On v1 the walk stops
   /// below a parent whose memory.use_hierarchy is 0, as the kernel does not charge such a parent.
   /// Error when `rel` does not exist or a limit file cannot be read.
@@ -88,6 +96,7 @@ class CgroupFs {
   std::string mount_;
   CgroupVersion version_;
   std::string hierarchy_root_;
+  std::function<Result<std::uint64_t>()> root_usage_;
 };
 
 /// Changes to cgroups. Two implementations: one over libcgroup (used on the host's real v1
@@ -98,6 +107,8 @@ class CgroupEditor {
  public:
   virtual ~CgroupEditor() = default;
   virtual const char* name() const = 0;  ///< "libcgroup" or "direct"
+  /// The hierarchy it changes.
+  virtual const CgroupFs& fs() const = 0;
   /// mkdir, creating missing ancestors too (libcgroup does); success when `rel` already exists.
   /// On v2 also enables +memory in each ancestor's cgroup.subtree_control when needed.
   virtual Status create(const std::string& rel) = 0;

@@ -16,4 +16,10 @@ int runCompareCommand(const std::vector<std::string>& args);
 /// unreadable report, 3 write failed.
 int runReportCommand(const std::vector<std::string>& args);
 
+/// `memstrain headroom PLAN --vary WHAT --from A --to B ...`: the breaking-point search.
+/// @returns 0 an edge was found (or every value passed), 1 no value passed, 2 usage or plan error
+///          (nothing run), 3 a run could not be judged, 4 interrupted, 5 the budget ended the search
+///          before the resolution. Never throws.
+int runHeadroomCommand(const std::vector<std::string>& args);
+
 }  // namespace memstrain

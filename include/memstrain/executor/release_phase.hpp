@@ -9,7 +9,7 @@
 //              wait too. Given up after a while: then the window opens with what there is.
 //   kArmed     the window is open; waiting for the trigger's time.
 //   kWatching  the trigger fired (or, without one, the window opened): watching until `within`.
-//   kReclaim   after a `lazy` outcome: pressure for reclaim.duration, to see what the kernel takes back.
+//   kReclaim   after a `lazy` or `huge_pages_held` outcome: pressure for reclaim.duration, to see what the kernel takes back.
 //   kDone      judged.
 
 #include <chrono>
@@ -77,10 +77,12 @@ class ReleasePhase {
 
 /// The stressor's size for the reclaim phase: the plan's `size` when it gives one, else what fills
 /// the measured cgroup up to the effective limit minus the safety margin while counting the
-/// target's LazyFree pages as free, so that the kernel has to take them back for the stressor to
-/// get there. `at_deadline` is the sample taken at the deadline; `lazy_fallback` the judged
-/// LazyFree figure, used when that sample has none.
+/// target's held pages as free, so that the kernel has to take them back for the stressor to get
+/// there. `at_deadline` is the sample taken at the deadline; `lazy_fallback` the judged LazyFree
+/// figure, used when that sample has none; `huge_pages_held` (after a huge_pages_held outcome) the
+/// bytes still charged in partly freed huge pages, counted instead of LazyFree.
 std::uint64_t reclaimFillBytes(const Sample& at_deadline, std::optional<std::uint64_t> lazy_fallback, std::uint64_t effective_limit_bytes,
-                               std::uint64_t safety_margin_bytes, std::optional<std::uint64_t> size_bytes);
+                               std::uint64_t safety_margin_bytes, std::optional<std::uint64_t> size_bytes,
+                               std::optional<std::uint64_t> huge_pages_held = std::nullopt);
 
 }  // namespace memstrain

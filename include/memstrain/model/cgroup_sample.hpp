@@ -18,11 +18,13 @@ inline constexpr std::uint64_t kUnlimited = std::numeric_limits<std::uint64_t>::
 
 /// memory.stat, normalised over both versions. Fields absent on a kernel are 0 unless optional.
 struct CgroupMemoryStat {
-  std::uint64_t anon_bytes = 0;              ///< v1 total_rss (hierarchical), v2 anon
-  std::uint64_t file_bytes = 0;              ///< v1 total_cache, v2 file
-  std::uint64_t active_file_bytes = 0;       ///< v1 total_active_file, v2 active_file
-  std::uint64_t inactive_file_bytes = 0;     ///< v1 total_inactive_file, v2 inactive_file (holds MADV_FREE pages)
-  std::uint64_t shmem_bytes = 0;             ///< v1 total_shmem, v2 shmem
+  std::uint64_t anon_bytes = 0;           ///< v1 total_rss (hierarchical), v2 anon
+  std::uint64_t file_bytes = 0;           ///< v1 total_cache, v2 file
+  std::uint64_t active_file_bytes = 0;    ///< v1 total_active_file, v2 active_file
+  std::uint64_t inactive_file_bytes = 0;  ///< v1 total_inactive_file, v2 inactive_file (holds MADV_FREE pages)
+  std::uint64_t shmem_bytes = 0;          ///< v1 total_shmem, v2 shmem
+  /// Anonymous memory mapped by transparent huge pages (PMD-mapped): v1 total_rss_huge, v2 anon_thp.
+  std::uint64_t anon_thp_bytes = 0;
   std::optional<std::uint64_t> pglazyfree;   ///< v2 only: pages marked lazily free
   std::optional<std::uint64_t> pglazyfreed;  ///< v2 only: lazily freed pages reclaimed
   /// Page faults that had to wait for I/O, a cumulative count: v1 total_pgmajfault, v2 pgmajfault.

@@ -50,18 +50,31 @@ struct StatusRange {
   bool operator==(const StatusRange&) const = default;
 };
 
-/// An open-loop HTTP latency probe against the target (target.probe).
+/// An open-loop HTTP latency probe against the target (target.probe); the latency probe runs it
+/// as it is (observers/latency_probe.hpp).
 struct ProbeSpec {
-  std::string name = "probe";
-  std::string url;
-  std::string method = "GET";
-  std::vector<std::string> headers;  ///< "Name: value"
-  std::string body;
-  double rate_per_s = 20;
+  std::string name = "probe";        ///< for logs, reports and the thread name
+  std::string url;                   ///< http:// or https://
+  std::string method = "GET";        ///< any token; HEAD is sent without reading a body
+  std::vector<std::string> headers;  ///< "Name: value" lines
+  std::string body;                  ///< sent with every request when non-empty
+  double rate_per_s = 20;            ///< constant send rate, > 0
+  /// Limit for one transfer, counted from its actual send (connect included), to the millisecond.
+  /// A request that exceeds it is an error of class timeout and is not in the latency histograms.
   std::chrono::nanoseconds timeout{std::chrono::seconds(1)};
-  std::string expect_status = "200-299";  ///< "200", "200-299", "200,204,300-399"
+  /// Statuses that count as success (the plan writes "200", "200-299", "200,204,300-399"). Any
+  /// other status is an error of class http_status (its latency is still recorded: the server did
+  /// answer).
+  std::vector<StatusRange> expect_status{StatusRange{200, 299}};
+  /// Most requests outstanding at once (on the wire or waiting for a connection). A send due
+  /// while this many are outstanding is not made and is counted as missed: the schedule never
+  /// blocks. Each outstanding request may hold a socket, so the process needs about this many
+  /// spare file descriptors.
   std::size_t max_in_flight = 1000;
-  std::size_t concurrency = 0;  ///< 0: no cap on connections
+  /// Most requests on the wire at once (= connections, HTTP/1.1). 0: no cap besides
+  /// max_in_flight. With a cap, due sends wait in a queue for a free connection; their corrected
+  /// latency includes the wait, their uncorrected latency does not.
+  std::size_t concurrency = 0;
 };
 
 struct TargetSpec {

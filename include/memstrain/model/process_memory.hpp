@@ -12,6 +12,8 @@ struct ProcessMemory {
   std::uint64_t anonymous_bytes = 0;
   std::optional<std::uint64_t> lazyfree_bytes;  ///< absent on kernels without the LazyFree line
   std::uint64_t swap_bytes = 0;
+  /// Anonymous memory mapped as transparent huge pages (smaps_rollup AnonHugePages).
+  std::optional<std::uint64_t> anon_huge_bytes;
 };
 
 /// From /proc/meminfo.

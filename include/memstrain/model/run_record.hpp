@@ -15,6 +15,7 @@
 #include "memstrain/model/resolution.hpp"
 #include "memstrain/model/sample.hpp"
 #include "memstrain/model/sample_stats.hpp"
+#include "memstrain/model/thp_mode.hpp"
 
 namespace memstrain {
 
@@ -66,6 +67,8 @@ struct ReleaseRecord {
 struct StressorReleaseMeasure {
   std::uint64_t baseline_usage_bytes = 0, baseline_target_rss_bytes = 0;
   std::uint64_t after_usage_bytes = 0, after_target_rss_bytes = 0;
+  /// memory.stat anon of the measured cgroup and the target's RssAnon, when both were read.
+  std::optional<std::uint64_t> baseline_anon_bytes, baseline_target_anon_bytes, after_anon_bytes, after_target_anon_bytes;
 };
 
 /// What the executor saw of one stage.
@@ -130,6 +133,7 @@ struct RunRecord {
   std::string out_dir;
   std::string kernel;  ///< uname -r
   std::string hostname;
+  std::optional<ThpMode> thp;  ///< transparent huge pages (enabled, defrag); nullopt without THP
   std::int64_t started_wall_ms = 0;
   std::int64_t ended_wall_ms = 0;
   RunStatus status = RunStatus::kCompleted;

@@ -63,13 +63,17 @@ struct StageHeapStats {
 };
 
 enum class ReleaseOutcome {
-  kReturned,         ///< the OS-visible drop reached returned_ratio of the released bytes in time
-  kLazy,             ///< released, still resident as LazyFree (MADV_FREE): reclaimable under pressure
-  kNotReturned,      ///< released per the runtime, neither dropped nor LazyFree
+  kReturned,     ///< the OS-visible drop reached returned_ratio of the released bytes in time
+  kLazy,         ///< released, still resident as LazyFree (MADV_FREE): reclaimable under pressure
+  kNotReturned,  ///< released per the runtime, neither dropped nor LazyFree
+  /// Gone from the process's RSS but still charged to the cgroup: the runtime released pieces of
+  /// transparent huge pages, which the kernel keeps (and charges) whole until pressure splits them.
+  kHugePagesHeld,
   kNothingReleased,  ///< the runtime released less than kMinReleasedBytes: nothing to verify
   kNoData,           ///< no runtime or OS reading around the window
 };
-const char* toString(ReleaseOutcome o);  ///< "returned", "lazy", "not_returned", "nothing_released", "no_data"
+/// "returned", "lazy", "not_returned", "huge_pages_held", "nothing_released", "no_data"
+const char* toString(ReleaseOutcome o);
 
 struct ReleaseResult {
   ReleaseOutcome outcome = ReleaseOutcome::kNoData;
@@ -90,6 +94,13 @@ struct ReleaseResult {
   std::string lazy_source;                        ///< "smaps_rollup", "cgroup_inactive_file", "cgroup_pglazyfree" or ""
   std::optional<std::int64_t> cgroup_inactive_file_delta_bytes;
   std::optional<std::int64_t> cgroup_pglazyfree_delta, cgroup_pglazyfreed_delta;  ///< pages
+  /// Transparent huge pages around the window: the target's AnonHugePages and the cgroup's THP
+  /// before and at the deadline, and `held` — what left RSS but not the cgroup while THP was in use:
+  /// pieces of 2 MiB pages the runtime released, unmapped by the kernel but kept charged as whole
+  /// huge pages until memory pressure splits them (deferred split).
+  std::optional<std::uint64_t> target_anon_huge_before_bytes, target_anon_huge_after_bytes;
+  std::uint64_t cgroup_anon_thp_before_bytes = 0, cgroup_anon_thp_after_bytes = 0;
+  std::uint64_t huge_page_held_bytes = 0;
   double window_start_s = 0, trigger_s = 0, deadline_s = 0;
   std::string explanation;  ///< one plain sentence
 };
@@ -98,6 +109,16 @@ struct ReclaimResult {
   std::optional<std::uint64_t> lazy_before_bytes;  ///< LazyFree at the phase's start
   std::optional<std::uint64_t> lazy_after_bytes;   ///< the lowest LazyFree in the phase
   std::uint64_t reclaimed_lazy_bytes = 0;
+  /// What the release left charged when the phase began: LazyFree after `lazy`, the huge-page
+  /// held bytes after `huge_pages_held`.
+  std::uint64_t held_bytes = 0;
+  /// The target's charge (the cgroup's usage without the stressor's pages) at the phase's start and
+  /// its lowest in the phase, and the difference: what pressure took back from the target.
+  std::optional<std::uint64_t> charge_before_bytes, charge_after_bytes;
+  std::uint64_t reclaimed_charge_bytes = 0;
+  /// The larger of the two reclaimed figures reached half of held_bytes and the target was not
+  /// OOM-killed: the held memory comes back under pressure.
+  bool gave_back = false;
   std::optional<std::uint64_t> rss_before_bytes, rss_after_bytes;
   std::uint64_t stressor_requested_bytes = 0, stressor_reached_bytes = 0;
   bool target_oom_killed = false;
@@ -105,6 +126,12 @@ struct ReclaimResult {
   double start_s = 0, end_s = 0;
   std::string explanation;
 };
+
+/// Did the released memory come back to the OS, promptly or under pressure? The word of the
+/// `release.comes_back` metric: "yes" when the outcome was `returned`, or `lazy` / `huge_pages_held`
+/// and the reclaim phase then took back at least half of what was held without an OOM kill of the
+/// target; "no" otherwise; "nothing_released" and "no_data" as the outcome.
+const char* comesBack(ReleaseOutcome o, const ReclaimResult* reclaim);
 
 struct StageStats {
   std::string name;

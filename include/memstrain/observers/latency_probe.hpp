@@ -31,41 +31,17 @@
 
 namespace memstrain {
 
-/// One probe of the plan's `target.probe` list.
-struct ProbeConfig {
-  std::string name = "probe";        ///< for logs, reports and the thread name
-  std::string url;                   ///< http:// or https://
-  std::string method = "GET";        ///< any token; HEAD is sent without reading a body
-  std::vector<std::string> headers;  ///< "Name: value" lines
-  std::string body;                  ///< sent with every request when non-empty
-  double rate_per_s = 10;            ///< constant send rate, > 0
-  /// Limit for one transfer, counted from its actual send (connect included). A request that
-  /// exceeds it is an error of class timeout and is not in the latency histograms.
-  std::chrono::milliseconds timeout{1000};
-  /// Statuses that count as success. Any other status is an error of class http_status (its
-  /// latency is still recorded: the server did answer).
-  std::vector<StatusRange> expect_status{StatusRange{200, 299}};
-  /// Most requests outstanding at once (on the wire or waiting for a connection). A send due
-  /// while this many are outstanding is not made and is counted as missed: the schedule never
-  /// blocks. Each outstanding request may hold a socket, so the process needs about this many
-  /// spare file descriptors.
-  std::size_t max_in_flight = 1000;
-  /// Most requests on the wire at once (= connections, HTTP/1.1). 0: no cap besides
-  /// max_in_flight. With a cap, due sends wait in a queue for a free connection; their corrected
-  /// latency includes the wait, their uncorrected latency does not.
-  std::size_t concurrency = 0;
-};
-
-/// Checks a config before any socket is opened. Returns an Error naming the field and the
-/// expected form: url (http/https), method (a token), headers ("Name: value", no CR/LF),
-/// rate_per_s (finite, 0 < rate <= 100000), timeout (> 0), max_in_flight (>= 1), concurrency
+/// Checks a probe before any socket is opened (the plan parser has checked a plan's probes the
+/// same way; this guards probes made in code). Returns an Error naming the field and the expected
+/// form: url (http/https), method (a token), headers ("Name: value", no CR/LF), rate_per_s
+/// (finite, 0 < rate <= 100000), timeout (at least 1 ms), max_in_flight (>= 1), concurrency
 /// (<= max_in_flight), expect_status (non-empty, codes 100..599, first <= last).
-Status validateProbeConfig(const ProbeConfig& config);
+Status validateProbeSpec(const ProbeSpec& spec);
 
 /// How a request ended.
 enum class ProbeOutcome {
   kOk,          ///< a response with an expected status
-  kTimeout,     ///< the transfer exceeded ProbeConfig::timeout (connect timeouts included)
+  kTimeout,     ///< the transfer exceeded ProbeSpec::timeout (connect timeouts included)
   kConnect,     ///< could not connect: refused, unreachable, name not resolved
   kHttpStatus,  ///< a response with a status outside expect_status
   kOther,       ///< anything else: reset mid-response, empty reply, malformed response, ...
@@ -84,7 +60,7 @@ std::chrono::nanoseconds scheduleOffset(std::uint64_t i, double rate_per_s);
 class LatencyProbe {
  public:
   /// Keeps a copy of the config; nothing is opened until start().
-  explicit LatencyProbe(ProbeConfig config);
+  explicit LatencyProbe(ProbeSpec spec);
   /// Stops the probe if it is running (see stop()).
   ~LatencyProbe();
   LatencyProbe(const LatencyProbe&) = delete;
@@ -111,11 +87,11 @@ class LatencyProbe {
   /// After stop() it returns what was recorded up to the end (then empty windows).
   ProbeWindow takeWindow();
 
-  const ProbeConfig& config() const { return config_; }
+  const ProbeSpec& config() const { return config_; }
 
  private:
   struct Impl;
-  ProbeConfig config_;
+  ProbeSpec config_;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -30,17 +30,28 @@ struct SpawnOptions {
   bool new_process_group = true;           ///< keep the terminal's Ctrl-C away from the child
   std::optional<std::string> output_path;  ///< stdout+stderr appended to this file; else inherited
   std::vector<std::pair<int, int>> fds;    ///< (child fd, parent fd) pairs to pass through
+  /// A cgroup v2 directory (absolute path) to start the child in, with clone3(CLONE_INTO_CGROUP)
+  /// (Linux 5.7+): it is in its cgroup from its first instruction. Where the kernel cannot (older
+  /// kernel, v1, refused) or MEMSTRAIN_CLONE_INTO_CGROUP=0 is set, the child starts in memstrain's
+  /// cgroup and SuspendedChild::startedInCgroup() is false: the caller moves it before release().
+  std::optional<std::string> cgroup_dir;
 };
 
 /// A forked child waiting for release() before it execs.
 class SuspendedChild {
  public:
-  SuspendedChild(pid_t pid, int go_fd, int err_fd) : pid_(pid), go_fd_(go_fd), err_fd_(err_fd) {}
+  SuspendedChild(pid_t pid, int go_fd, int err_fd, bool in_cgroup = false)
+      : pid_(pid), go_fd_(go_fd), err_fd_(err_fd), in_cgroup_(in_cgroup) {}
   SuspendedChild(SuspendedChild&& o) noexcept;
   SuspendedChild& operator=(SuspendedChild&&) = delete;
   ~SuspendedChild();
 
   pid_t pid() const { return pid_; }
+  /// True when clone3 started it in SpawnOptions::cgroup_dir; false when it must still be moved.
+  bool startedInCgroup() const { return in_cgroup_; }
+  /// Why clone3 did not start it in its cgroup ("" when it did, or none was asked for).
+  const std::string& cloneFallbackReason() const { return fallback_reason_; }
+  void setCloneFallbackReason(std::string why) { fallback_reason_ = std::move(why); }
   /// Lets the child exec. Returns an Error (with the child's errno) when exec failed; the child has
   /// then exited and been reaped.
   Status release();
@@ -51,6 +62,8 @@ class SuspendedChild {
   pid_t pid_;
   int go_fd_;
   int err_fd_;
+  bool in_cgroup_ = false;
+  std::string fallback_reason_;
 };
 
 /// Forks a child that waits for release(). Error when the program cannot be found or fork fails.

@@ -59,6 +59,9 @@ struct ChartSpec {
   std::string id;  ///< element id of the <svg>
   std::string title;
   double t0 = 0, t1 = 1;  ///< shared x domain, seconds
+  /// What x is when it is not time (a headroom search draws figures against a size or a
+  /// percent): tick labels then carry this axis's unit instead of "s". None: seconds.
+  std::optional<ChartAxis> x_axis;
   std::vector<ChartBand> bands;
   std::vector<ChartMarker> markers;
   ChartAxis left;

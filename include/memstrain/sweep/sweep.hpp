@@ -67,6 +67,15 @@ Result<std::map<std::string, std::string>> settingEnvironment(const SweepSetting
 /// `cwd`, so that the copy runs from any directory. Error when `source` has no target.launch.
 Result<nlohmann::json> settingPlanJson(const nlohmann::json& source, const std::map<std::string, std::string>& env, const std::string& cwd);
 
+/// A check of a run that did not pass, as report.json's "checks" states it.
+struct RunCheckFinding {
+  std::string name;
+  std::string metric;
+  std::string stage;
+  std::string outcome;      ///< "fail" (or "no_data")
+  std::string explanation;  ///< the report's own sentence: observed against the limit
+};
+
 /// What one run of one setting showed, read from its report.json and samples.jsonl.
 struct SweepRunFigures {
   std::string dir;      ///< the run's output directory
@@ -75,19 +84,21 @@ struct SweepRunFigures {
   std::string status;   ///< run status from the report (completed, error, ...)
   std::string error;    ///< why figures are missing (no report, unreadable, ...)
   double duration_s = 0;
-  std::optional<double> first_target_oom_s;        ///< first target_oom_kill event, seconds from the first stage
-  std::optional<std::string> target_exit;          ///< "killed by SIGKILL" when the target died during the run
-  std::optional<std::uint64_t> gc_cycles;          ///< NumGC at the last MemStats reading minus at the first
-  std::optional<std::uint64_t> gc_pause_total_ns;  ///< PauseTotalNs, the same difference
-  std::optional<double> gc_cpu_max;                ///< the largest per-stage GC CPU share
-  std::string gc_cpu_max_stage;                    ///< and its stage
-  std::optional<std::uint64_t> peak_usage_bytes;   ///< largest usage of the measured cgroup (stressor included)
-  std::optional<std::uint64_t> peak_target_bytes;  ///< largest usage of the target's cgroup minus an inside stressor
-  std::optional<std::uint64_t> limit_bytes;        ///< the effective limit the target ran under
-  std::optional<std::int64_t> headroom_bytes;      ///< limit_bytes - peak_target_bytes
-  std::map<std::string, double> p99_ms;            ///< per stage (and probe, "stage/probe" when several), corrected
-  std::map<std::string, double> heap_slope_per_s;  ///< heap objects slope per stage
-  std::map<std::string, std::string> release;      ///< per stage: release outcome, when the report has one
+  std::optional<double> first_target_oom_s;          ///< first target_oom_kill event, seconds from the first stage
+  std::optional<std::string> target_exit;            ///< "killed by SIGKILL" when the target died during the run
+  std::optional<std::uint64_t> gc_cycles;            ///< NumGC at the last MemStats reading minus at the first
+  std::optional<std::uint64_t> gc_pause_total_ns;    ///< PauseTotalNs, the same difference
+  std::optional<double> gc_cpu_max;                  ///< the largest per-stage GC CPU share
+  std::string gc_cpu_max_stage;                      ///< and its stage
+  std::optional<std::uint64_t> peak_usage_bytes;     ///< largest usage of the measured cgroup (stressor included)
+  std::optional<std::uint64_t> peak_target_bytes;    ///< largest usage of the target's cgroup minus an inside stressor
+  std::optional<std::uint64_t> limit_bytes;          ///< the effective limit the target ran under
+  std::optional<std::int64_t> headroom_bytes;        ///< limit_bytes - peak_target_bytes
+  std::map<std::string, double> p99_ms;              ///< per stage (and probe, "stage/probe" when several), corrected
+  std::map<std::string, double> heap_slope_per_s;    ///< heap objects slope per stage
+  std::map<std::string, std::string> release;        ///< per stage: release outcome, when the report has one
+  std::optional<std::uint64_t> peak_stressor_bytes;  ///< most the stressor held (populated) in any sample
+  std::vector<RunCheckFinding> failed_checks;        ///< checks with outcome fail, in report order
 };
 
 /// Running figures from samples.jsonl, fed one line at a time (files can be large). Lines that
@@ -99,11 +110,12 @@ class SampleDigest {
   std::optional<std::uint64_t> gcPauseTotalNs() const;
   std::optional<std::uint64_t> peakTargetBytes() const { return peak_target_; }
   std::optional<std::uint64_t> peakUsageBytes() const { return peak_usage_; }
+  std::optional<std::uint64_t> peakStressorBytes() const { return peak_stressor_; }
   std::size_t badLines() const { return bad_lines_; }
 
  private:
   std::optional<std::uint64_t> first_gc_, last_gc_, first_pause_, last_pause_;
-  std::optional<std::uint64_t> peak_target_, peak_usage_;
+  std::optional<std::uint64_t> peak_target_, peak_usage_, peak_stressor_;
   std::size_t bad_lines_ = 0;
 };
 

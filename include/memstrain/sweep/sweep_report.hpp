@@ -28,6 +28,9 @@ struct SweepDocument {
   SweepRecommendation recommendation;
 };
 
+/// One run's figures as sweep.json writes them (dir, exit code, verdict, OOM, GC, usage, p99 ...).
+nlohmann::json sweepRunJson(const SweepRunFigures& r);
+
 /// sweep.json: per setting its env, every run's figures and the spread over repeats, plus the
 /// recommendation and the headroom definition.
 nlohmann::json sweepJson(const SweepDocument& doc);
