@@ -38,7 +38,9 @@ class StressorFill : public ::testing::TestWithParam<unsigned> {
   }
   void TearDown() override {
     stressor_.reset();  // quits (or kills) the stressor before its cgroup goes
-    if (fs_) EXPECT_TRUE(testing::removeCgroupTree(fs_->mount() + base_)) << base_ << " was left behind";
+    if (fs_) {
+      EXPECT_TRUE(testing::removeCgroupTree(fs_->mount() + base_)) << base_ << " was left behind";
+    }
   }
 
   // Polls until the stressor reports `bytes` populated or has been waiting 5 min (a busy CI box:
