@@ -4,7 +4,7 @@ JOBS      ?= 2
 BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build go demo lint format test test-plain test-unit test-integration test-containers test-asan test-cgroup2 image bench bench-cgroup2 fuzz soak clean deb deb-test tidy
+.PHONY: all deps build go demo lint format test test-plain test-unit test-integration test-matrix test-containers test-asan test-cgroup2 image bench bench-cgroup2 fuzz soak clean deb deb-test tidy
 
 all: build
 
@@ -50,6 +50,15 @@ test-plain: build go
 	scripts/fuzz.sh 5
 	BUILD=$(BUILD) scripts/k8s-validate.sh
 	BUILD=$(BUILD) scripts/schema-validate.sh
+
+# The kill/abort/hostile-target matrix alone (part of make test too): SIGTERM, SIGINT and SIGKILL
+# (then recover) at random points, SIGHUP, a broken stdout, a second signal, a window check's
+# abort, the target killed or OOM-killed, the stressor over the limit, 12 hostile-target
+# misbehaviours on every endpoint, planted files and planted journals. Each run asserts that no
+# cgroup, process or journal of it is left.
+MATRIX = KillTest|SignalsTest|WindowAbortTest|ReleaseFirstTest|HostileTargetTest|RecoverTest|PlantedFilesTest|RunTest\.(Sigterm|TargetKilled|TargetOomKill|OverTheLimit)
+test-matrix: build go
+	cd $(BUILD) && ctest --output-on-failure -R '$(MATRIX)'
 
 test-unit: build
 	cd $(BUILD) && ctest --output-on-failure -L unit

@@ -25,3 +25,5 @@ echo
 echo "### Release first: stop signal to the stressor's pages leaving the cgroup"
 python3 bench/release_first_bench.py "$build/memstrain" ${RELEASE_FIRST_PEER:-} --trials="${RELEASE_FIRST_TRIALS:-20}" ||
   echo "(release_first_bench failed)"
+echo "### Cost of forced-GC live readings (pprof.live_interval)"
+bench/live_gc_cost.sh "$build" || echo "(live_gc_cost failed)"

@@ -373,6 +373,9 @@ ExitInfo Stressor::stop(std::chrono::milliseconds grace) {
     if ((exit_ = pollExit(pid_))) return *exit_;
     ::usleep(2000);
   }
+  // Release first: its pages are freed here and now, not when the dying stressor next gets a CPU.
+  if ((exit_ = pollExit(pid_))) return *exit_;
+  (void)killAndReapMemory(pid_);
   exit_ = terminate(pid_, SIGKILL, std::chrono::milliseconds(2000));
   return *exit_;
 }

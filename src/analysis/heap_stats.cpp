@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 
 namespace memstrain {
 
@@ -21,6 +22,119 @@ std::optional<double> leastSquaresSlope(const std::vector<std::pair<double, doub
   }
   if (sxx <= 0) return std::nullopt;
   return sxy / sxx;
+}
+
+double studentTQuantile(double confidence, std::size_t dof) {
+  if (dof == 0) return std::nan("");
+  // t(0.975, dof) for dof 1..30.
+  static constexpr double kT975[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+                                     2.201,  2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+                                     2.080,  2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
+  if (std::abs(confidence - 0.95) < 1e-12 && dof <= 30) return kT975[dof - 1];
+  // The normal quantile z for p = (1 + confidence) / 2 (Acklam's rational approximation, central
+  // region; confidences between 0.5 and 0.9999 stay in it), then Cornish–Fisher in 1/dof.
+  const double p = (1 + confidence) / 2;
+  const double q = p - 0.5, r = q * q;
+  const double z = (((((-3.969683028665376e+01 * r + 2.209460984245205e+02) * r - 2.759285104469687e+02) * r + 1.383577518672690e+02) * r -
+                     3.066479806614716e+01) *
+                        r +
+                    2.506628277459239e+00) *
+                   q /
+                   (((((-5.447609879822406e+01 * r + 1.615858368580409e+02) * r - 1.556989798598866e+02) * r + 6.680131188771972e+01) * r -
+                     1.328068155288572e+01) *
+                        r +
+                    1.0);
+  const double d = static_cast<double>(dof);
+  const double z3 = z * z * z, z5 = z3 * z * z, z7 = z5 * z * z;
+  return z + (z3 + z) / (4 * d) + (5 * z5 + 16 * z3 + 3 * z) / (96 * d * d) + (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * d * d * d);
+}
+
+std::optional<SlopeEstimate> slopeWithInterval(const std::vector<std::pair<double, double>>& points, double confidence) {
+  const std::size_t n = points.size();
+  if (n < 3) return std::nullopt;
+  double mx = 0, my = 0;
+  for (const auto& [x, y] : points) {
+    mx += x;
+    my += y;
+  }
+  mx /= static_cast<double>(n);
+  my /= static_cast<double>(n);
+  double sxx = 0, sxy = 0;
+  for (const auto& [x, y] : points) {
+    sxx += (x - mx) * (x - mx);
+    sxy += (x - mx) * (y - my);
+  }
+  if (!(sxx > 0)) return std::nullopt;
+  const double slope = sxy / sxx;
+  const double intercept = my - slope * mx;
+  double rss = 0;
+  for (const auto& [x, y] : points) {
+    const double e = y - (intercept + slope * x);
+    rss += e * e;
+  }
+  const double se = std::sqrt(rss / static_cast<double>(n - 2) / sxx);
+  return SlopeEstimate{slope, studentTQuantile(confidence, n - 2) * se, confidence, n};
+}
+
+void analyzeLiveHeap(const std::vector<LiveHeapReading>& readings, std::vector<StageHeapStats>& stages) {
+  for (std::size_t i = 0; i < stages.size(); ++i) {
+    const LiveHeapReading* start = nullptr;
+    const LiveHeapReading* end = nullptr;
+    for (const auto& r : readings) {
+      if ((i == 0 && r.kind == "start") || (i > 0 && r.kind == "stage_end" && r.stage == i - 1)) start = &r;
+      if (r.kind == "stage_end" && r.stage == i) end = &r;
+    }
+    // Interval readings between the boundaries (by time: a boundary reading is queued at the
+    // stage's end and may come after an interval reading already tagged with the next stage).
+    std::vector<std::pair<double, double>> objects, bytes;
+    for (const auto& r : readings) {
+      const bool after_start = start ? r.t_s > start->t_s : r.stage == i;
+      const bool before_end = end ? r.t_s < end->t_s : r.stage == i;
+      if (!(&r == start || &r == end || (r.kind == "interval" && after_start && before_end))) continue;
+      objects.emplace_back(r.t_s, static_cast<double>(r.objects));
+      bytes.emplace_back(r.t_s, static_cast<double>(r.bytes));
+    }
+    StageHeapStats& h = stages[i];
+    h.live_readings = objects.size();
+    if (start) {
+      h.live_objects_start = start->objects;
+      h.live_bytes_start = start->bytes;
+    }
+    if (end) {
+      h.live_objects_end = end->objects;
+      h.live_bytes_end = end->bytes;
+    }
+    if (start && end) {
+      h.live_objects_delta = static_cast<std::int64_t>(end->objects) - static_cast<std::int64_t>(start->objects);
+      h.live_bytes_delta = static_cast<std::int64_t>(end->bytes) - static_cast<std::int64_t>(start->bytes);
+    }
+    h.live_objects_slope = slopeWithInterval(objects);
+    h.live_bytes_slope = slopeWithInterval(bytes);
+  }
+}
+
+namespace {
+std::string grouped(double v) {
+  const long long n = std::llround(std::abs(v));
+  std::string digits = std::to_string(n);
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return (v < 0 && n != 0 ? "-" : "") + out;
+}
+}  // namespace
+
+std::string retentionSentence(const StageHeapStats& h) {
+  if (!h.live_objects_slope) return "";
+  const SlopeEstimate& e = *h.live_objects_slope;
+  const std::string rate = grouped(e.slope) + " objects/s ± " + grouped(e.half_width) + " (" +
+                           std::to_string(static_cast<int>(std::lround(e.confidence * 100))) + "%, " + std::to_string(e.points) +
+                           " live readings)";
+  if (e.slope - e.half_width > 0) return "retaining " + rate;
+  if (e.slope + e.half_width < 0) return "releasing " + rate;
+  return "no retention beyond the noise: " + rate;
 }
 
 std::optional<double> gcCpuSeconds(const GoMemStats& s, std::int64_t process_start_unix_ns) {
@@ -75,6 +189,16 @@ std::vector<StageHeapStats> analyzeHeap(const std::vector<MemStatsSample>& readi
     reading_before = last;
     h.goroutines_start = first->goroutines;
     h.goroutines_end = last->goroutines;
+  }
+  return out;
+}
+
+std::string growingFunctions(const HeapDiff& diff, std::size_t n) {
+  std::string out;
+  std::size_t listed = 0;
+  for (const auto& row : diff.inuse_objects.rows) {
+    if (row.flat <= 0 || listed == n) continue;
+    out += (listed++ ? ", " : "") + row.name + " +" + grouped(static_cast<double>(row.flat));
   }
   return out;
 }

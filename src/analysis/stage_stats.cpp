@@ -147,6 +147,7 @@ std::vector<StageStats> analyzeStages(const RunRecord& rec) {
   }
   if (rec.plan.target.pprof_url) {
     auto heap = analyzeHeap(rec.memstats, rec.pprof_failures, out.size(), rec.target_start_unix_ns);
+    analyzeLiveHeap(rec.live_heap, heap);
     for (std::size_t i = 0; i < out.size(); ++i) out[i].heap = heap[i];
   }
   for (std::size_t i = 0; i < out.size() && i < rec.plan.stages.size(); ++i) {

@@ -350,6 +350,7 @@ bool RunSession::startObservers() {
     po.client.limits.max_decompressed_bytes = plan_.pprof.max_decompressed_bytes;
     po.client.gc_before_heap = plan_.pprof.gc_before_heap;
     po.profiles_dir = joinPath(options_.out_dir, "profiles");
+    po.live_interval = plan_.pprof.live_interval;
     if (plan_.pprof.growth_objects || plan_.pprof.growth_fraction) {
       po.trigger = GrowthTrigger{plan_.pprof.growth_objects, plan_.pprof.growth_fraction, plan_.pprof.growth_window, 5};
     }
@@ -921,7 +922,10 @@ void RunSession::endStage(StageRun& st) {
     f.shape = stage.pressure->rate_bytes_per_s ? "rate" : stage.pressure->ramp.count() > 0 ? "ramp" : "spike";
     done.fill = f;
   }
-  if (pprof_ && !(rec_.target_exit)) pprof_->requestStageSnapshot(i, rec_.stages.back().name);
+  if (pprof_ && !(rec_.target_exit)) {
+    pprof_->requestStageEndLive(i);
+    pprof_->requestStageSnapshot(i, rec_.stages.back().name);
+  }
 }
 
 void RunSession::endTrigger(StageRun& st, const std::string& why, std::chrono::milliseconds grace) {
@@ -985,6 +989,7 @@ void RunSession::stopObservers() {
   if (pprof_) {
     pprof_->stop(early);
     rec_.memstats = pprof_->memstats();
+    rec_.live_heap = pprof_->live();
     rec_.pprof_failures = pprof_->failures();
     rec_.profiles = pprof_->snapshots();
   }

@@ -46,6 +46,12 @@ Value max(const Summary& s) { return s.n ? Value(s.max) : std::nullopt; }
     const StageHeapStats* h = heap(s);                    \
     return h ? Value(expr) : std::nullopt;                \
   }
+// Live readings are taken at stage boundaries whether or not a MemStats poll fell in the stage.
+#define LIVE(expr)                                         \
+  [](const StageStats& s, const StageLatency*) -> Value {  \
+    const StageHeapStats* h = s.heap ? &*s.heap : nullptr; \
+    return h ? Value(expr) : std::nullopt;                 \
+  }
 #define RELEASE(expr)                                     \
   [](const StageStats& s, const StageLatency*) -> Value { \
     const ReleaseResult* r = release(s);                  \
@@ -137,9 +143,21 @@ const std::vector<MetricInfo>& knownMetrics() {
       {"latency.missed", U::kCount, true, true,
        [](const StageStats&, const StageLatency* l) { return l ? Value(static_cast<double>(l->missed)) : std::nullopt; },
        "scheduled requests never sent (in-flight cap)"},
+      {"heap.live_objects.delta", U::kCount, false, false, LIVE(asDouble(h->live_objects_delta)),
+       "objects still reachable after a forced GC at the stage's end minus at its start: retention (gate leaks on this)"},
+      {"heap.live_bytes.delta", U::kBytes, false, false, LIVE(asDouble(h->live_bytes_delta)),
+       "bytes still reachable after a forced GC at the stage's end minus at its start"},
+      {"heap.live_objects.slope", U::kRate, false, false, LIVE(h->live_objects_slope ? Value(h->live_objects_slope->slope) : std::nullopt),
+       "retention rate: least squares over GC-forced readings (needs pprof.live_interval), objects per second"},
+      {"heap.live_objects.slope_low", U::kRate, false, false,
+       LIVE(h->live_objects_slope ? Value(h->live_objects_slope->slope - h->live_objects_slope->half_width) : std::nullopt),
+       "lower end of the retention rate's 95% interval: above 0 means a leak beyond the readings' noise"},
+      {"heap.live_bytes.slope", U::kRate, false, false, LIVE(h->live_bytes_slope ? Value(h->live_bytes_slope->slope) : std::nullopt),
+       "retention rate in bytes per second (pprof.live_interval)"},
       {"heap.objects.delta", U::kCount, false, false, HEAP(asDouble(h->objects_delta)),
-       "Go heap objects at the stage's end minus its start"},
-      {"heap.objects.slope", U::kRate, false, false, HEAP(h->objects_slope_per_s), "Go heap objects growth, least squares, per second"},
+       "Go HeapObjects (live plus garbage not yet swept) at the stage's end minus its start: allocation churn and GC timing, not retention"},
+      {"heap.objects.slope", U::kRate, false, false, HEAP(h->objects_slope_per_s),
+       "Go HeapObjects growth per second (least squares): GC pressure, includes garbage"},
       {"heap.inuse.end", U::kBytes, false, false, HEAP(asDouble(h->heap_inuse_end)), "Go HeapInuse at the stage's end"},
       {"heap.gc_cycles", U::kCount, false, false, HEAP(asDouble(h->gc_cycles)), "Go GC cycles completed in the stage"},
       {"heap.gc_cpu_fraction", U::kRatio, false, true, HEAP(h->gc_cpu_fraction),
@@ -198,6 +216,7 @@ const std::vector<MetricInfo>& knownMetrics() {
 
 #undef LATENCY
 #undef HEAP
+#undef LIVE
 #undef RELEASE
 #undef PSI
 #undef STAGE

@@ -75,6 +75,11 @@ nlohmann::json memStatsToJson(const MemStatsSample& s, const std::string& stage_
   return j;
 }
 
+nlohmann::json liveHeapToJson(const LiveHeapReading& r, const std::string& stage_name) {
+  return {{"kind", "live_heap"},   {"t", r.t_s},       {"stage", stage_name},       {"reading", r.kind}, {"live_objects", r.objects},
+          {"live_bytes", r.bytes}, {"tries", r.tries}, {"request_ms", r.request_ms}};
+}
+
 nlohmann::json pprofFailureToJson(const PprofFailure& f, const std::string& stage_name) {
   return {{"kind", "pprof_error"},  {"t", f.t_s},           {"stage", stage_name},
           {"endpoint", f.endpoint}, {"error_kind", f.kind}, {"message", f.message}};

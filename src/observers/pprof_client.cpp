@@ -10,6 +10,7 @@ namespace {
 constexpr const char* kHeapPath = "/heap";
 constexpr const char* kHeapAfterGcPath = "/heap?gc=1";
 constexpr const char* kHeapDebugPath = "/heap?debug=1";
+constexpr const char* kHeapDebugAfterGcPath = "/heap?gc=1&debug=1";
 constexpr const char* kGoroutineDebugPath = "/goroutine?debug=1";
 
 PprofErrorKind fromHttp(HttpErrorKind kind) {
@@ -95,6 +96,17 @@ Result<GoMemStats> PprofClient::fetchMemStats() {
   if (!stats) {
     last_error_kind_ = PprofErrorKind::kBadBody;
     return Error{"GET " + base_url_ + kHeapDebugPath + ": " + stats.error().message};
+  }
+  return stats;
+}
+
+Result<GoMemStats> PprofClient::fetchMemStatsAfterGc(std::chrono::nanoseconds* elapsed) {
+  auto body = get(kHeapDebugAfterGcPath, options_.limits.max_compressed_bytes, elapsed);
+  if (!body) return body.error();
+  auto stats = parseMemStats(*body);
+  if (!stats) {
+    last_error_kind_ = PprofErrorKind::kBadBody;
+    return Error{"GET " + base_url_ + kHeapDebugAfterGcPath + ": " + stats.error().message};
   }
   return stats;
 }

@@ -28,6 +28,7 @@ double PprofObserver::now_s() const { return std::chrono::duration<double>(Clock
 
 void PprofObserver::start() {
   if (thread_.joinable()) return;
+  if (options_.live_boundaries) liveReading(0, "start");  // before the first stage begins
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -35,12 +36,23 @@ void PprofObserver::setStage(std::size_t index, const std::string& name) {
   std::lock_guard<std::mutex> lock(mu_);
   stage_ = index;
   stage_name_ = name;
+  if (stage_names_.size() <= index) stage_names_.resize(index + 1);
+  stage_names_[index] = name;
 }
 
 void PprofObserver::requestStageSnapshot(std::size_t index, const std::string& name) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     pending_snapshots_.emplace_back(index, name);
+  }
+  cv_.notify_one();
+}
+
+void PprofObserver::requestStageEndLive(std::size_t index) {
+  if (!options_.live_boundaries) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_snapshots_.emplace_back(index, std::string());
   }
   cv_.notify_one();
 }
@@ -81,9 +93,11 @@ void PprofObserver::loop() {
   // (std::terminate) with the pressure on and no report. Whatever one request or write throws
   // becomes a failure of kind "internal" and the observer goes on.
   auto next_poll = Clock::now();
+  const auto live_every = options_.live_interval.value_or(std::chrono::nanoseconds::zero());
+  auto next_live = Clock::now() + live_every;
   for (;;) {
     try {
-      if (!step(next_poll)) return;
+      if (!step(next_poll, next_live)) return;
     } catch (const std::exception& e) {
       fail("observer", Error{std::string("internal error: ") + e.what()}, "internal");
       next_poll = Clock::now() + options_.interval;
@@ -94,13 +108,16 @@ void PprofObserver::loop() {
   }
 }
 
-bool PprofObserver::step(Clock::time_point& next_poll) {
+bool PprofObserver::step(Clock::time_point& next_poll, Clock::time_point& next_live) {
+  const auto live_every = options_.live_interval.value_or(std::chrono::nanoseconds::zero());
   std::optional<std::pair<std::size_t, std::string>> snap;
   bool do_poll = false;
+  bool do_live = false;
   std::chrono::nanoseconds interval = options_.interval;
   {
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_until(lock, next_poll, [&] { return stopping_ || !pending_snapshots_.empty() || interval_changed_; });
+    const auto wake = live_every.count() > 0 ? std::min(next_poll, next_live) : next_poll;
+    cv_.wait_until(lock, wake, [&] { return stopping_ || !pending_snapshots_.empty() || interval_changed_; });
     if (interval_changed_) {
       interval_changed_ = false;
       next_poll = std::min(next_poll, Clock::now());
@@ -111,12 +128,25 @@ bool PprofObserver::step(Clock::time_point& next_poll) {
       pending_snapshots_.pop_front();
     } else if (stopping_) {
       return false;
+    } else if (live_every.count() > 0 && Clock::now() >= next_live) {
+      do_live = true;
     } else if (Clock::now() >= next_poll) {
       do_poll = true;
     }
   }
-  if (snap) {
+  if (snap && snap->second.empty()) {
+    liveReading(snap->first, "stage_end");  // an empty name queues the stage-end live reading
+  } else if (snap) {
     snapshot(snap->first, snap->second, "stage_end");
+  } else if (do_live) {
+    std::size_t stage;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stage = stage_;
+    }
+    next_live += live_every;
+    liveReading(stage, "interval");
+    if (next_live < Clock::now()) next_live = Clock::now() + live_every;
   } else if (do_poll) {
     next_poll += interval;
     poll();
@@ -204,6 +234,31 @@ void PprofObserver::maybeTrigger(const MemStatsSample& s) {
   spdlog::info("heap objects grew by {} within {:.0f}s: saving a heap profile", grown, window_s);
   snapshot(s.stage, name + "-growth-" + std::to_string(growth_snapshots_), "growth");
   last_trigger_t_ = s.t_s;  // the next window starts here, so one burst saves one profile
+}
+
+void PprofObserver::liveReading(std::size_t stage, const char* kind) {
+  std::optional<LiveHeapReading> best;
+  for (std::uint32_t i = 0; i < std::max<std::uint32_t>(1, options_.live_tries); ++i) {
+    if (i > 0) std::this_thread::sleep_for(options_.live_try_gap);
+    std::chrono::nanoseconds elapsed{0};
+    auto ms = client_.fetchMemStatsAfterGc(&elapsed);
+    if (!ms) {
+      fail("heap_live", ms.error());
+      return;
+    }
+    if (!best || ms->heap_objects < best->objects) {
+      best = LiveHeapReading{
+          now_s(), stage, kind, ms->heap_objects, ms->heap_alloc_bytes, 0, std::chrono::duration<double, std::milli>(elapsed).count()};
+    }
+    best->tries = i + 1;
+  }
+  std::string name;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    name = stage < stage_names_.size() ? stage_names_[stage] : std::string();
+  }
+  write_line_(liveHeapToJson(*best, name));
+  live_.push_back(*best);
 }
 
 void PprofObserver::snapshot(std::size_t stage, const std::string& file_stem, const std::string& reason) {

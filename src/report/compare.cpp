@@ -45,6 +45,9 @@ std::vector<Figure> stageFigures(const json& s) {
     f.push_back({"latency.error_rate" + p, "fraction", num(l, "error_rate")});
   }
   if (const json& heap = at(s, "heap"); heap.is_object()) {
+    f.push_back({"heap.live_objects.delta", "count", num(heap, "live_objects_delta")});
+    f.push_back({"heap.live_bytes.delta", "bytes", num(heap, "live_bytes_delta")});
+    f.push_back({"heap.live_objects.slope", "per_s", num(at(heap, "live_objects_slope"), "per_s")});
     f.push_back({"heap.objects.delta", "count", num(heap, "objects_delta")});
     f.push_back({"heap.objects.slope", "per_s", num(heap, "objects_slope_per_s")});
     f.push_back({"heap.gc_cycles", "count", num(heap, "gc_cycles")});
@@ -249,8 +252,9 @@ Result<std::vector<GateFinding>> evaluateFailRules(const ReportComparison& c, co
           return Error{"--fail-on " + rule.text + ": no figure \"" + rule.figure + "\"" +
                        (rule.stage.empty() ? "" : " in stage \"" + rule.stage + "\"") +
                        " in either report (figures: duration, usage.max, usage.mean, target.rss.max, oom_kills.target, "
-                       "oom_kills.stressor, latency.p50/p90/p99/p999/max, latency.error_rate, heap.objects.delta, "
-                       "heap.objects.slope, heap.gc_cycles, heap.gc_cpu_fraction, psi.some_avg10.max, psi.some_stall)"};
+                       "oom_kills.stressor, latency.p50/p90/p99/p999/max, latency.error_rate, heap.live_objects.delta, "
+                       "heap.live_bytes.delta, heap.live_objects.slope, heap.objects.delta, heap.objects.slope, heap.gc_cycles, "
+                       "heap.gc_cpu_fraction, psi.some_avg10.max, psi.some_stall)"};
         }
         break;
       }

@@ -212,7 +212,7 @@ code{font:12.5px ui-monospace,"DejaVu Sans Mono",monospace}
 .why{margin-top:14px;padding:8px 14px;border-left:5px solid #777;background:#f6f6f6}.why h2{border:0;margin:4px 0;font-size:15px}
 .why.fail{border-color:var(--fail)}.why.inconclusive{border-color:var(--inc)}.why ul{margin:4px 0}
 table{border-collapse:collapse;width:100%;font-size:13px}
-table.stages{font-size:12.5px}table.stages td,table.stages th{padding:5px 6px}
+table.stages{font-size:12px}table.stages td,table.stages th{padding:4px 5px}
 th,td{text-align:left;padding:5px 8px;border-bottom:1px solid var(--line);vertical-align:top}
 thead th{background:#f0f2f5;font-weight:600;font-size:12px;color:#333}
 td.num,th.num{text-align:right;white-space:nowrap}
@@ -251,6 +251,11 @@ td.fn .bar{position:absolute;left:0;top:3px;bottom:3px;background:#E69F00;opacit
 td.fn code{position:relative}
 .release-card{border:1px solid var(--line);border-radius:8px;padding:6px 14px;margin:8px 0}
 .release-card .explanation{font-size:15px;margin:4px 0 8px}
+th small,td small{display:block;color:var(--mute);font-size:11px;font-weight:400}
+table.before-after{width:auto;min-width:60%;margin:6px 0 10px}table.before-after th[scope=row]{font-weight:400}
+table.before-after th[scope=row] small{display:inline;margin-left:8px}table.before-after td,table.before-after th{padding:4px 12px}
+ul.retention{margin:4px 0 10px;padding-left:20px}ul.retention li.bad{color:#a33f00}
+tr.group th{background:#fafbfc;text-align:left;font-size:12px;color:var(--mute);font-weight:600;padding-top:8px}
 dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:4px 0}dl.kv dt{font-size:13px}
 footer{margin-top:30px;color:var(--mute);font-size:12px}
 @media (max-width:760px){.two{grid-template-columns:1fr}.facts dl{grid-template-columns:1fr}.facts .wide{grid-column:span 1}header.top{flex-direction:column;align-items:flex-start}}
@@ -280,6 +285,9 @@ svg.addEventListener('mousemove',function(e){var r=svg.getBoundingClientRect();i
 var t=d.t0+(xv-d.x0)/(d.x1-d.x0)*(d.t1-d.t0);show(Math.max(d.t0,Math.min(d.t1,t)),true);});
 svg.addEventListener('mouseleave',function(){show(d.t1,false);});});
 var first=data.filter(function(d){return d;})[0];if(first)show(first.t1,false);
+// A table wider than the window scrolls inside its box; mark by how much (the browser test checks
+// that none does at 1280 px).
+document.querySelectorAll('.scroll').forEach(function(s){if(s.scrollWidth>s.clientWidth+1)s.setAttribute('data-overflows',String(s.scrollWidth-s.clientWidth));});
 document.body.setAttribute('data-script','ok');
 })();
 )JS";

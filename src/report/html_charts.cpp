@@ -236,7 +236,8 @@ void renderLatencyChart(std::ostringstream& o, const RunSeries* s, const ChartCo
                "No latency probes in this plan (target.probe).");
 }
 
-// (3) Go heap: objects, HeapInuse, HeapReleased.
+// (3) Go heap: all objects (HeapObjects, garbage included), live objects (after a forced GC),
+// HeapInuse, HeapReleased.
 void renderHeapChart(std::ostringstream& o, const RunSeries* s, const ChartContext& c) {
   std::optional<ChartSpec> spec;
   std::vector<LegendItem> legend;
@@ -246,7 +247,7 @@ void renderHeapChart(std::ostringstream& o, const RunSeries* s, const ChartConte
     spec->right = ChartAxis{ValueKind::kBytes, "", std::nullopt};
     const auto idx = pick(s->memstats, c.max_points, [](const MemstatsPoint& p) { return p.heap_objects; });
     ChartSeries obj = seriesAt(s->memstats, idx, [](const MemstatsPoint& p) { return p.heap_objects; });
-    obj.name = "heap objects";
+    obj.name = "all objects (incl. garbage)";
     obj.key = "heap-objects";
     obj.color = kBlue;
     ChartSeries inuse = seriesAt(s->memstats, idx, [](const MemstatsPoint& p) { return p.heap_inuse_bytes; });
@@ -261,9 +262,23 @@ void renderHeapChart(std::ostringstream& o, const RunSeries* s, const ChartConte
     rel.axis = 1;
     rel.style = ChartSeries::Style::kDashed;
     spec->series = {obj, inuse, rel};
-    legend = {{"heap objects (left axis)", kBlue, "line"},
+    legend = {{"all objects, incl. garbage not yet swept (left axis)", kBlue, "line"},
               {"HeapInuse (right axis)", kOrange, "line"},
               {"HeapReleased (right axis)", kGreen, "dashed"}};
+    if (!s->live.empty()) {
+      // Readings after a forced GC: stage boundaries, plus pprof.live_interval. Few points, so
+      // all of them (no picking).
+      ChartSeries live;
+      for (const auto& p : s->live) {
+        live.t.push_back(p.t_s);
+        live.v.push_back(p.objects);
+      }
+      live.name = "live objects (after GC)";
+      live.key = "live-objects";
+      live.color = kPurple;
+      spec->series.insert(spec->series.begin() + 1, std::move(live));
+      legend.insert(legend.begin() + 1, {"live objects, read after a forced GC (left axis)", kPurple, "line"});
+    }
   }
   renderFigure(o, "chart-heap", "Go heap", "MemStats read through pprof", spec, legend,
                "No Go MemStats: the plan has no target.pprof_url, or no reading succeeded.");

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <sstream>
 
 #include "html_parts.hpp"
@@ -99,14 +100,18 @@ void renderStages(std::ostringstream& o, const json& r) {
     o << "<p class=\"note\">No stage ran.</p></section>\n";
     return;
   }
-  o << "<div class=\"scroll\"><table class=\"stages\"><thead><tr><th>stage</th><th class=\"num\">time</th><th>pressure</th>"
-       "<th class=\"num\">reached</th><th class=\"num\">usage max</th><th class=\"num\">stressor mean</th><th class=\"num\">RSS max</th>"
-       "<th class=\"num\">OOM kills t/s</th><th>probe</th><th class=\"num\">p50 / p99 / max</th>"
-       "<th class=\"num\">errors</th><th class=\"num\">heap objects</th>"
-       "<th class=\"num\">objects/s</th><th class=\"num\">HeapInuse end</th><th "
-       "class=\"num\">GCs</th><th>release</th></tr></thead><tbody>\n";
+  // Twelve columns, secondary figures in a second line of their cell, so the table fits a
+  // 1280 px window without scrolling sideways.
+  o << "<div class=\"scroll\"><table class=\"stages\"><thead><tr><th>stage</th><th>pressure</th>"
+       "<th class=\"num\">usage max</th><th class=\"num\">RSS max</th><th class=\"num\">OOM kills<small>target/stressor</small></th>"
+       "<th>probe</th><th class=\"num\">p50 / p99 / max</th><th class=\"num\">errors</th>"
+       "<th class=\"num\" title=\"objects still reachable after a forced GC at the stage's end; change over the stage\">live objects"
+       "<small>after GC · Δ</small></th>"
+       "<th class=\"num\" title=\"MemStats HeapObjects growth per second: live objects plus garbage not yet swept\">all objects/s"
+       "<small>churn, GC pressure</small></th>"
+       "<th class=\"num\">HeapInuse end<small>GC cycles</small></th><th>release</th></tr></thead><tbody>\n";
   for (const auto& st : stages) {
-    std::string pressure = "–", reached = "–";
+    std::string pressure = "–", pressure_sub;
     const json& p = at(st, "pressure");
     if (p.is_object()) {
       pressure = str(p, "placement") + " ";
@@ -114,22 +119,26 @@ void renderStages(std::ostringstream& o, const json& r) {
         pressure += fmt("%.0f%%", *lf * 100);
       else
         pressure += bytes(num(p, "requested_bytes"));
-      if (num(p, "reached_bytes")) reached = bytes(num(p, "reached_bytes"));
+      if (num(p, "reached_bytes")) pressure_sub = "reached " + bytes(num(p, "reached_bytes"));
     }
+    if (auto sm = num(at(st, "stressor_bytes"), "mean"); sm && *sm > 0)
+      pressure_sub += (pressure_sub.empty() ? "" : " · ") + std::string("stressor ") + bytes(sm);
     const double dur = num(st, "end_s").value_or(0) - num(st, "start_s").value_or(0);
     const json& heap = at(st, "heap");
-    std::string heap_objects = "–", slope = "–", inuse = "–", gcs = "–";
+    std::string live = "–", live_sub, slope = "–", inuse = "–", gcs;
     if (heap.is_object()) {
-      if (num(heap, "objects_start") && num(heap, "objects_end")) {
-        heap_objects = compactCount(*num(heap, "objects_start")) + " → " + compactCount(*num(heap, "objects_end"));
-        if (auto d = num(heap, "objects_delta"))
-          heap_objects += " (" + std::string(*d >= 0 ? "+" : "−") + compactCount(std::fabs(*d)) + ")";
+      if (auto end = num(heap, "live_objects_end")) live = compactCount(*end);
+      if (auto d = num(heap, "live_objects_delta")) live_sub = std::string(*d >= 0 ? "+" : "−") + compactCount(std::fabs(*d));
+      if (auto e = at(heap, "live_objects_slope"); e.is_object()) {
+        live_sub += (live_sub.empty() ? "" : " · ") + std::string(num(e, "per_s").value_or(0) >= 0 ? "+" : "−") +
+                    compactCount(std::fabs(num(e, "per_s").value_or(0))) + "/s ± " + compactCount(num(e, "half_width_per_s").value_or(0));
       }
-      if (auto v = num(heap, "objects_slope_per_s")) slope = fmt("%.0f", *v);
+      if (auto v = num(heap, "objects_slope_per_s")) slope = (*v < 0 ? "−" : "") + compactCount(std::fabs(*v));
       inuse = bytes(num(heap, "heap_inuse_end_bytes"));
-      if (num(heap, "gc_cycles")) gcs = str(heap, "gc_cycles");
-      if (auto f = num(heap, "gc_cpu_fraction")) gcs += fmt(" (%.1f%% CPU)", *f * 100);
+      if (num(heap, "gc_cycles")) gcs = str(heap, "gc_cycles") + " GCs";
+      if (auto f = num(heap, "gc_cpu_fraction")) gcs += fmt(" · %.1f%% CPU", *f * 100);
     }
+    auto sub = [](const std::string& text) { return text.empty() ? std::string() : "<small>" + esc(text) + "</small>"; };
     std::string release = "–";
     if (at(st, "release").is_object()) {
       const std::string outcome = str(at(st, "release"), "outcome");
@@ -139,14 +148,12 @@ void renderStages(std::ostringstream& o, const json& r) {
     const std::size_t rows = lat.is_array() && !lat.empty() ? lat.size() : 1;
     for (std::size_t i = 0; i < rows; ++i) {
       o << "<tr>";
+      const std::string span = rows > 1 ? " rowspan=\"" + std::to_string(rows) + "\"" : "";
       if (i == 0) {
-        const std::string span = rows > 1 ? " rowspan=\"" + std::to_string(rows) + "\"" : "";
         o << "<th scope=\"row\"" << span << ">" << esc(str(st, "name"))
           << (at(st, "completed").is_boolean() && !at(st, "completed").get<bool>() ? " <span class=\"pill warn\">cut short</span>" : "")
-          << "</th><td class=\"num\"" << span << ">" << fmt("%.1f s", dur) << "</td><td" << span << ">" << esc(pressure)
-          << "</td><td class=\"num\"" << span << ">" << reached << "</td><td class=\"num\"" << span << ">"
-          << bytes(num(at(st, "usage_bytes"), "max")) << "</td><td class=\"num\"" << span << ">"
-          << bytes(num(at(st, "stressor_bytes"), "mean")) << "</td><td class=\"num\"" << span << ">"
+          << sub(fmt("%.1f s", dur)) << "</th><td" << span << ">" << esc(pressure) << sub(pressure_sub) << "</td><td class=\"num\"" << span
+          << ">" << bytes(num(at(st, "usage_bytes"), "max")) << "</td><td class=\"num\"" << span << ">"
           << bytes(num(at(st, "target_rss_bytes"), "max")) << "</td><td class=\"num\"" << span << ">"
           << esc(str(at(st, "oom_kills"), "target")) << "/" << esc(str(at(st, "oom_kills"), "stressor")) << "</td>";
       }
@@ -160,10 +167,8 @@ void renderStages(std::ostringstream& o, const json& r) {
         o << "<td>–</td><td class=\"num\">–</td><td class=\"num\">–</td>";
       }
       if (i == 0) {
-        const std::string span = rows > 1 ? " rowspan=\"" + std::to_string(rows) + "\"" : "";
-        o << "<td class=\"num\"" << span << ">" << heap_objects << "</td><td class=\"num\"" << span << ">" << slope
-          << "</td><td class=\"num\"" << span << ">" << inuse << "</td><td class=\"num\"" << span << ">" << esc(gcs) << "</td><td" << span
-          << ">" << release << "</td>";
+        o << "<td class=\"num\"" << span << ">" << live << sub(live_sub) << "</td><td class=\"num\"" << span << ">" << slope
+          << "</td><td class=\"num\"" << span << ">" << inuse << sub(gcs) << "</td><td" << span << ">" << release << "</td>";
       }
       o << "</tr>\n";
     }
@@ -209,6 +214,18 @@ void renderHeapGrowth(std::ostringstream& o, const json& r) {
     o << "<p class=\"note\">No heap profiles: the plan has no target.pprof_url.</p></section>\n";
     return;
   }
+  // Retention rates (pprof.live_interval), one line a stage: the answer to "is it leaking?".
+  bool any_rate = false;
+  for (const auto& st : at(r, "stages")) {
+    const json& retention = at(at(st, "heap"), "retention");
+    if (!retention.is_string()) continue;
+    if (!any_rate) o << "<ul class=\"retention\">";
+    any_rate = true;
+    const bool leak = retention.get<std::string>().rfind("retaining", 0) == 0;
+    o << "<li" << (leak ? " class=\"bad\"" : "") << "><strong>" << esc(str(st, "name"))
+      << "</strong>: " << esc(retention.get<std::string>()) << "</li>";
+  }
+  if (any_rate) o << "</ul>\n";
   const json& diff = at(pprof, "diff");
   if (!diff.is_object()) {
     o << "<p class=\"note\">No diff: " << esc(str(pprof, "diff_error").empty() ? "fewer than two heap profiles" : str(pprof, "diff_error"))
@@ -226,36 +243,98 @@ void renderHeapGrowth(std::ostringstream& o, const json& r) {
 
 namespace {
 
+// A signed byte change for a table cell: "−312.0 MiB", "+4.0 KiB", "0 B".
+std::string bytesChange(std::optional<double> before, std::optional<double> after) {
+  if (!before || !after) return "–";
+  const double d = *after - *before;
+  if (d == 0) return "0 B";
+  return std::string(d < 0 ? "−" : "+") + formatValue(ValueKind::kBytes, std::fabs(d));
+}
+
+// One row of a before/after table; rows without either figure are left out.
+void beforeAfterRow(std::ostringstream& o, const char* label, const char* hint, std::optional<double> before, std::optional<double> after,
+                    std::optional<double> largest_drop = std::nullopt) {
+  if (!before && !after) return;
+  o << "<tr><th scope=\"row\">" << label;
+  if (hint && *hint) o << "<small>" << hint << "</small>";
+  o << "</th><td class=\"num\">" << bytes(before) << "</td><td class=\"num\">" << bytes(after) << "</td><td class=\"num\">"
+    << bytesChange(before, after) << "</td><td class=\"num\">"
+    << (largest_drop ? "−" + formatValue(ValueKind::kBytes, *largest_drop) : std::string("–")) << "</td></tr>\n";
+}
+
+// A release stage: the verdict in words, then what the Go runtime and the OS showed before and
+// after the trigger, then the yardsticks (ratio, time, LazyFree) with plain labels. The raw keys
+// stay in report.json; this is for people.
 void renderReleaseCard(std::ostringstream& o, const json& rel, const std::string& title) {
   const std::string outcome = str(rel, "outcome");
   o << "<div class=\"release-card\"><h3>" << esc(title) << " <span class=\"pill release-" << esc(outcome) << "\">"
     << esc(outcome.empty() ? "no outcome" : outcome) << "</span></h3>\n";
   if (!str(rel, "explanation").empty()) o << "<p class=\"explanation\">" << esc(str(rel, "explanation")) << "</p>\n";
+  const json& rt = at(rel, "runtime");
+  const json& os = at(rel, "os");
+  o << "<table class=\"before-after\"><thead><tr><th></th><th class=\"num\">before</th><th class=\"num\">after</th>"
+       "<th class=\"num\">change</th><th class=\"num\">largest drop</th></tr></thead><tbody>\n";
+  o << "<tr class=\"group\"><th colspan=\"5\">Go runtime (MemStats)</th></tr>\n";
+  beforeAfterRow(o, "heap in use", "HeapInuse", num(rt, "heap_inuse_before_bytes"), num(rt, "heap_inuse_after_bytes"));
+  beforeAfterRow(o, "given back to the OS", "HeapReleased", num(rt, "heap_released_before_bytes"), num(rt, "heap_released_after_bytes"));
+  beforeAfterRow(o, "idle, not yet given back", "HeapIdle − HeapReleased", num(rt, "heap_idle_unreleased_before_bytes"), std::nullopt);
+  o << "<tr class=\"group\"><th colspan=\"5\">what the OS saw</th></tr>\n";
+  beforeAfterRow(o, "target RSS", "", num(os, "rss_before_bytes"), num(os, "rss_after_bytes"), num(rel, "rss_dropped_bytes"));
+  beforeAfterRow(o, "cgroup usage", "", num(os, "cgroup_before_bytes"), num(os, "cgroup_after_bytes"), num(rel, "cgroup_dropped_bytes"));
+  o << "</tbody></table>\n";
+  const json& expect = at(rel, "expect");
   o << "<dl class=\"kv\">";
-  struct Field {
-    const char* key;
-    const char* label;
-  };
-  static const Field kKnown[] = {{"runtime_released_bytes", "released by the Go runtime"},
-                                 {"rss_dropped_bytes", "RSS dropped"},
-                                 {"cgroup_dropped_bytes", "cgroup usage dropped"},
-                                 {"returned_ratio", "returned ratio"},
-                                 {"time_to_return_s", "time to return"},
-                                 {"lazy_bytes", "still resident as LazyFree"}};
-  for (const Field& f : kKnown) {
-    const json& v = at(rel, f.key);
-    if (v.is_null()) continue;
-    o << "<dt>" << f.label << "</dt><dd>" << genericValue(v, f.key, 0) << "</dd>";
+  o << "<dt>released by the Go runtime</dt><dd>" << bytes(num(rel, "runtime_released_bytes")) << "</dd>";
+  if (auto ratio = num(rel, "returned_ratio")) {
+    o << "<dt>returned to the OS</dt><dd>" << fmt("%.0f%%", *ratio * 100) << " of it";
+    if (auto want = num(expect, "returned_ratio")) o << " (needed " << fmt("%.0f%%", *want * 100) << ")";
+    o << "</dd>";
   }
-  for (auto it = rel.begin(); it != rel.end(); ++it) {
-    const std::string& k = it.key();
-    if (k == "outcome" || k == "explanation" ||
-        std::any_of(std::begin(kKnown), std::end(kKnown), [&](const Field& f) { return k == f.key; }))
-      continue;
-    if (it.value().is_null()) continue;
-    o << "<dt>" << esc(k) << "</dt><dd>" << genericValue(it.value(), k, 0) << "</dd>";
+  if (auto t = num(rel, "time_to_return_s")) {
+    o << "<dt>time to return</dt><dd>" << fmt("%.2f s", *t);
+    if (auto within = num(expect, "within_s")) o << " (allowed " << fmt("%.0f s", *within) << ")";
+    o << "</dd>";
+  } else if (auto within = num(expect, "within_s")) {
+    o << "<dt>time to return</dt><dd>not within " << fmt("%.0f s", *within) << "</dd>";
+  }
+  if (auto lazy = num(rel, "lazy_bytes")) {
+    static const std::map<std::string, std::string> kSource = {{"smaps_rollup", "the target's smaps_rollup (LazyFree)"},
+                                                               {"cgroup_inactive_file", "the cgroup's inactive_file growth"},
+                                                               {"cgroup_pglazyfree", "the cgroup's pglazyfree counter"}};
+    auto src = kSource.find(str(rel, "lazy_source"));
+    o << "<dt>freed lazily, still resident</dt><dd>" << bytes(lazy);
+    if (auto added = num(rel, "lazy_added_bytes")) o << " (" << bytesChange(0.0, added) << " in the window)";
+    if (src != kSource.end()) o << ", read from " << src->second;
+    o << "</dd>";
+  }
+  const json& window = at(rel, "window");
+  if (auto trig = num(window, "trigger_s")) {
+    o << "<dt>window</dt><dd>trigger at " << fmt("%.2f s", *trig) << ", deadline " << fmt("%.2f s", num(window, "deadline_s").value_or(0))
+      << " (run clock)</dd>";
+  }
+  const json& reclaim = at(rel, "reclaim");
+  if (reclaim.is_object()) {
+    o << "<dt>pressure-assisted reclaim</dt><dd>";
+    if (at(reclaim, "ran").is_boolean() && at(reclaim, "ran").get<bool>())
+      o << esc(str(reclaim, "explanation"));
+    else
+      o << "skipped: " << esc(str(reclaim, "skipped_reason"));
+    o << "</dd>";
   }
   o << "</dl></div>\n";
+}
+
+// The stressor's own release after the run: usage and the target's RSS back at their baseline?
+void renderStressorReleaseCard(std::ostringstream& o, const json& sr) {
+  const bool ok = at(sr, "ok").is_boolean() && at(sr, "ok").get<bool>();
+  o << "<div class=\"release-card\"><h3>the stressor's own release <span class=\"pill "
+    << (ok ? "release-returned\">returned" : "warn\">kept") << "</span></h3>\n";
+  o << "<table class=\"before-after\"><thead><tr><th></th><th class=\"num\">baseline</th><th class=\"num\">after the run</th>"
+       "<th class=\"num\">change</th><th class=\"num\">largest drop</th></tr></thead><tbody>\n";
+  beforeAfterRow(o, "cgroup usage", "", num(sr, "baseline_usage_bytes"), num(sr, "after_usage_bytes"));
+  beforeAfterRow(o, "target RSS", "", num(sr, "baseline_target_rss_bytes"), num(sr, "after_target_rss_bytes"));
+  o << "</tbody></table>\n<dl class=\"kv\"><dt>left behind</dt><dd>" << bytes(num(sr, "leaked_bytes")) << " (tolerance "
+    << bytes(num(sr, "tolerance_bytes")) << ")</dd></dl></div>\n";
 }
 
 }  // namespace
@@ -272,7 +351,7 @@ void renderRelease(std::ostringstream& o, const json& r) {
   const json& sr = at(r, "stressor_release");
   if (sr.is_object()) {
     any = true;
-    renderReleaseCard(o, sr, "the stressor's own release");
+    renderStressorReleaseCard(o, sr);
   } else if (!sr.is_null()) {
     any = true;
     o << "<div class=\"release-card\"><h3>the stressor's own release</h3><p>" << genericValue(sr, "stressor_release", 0) << "</p></div>\n";

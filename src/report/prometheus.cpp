@@ -71,7 +71,14 @@ std::string renderPrometheusText(const json& report, int exit_code, double end_u
   e.family("memstrain_stage_refaults_per_second", T::kGauge, "Evicted file pages of the target's cgroup read back.");
   e.family("memstrain_stage_gc_cycles", T::kGauge, "Go GC cycles completed in the stage.");
   e.family("memstrain_stage_gc_cpu_ratio", T::kGauge, "Share of the Go runtime's CPU (GOMAXPROCS x time) spent in GC in the stage.");
-  e.family("memstrain_stage_heap_objects_delta", T::kGauge, "Go heap objects at the stage's end minus its start.");
+  e.family("memstrain_stage_heap_objects_delta", T::kGauge,
+           "Go HeapObjects at the stage's end minus its start: live objects plus garbage not yet swept (churn, GC timing).");
+  e.family("memstrain_stage_live_objects_delta", T::kGauge, "Objects still reachable after a forced GC: stage end minus stage start.");
+  e.family("memstrain_stage_live_bytes_delta", T::kGauge, "Bytes still reachable after a forced GC: stage end minus stage start.");
+  e.family("memstrain_stage_live_objects_per_second", T::kGauge,
+           "Retention rate: least-squares slope of live objects over the stage's GC-forced readings (pprof.live_interval).");
+  e.family("memstrain_stage_live_objects_per_second_error", T::kGauge,
+           "Half width of the 95% confidence interval of memstrain_stage_live_objects_per_second.");
   e.family("memstrain_stage_release_returned_ratio", T::kGauge, "Release stages: OS-visible drop / bytes the Go runtime released.");
 
   const json& tool = at(report, "tool");
@@ -147,6 +154,10 @@ std::string renderPrometheusText(const json& report, int exit_code, double end_u
     e.add("memstrain_stage_gc_cycles", {{"stage", stage}}, num(heap, "gc_cycles"));
     e.add("memstrain_stage_gc_cpu_ratio", {{"stage", stage}}, num(heap, "gc_cpu_fraction"));
     e.add("memstrain_stage_heap_objects_delta", {{"stage", stage}}, num(heap, "objects_delta"));
+    e.add("memstrain_stage_live_objects_delta", {{"stage", stage}}, num(heap, "live_objects_delta"));
+    e.add("memstrain_stage_live_bytes_delta", {{"stage", stage}}, num(heap, "live_bytes_delta"));
+    e.add("memstrain_stage_live_objects_per_second", {{"stage", stage}}, num(at(heap, "live_objects_slope"), "per_s"));
+    e.add("memstrain_stage_live_objects_per_second_error", {{"stage", stage}}, num(at(heap, "live_objects_slope"), "half_width_per_s"));
     e.add("memstrain_stage_release_returned_ratio", {{"stage", stage}}, num(at(s, "release"), "returned_ratio"));
   }
   return e.str();

@@ -1,10 +1,12 @@
 #include "memstrain/report/report.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <sstream>
 
+#include "memstrain/analysis/heap_stats.hpp"
 #include "memstrain/util/build_info.hpp"
 #include "memstrain/util/units.hpp"
 #include "memstrain/version.hpp"
@@ -37,12 +39,27 @@ std::string isoTime(std::int64_t wall_ms) {
   return out;
 }
 
+json slopeJson(const std::optional<SlopeEstimate>& e) {
+  if (!e) return nullptr;
+  return {{"per_s", e->slope}, {"half_width_per_s", e->half_width}, {"confidence", e->confidence}, {"readings", e->points}};
+}
+
 json heapJson(const StageHeapStats& h) {
   return {{"samples", h.samples},
           {"objects_start", opt(h.objects_start)},
           {"objects_end", opt(h.objects_end)},
           {"objects_delta", opt(h.objects_delta)},
           {"objects_slope_per_s", opt(h.objects_slope_per_s)},
+          {"live_objects_start", opt(h.live_objects_start)},
+          {"live_objects_end", opt(h.live_objects_end)},
+          {"live_objects_delta", opt(h.live_objects_delta)},
+          {"live_bytes_start", opt(h.live_bytes_start)},
+          {"live_bytes_end", opt(h.live_bytes_end)},
+          {"live_bytes_delta", opt(h.live_bytes_delta)},
+          {"live_readings", h.live_readings},
+          {"live_objects_slope", slopeJson(h.live_objects_slope)},
+          {"live_bytes_slope", slopeJson(h.live_bytes_slope)},
+          {"retention", h.live_objects_slope ? json(retentionSentence(h)) : json(nullptr)},
           {"heap_inuse_start_bytes", opt(h.heap_inuse_start)},
           {"heap_inuse_end_bytes", opt(h.heap_inuse_end)},
           {"heap_released_start_bytes", opt(h.heap_released_start)},
@@ -407,13 +424,15 @@ std::string renderSummary(const RunRecord& rec, const RunAnalysis& analysis) {
                   s.usage.n ? mib(s.usage.max).c_str() : "-", s.reached_bytes ? mib(*s.reached_bytes).c_str() : "-", err.c_str(), oom);
     o << line;
   }
-  const bool any_heap = std::any_of(stages.begin(), stages.end(), [](const StageStats& s) { return s.heap && s.heap->samples > 0; });
+  const bool any_heap = std::any_of(stages.begin(), stages.end(), [](const StageStats& s) { return s.heap.has_value(); });
   if (any_heap) {
-    std::snprintf(line, sizeof line, "\n%-14s %12s %12s %12s %10s %7s %12s %12s\n", "go runtime", "objects start", "objects end",
-                  "slope /s", "GC cycles", "GC CPU", "HeapInuse end", "goroutines");
+    // Live objects (after a forced GC) say what is retained; HeapObjects growth says how much
+    // garbage the GC had not swept yet: churn, GC pressure.
+    std::snprintf(line, sizeof line, "\n%-14s %12s %12s %12s %14s %10s %7s %12s %10s\n", "go runtime", "live objects", "live delta",
+                  "live MiB", "all objects/s", "GC cycles", "GC CPU", "HeapInuse end", "goroutines");
     o << line;
     for (const auto& s : stages) {
-      if (!s.heap || s.heap->samples == 0) {
+      if (!s.heap) {
         std::snprintf(line, sizeof line, "%-14s %12s\n", s.name.c_str(), "-");
         o << line;
         continue;
@@ -421,13 +440,26 @@ std::string renderSummary(const RunRecord& rec, const RunAnalysis& analysis) {
       const StageHeapStats& h = *s.heap;
       char gc_cpu[16] = "-";
       if (h.gc_cpu_fraction) std::snprintf(gc_cpu, sizeof gc_cpu, "%.1f%%", *h.gc_cpu_fraction * 100);
-      std::snprintf(line, sizeof line, "%-14s %12llu %12llu %12.0f %10llu %7s %12s %12s\n", s.name.c_str(),
-                    static_cast<unsigned long long>(h.objects_start.value_or(0)),
-                    static_cast<unsigned long long>(h.objects_end.value_or(0)), h.objects_slope_per_s.value_or(0.0),
-                    static_cast<unsigned long long>(h.gc_cycles.value_or(0)), gc_cpu,
-                    (formatMiB(static_cast<double>(h.heap_inuse_end.value_or(0))) + "M").c_str(),
-                    h.goroutines_end ? std::to_string(*h.goroutines_end).c_str() : "-");
+      auto num = [](auto v) { return v ? std::to_string(*v) : std::string("-"); };
+      char slope[24] = "-";
+      if (h.objects_slope_per_s) std::snprintf(slope, sizeof slope, "%.0f", *h.objects_slope_per_s);
+      std::string live_bytes = "-";
+      if (h.live_bytes_delta)
+        live_bytes = (*h.live_bytes_delta < 0 ? "-" : "+") + formatMiB(std::abs(static_cast<double>(*h.live_bytes_delta))) + "M";
+      std::snprintf(line, sizeof line, "%-14s %12s %12s %12s %14s %10s %7s %12s %10s\n", s.name.c_str(), num(h.live_objects_end).c_str(),
+                    h.live_objects_delta ? ((*h.live_objects_delta >= 0 ? "+" : "") + std::to_string(*h.live_objects_delta)).c_str() : "-",
+                    live_bytes.c_str(), slope, num(h.gc_cycles).c_str(), gc_cpu,
+                    h.heap_inuse_end ? (formatMiB(static_cast<double>(*h.heap_inuse_end)) + "M").c_str() : "-",
+                    num(h.goroutines_end).c_str());
       o << line;
+    }
+    for (const auto& s : stages) {
+      if (!s.heap || !s.heap->live_objects_slope) continue;
+      o << s.name << ": " << retentionSentence(*s.heap);
+      const SlopeEstimate& e = *s.heap->live_objects_slope;
+      if (e.slope - e.half_width > 0 && analysis.heap_diff && !growingFunctions(*analysis.heap_diff).empty())
+        o << "; grown most (heap profile): " << growingFunctions(*analysis.heap_diff);
+      o << "\n";
     }
   }
   const bool any_latency = std::any_of(stages.begin(), stages.end(), [](const StageStats& s) { return !s.latency.empty(); });

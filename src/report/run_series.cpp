@@ -1,5 +1,7 @@
 #include "memstrain/report/run_series.hpp"
 
+#include <algorithm>
+
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -54,6 +56,17 @@ bool addMemstats(RunSeries& s, const json& j) {
   return true;
 }
 
+bool addLive(RunSeries& s, const json& j) {
+  auto t = num(j, "t");
+  auto objects = num(j, "live_objects");
+  if (!t || !objects) return false;
+  // Boundary readings are queued and may arrive after an interval reading: keep time order.
+  LivePoint p{*t, *objects, num(j, "live_bytes").value_or(0)};
+  auto at = std::upper_bound(s.live.begin(), s.live.end(), p.t_s, [](double t_s, const LivePoint& q) { return t_s < q.t_s; });
+  s.live.insert(at, p);
+  return true;
+}
+
 bool addLatency(RunSeries& s, const json& j) {
   auto t = num(j, "t");
   const json& probe = at(j, "probe");
@@ -97,6 +110,8 @@ void addSampleLine(RunSeries& series, std::string_view line) {
     ok = addCgroup(series, j);
   else if (k == "memstats")
     ok = addMemstats(series, j);
+  else if (k == "live_heap")
+    ok = addLive(series, j);
   else if (k == "latency")
     ok = addLatency(series, j);
   else if (k == "pprof_error")

@@ -1,8 +1,12 @@
 #include "memstrain/report/summary_md.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <sstream>
 
+#include "memstrain/analysis/heap_stats.hpp"
 #include "memstrain/report/escape.hpp"
 #include "memstrain/util/units.hpp"
 
@@ -84,23 +88,40 @@ std::string renderSummaryMarkdown(const RunRecord& rec, const RunAnalysis& analy
       << rate(pc.major_faults_per_s) << " | " << rate(pc.refaults_per_s) << " |\n";
   }
 
-  // The Go runtime per stage: a heap that keeps growing, or GC eating the CPU as the heap nears
-  // GOMEMLIMIT, shows here.
+  // The Go runtime per stage. Live objects (read after a forced GC) are what the stage retained;
+  // all objects (HeapObjects) include garbage not yet swept, so they follow churn and GC timing.
   bool heap_header = false;
   for (const auto& s : analysis.stages) {
-    if (!s.heap || s.heap->samples == 0) continue;
+    if (!s.heap) continue;
     if (!heap_header) {
       o << "\n### Go runtime\n\n";
-      o << "| stage | heap objects end | objects Δ | objects/s | GC cycles | GC CPU | HeapInuse end MiB | goroutines |\n";
-      o << "|---|---:|---:|---:|---:|---:|---:|---:|\n";
+      o << "| stage | live objects end | live Δ | live bytes Δ | retention | all objects/s (churn) | GC cycles | GC CPU | HeapInuse end "
+           "MiB | "
+           "goroutines |\n";
+      o << "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|\n";
       heap_header = true;
     }
     const StageHeapStats& h = *s.heap;
     auto count = [](auto v) { return v ? std::to_string(*v) : std::string("-"); };
-    o << "| " << markdownCell(s.name) << " | " << count(h.objects_end) << " | " << count(h.objects_delta) << " | "
-      << (h.objects_slope_per_s ? fixed(*h.objects_slope_per_s, 0) : "-") << " | " << count(h.gc_cycles) << " | "
-      << (h.gc_cpu_fraction ? fixed(*h.gc_cpu_fraction * 100, 1) + "%" : "-") << " | "
+    auto signedCount = [](const std::optional<std::int64_t>& v) { return v ? (*v > 0 ? "+" : "") + std::to_string(*v) : std::string("-"); };
+    std::string live_bytes = "-";
+    if (h.live_bytes_delta)
+      live_bytes = (*h.live_bytes_delta < 0 ? "-" : "+") + formatMiB(std::abs(static_cast<double>(*h.live_bytes_delta))) + " MiB";
+    const std::string retention = h.live_objects_slope ? retentionSentence(h) : "-";
+    o << "| " << markdownCell(s.name) << " | " << count(h.live_objects_end) << " | " << signedCount(h.live_objects_delta) << " | "
+      << live_bytes << " | " << markdownCell(retention) << " | " << (h.objects_slope_per_s ? fixed(*h.objects_slope_per_s, 0) : "-")
+      << " | " << count(h.gc_cycles) << " | " << (h.gc_cpu_fraction ? fixed(*h.gc_cpu_fraction * 100, 1) + "%" : "-") << " | "
       << (h.heap_inuse_end ? formatMiB(static_cast<double>(*h.heap_inuse_end)) : "-") << " | " << count(h.goroutines_end) << " |\n";
+  }
+
+  const bool retaining = std::any_of(analysis.stages.begin(), analysis.stages.end(), [](const StageStats& s) {
+    return s.heap && s.heap->live_objects_slope && s.heap->live_objects_slope->slope - s.heap->live_objects_slope->half_width > 0;
+  });
+  if (retaining && analysis.heap_diff) {
+    const std::string fns = growingFunctions(*analysis.heap_diff);
+    if (!fns.empty())
+      o << "\nIn-use objects grown most from " << markdownCell(analysis.heap_diff->base_stage) << " to "
+        << markdownCell(analysis.heap_diff->stage) << " (heap profile, sampled): " << markdownCell(fns) << "\n";
   }
 
   bool release_header = false;

@@ -337,7 +337,13 @@ SweepRunFigures runFigures(const json& report, const SampleDigest& samples) {
       f.p99_ms[lat.size() == 1 ? name : name + "/" + str(l, "probe")] = *p99;
     }
     const json& heap = at(s, "heap");
-    if (auto slope = num(heap, "objects_slope_per_s")) f.heap_slope_per_s[name] = *slope;
+    // Retention, not churn: the live slope when the plan took readings during stages, else the
+    // live delta over the stage's time (HeapObjects growth follows allocation churn).
+    const double stage_s = num(s, "end_s").value_or(0) - num(s, "start_s").value_or(0);
+    if (auto slope = num(at(heap, "live_objects_slope"), "per_s"))
+      f.live_growth_per_s[name] = *slope;
+    else if (auto delta = num(heap, "live_objects_delta"); delta && stage_s > 0)
+      f.live_growth_per_s[name] = *delta / stage_s;
     if (auto share = num(heap, "gc_cpu_fraction"); share && (!f.gc_cpu_max || *share > *f.gc_cpu_max)) {
       f.gc_cpu_max = share;
       f.gc_cpu_max_stage = name;
@@ -395,7 +401,7 @@ SweepSettingSummary summarizeSetting(SweepSetting setting, std::map<std::string,
     if (r.peak_target_bytes) peak_target.push_back(static_cast<double>(*r.peak_target_bytes));
     if (r.headroom_bytes) headroom.push_back(static_cast<double>(*r.headroom_bytes));
     for (const auto& [k, v] : r.p99_ms) p99[k].push_back(v);
-    for (const auto& [k, v] : r.heap_slope_per_s) slope[k].push_back(v);
+    for (const auto& [k, v] : r.live_growth_per_s) slope[k].push_back(v);
     for (const auto& [k, v] : r.release) ++s.release[k][v];
   }
   if (s.runs.empty()) {
@@ -417,7 +423,7 @@ SweepSettingSummary summarizeSetting(SweepSetting setting, std::map<std::string,
   s.peak_target_bytes = spreadOf(peak_target);
   s.headroom_bytes = spreadOf(headroom);
   for (auto& [k, v] : p99) s.p99_ms[k] = *spreadOf(v);
-  for (auto& [k, v] : slope) s.heap_slope_per_s[k] = *spreadOf(v);
+  for (auto& [k, v] : slope) s.live_growth_per_s[k] = *spreadOf(v);
   return s;
 }
 

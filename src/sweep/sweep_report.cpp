@@ -46,7 +46,7 @@ json sweepRunJson(const SweepRunFigures& r) {
           {"limit_bytes", opt(r.limit_bytes)},
           {"headroom_bytes", opt(r.headroom_bytes)},
           {"p99_ms", r.p99_ms},
-          {"heap_objects_slope_per_s", r.heap_slope_per_s},
+          {"live_objects_per_s", r.live_growth_per_s},
           {"release", r.release}};
 }
 
@@ -92,7 +92,7 @@ std::string slopeText(const SweepSettingSummary& s, const std::string& baseline_
   // (start-up allocations) only when no other stage has a slope.
   const std::pair<const std::string, Spread>* worst = nullptr;
   for (bool with_baseline : {false, true}) {
-    for (const auto& kv : s.heap_slope_per_s) {
+    for (const auto& kv : s.live_growth_per_s) {
       if (!with_baseline && kv.first == baseline_stage) continue;
       if (worst == nullptr || kv.second.median > worst->second.median) worst = &kv;
     }
@@ -145,7 +145,7 @@ Table buildTable(const SweepDocument& doc) {
   t.header = {"setting", "verdict", "first OOM kill", "GC cycles", "GC pause", "GC CPU (worst stage)", "peak usage", "headroom"};
   const auto keys = latencyKeys(doc);
   for (const auto& k : keys) t.header.push_back("p99 " + k);
-  t.header.push_back("heap objects slope");
+  t.header.push_back("live objects growth");
   t.header.push_back("release");
   for (std::size_t i = 0; i < doc.settings.size(); ++i) {
     const auto& s = doc.settings[i];
@@ -204,7 +204,7 @@ json sweepJson(const SweepDocument& doc) {
     for (const auto& [k, v] : s.setting.values) values[k] = v;
     json p99 = json::object(), slope = json::object();
     for (const auto& [k, v] : s.p99_ms) p99[k] = spreadJson(v);
-    for (const auto& [k, v] : s.heap_slope_per_s) slope[k] = spreadJson(v);
+    for (const auto& [k, v] : s.live_growth_per_s) slope[k] = spreadJson(v);
     json runs = json::array();
     for (const auto& r : s.runs) runs.push_back(sweepRunJson(r));
     settings.push_back({{"label", s.setting.label()},
@@ -226,7 +226,7 @@ json sweepJson(const SweepDocument& doc) {
                         {"peak_target_bytes", spreadJson(s.peak_target_bytes)},
                         {"headroom_bytes", spreadJson(s.headroom_bytes)},
                         {"p99_ms", p99},
-                        {"heap_objects_slope_per_s", slope},
+                        {"live_objects_per_s", slope},
                         {"release", s.release},
                         {"runs", runs}});
   }

@@ -184,8 +184,9 @@ def build_target_rootfs():
 
 def build_memstrain_rootfs():
     """The Job's image made from the project's binary: memstrain, memstrain-launch.sh and the
-    tools the launcher runs (in-job: bash, jq, sed, mkdir, cp; run: mktemp, tail, grep, tr, date,
-    sleep, rm), each with the libraries ldd lists. kubectl is not in it: no test talks to an API
+    tools the launcher runs (in-job: bash, jq, sed, mkdir, cp, and tar, gzip, base64 for the report
+    files it prints; run: mktemp, tail, grep, tr, date, sleep, rm, awk, and for the result
+    ConfigMap tar, gzip, base64, stat), each with the libraries ldd lists. kubectl is not in it: no test talks to an API
     server from inside (the Task's test mounts a stand-in)."""
     root = STATE / "memstrain-rootfs"
     if (root / "usr" / "local" / "bin" / "memstrain").exists():
@@ -194,8 +195,10 @@ def build_memstrain_rootfs():
     bin_dir.mkdir(parents=True, exist_ok=True)
     copy_with_libs(root, BINARY, "/usr/local/bin/memstrain")
     shutil.copy2(REPO / "k8s" / "memstrain-launch.sh", bin_dir / "memstrain-launch.sh")
-    for tool in ("bash", "jq", "sed", "mkdir", "cp", "cat", "env", "mktemp", "tail", "grep", "tr", "date", "sleep", "rm"):
+    for tool in ("bash", "jq", "sed", "mkdir", "cp", "cat", "env", "mktemp", "tail", "grep", "tr", "date", "sleep", "rm",
+                 "tar", "gzip", "base64", "stat"):
         copy_with_libs(root, shutil.which(tool))
+    copy_with_libs(root, shutil.which("awk"), "/usr/bin/awk")  # an alternatives link (mawk) in Debian
     for d in ("bin", "sbin", "lib", "lib64"):  # Debian's merged /usr: /bin -> usr/bin, …
         if not (root / d).exists() and (root / "usr" / d).exists():
             (root / d).symlink_to(f"usr/{d}")
@@ -330,8 +333,10 @@ NODE_PATHS_AS_IS = ("/sys/fs/cgroup",)
 
 
 def configmap_data(name):
-    """The data of ConfigMap `name` in k8s/*.yaml."""
-    for f in sorted((REPO / "k8s").glob("*.yaml")):
+    """The data of ConfigMap `name` in the manifests under k8s/ (kustomizations aside)."""
+    for f in sorted((REPO / "k8s").rglob("*.yaml")):
+        if f.name == "kustomization.yaml":
+            continue
         for doc in yaml.safe_load_all(f.read_text()):
             if doc and doc.get("kind") == "ConfigMap" and doc["metadata"]["name"] == name:
                 return doc["data"]
@@ -342,14 +347,34 @@ class PodTemplateError(AssertionError):
     """A field of the pod template this translation does not know: teach it, do not ignore it."""
 
 
-def pod_to_podman(pod_spec, *, image, node_dir, scratch, configmaps, secrets_data=None, name, extra_mounts=(), extra_env=None):
+def node_of(pod_spec):
+    """The one node `pod_spec` may be scheduled on: required node affinity on the node's name (the
+    launcher's placement; no nodeName), or None without affinity. Anything else raises."""
+    if "nodeName" in pod_spec:
+        raise PodTemplateError("nodeName: the launcher places Jobs through the scheduler (node affinity)")
+    if "affinity" not in pod_spec:
+        return None
+    if set(pod_spec["affinity"]) != {"nodeAffinity"} or set(pod_spec["affinity"]["nodeAffinity"]) != {"requiredDuringSchedulingIgnoredDuringExecution"}:
+        raise PodTemplateError(f"affinity {pod_spec['affinity']}: only required node affinity is translated")
+    (term,) = pod_spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    (field,) = term["matchFields"]
+    if set(term) != {"matchFields"} or field["key"] != "metadata.name" or field["operator"] != "In" or len(field["values"]) != 1:
+        raise PodTemplateError(f"node selector term {term}: only one node by name is translated")
+    return field["values"][0]
+
+
+def pod_to_podman(pod_spec, *, image, node_dir, scratch, configmaps, secrets_data=None, name, extra_mounts=(), extra_env=None,
+                  token=None, namespace="memstrain"):
     """The `podman run` arguments of the container a node runs for `pod_spec` (a Job's
     spec.template.spec) with one container: command and args, env, resources limits, the security
     context (privileged, user, read-only root without the extra tmpfs podman adds on /run, /tmp and
     /var/tmp, capabilities, no_new_privs, seccomp), hostPID, and the volumes (hostPath below
-    `node_dir` unless it is the node's cgroup tree, configMap items, emptyDir, secret). Fields it
-    does not know raise PodTemplateError, so a change to the manifests cannot slip past the test."""
-    known_pod = {"nodeName", "hostPID", "restartPolicy", "serviceAccountName", "automountServiceAccountToken",
+    `node_dir` unless it is the node's cgroup tree, configMap items, emptyDir, secret, projected
+    service account `token`, configMap items and the pod's `namespace`). The node affinity is
+    checked to name one node (node_of); this node runs it. Fields it does not know raise
+    PodTemplateError, so a change to the manifests cannot slip past the test."""
+    node_of(pod_spec)
+    known_pod = {"affinity", "hostPID", "restartPolicy", "serviceAccountName", "automountServiceAccountToken",
                  "enableServiceLinks", "terminationGracePeriodSeconds", "tolerations", "containers", "volumes"}
     unknown = set(pod_spec) - known_pod
     if unknown:
@@ -431,6 +456,24 @@ def pod_to_podman(pod_spec, *, image, node_dir, scratch, configmaps, secrets_dat
             source.mkdir(parents=True, exist_ok=True)
             for k, val in (secrets_data or {})[src["secretName"]].items():
                 (source / k).write_text(val)
+        elif kind == "projected":
+            source = scratch / "projected" / m["name"]
+            source.mkdir(parents=True, exist_ok=True)
+            for ps in src["sources"]:
+                ((pkind, p),) = ps.items()
+                if pkind == "serviceAccountToken" and token is not None:
+                    (source / p["path"]).write_text(token)
+                elif pkind == "configMap":
+                    for item in p["items"]:
+                        (source / item["path"]).write_text(configmaps[p["name"]][item["key"]])
+                elif pkind == "downwardAPI" and all(i["fieldRef"] == {"fieldPath": "metadata.namespace"} for i in p["items"]):
+                    for item in p["items"]:
+                        (source / item["path"]).write_text(namespace)
+                else:
+                    raise PodTemplateError(f"projected source {ps} of {m['name']}")
+            source.chmod(0o755)
+            for f in source.iterdir():
+                f.chmod(0o644)
         elif kind == "emptyDir":
             source = scratch / "emptydir" / m["name"]  # sizeLimit: not enforced here
             source.mkdir(parents=True, exist_ok=True)

@@ -179,7 +179,7 @@ class JournalAndVisibility(JobCase):
         code, out = self.run_job(job, "memstrain-ctr-job-nojournal")
         self.assertEqual(code, 3, out)
         self.assertRegex(h.last_line(out), r"^memstrain: verdict=inconclusive .*status=error .*exit=3 ")
-        self.assertIn("write the run journal: mkdir /run/memstrain: Read-only file system", out)
+        self.assertIn("write the run journal: journal directory: mkdir /run/memstrain: Read-only file system", out)
         self.assertIn("pass --journal-dir DIR (in a pod: mount a hostPath directory", out)
         report = json.loads((self.reports(job) / "report.json").read_text())
         self.assertEqual(report["stages"], [], "no stage ran")
@@ -264,7 +264,7 @@ class Recover(JobCase):
         self.assertTrue(stressor_cgroups())
 
         recover = launcher("render-recover", "--node", NODE, "--image", IMAGE, "--job-namespace", "memstrain")
-        self.assertEqual(recover["spec"]["template"]["spec"]["nodeName"], NODE)
+        self.assertEqual(h.node_of(recover["spec"]["template"]["spec"]), NODE)
         code, out = self.run_job(recover, "memstrain-ctr-recover")
         self.assertEqual(code, 0, out)
         self.assertIn(f"recovering run {journal['run_id']}", out)
@@ -285,10 +285,13 @@ printf '%s\n' "$*" >>"$d/calls"
 case "$1 $2" in
   "get pods") if [[ $* == *job-name=* ]]; then cat "$d/job-pods.json"; else cat "$d/pods.json"; fi ;;
   "get job") cat "$d/job.json" ;;
-  "create -f") cat >"$d/created.yaml" && echo "job.batch/created" ;;
+  "get configmap") echo "Error from server (NotFound): configmaps \"$3\" not found" >&2; exit 1 ;;
+  "create -f") body=$(cat)
+               if [[ $body == "{"* ]]; then printf '%s\n' "$body" >"$d/created-configmap.json" && echo "configmap/created"
+               else printf '%s\n' "$body" >"$d/created.yaml" && echo "job.batch/created"; fi ;;
   "logs -f") until [[ -e $d/job.done ]]; do sleep 0.2; done; cat "$d/job.log" ;;
   "logs job/"*) cat "$d/job.log" ;;
-  "delete job") echo "job deleted" ;;
+  "delete job"|"delete configmap") echo "$2 deleted" ;;
   *) echo "fake kubectl: unexpected: $*" >&2; exit 1 ;;
 esac
 """
@@ -313,13 +316,14 @@ def branch_taken(branches, exit_code, stdout):
 
 
 class WorkflowTask(JobCase):
-    """workflow.yaml's memory-pressure Task: its container (non-root, no capabilities, the launcher
-    token from its Secret) runs `memstrain-launch.sh run` in the image; a stand-in kubectl plays the
-    API server; the Job the launcher creates is run as a node runs it; the Task ends with the Job's
-    exit code and verdict line, and the Workflow's branch follows from them."""
+    """k8s/workflow/workflow.yaml's memory-pressure Task: its container (non-root, no capabilities, a
+    projected service account token) runs `memstrain-launch.sh run` in the image; a stand-in kubectl
+    plays the API server; the Job the launcher creates is run as a node runs it; the Task ends with
+    the Job's exit code and verdict line, stores the result ConfigMap with the report from the Job's
+    log, and the Workflow's branch follows from them."""
 
     def test_the_task_creates_the_job_and_branches_on_its_verdict(self):
-        (workflow,) = list(yaml.safe_load_all((h.REPO / "k8s" / "workflow.yaml").read_text()))
+        (workflow,) = list(yaml.safe_load_all((h.REPO / "k8s" / "workflow" / "workflow.yaml").read_text()))
         (task,) = [t for t in workflow["spec"]["templates"] if t["name"] == "memory-pressure"]
         container = task["task"]["container"]
         self.assertEqual(container["securityContext"]["runAsUser"], 65532)
@@ -340,12 +344,12 @@ class WorkflowTask(JobCase):
         for f in fake.iterdir():
             f.chmod(0o755 if f.name == "kubectl" else 0o644)
 
-        # The Task's pod: its container and volumes; Chaos Mesh's default service account token is
-        # not mounted here (the launcher uses its own Secret, mounted below).
+        # The Task's pod: its container and volumes; the projected token (with the cluster's CA and
+        # the namespace) is the launcher's credential; the default token mount is not needed.
         pod_spec = {"automountServiceAccountToken": False, "containers": [container], "volumes": task["task"]["volumes"]}
-        secret = {"memstrain-launcher-token": {"token": "not-a-real-token", "ca.crt": "not-a-real-ca", "namespace": "memstrain"}}
-        args = h.pod_to_podman(pod_spec, image=IMAGE, node_dir=node_dir, scratch=h.STATE / "jobs" / "task", configmaps={},
-                               secrets_data=secret, name="memstrain-ctr-task",
+        args = h.pod_to_podman(pod_spec, image=IMAGE, node_dir=node_dir, scratch=h.STATE / "jobs" / "task",
+                               configmaps={"kube-root-ca.crt": {"ca.crt": "not-a-real-ca"}}, token="not-a-real-token",
+                               namespace="memstrain", name="memstrain-ctr-task",
                                extra_mounts=[(fake, "/fake"), (fake / "kubectl", "/usr/local/bin/kubectl")])
         self.addCleanup(podman, "rm", "--force", "--time", "0", "memstrain-ctr-task", check=False)
         task_log = h.STATE / "jobs" / "task" / "container.log"
@@ -353,8 +357,9 @@ class WorkflowTask(JobCase):
         h.wait_until(lambda: (fake / "created.yaml").exists(), timeout=60, what="the Task's Job")
         job = yaml.safe_load((fake / "created.yaml").read_text())
         spec = job["spec"]["template"]["spec"]
-        self.assertEqual(spec["nodeName"], NODE)
-        self.assertTrue(spec["containers"][0]["securityContext"]["privileged"], 'the Task says --cgroup-version "2"')
+        self.assertEqual(h.node_of(spec), NODE)
+        self.assertEqual(job["metadata"]["namespace"], "memstrain", "the projected namespace is the Job namespace")
+        self.assertTrue(spec["containers"][0]["securityContext"]["privileged"], "no memstrain-settings here: cgroup v2, the default")
         code, out = self.run_job(job, "memstrain-ctr-task-job")
         report = self.expect_verdict(code, out, job, pod.cgroup)
         (fake / "job.log").write_text(out)
@@ -368,5 +373,11 @@ class WorkflowTask(JobCase):
         self.assertEqual(h.last_line(task_out), h.last_line(out), "the Task's last line is the Job's verdict line")
         calls = (fake / "calls").read_text()
         self.assertIn("get pods -n staging -l app=demo-target -o json", calls)
+        self.assertIn("get configmap memstrain-settings -n memstrain -o json", calls)
+        # The result ConfigMap, from the Job's log alone: the verdict line and the report.
+        result = json.loads((fake / "created-configmap.json").read_text())
+        self.assertEqual(result["metadata"]["name"], "memstrain-result-demo-target")
+        self.assertEqual(result["data"]["verdict-line"], h.last_line(out))
+        self.assertEqual(json.loads(result["data"]["report.json"])["verdict"], report["verdict"])
         want = {"pass": "verdict-pass", "fail": "verdict-fail"}.get(report["verdict"], "verdict-other")
         self.assertEqual(branch_taken(task["conditionalBranches"], task_code, task_out), want)

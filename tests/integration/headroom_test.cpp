@@ -170,5 +170,43 @@ TEST_F(HeadroomRunTest, LevelSearchFindsTheEdgeThatSeparateRunsConfirm) {
   for (const auto& c : above["checks"]) EXPECT_EQ(c["outcome"], c["name"] == "usage budget" ? "fail" : "pass") << c.dump();
 }
 
+// `--vary gomemlimit` end to end: the same churning target (64 MiB live, GOGC=100, so its heap
+// would peak near 128 MiB) in a 128 MiB cgroup. Without a GOMEMLIMIT below the limit the kernel
+// OOM-kills it (a GOMEMLIMIT of 256 MiB is no limit here); a GOMEMLIMIT well below the cgroup's
+// makes the Go GC hold the heap under it. Low values pass, and the failing value's runs end in the
+// target's OOM kill.
+TEST_F(HeadroomRunTest, GomemlimitSearchFindsWhereTheGcStopsTheOomKill) {
+  json plan = json::parse(slurp(writeChurnPlan("127.0.0.1:16397")));
+  plan["target"]["launch"]["memory_limit"] = "128MiB";
+  const fs::path plan_path = writePlan("gomemlimit-plan", plan);
+  const fs::path out = dir_ / "gomemlimit-out";
+  const std::string cmd = std::string(MEMSTRAIN_BINARY) + " headroom " + plan_path.string() +
+                          " --vary gomemlimit --from 80MiB --to 256MiB --resolution 16MiB --out " + out.string() + " --cgroup-parent " +
+                          parent_ + " > " + (dir_ / "gml-stdout").string() + " 2> " + (dir_ / "gml-stderr").string();
+  const int status = std::system(cmd.c_str());
+  const std::string stdout_text = slurp(dir_ / "gml-stdout");
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0) << stdout_text << slurp(dir_ / "gml-stderr");
+  EXPECT_FALSE(cgroupsLeft());
+  const json h = json::parse(slurp(out / "headroom.json"));
+  ASSERT_EQ(h["end"], "edge") << h.dump(2);
+  EXPECT_EQ(h["passing_side"], "low");
+  const double passing = h["passing"]["value"].get<double>(), failing = h["failing"]["value"].get<double>();
+  EXPECT_LT(passing, failing);
+  EXPECT_LE(failing - passing, 16 * kMiB);
+  EXPECT_GT(failing, 64 * kMiB) << "the live set alone needs 64 MiB";
+  int failed = 0;
+  for (const auto& t : h["trials"]) {
+    if (t["verdict"] != "fail") continue;
+    ++failed;
+    EXPECT_TRUE(t["run"]["first_target_oom_s"].is_number()) << t.dump(2);
+  }
+  EXPECT_GE(failed, 1);
+  // Each run's plan copy sets GOMEMLIMIT in bytes (the first run: --from).
+  const json first = json::parse(slurp(fs::path(h["trials"][0]["run"]["dir"].get<std::string>()).parent_path() / "plan.json"));
+  const std::string gml = first["target"]["launch"]["env"]["GOMEMLIMIT"].get<std::string>();
+  EXPECT_EQ(gml, std::to_string(80 << 20)) << gml;
+}
+
 }  // namespace
 }  // namespace memstrain

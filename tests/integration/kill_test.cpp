@@ -1,5 +1,5 @@
 // Kill memstrain at random points with SIGTERM, SIGINT or SIGKILL and check that nothing is left:
-// no cgroup, no stressor, no target, usage gone — after `memstrain recover` for SIGKILL.
+// no cgroup, no stressor, no target, no journal — after `memstrain recover` for SIGKILL.
 // MEMSTRAIN_KILL_TRIALS sets the number of trials (default 6; `make soak` runs 50).
 
 #include <dirent.h>
@@ -66,6 +66,9 @@ TEST(KillTest, RandomSignalsAtRandomPointsLeaveNothingBehind) {
   const fs::path dir = fs::path(::testing::TempDir()) / ("memstrain-kill-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
+  // The runs' own journal directory: a journal left behind is seen, whoever else runs on the host.
+  const fs::path journals = dir / "journal";
+  const std::string recover = std::string(MEMSTRAIN_BINARY) + " recover --journal-dir " + journals.string();
   const std::string port = "16095";
   json plan = {{"name", "kill"},
                {"target",
@@ -97,7 +100,7 @@ TEST(KillTest, RandomSignalsAtRandomPointsLeaveNothingBehind) {
       ::dup2(fd, 1);
       ::dup2(fd, 2);
       ::execl(MEMSTRAIN_BINARY, MEMSTRAIN_BINARY, "run", (dir / "plan.json").c_str(), "--out", out.c_str(), "--cgroup-parent",
-              parent.c_str(), static_cast<char*>(nullptr));
+              parent.c_str(), "--journal-dir", journals.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(after));
@@ -107,7 +110,7 @@ TEST(KillTest, RandomSignalsAtRandomPointsLeaveNothingBehind) {
     const std::string what = "trial " + std::to_string(trial) + ": " + sigabbrev_np(sig) + " after " + std::to_string(after) + " ms";
     if (sig == SIGKILL && WIFSIGNALED(status)) {
       // Children die with memstrain (PR_SET_PDEATHSIG); cgroups and the journal stay for recover.
-      EXPECT_EQ(runCommand(std::string(MEMSTRAIN_BINARY) + " recover >> " + log + " 2>&1"), 0) << what << "\n" << slurp(log);
+      EXPECT_EQ(runCommand(recover + " >> " + log + " 2>&1"), 0) << what << "\n" << slurp(log);
       ++recovered;
     } else if (WIFEXITED(status)) {
       // A signal after the run finished changes nothing; otherwise the run was interrupted.
@@ -132,10 +135,17 @@ TEST(KillTest, RandomSignalsAtRandomPointsLeaveNothingBehind) {
       }
     }
     EXPECT_TRUE(cgroups_left.empty()) << what << ": cgroup left: " << (cgroups_left.empty() ? "" : cgroups_left[0]) << "\n" << slurp(log);
-    if (!cgroups_left.empty() || !left.empty()) break;  // later trials would only pile up
+    std::vector<std::string> journals_left;
+    std::error_code ec;  // no directory yet: killed before the journal was written
+    for (const auto& e : fs::directory_iterator(journals, ec)) {
+      journals_left.push_back(e.path().filename().string());
+    }
+    EXPECT_TRUE(journals_left.empty()) << what << ": journal left: " << (journals_left.empty() ? "" : journals_left[0]) << "\n"
+                                       << slurp(log);
+    if (!cgroups_left.empty() || !left.empty() || !journals_left.empty()) break;  // later trials would only pile up
   }
   // Clean up whatever a failed trial left, then the test parent.
-  (void)runCommand(std::string(MEMSTRAIN_BINARY) + " recover > /dev/null 2>&1");
+  (void)runCommand(recover + " > /dev/null 2>&1");
   if (fs::exists(cg->mount() + parent)) ::rmdir((cg->mount() + parent).c_str());
   RecordProperty("sigkill_recoveries", recovered);
   fs::remove_all(dir);

@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -34,6 +35,7 @@ using testing::HostileEndpoint;
 using testing::HostileTarget;
 using testing::Misbehaviour;
 using testing::slurp;
+using testing::strayStressors;
 constexpr std::uint64_t MiB = 1ULL << 20;
 
 class ReleaseFirstTest : public memstrain::testing::RunFixture {
@@ -57,7 +59,7 @@ class ReleaseFirstTest : public memstrain::testing::RunFixture {
   }
 
   // Starts `memstrain run` in the background, stderr to dir_/NAME.err.
-  pid_t start(const fs::path& plan_path, const fs::path& out, const std::string& name) const {
+  pid_t start(const fs::path& plan_path, const fs::path& out, const std::string& name, const std::string& journal_dir = "") const {
     const std::string err = (dir_ / (name + ".err")).string();
     pid_t pid = ::fork();
     if (pid == 0) {
@@ -65,8 +67,13 @@ class ReleaseFirstTest : public memstrain::testing::RunFixture {
       int null = ::open("/dev/null", O_WRONLY);
       ::dup2(null, 1);
       ::dup2(fd, 2);
-      ::execl(MEMSTRAIN_BINARY, MEMSTRAIN_BINARY, "run", plan_path.c_str(), "--out", out.c_str(), "--cgroup-parent", parent_.c_str(),
-              static_cast<char*>(nullptr));
+      if (journal_dir.empty()) {
+        ::execl(MEMSTRAIN_BINARY, MEMSTRAIN_BINARY, "run", plan_path.c_str(), "--out", out.c_str(), "--cgroup-parent", parent_.c_str(),
+                static_cast<char*>(nullptr));
+      } else {
+        ::execl(MEMSTRAIN_BINARY, MEMSTRAIN_BINARY, "run", plan_path.c_str(), "--out", out.c_str(), "--cgroup-parent", parent_.c_str(),
+                "--allow-commands", "--journal-dir", journal_dir.c_str(), static_cast<char*>(nullptr));
+      }
       ::_exit(127);
     }
     return pid;
@@ -183,6 +190,68 @@ TEST_F(ReleaseFirstTest, ACommandTriggerAndItsChildrenEndAtItsTimeout) {
   ASSERT_GT(leader, 0) << r["events"].dump(1);
   EXPECT_FALSE(processGroupAlive(leader)) << "a process of the trigger outlived it";
   expectNothingLeft(r);
+}
+
+// A run killed outright (SIGKILL: no cleanup) while its command trigger runs: the trigger's process
+// group is in the journal, and `memstrain recover` ends all of it — the leader and the children
+// that would outlive it — besides the run's cgroups. Before, triggers were not journaled at all.
+TEST_F(ReleaseFirstTest, RecoverEndsTheCommandTriggerGroupOfAKilledRun) {
+  const fs::path journals = dir_ / "journal";
+  json p = {
+      {"name", "killed-trigger"},
+      // A release stage reads HeapReleased through pprof: nothing answers on this port (the
+      // readings fail and the run goes on), which is all this test needs.
+      {"target",
+       {{"launch", {{"command", {"/bin/sleep", "600"}}, {"memory_limit", "256MiB"}}}, {"pprof_url", "http://127.0.0.1:9/debug/pprof"}}},
+      {"sampling", {{"interval", "100ms"}}},
+      {"stages",
+       {{{"name", "release"},
+         {"duration", "30s"},
+         {"release",
+          {{"trigger",
+            {{"command", {"/bin/sh", "-c", "trap '' TERM HUP; sleep 600 & sleep 600 & wait # memstrain-trigger-" + parent_}},
+             {"at", "200ms"},
+             {"timeout", "30s"}}},
+           {"expect", {{"within", "20s"}}}}}}}}};
+  const fs::path out = dir_ / "killed-trigger";
+  const pid_t run_pid = start(writePlan("killed-trigger", p), out, "killed-trigger", journals.string());
+  ASSERT_GT(run_pid, 0);
+  // The trigger as the journal names it.
+  pid_t leader = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (leader == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(journals, ec)) {
+      const json j = json::parse(slurp(e.path()), nullptr, false);
+      if (j.is_discarded() || !j.contains("processes")) continue;
+      for (const auto& proc : j["processes"]) {
+        if (proc["role"] == "trigger") leader = proc["pid"].get<pid_t>();
+      }
+    }
+    if (leader == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_GT(leader, 0) << "no trigger in the journal\n" << slurp(dir_ / "killed-trigger.err");
+  // Its two children are started too before the run dies.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ::kill(run_pid, SIGKILL);
+  EXPECT_EQ(waitExit(run_pid), -1);
+  ASSERT_TRUE(processGroupAlive(leader)) << "the trigger's group died with memstrain: nothing left for recover to prove";
+  const std::string log = (dir_ / "recover.log").string();
+  const std::string cmd = std::string(MEMSTRAIN_BINARY) + " recover --journal-dir " + journals.string() + " > " + log + " 2>&1";
+  const int status = std::system(cmd.c_str());
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << slurp(log);
+  const auto gone_by = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (processGroupAlive(leader) && std::chrono::steady_clock::now() < gone_by) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_FALSE(processGroupAlive(leader)) << "a process of the trigger outlived recover\n" << slurp(log);
+  EXPECT_TRUE(fs::is_empty(journals)) << slurp(log);
+  std::vector<std::string> left;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(fs_->mount() + parent_, ec)) left.push_back(e.path().string());
+  EXPECT_TRUE(left.empty() || std::none_of(left.begin(), left.end(), [](const std::string& d) { return fs::is_directory(d); }))
+      << "cgroup left: " << left.front();
+  EXPECT_TRUE(strayStressors().empty());
 }
 
 }  // namespace

@@ -177,8 +177,8 @@ TEST_F(ReportHtmlTest, TtyProgressThenAReportChromiumRenders) {
       "--no-default-browser-check --user-data-dir=" +
       profile.string();
   const std::string url = "file://" + fs::absolute(html).string();
-  ASSERT_EQ(shell(chromium + " --enable-logging=stderr --v=0 --dump-dom " + url + " > " + (dir_ / "dom.html").string() + " 2> " +
-                  (dir_ / "dom.err").string()),
+  ASSERT_EQ(shell(chromium + " --window-size=1280,1600 --enable-logging=stderr --v=0 --dump-dom " + url + " > " +
+                  (dir_ / "dom.html").string() + " 2> " + (dir_ / "dom.err").string()),
             0)
       << slurp(dir_ / "dom.err");
   const std::string dom = slurp(dir_ / "dom.html");
@@ -196,6 +196,10 @@ TEST_F(ReportHtmlTest, TtyProgressThenAReportChromiumRenders) {
   // (The hook that would set it names it in quotes 'like this'; the attribute would be data-js-error="...".)
   EXPECT_EQ(dom.find("data-js-error=\""), std::string::npos) << dom.substr(0, 400);
   EXPECT_GE(count(dom, "<div class=\"readout\" aria-live=\"polite\">t="), 5U);
+  // At 1280 px no table scrolls sideways (the page script marks one that would: data-overflows).
+  // (The attribute, with its value; the page script that sets it names it in quotes.)
+  EXPECT_EQ(dom.find("data-overflows=\""), std::string::npos)
+      << dom.substr(dom.find("data-overflows=\"") == std::string::npos ? 0 : dom.find("data-overflows=\""), 200);
   // Nothing on the console (script errors and CSP violations would be there).
   EXPECT_EQ(log.find("CONSOLE"), std::string::npos) << log;
 

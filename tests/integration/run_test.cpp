@@ -287,5 +287,27 @@ TEST_F(RunTest, TargetOomKillIsCountedAgainstTheTarget) {
   expectNothingLeft(report);
 }
 
+// Issue 15, item 7: only the first pressure stage's oom_score_adj was used; a later stage that
+// asks for another value must get it (set and read back, or the run fails).
+TEST_F(RunTest, EachPressureStageGetsItsOwnOomScoreAdj) {
+  json plan = {{"name", "oom-adj"},
+               {"target", {{"launch", {{"command", {"/bin/sleep", "600"}}, {"memory_limit", "256MiB"}}}}},
+               {"sampling", {{"interval", "100ms"}}},
+               {"stages",
+                {{{"name", "first"}, {"duration", "500ms"}, {"pressure", {{"size", "16MiB"}}}},
+                 {{"name", "second"}, {"duration", "500ms"}, {"pressure", {{"size", "16MiB"}, {"oom_score_adj", 500}}}}}}};
+  const fs::path out = dir_ / "out";
+  ASSERT_EQ(run(writePlan("oom-adj", plan), out, "oom-adj.log"), 0) << slurp(dir_ / "oom-adj.log");
+  const json report = json::parse(slurp(out / "report.json"));
+  std::vector<json> changes;
+  for (const auto& e : report["events"]) {
+    if (e["kind"] == "stressor_oom_score_adj") changes.push_back(e);
+  }
+  ASSERT_EQ(changes.size(), 1u) << report["events"].dump(2);
+  EXPECT_EQ(changes[0]["stage"], "second");
+  EXPECT_NE(changes[0]["detail"].get<std::string>().find("oom_score_adj set to 500"), std::string::npos) << changes[0].dump();
+  expectNothingLeft(report);
+}
+
 }  // namespace
 }  // namespace memstrain

@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import yaml from "js-yaml";
 import { loadYamlFile, repoRoot, validateObject } from "./lib/k8s-schemas.mjs";
+import { kustomize } from "./lib/kustomize.mjs";
 
 const launcher = path.join(repoRoot, "k8s/memstrain-launch.sh");
 const fakeBin = path.join(repoRoot, "tests/k8s/fake-bin");
@@ -64,8 +65,11 @@ function envFor(kubeDir, extra = {}) {
 // Chaos Mesh Task's log has them.
 function launch(args, kubeDir, extraEnv = {}) {
   const r = spawnSync("bash", ["-c", 'exec bash "$0" "$@" 2>&1', launcher, ...args], {
-    env: envFor(kubeDir, extraEnv), encoding: "utf8", timeout: 60_000,
+    // A guard against a hung launcher only, not a timing assertion: on a machine busy with builds a
+    // run of ~10 fake kubectl calls (each a node process) took over a minute.
+    env: envFor(kubeDir, extraEnv), encoding: "utf8", timeout: 600_000,
   });
+  assert.ok(!r.error, `the launcher did not end: ${r.error}\n${r.stdout}`);
   const calls = fs.existsSync(path.join(kubeDir, "calls.jsonl"))
     ? fs.readFileSync(path.join(kubeDir, "calls.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l))
     : [];
@@ -77,6 +81,18 @@ function launch(args, kubeDir, extraEnv = {}) {
 
 const RUN = ["run", "--pod", "demo-target-6d8f7c9b5d-qx2lp", "--namespace", "staging", "--plan-configmap", "memstrain-plan",
              "--plan-key", "beside.json", "--job-namespace", "memstrain", "--image", "memstrain:0.1.0"];
+
+// The one node a Job may run on: required node affinity on the node's name (no nodeName: the
+// scheduler places it).
+function nodeOf(job) {
+  const spec = job.spec.template.spec;
+  assert.equal(spec.nodeName, undefined, "no nodeName: the scheduler places the Job");
+  const terms = spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
+  assert.equal(terms.length, 1);
+  assert.deepEqual(terms[0].matchFields.map((f) => [f.key, f.operator]), [["metadata.name", "In"]]);
+  assert.equal(terms[0].matchFields[0].values.length, 1);
+  return terms[0].matchFields[0].values[0];
+}
 
 const envOf = (job) => Object.fromEntries(job.spec.template.spec.containers[0].env.map((e) => [e.name, e.value]));
 
@@ -90,7 +106,7 @@ test("run: renders the Job on the target's node with its UID, container and plan
   const spec = r.job.spec.template.spec;
   assert.equal(r.job.metadata.name, DEMO_JOB);
   assert.equal(r.job.metadata.namespace, "memstrain");
-  assert.equal(spec.nodeName, "kind-worker2");
+  assert.equal(nodeOf(r.job), "kind-worker2");
   assert.equal(spec.hostPID, true);
   assert.deepEqual(spec.tolerations, DEMO.spec.tolerations, "the target's tolerations");
   const env = envOf(r.job);
@@ -101,8 +117,11 @@ test("run: renders the Job on the target's node with its UID, container and plan
   const plan = spec.volumes.find((v) => v.name === "plan").configMap;
   assert.deepEqual(plan, { name: "memstrain-plan", items: [{ key: "beside.json", path: "plan.json" }] });
   assert.equal(spec.containers[0].securityContext.privileged, true, "cgroup v2 by default");
+  // Settings, the pod, the Job, its log and state; then the result ConfigMap (the log had no report
+  // files, so the whole log is read once more first).
   assert.deepEqual(r.calls.map((c) => c.args.slice(0, 2)), [
-    ["get", "pod"], ["create", "-f"], ["logs", "-f"], ["get", "job"], ["get", "pods"],
+    ["get", "configmap"], ["get", "pod"], ["create", "-f"], ["logs", "-f"], ["get", "job"], ["get", "pods"],
+    ["logs", `job/${DEMO_JOB}`], ["delete", "configmap"], ["create", "-f"],
   ]);
   assert.ok(r.calls.every((c) => c.kubeconfig === null), "no token dir: the ambient kubeconfig");
   // The Job's log is streamed: its lines appear before the launcher's summary.
@@ -158,7 +177,7 @@ test("run: --selector picks the Running pod, by name", () => {
   const kube = fakeCluster({ pods: [pending, DEMO] });
   const r = launch(["run", "--selector", "app=demo-target", "-n", "staging", "--plan-configmap", "memstrain-plan"], kube);
   assert.equal(r.status, 0, r.out);
-  assert.deepEqual(r.calls[0].args, ["get", "pods", "-n", "staging", "-l", "app=demo-target", "-o", "json"]);
+  assert.deepEqual(r.calls.find((c) => c.args[1] === "pods").args, ["get", "pods", "-n", "staging", "-l", "app=demo-target", "-o", "json"]);
   assert.equal(r.job.metadata.annotations["memstrain.dev/target"], "staging/demo-target-6d8f7c9b5d-qx2lp");
 });
 
@@ -172,7 +191,7 @@ test("run: a pod with several containers needs --container, which picks that con
   const ok = launch([...args, "--container", "envoy"], fakeCluster({ pod: two }));
   assert.equal(ok.status, 0, ok.out);
   assert.equal(envOf(ok.job).MEMSTRAIN_CONTAINER_ID, two.status.containerStatuses[1].containerID);
-  assert.equal(ok.job.spec.template.spec.nodeName, "kind-worker");
+  assert.equal(nodeOf(ok.job), "kind-worker");
 });
 
 test("run: a pod that is missing or not Running is an error before anything is created", () => {
@@ -215,25 +234,112 @@ test("run: with the launcher token mounted, kubectl gets a kubeconfig built from
   assert.ok(!fs.existsSync(r.calls[0].kubeconfig), "the kubeconfig is removed afterwards");
 });
 
-test("run: the Role in k8s/rbac.yaml allows every API call the launcher made", () => {
+test("run: the Roles of the rendered base and target access allow every API call the launcher made", () => {
   const r = launch(RUN, fakeCluster());
   assert.equal(r.status, 0);
-  const roles = loadYamlFile(path.join(repoRoot, "k8s/rbac.yaml")).filter((d) => d.kind === "Role");
+  const roles = [...kustomize(path.join(repoRoot, "k8s/overlays/cgroup-v2")), ...kustomize(path.join(repoRoot, "k8s/target-access"))]
+    .filter((d) => d.kind === "Role");
   const allowed = (ns, resource, verb) => roles.some((role) => role.metadata.namespace === ns &&
     role.rules.some((rule) => rule.resources.includes(resource) && rule.verbs.includes(verb)));
   const needs = [];
-  for (const { args } of r.calls) {
+  for (const c of r.calls) {
+    const { args } = c;
     const ns = args[args.indexOf("-n") + 1];
     if (args[0] === "get" && args[1] === "pod") needs.push([ns, "pods", "get"]);
     if (args[0] === "get" && args[1] === "pods") needs.push([ns, "pods", "list"]);
     if (args[0] === "get" && args[1] === "job") needs.push([ns, "jobs", "get"]);
-    if (args[0] === "create") needs.push([r.job.metadata.namespace, "jobs", "create"]);
-    if (args[0] === "delete") needs.push([ns, "jobs", "delete"]);
+    if (args[0] === "get" && args[1] === "configmap") needs.push([ns, "configmaps", "get"]);
+    if (args[0] === "create") needs.push([r.job.metadata.namespace, /^\s*\{/.test(c.stdin ?? "") ? "configmaps" : "jobs", "create"]);
+    if (args[0] === "delete") needs.push([ns, args[1] === "configmap" ? "configmaps" : "jobs", "delete"]);
     // `kubectl logs job/J` reads the Job, lists its pods, then reads the log.
     if (args[0] === "logs") needs.push([ns, "jobs", "get"], [ns, "pods", "list"], [ns, "pods/log", "get"]);
   }
   assert.ok(needs.length >= 6);
+  for (const n of [["memstrain", "configmaps", "create"], ["memstrain", "configmaps", "delete"], ["memstrain", "jobs", "create"]]) {
+    assert.ok(needs.some((x) => x.join(" ") === n.join(" ")), `the launcher did ${n.join(" ")}`);
+  }
   for (const n of needs) assert.ok(allowed(...n), `Role allows ${n.join(" ")}`);
+});
+
+// The report files as in-job prints them into the Job's log: tar.gz, base64, between two markers.
+function reportBlock(files) {
+  const dir = tmpdir("memstrain-report-");
+  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+  const tar = spawnSync("bash", ["-c", 'tar -C "$0" -cf - "$@" | gzip -9 | base64 -w 76', dir, ...Object.keys(files)], { encoding: "utf8" });
+  assert.equal(tar.status, 0, tar.stderr);
+  return ["memstrain-launch: report files (tar.gz, base64) for memstrain-launch.sh follow", tar.stdout.trimEnd(),
+          "memstrain-launch: end of report files"].join("\n");
+}
+
+test("run: the result (verdict, exit code, report files from the Job's log) goes to a ConfigMap that `result` reads", () => {
+  const report = JSON.stringify({ verdict: "fail", checks: [{ name: "no_target_oom", ok: false }] }, null, 2) + "\n";
+  const jobLog = ["info stage baseline", verdictLine("fail", 1),
+                  reportBlock({ "report.json": report, "summary.md": "# memstrain: fail\n" }), verdictLine("fail", 1)].join("\n") + "\n";
+  const kube = fakeCluster({ exitCode: 1, jobLog });
+  const r = launch([...RUN, "--result-configmap", "memstrain-result-demo-target"], kube);
+  assert.equal(r.status, 1, r.out);
+  assert.equal(r.last, verdictLine("fail", 1));
+  assert.doesNotMatch(r.out, /^H4sI/m, "the base64 of the report files is not shown to the reader of the log");
+  assert.match(r.out, /memstrain-launch: \(report files\)/);
+  assert.ok(!r.calls.some((c) => c.args[0] === "logs" && !c.args.includes("-f")), "the streamed log had the files: no second read");
+  const cm = JSON.parse(fs.readFileSync(path.join(kube, "created-configmap.json"), "utf8"));
+  assert.equal(cm.metadata.name, "memstrain-result-demo-target");
+  assert.equal(cm.metadata.namespace, "memstrain");
+  assert.equal(cm.metadata.labels["app.kubernetes.io/component"], "result");
+  assert.equal(cm.metadata.annotations["memstrain.dev/job"], DEMO_JOB);
+  assert.equal(cm.metadata.annotations["memstrain.dev/node"], "kind-worker2");
+  assert.deepEqual(Object.keys(cm.data).sort(), ["exit-code", "report.json", "summary.md", "verdict-line"]);
+  assert.equal(cm.data["report.json"], report);
+  assert.equal(cm.data["exit-code"], "1");
+  assert.equal(cm.data["verdict-line"], verdictLine("fail", 1));
+  assert.deepEqual(r.calls.find((c) => c.args[0] === "delete").args.slice(0, 3), ["delete", "configmap", "memstrain-result-demo-target"],
+    "a result of the same name is replaced");
+
+  // `result` prints a key of it, with kubectl alone (the fake answers with the ConfigMap just created).
+  fs.writeFileSync(path.join(kube, "configmap-memstrain-result-demo-target.json"), JSON.stringify(cm));
+  const read = (...args) => spawnSync("bash", [launcher, "result", "memstrain-result-demo-target", ...args], { env: envFor(kube), encoding: "utf8" });
+  assert.equal(read().stdout, verdictLine("fail", 1) + "\n");
+  assert.equal(read("--key", "report.json").stdout, report);
+  const missing = read("--key", "report.html");
+  assert.equal(missing.status, 3);
+  assert.match(missing.stderr, /has no key report\.html \(keys: exit-code, report\.json, summary\.md, verdict-line\)/);
+});
+
+test("run: a result ConfigMap name that memstrain-results would refuse is a usage error", () => {
+  const kube = fakeCluster();
+  const r = launch([...RUN, "--result-configmap", "memstrain-settings"], kube);
+  assert.equal(r.status, 2, r.out);
+  assert.match(r.out, /starting with memstrain-result-/);
+  assert.ok(!r.calls.some((c) => c.args[0] === "create"), "nothing created");
+});
+
+test("run: image, cgroup version and textfile directory come from memstrain-settings; options win", () => {
+  const kube = fakeCluster();
+  fs.writeFileSync(path.join(kube, "configmap-memstrain-settings.json"), JSON.stringify({
+    apiVersion: "v1", kind: "ConfigMap", metadata: { name: "memstrain-settings", namespace: "memstrain" },
+    data: { image: "registry.example/memstrain@sha256:" + "cd".repeat(32), cgroupVersion: "1", textfileDir: "/var/lib/node_exporter/textfile_collector",
+            targetNamespaces: "staging", allowCommands: "false" },
+  }));
+  const args = RUN.filter((a, i) => a !== "--image" && RUN[i - 1] !== "--image");
+  const r = launch(args, kube);
+  assert.equal(r.status, 0, r.out);
+  const c = r.job.spec.template.spec.containers[0];
+  assert.equal(c.image, "registry.example/memstrain@sha256:" + "cd".repeat(32));
+  assert.equal(c.securityContext.privileged, false, "cgroup v1 from the settings");
+  assert.equal(envOf(r.job).MEMSTRAIN_TEXTFILE_DIR, "/textfile");
+  assert.deepEqual(c.volumeMounts.find((m) => m.name === "textfile"), { name: "textfile", mountPath: "/textfile" });
+  assert.deepEqual(r.job.spec.template.spec.volumes.find((v) => v.name === "textfile").hostPath,
+    { path: "/var/lib/node_exporter/textfile_collector", type: "Directory" });
+  const wins = launch([...args, "--cgroup-version", "2", "--textfile-dir", ""], fakeCluster());
+  assert.equal(wins.status, 0, wins.out);
+  assert.equal(wins.job.spec.template.spec.containers[0].securityContext.privileged, true);
+  assert.ok(!wins.job.spec.template.spec.volumes.some((v) => v.name === "textfile"), "--textfile-dir \"\": none");
+});
+
+test("in-job: passes the textfile directory the Job mounts to memstrain run", () => {
+  const r = inJob({ env: { MEMSTRAIN_TEXTFILE_DIR: "/textfile" } });
+  assert.match(r.calls[1], / --textfile-dir \/textfile$/);
+  assert.doesNotMatch(inJob().calls[1], /--textfile-dir/);
 });
 
 test("run: SIGTERM while the Job runs deletes the Job and exits 4", async () => {
@@ -274,7 +380,7 @@ test("recover: a Job on the node runs memstrain recover over the run Jobs' journ
   assert.deepEqual(await validateObject(r.job), []);
   assert.equal(r.job.metadata.name, "memstrain-recover-kind-worker2-test");
   const spec = r.job.spec.template.spec;
-  assert.equal(spec.nodeName, "kind-worker2");
+  assert.equal(nodeOf(r.job), "kind-worker2");
   assert.equal(spec.hostPID, true, "the journals name host pids");
   const c = spec.containers[0];
   assert.deepEqual(c.command, ["memstrain", "recover", "--journal-dir", "/run/memstrain/jobs"]);
@@ -285,7 +391,8 @@ test("recover: a Job on the node runs memstrain recover over the run Jobs' journ
     assert.deepEqual(spec.volumes.find((v) => v.name === name), run.volumes.find((v) => v.name === name));
   }
   assert.deepEqual(c.securityContext, run.containers[0].securityContext);
-  assert.deepEqual(r.calls.map((x) => x.args.slice(0, 2)), [["create", "-f"], ["logs", "-f"], ["get", "job"], ["get", "pods"]]);
+  assert.deepEqual(r.calls.map((x) => x.args.slice(0, 2)),
+    [["get", "configmap"], ["create", "-f"], ["logs", "-f"], ["get", "job"], ["get", "pods"]]);
   assert.match(r.out, /no dead runs to recover/);
 });
 

@@ -44,12 +44,12 @@ test("every shipped plan validates against the schema", () => {
 });
 
 test("the k8s ConfigMap's plans validate against the schema", () => {
-  const docs = yaml.loadAll(readFileSync(join(repo, "k8s/plan-configmap.yaml"), "utf8"));
+  const docs = yaml.loadAll(readFileSync(join(repo, "k8s/base/namespaced/plan-configmap.yaml"), "utf8"));
   let n = 0;
   for (const d of docs) {
     for (const [key, text] of Object.entries(d?.data ?? {})) {
       if (!key.endsWith(".json")) continue;
-      assert.deepEqual(errorsOf(JSON.parse(text)), [], `k8s/plan-configmap.yaml ${key}`);
+      assert.deepEqual(errorsOf(JSON.parse(text)), [], `k8s/base/namespaced/plan-configmap.yaml ${key}`);
       n++;
     }
   }

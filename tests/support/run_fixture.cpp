@@ -121,7 +121,16 @@ int RunFixture::run(const fs::path& plan, const fs::path& out, const std::string
 
 void RunFixture::expectNothingLeft(const json& report) const {
   EXPECT_EQ(report["cleanup"]["status"], "ok") << report["cleanup"].dump();
-  EXPECT_FALSE(fs::exists(fs_->mount() + parent_ + "/" + report["run"]["id"].get<std::string>())) << "run cgroup left behind";
+  const std::string run_id = report["run"]["id"].get<std::string>();
+  EXPECT_FALSE(fs::exists(fs_->mount() + parent_ + "/" + run_id)) << "run cgroup left behind";
+  // Nor any other cgroup under the test's parent (a beside stressor's sibling, a node cgroup).
+  if (std::error_code ec; fs::is_directory(fs_->mount() + parent_, ec)) {
+    for (const auto& e : fs::directory_iterator(fs_->mount() + parent_, ec)) {
+      EXPECT_FALSE(e.is_directory()) << "cgroup left behind: " << e.path();
+    }
+  }
+  // The journal is deleted after a cleanup that went well (the runs use the default directory).
+  EXPECT_FALSE(fs::exists(fs::path(kDefaultJournalDir) / (run_id + ".json"))) << "journal left behind for " << run_id;
   EXPECT_TRUE(strayStressors().empty()) << "a stressor process is still running";
   if (report["target"]["pid"].is_number()) {
     const pid_t pid = report["target"]["pid"].get<pid_t>();

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "memstrain/cgroup/cgroup.hpp"
+#include "memstrain/executor/journal.hpp"
 
 namespace memstrain::testing {
 
@@ -54,7 +55,7 @@ class RunFixture : public ::testing::Test {
   /// did not exit normally).
   int run(const std::filesystem::path& plan, const std::filesystem::path& out, const std::string& log_name,
           const std::string& stderr_name = "", const std::string& extra_args = "") const;
-  /// Cleanup status ok, no run cgroup, no stressor, no target left.
+  /// Cleanup status ok; no cgroup under parent_, no stressor, no target and no journal left.
   void expectNothingLeft(const nlohmann::json& report) const;
 
   std::optional<CgroupFs> fs_;

@@ -32,7 +32,7 @@ constexpr const char* kPlan = R"({
               {"name": "health", "url": "http://127.0.0.1:6060/healthz"}]
   },
   "sampling": {"interval": "500ms", "pprof_interval": "2s"},
-  "pprof": {"diff_top": 3},
+  "pprof": {"diff_top": 3, "live_interval": "2s"},
   "stages": [
     {"name": "baseline", "duration": "10s"},
     {"name": "ramp", "duration": "10s", "pressure": {"level": "80%", "ramp": "8s"}},
@@ -51,6 +51,7 @@ constexpr const char* kPlan = R"({
     {"name": "no OOM kill of target", "metric": "target.oom_kills", "max": 0},
     {"name": "heap growth", "metric": "heap.objects.slope", "stages": ["hold"], "max": "2000/s"},
     {"name": "GC CPU", "metric": "heap.gc_cpu_fraction", "stages": ["hold"], "max": "25%"},
+    {"name": "retention", "metric": "heap.live_objects.delta", "stages": ["hold"], "max": 5000},
     {"name": "usage", "metric": "cgroup.usage.max", "max": "450MiB"},
     {"name": "page cache", "metric": "cgroup.file.min", "stages": ["hold"], "min": "8MiB"},
     {"name": "stall", "metric": "psi.some_avg10.max", "max": "30%"},
@@ -285,6 +286,25 @@ SyntheticRun makeSyntheticRun(SyntheticVariant variant, const std::filesystem::p
       rec.memstats.push_back(m);
     }
     std::sort(rec.memstats.begin(), rec.memstats.end(), [](const MemStatsSample& a, const MemStatsSample& b) { return a.t_s < b.t_s; });
+  }
+
+  // Live readings (forced GC): before the first stage, at each stage's end, and every 2 s in the
+  // hold, where the target retains 1,000 objects/s (with a little deterministic scatter).
+  auto liveAt = [](double t, int k) {
+    const double hold = t < 20 ? 0 : std::min(t - 20, 10.0) * 1000;
+    return static_cast<std::uint64_t>(100'000 + hold + ((k * 37) % 7 - 3) * 40);
+  };
+  std::vector<LiveHeapReading> live = {{0.02, 0, "start", 0, 0, 3, 4.5}};
+  for (std::size_t i = 0; i < 4; ++i) live.push_back({10.0 * static_cast<double>(i + 1) + 0.05, i, "stage_end", 0, 0, 3, 5.0});
+  for (double t : {21.05, 23.05, 25.05, 27.05, 29.05}) live.push_back({t, 2, "interval", 0, 0, 3, 4.0});
+  std::sort(live.begin(), live.end(), [](const LiveHeapReading& a, const LiveHeapReading& b) { return a.t_s < b.t_s; });
+  for (std::size_t k = 0; k < live.size(); ++k) {
+    LiveHeapReading& lr = live[k];
+    if (lr.t_s > end_s) continue;
+    lr.objects = liveAt(lr.t_s, static_cast<int>(k));
+    lr.bytes = lr.objects * 512;
+    lines.emplace_back(lr.t_s, liveHeapToJson(lr, rec.plan.stages[lr.stage].name));
+    rec.live_heap.push_back(lr);
   }
 
   const std::vector<std::string> probe_names = {"work", "health"};

@@ -111,24 +111,34 @@ type workObj struct {
 	pad  [5]uint64
 }
 
-// doWork allocates kib KiB as short-lived 64-byte objects and hashes them.
+// doWork allocates kib KiB as short-lived 64-byte objects and hashes them. At most workWindow of
+// them are reachable at any moment (each is hashed and dropped when the window moves on), so the
+// request churns kib/64 objects while its live working set stays at 4 KiB: a GC that runs during
+// a request, as the live-heap readings force one, does not count the churn as live.
 //
 //go:noinline
 func doWork(kib int64) (int, [32]byte) {
+	const workWindow = 64
 	n := int(kib * 1024 / 64)
-	objs := make([]*workObj, n)
-	for i := range objs {
-		o := &workObj{id: uint64(i)}
-		o.a = o.id*0x9E3779B97F4A7C15 + 1
-		o.b = o.a ^ (o.a >> 29)
-		objs[i] = o
-	}
+	var ring [workWindow]*workObj
 	h := sha256.New()
 	var buf [16]byte
-	for _, o := range objs {
+	hash := func(o *workObj) {
 		binary.LittleEndian.PutUint64(buf[0:8], o.a)
 		binary.LittleEndian.PutUint64(buf[8:16], o.b)
 		h.Write(buf[:])
+	}
+	for i := 0; i < n; i++ {
+		if old := ring[i%workWindow]; old != nil {
+			hash(old)
+		}
+		o := &workObj{id: uint64(i)}
+		o.a = o.id*0x9E3779B97F4A7C15 + 1
+		o.b = o.a ^ (o.a >> 29)
+		ring[i%workWindow] = o
+	}
+	for i := 0; i < workWindow && i < n; i++ {
+		hash(ring[(n+i)%workWindow])
 	}
 	var sum [32]byte
 	copy(sum[:], h.Sum(nil))
@@ -215,13 +225,15 @@ func handleIndex(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	fmt.Fprint(w, `demo-target endpoints:
   GET  /healthz
-  GET  /work[?sleep_ms=N][&kib=N]
+  GET  /work[?sleep_ms=N][&kib=N]     (kib/64 short-lived 64-byte objects: churn)
   GET  /read[?pages=N]               (random pages of the -data-mib file)
   POST /grow?mib=N[&object_bytes=B]   (GET accepted too)
   POST /grow?objects=N[&object_bytes=B]
   POST /drop[?all=1]
   POST /debug/free                   (SIGUSR1 does the same)
   POST /leak-goroutines?n=N
+  POST /leak?objects_per_s=N[&object_bytes=B][&seconds=S]   (constant-rate retention; 0 stops)
+  POST /churn?live_mib=N&mib_per_s=R[&seconds=S]
   GET  /stats
   GET  /debug/pprof/
 `)
@@ -360,6 +372,7 @@ func handleDrop(w http.ResponseWriter, r *http.Request) {
 	droppedBytes := retainedBytes.Swap(0)
 	droppedObjects := retainedObjects.Swap(0)
 	batches = nil
+	leakSet = nil
 	if all {
 		baseline = nil
 		droppedBytes += baselineBytes.Swap(0)
@@ -642,6 +655,128 @@ func handleChurn(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// ---- /leak: retention at a constant rate -------------------------------------
+
+const maxLeakObjectsPerS = 10_000_000
+
+type leaker struct {
+	stop chan struct{}
+	done chan struct{}
+}
+
+var (
+	leakMu     sync.Mutex
+	curLeaker  *leaker
+	leakedObjs atomic.Int64 // objects retained by /leak since start (dropped by /drop too)
+	leakSet    [][]byte     // guarded by mu
+)
+
+// leakObjects allocates count objects of size bytes and keeps them reachable
+// in leakSet (one growing slice, so exactly count objects more are live; /drop
+// releases them). It must stay non-inlined so that
+// heap-profile diffs attribute the leak to main.leakObjects.
+//
+//go:noinline
+func leakObjects(count int64, size int) {
+	mu.Lock()
+	for i := int64(0); i < count; i++ {
+		b := make([]byte, size)
+		b[0] = byte(i) | 1
+		leakSet = append(leakSet, b)
+	}
+	retainedBytes.Add(count * int64(size))
+	retainedObjects.Add(count)
+	mu.Unlock()
+	leakedObjs.Add(count)
+}
+
+// leakLoop retains perS objects a second, in 10 ms steps, for seconds (0:
+// until stopped). The owed count grows with the time that really passed, so a
+// busy machine delays objects but does not lose them: the long-run rate is
+// perS.
+func leakLoop(l *leaker, perS, size, seconds int64) {
+	defer close(l.done)
+	var deadline time.Time
+	if seconds > 0 {
+		deadline = time.Now().Add(time.Duration(seconds) * time.Second)
+	}
+	ticker := time.NewTicker(10 * time.Millisecond)
+	defer ticker.Stop()
+	owed := 0.0
+	last := time.Now()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-ticker.C:
+		}
+		now := time.Now()
+		if !deadline.IsZero() && now.After(deadline) {
+			return
+		}
+		owed += float64(perS) * now.Sub(last).Seconds()
+		last = now
+		if n := int64(owed); n > 0 {
+			leakObjects(n, int(size))
+			owed -= float64(n)
+		}
+	}
+}
+
+// handleLeakObjects: POST /leak?objects_per_s=N[&object_bytes=B][&seconds=S]
+// replaces the running leaker (if any) with one that retains N objects of B
+// bytes (default 64) a second; objects_per_s=0 only stops it.
+func handleLeakObjects(w http.ResponseWriter, r *http.Request) {
+	if !allow(w, r, http.MethodPost) {
+		return
+	}
+	q := r.URL.Query()
+	perS, present, err := intParam(q, "objects_per_s", 0, maxLeakObjectsPerS)
+	if err != nil {
+		httpError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	if !present {
+		httpError(w, http.StatusBadRequest, "missing parameter: objects_per_s=N")
+		return
+	}
+	size, hasSize, err := intParam(q, "object_bytes", 1, 1<<20)
+	if err != nil {
+		httpError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	if !hasSize {
+		size = 64
+	}
+	seconds, _, err := intParam(q, "seconds", 0, maxChurnSecond)
+	if err != nil {
+		httpError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	leakMu.Lock()
+	defer leakMu.Unlock()
+	stopped := false
+	if curLeaker != nil {
+		close(curLeaker.stop)
+		<-curLeaker.done
+		curLeaker = nil
+		stopped = true
+	}
+	if perS > 0 {
+		l := &leaker{stop: make(chan struct{}), done: make(chan struct{})}
+		curLeaker = l
+		go leakLoop(l, perS, size, seconds)
+	}
+	writeJSON(w, http.StatusOK, map[string]interface{}{
+		"stopped_previous": stopped,
+		"started":          perS > 0,
+		"objects_per_s":    perS,
+		"object_bytes":     size,
+		"seconds":          seconds,
+		"leaked_objects":   leakedObjs.Load(),
+	})
+}
+
 // ---- main ------------------------------------------------------------------
 
 func main() {
@@ -700,6 +835,7 @@ func main() {
 	mux.HandleFunc("/stats", handleStats)
 	mux.HandleFunc("/churn", handleChurn)
 	mux.HandleFunc("/read", handleRead)
+	mux.HandleFunc("/leak", handleLeakObjects)
 
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

@@ -159,6 +159,10 @@ StageStats stage(const std::string& name, double usage_max_mib, double p99_ms) {
   h.heap_inuse_end = 8 * 1024 * 1024;
   h.gc_cycles = 7;
   h.gc_cpu_fraction = 0.31;
+  h.live_objects_delta = 50000;
+  h.live_bytes_delta = 3200000;
+  h.live_objects_slope = SlopeEstimate{2000, 150, 0.95, 9};
+  h.live_bytes_slope = SlopeEstimate{128000, 9600, 0.95, 9};
   h.goroutines_start = 10;
   h.goroutines_end = 14;
   s.heap = h;
@@ -180,6 +184,11 @@ TEST(ChecksEval, EveryMetricKindReadsItsFigure) {
   EXPECT_DOUBLE_EQ(*v("latency.error_rate"), 0);
   EXPECT_DOUBLE_EQ(*v("heap.objects.delta"), -40);
   EXPECT_DOUBLE_EQ(*v("heap.objects.slope"), 2500);
+  EXPECT_DOUBLE_EQ(*v("heap.live_objects.delta"), 50000);
+  EXPECT_DOUBLE_EQ(*v("heap.live_bytes.delta"), 3200000);
+  EXPECT_DOUBLE_EQ(*v("heap.live_objects.slope"), 2000);
+  EXPECT_DOUBLE_EQ(*v("heap.live_objects.slope_low"), 1850);
+  EXPECT_DOUBLE_EQ(*v("heap.live_bytes.slope"), 128000);
   EXPECT_DOUBLE_EQ(*v("heap.inuse.end"), 8 * MiB);
   EXPECT_DOUBLE_EQ(*v("heap.gc_cycles"), 7);
   EXPECT_DOUBLE_EQ(*v("heap.gc_cpu_fraction"), 0.31);

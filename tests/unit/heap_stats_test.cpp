@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -102,6 +104,104 @@ TEST(AnalyzeHeap, PprofErrorsAreCountedInTheirStage) {
   EXPECT_EQ(h[0].pprof_errors, 2U);
   EXPECT_EQ(h[1].pprof_errors, 1U);
   EXPECT_FALSE(h[0].gc_cycles.has_value());
+}
+
+// --- live heap: slope with its interval -------------------------------------------------------
+
+TEST(SlopeWithInterval, TooFewPointsGiveNoRate) {
+  EXPECT_FALSE(slopeWithInterval({}).has_value());
+  EXPECT_FALSE(slopeWithInterval({{0, 1}}).has_value());
+  EXPECT_FALSE(slopeWithInterval({{0, 1}, {1, 3}}).has_value()) << "two points: a slope, but no error to state";
+  EXPECT_FALSE(slopeWithInterval({{2, 1}, {2, 3}, {2, 5}}).has_value()) << "one distinct time";
+}
+
+TEST(SlopeWithInterval, ExactLineHasZeroWidth) {
+  auto e = slopeWithInterval({{0, 100}, {1, 300}, {2, 500}, {3, 700}});
+  ASSERT_TRUE(e.has_value());
+  EXPECT_DOUBLE_EQ(e->slope, 200);
+  EXPECT_NEAR(e->half_width, 0, 1e-9);
+  EXPECT_EQ(e->points, 4U);
+}
+
+TEST(SlopeWithInterval, MatchesTheTextbookInterval) {
+  // y = 10 + 2x with residuals +1, -1, -1, +1 at x = 0..3: Sxx = 5, RSS = 4, slope 2,
+  // SE = sqrt(4 / 2 / 5) = 0.632456, t(0.975, 2) = 4.303, half width 2.72145.
+  auto e = slopeWithInterval({{0, 11}, {1, 11}, {2, 13}, {3, 17}});
+  ASSERT_TRUE(e.has_value());
+  EXPECT_NEAR(e->slope, 2.0, 1e-12);
+  EXPECT_NEAR(e->half_width, 4.303 * std::sqrt(4.0 / 2 / 5), 1e-9);
+  EXPECT_DOUBLE_EQ(e->confidence, 0.95);
+}
+
+TEST(StudentT, TableAndExpansionAgree) {
+  EXPECT_DOUBLE_EQ(studentTQuantile(0.95, 1), 12.706);
+  EXPECT_DOUBLE_EQ(studentTQuantile(0.95, 30), 2.042);
+  EXPECT_NEAR(studentTQuantile(0.95, 31), 2.0395, 1e-3);
+  EXPECT_NEAR(studentTQuantile(0.95, 60), 2.0003, 1e-3);
+  EXPECT_NEAR(studentTQuantile(0.95, 1000000), 1.95996, 1e-4);
+  EXPECT_NEAR(studentTQuantile(0.90, 20), 1.7247, 2e-3);
+  EXPECT_TRUE(std::isnan(studentTQuantile(0.95, 0)));
+}
+
+TEST(SlopeWithInterval, CoversTheTrueRateAboutNineteenTimesInTwenty) {
+  // 2000 synthetic stages, 10 readings each, rate 500/s plus Gaussian noise (sd 300 objects):
+  // the 95% interval should cover 500/s in 95% ± 1.5% of them.
+  std::mt19937_64 rng(22);
+  std::normal_distribution<double> noise(0.0, 300.0);
+  int covered = 0;
+  constexpr int kStages = 2000;
+  for (int k = 0; k < kStages; ++k) {
+    std::vector<std::pair<double, double>> pts;
+    for (int i = 0; i < 10; ++i) pts.emplace_back(0.5 * i, 20000 + 500 * 0.5 * i + noise(rng));
+    auto e = slopeWithInterval(pts);
+    ASSERT_TRUE(e.has_value());
+    covered += std::abs(e->slope - 500) <= e->half_width;
+  }
+  EXPECT_NEAR(covered / static_cast<double>(kStages), 0.95, 0.015);
+}
+
+LiveHeapReading live(double t, std::size_t stage, const char* kind, std::uint64_t objects) {
+  return LiveHeapReading{t, stage, kind, objects, objects * 64, 3, 2.0};
+}
+
+TEST(AnalyzeLiveHeap, BoundariesSplitStagesAndIntervalsGiveTheSlope) {
+  std::vector<LiveHeapReading> r = {live(0.0, 0, "start", 1000),      live(3.01, 0, "stage_end", 1010),
+                                    live(4.0, 1, "interval", 3010),   live(5.0, 1, "interval", 5010),
+                                    live(6.0, 1, "interval", 7010),   live(6.9, 2, "interval", 8810),  // after the end, tagged late
+                                    live(6.02, 1, "stage_end", 7050), live(9.0, 2, "stage_end", 7040)};
+  std::vector<StageHeapStats> h(3);
+  analyzeLiveHeap(r, h);
+  EXPECT_EQ(h[0].live_objects_start, 1000U);
+  EXPECT_EQ(h[0].live_objects_delta, 10);
+  EXPECT_EQ(h[0].live_bytes_delta, 640);
+  EXPECT_EQ(h[0].live_readings, 2U);
+  EXPECT_FALSE(h[0].live_objects_slope.has_value()) << "two readings: no rate";
+  EXPECT_EQ(h[1].live_objects_start, 1010U);
+  EXPECT_EQ(h[1].live_objects_delta, 6040);
+  EXPECT_EQ(h[1].live_readings, 5U) << "start, three intervals, end; not the late one";
+  ASSERT_TRUE(h[1].live_objects_slope.has_value());
+  EXPECT_NEAR(h[1].live_objects_slope->slope, 2000, 30);
+  EXPECT_EQ(h[2].live_readings, 3U) << "the interval reading after stage 1's end belongs to stage 2";
+  EXPECT_EQ(h[2].live_objects_delta, -10);
+  EXPECT_NE(retentionSentence(h[1]).find("retaining 2,0"), std::string::npos) << retentionSentence(h[1]);
+  EXPECT_EQ(retentionSentence(h[0]), "");
+}
+
+TEST(AnalyzeLiveHeap, MissingBoundariesLeaveNoDelta) {
+  std::vector<StageHeapStats> h(2);
+  analyzeLiveHeap({live(1.0, 0, "stage_end", 500)}, h);
+  EXPECT_FALSE(h[0].live_objects_delta.has_value()) << "no start reading";
+  EXPECT_EQ(h[0].live_objects_end, 500U);
+  EXPECT_EQ(h[1].live_objects_start, 500U);
+  EXPECT_FALSE(h[1].live_objects_delta.has_value());
+}
+
+TEST(RetentionSentence, SaysWhenTheIntervalCoversZero) {
+  StageHeapStats h;
+  h.live_objects_slope = SlopeEstimate{12.4, 310.0, 0.95, 9};
+  EXPECT_EQ(retentionSentence(h), "no retention beyond the noise: 12 objects/s ± 310 (95%, 9 live readings)");
+  h.live_objects_slope = SlopeEstimate{19870, 420, 0.95, 9};
+  EXPECT_EQ(retentionSentence(h), "retaining 19,870 objects/s ± 420 (95%, 9 live readings)");
 }
 
 }  // namespace

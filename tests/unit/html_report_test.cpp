@@ -332,16 +332,30 @@ TEST(HtmlReport, ReleaseOutcomesAreShownWhenPresent) {
                                {"lazy_bytes", 174063616},
                                {"expect", {{"returned_ratio", 0.8}, {"within_s", 10}}},
                                {"explanation", "179 MiB released by the Go runtime, 166 MiB still resident as LazyFree <MADV_FREE>"},
-                               {"reclaim", {{"reclaimed_bytes", 170000000}, {"target_oom_killed", false}}}};
-  r["stressor_release"] = {{"outcome", "returned"}, {"explanation", "usage back to baseline"}, {"left_bytes", 1048576}};
+                               {"runtime", {{"heap_inuse_before_bytes", 200 * 1048576}, {"heap_inuse_after_bytes", 20 * 1048576}}},
+                               {"os", {{"cgroup_before_bytes", 220 * 1048576}, {"cgroup_after_bytes", 219 * 1048576}}},
+                               {"reclaim", {{"ran", true}, {"explanation", "reclaim took back 162 MiB"}, {"target_oom_killed", false}}}};
+  r["stressor_release"] = {{"baseline_usage_bytes", 30 * 1048576},
+                           {"after_usage_bytes", 31 * 1048576},
+                           {"leaked_bytes", 1048576},
+                           {"tolerance_bytes", 8 * 1048576},
+                           {"ok", true}};
   const std::string html = renderHtmlReport(r, nullptr);
   EXPECT_NE(html.find("pill release-lazy"), std::string::npos);
   EXPECT_NE(html.find("166 MiB still resident as LazyFree &lt;MADV_FREE&gt;"), std::string::npos);
-  EXPECT_NE(html.find("179.0 MiB"), std::string::npos);  // runtime_released_bytes
-  EXPECT_NE(html.find("6.7 %"), std::string::npos);      // returned_ratio
-  EXPECT_NE(html.find("reclaimed_bytes"), std::string::npos);
-  EXPECT_NE(html.find("the stressor&#39;s own release"), std::string::npos);
-  EXPECT_NE(html.find("usage back to baseline"), std::string::npos);
+  EXPECT_NE(html.find("179.0 MiB"), std::string::npos);                      // runtime_released_bytes
+  EXPECT_NE(html.find("7% of it (needed 80%)"), std::string::npos) << html;  // returned_ratio
+  EXPECT_NE(html.find("reclaim took back 162 MiB"), std::string::npos);
+  // A before/after table with plain labels, not the raw keys.
+  EXPECT_NE(html.find("<table class=\"before-after\">"), std::string::npos);
+  EXPECT_NE(html.find("<th scope=\"row\">heap in use<small>HeapInuse</small></th><td class=\"num\">200.0 MiB</td>"), std::string::npos)
+      << html;
+  EXPECT_NE(html.find("<th scope=\"row\">cgroup usage</th><td class=\"num\">220.0 MiB</td><td class=\"num\">219.0 MiB</td>"),
+            std::string::npos);
+  EXPECT_EQ(html.find("cgroup_after_bytes"), std::string::npos);
+  EXPECT_EQ(html.find("heap_inuse_before_bytes"), std::string::npos);
+  EXPECT_NE(html.find("the stressor's own release <span class=\"pill release-returned\">returned"), std::string::npos);
+  EXPECT_NE(html.find("<dt>left behind</dt><dd>1.0 MiB (tolerance 8.0 MiB)"), std::string::npos);
   EXPECT_EQ(html.find("verified no release"), std::string::npos);
 }
 

@@ -186,13 +186,22 @@ TEST(SummaryMd, GoRuntimeTableWhenTheStagesHaveReadings) {
   h.gc_cpu_fraction = 0.1537;
   h.heap_inuse_end = 150 * (1 << 20);
   a.stages.back().heap = h;
-  const std::string md = renderSummaryMarkdown(rec, a, 1);
+  // Without live readings the live columns say so; the churn-inclusive rate is labelled as churn.
+  std::string md = renderSummaryMarkdown(rec, a, 1);
   EXPECT_NE(
-      md.find(
-          "### Go runtime\n\n| stage | heap objects end | objects Δ | objects/s | GC cycles | GC CPU | HeapInuse end MiB | goroutines |\n"
-          "|---|---:|---:|---:|---:|---:|---:|---:|\n| hold | 143360 | 140000 | 35000 | 204 | 15.4% | 150.0 | - |\n"),
+      md.find("### Go runtime\n\n| stage | live objects end | live Δ | live bytes Δ | retention | all objects/s (churn) | GC cycles | GC "
+              "CPU | HeapInuse end MiB | goroutines |\n|---|---:|---:|---:|---|---:|---:|---:|---:|---:|\n"
+              "| hold | - | - | - | - | 35000 | 204 | 15.4% | 150.0 | - |\n"),
       std::string::npos)
       << md;
+  h.live_objects_end = 51000;
+  h.live_objects_delta = 50000;
+  h.live_bytes_delta = 4400000;
+  h.live_objects_slope = SlopeEstimate{9870.2, 420.4, 0.95, 13};
+  a.stages.back().heap = h;
+  md = renderSummaryMarkdown(rec, a, 1);
+  EXPECT_NE(md.find("| hold | 51000 | +50000 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("retaining 9,870 objects/s ± 420 (95%, 13 live readings)"), std::string::npos) << md;
 }
 
 TEST(SummaryMd, PageCacheTableWhenTheStagesHaveIt) {

@@ -16,7 +16,7 @@ TEST(OomAttribution, TheFirstReadingIsTheBaselineAndNothingCountsBeforeTheFirstS
 }
 
 TEST(OomAttribution, AKillNoStressorDeathExplainsIsTheTargetsAfterTheGraceTime) {
-  OomAttribution oom(/*stressor_in_target_cgroup=*/true);
+  OomAttribution oom(/*stressor_in_target_cgroup=*/true, /*grace_s=*/0.5);
   oom.observe(0.0, 0, 0);
   EXPECT_FALSE(oom.observe(1.0, 1, 1)) << "waits for a stressor death to explain it";
   EXPECT_FALSE(oom.observe(1.25, 1, 1));
@@ -29,7 +29,7 @@ TEST(OomAttribution, AKillNoStressorDeathExplainsIsTheTargetsAfterTheGraceTime) 
 }
 
 TEST(OomAttribution, InsideTheStressorsDeathExplainsOneKillInTheTargetsCounter) {
-  OomAttribution oom(/*stressor_in_target_cgroup=*/true);
+  OomAttribution oom(/*stressor_in_target_cgroup=*/true, /*grace_s=*/0.5);
   oom.observe(0.0, 0, 0);
   EXPECT_FALSE(oom.observe(1.0, 1, 0));  // the counter first...
   oom.stressorOomKilled();               // ...then the stressor is reaped
@@ -46,7 +46,7 @@ TEST(OomAttribution, InsideTheStressorsDeathExplainsOneKillInTheTargetsCounter) 
 }
 
 TEST(OomAttribution, BesideTheStressorsDeathsExplainNothingInTheTargetsCounter) {
-  OomAttribution oom(/*stressor_in_target_cgroup=*/false);
+  OomAttribution oom(/*stressor_in_target_cgroup=*/false, /*grace_s=*/0.5);
   oom.observe(0.0, 0, 0);
   oom.stressorOomKilled();
   EXPECT_FALSE(oom.observe(1.0, 1, 0));
@@ -56,7 +56,7 @@ TEST(OomAttribution, BesideTheStressorsDeathsExplainNothingInTheTargetsCounter) 
 }
 
 TEST(OomAttribution, TheFinalReadingCountsWhatIsPendingAtOnce) {
-  OomAttribution oom(/*stressor_in_target_cgroup=*/true);
+  OomAttribution oom(/*stressor_in_target_cgroup=*/true, /*grace_s=*/0.5);
   oom.observe(0.0, 0, 0);
   auto kills = oom.observe(5.0, 2, 3, /*final=*/true);
   ASSERT_TRUE(kills);

@@ -169,12 +169,12 @@ json sampleReport() {
                {"t_s": 4.25, "kind": "target_oom_kill", "stage": "churn", "detail": ""},
                {"t_s": 1.0, "kind": "stressor_oom_kill", "stage": "churn", "detail": ""}],
     "stages": [
-      {"name": "baseline", "usage_bytes": {"max": 1000},
+      {"name": "baseline", "start_s": 0, "end_s": 4, "usage_bytes": {"max": 1000},
        "latency": [{"probe": "p", "corrected": {"count": 10, "p99_ms": 1.5}}],
-       "heap": {"objects_slope_per_s": 12.5, "gc_cpu_fraction": 0.004}},
+       "heap": {"objects_slope_per_s": 9000, "live_objects_delta": 50, "live_objects_slope": null, "gc_cpu_fraction": 0.004}},
       {"name": "churn", "usage_bytes": {"max": 2000},
        "latency": [{"probe": "p", "corrected": {"count": 0, "p99_ms": 0}}],
-       "heap": {"objects_slope_per_s": null, "gc_cpu_fraction": 0.1537},
+       "heap": {"objects_slope_per_s": 30000, "live_objects_delta": null, "gc_cpu_fraction": 0.1537},
        "release": {"outcome": "released"}}
     ]})");
 }
@@ -214,7 +214,8 @@ TEST(SweepFiguresTest, FromReportAndSamples) {
   EXPECT_EQ(f.limit_bytes, 268435456U);
   EXPECT_EQ(f.headroom_bytes, 268435456 - 160000000);
   EXPECT_EQ(f.p99_ms, (std::map<std::string, double>{{"baseline", 1.5}}));  // churn had no completed requests
-  EXPECT_EQ(f.heap_slope_per_s, (std::map<std::string, double>{{"baseline", 12.5}}));
+  // Live delta over the stage's 4 s; HeapObjects growth (churn) is not the column's figure.
+  EXPECT_EQ(f.live_growth_per_s, (std::map<std::string, double>{{"baseline", 12.5}}));
   EXPECT_EQ(f.gc_cpu_max, 0.1537);
   EXPECT_EQ(f.gc_cpu_max_stage, "churn");
   EXPECT_EQ(f.release, (std::map<std::string, std::string>{{"churn", "released"}}));
@@ -309,7 +310,7 @@ SweepDocument sampleDocument() {
 TEST(SweepReportTest, MarkdownTable) {
   const std::string md = renderSweepMarkdown(sampleDocument());
   EXPECT_THAT(md, HasSubstr("| setting | verdict | first OOM kill | GC cycles | GC pause | GC CPU (worst stage) | peak usage | headroom | "
-                            "p99 churn | heap objects slope | release |"));
+                            "p99 churn | live objects growth | release |"));
   EXPECT_THAT(md, HasSubstr("| **GOGC=25** | pass | survived | 40 | 3.5 ms | 15.4% | - | 100.0 MiB | 2.50 ms | - | churn: released |"));
   EXPECT_THAT(md, HasSubstr("| GOGC=300 | fail | OOM at 3.2 s | 4 | - | - | - | -1.0 MiB | - | - | - |"));
   EXPECT_THAT(md, HasSubstr("**recommended: GOGC=25 — passed 1/1 run(s) with at least 100.0 MiB of headroom"));
@@ -319,10 +320,10 @@ TEST(SweepReportTest, SlopeColumnPrefersStagesAfterTheBaseline) {
   SweepDocument doc = sampleDocument();
   doc.baseline_stage = "baseline";
   SweepRunFigures r = run("pass", 1);
-  r.heap_slope_per_s = {{"baseline", 5000}, {"churn", 120}, {"release", -40}};
+  r.live_growth_per_s = {{"baseline", 5000}, {"churn", 120}, {"release", -40}};
   doc.settings = {summarizeSetting(SweepSetting{{{"GOGC", "50"}}}, {}, {r})};
   EXPECT_THAT(renderSweepMarkdown(doc), HasSubstr("| churn: +120/s |"));
-  r.heap_slope_per_s = {{"baseline", 5000}};
+  r.live_growth_per_s = {{"baseline", 5000}};
   doc.settings = {summarizeSetting(SweepSetting{{{"GOGC", "50"}}}, {}, {r})};
   EXPECT_THAT(renderSweepMarkdown(doc), HasSubstr("| baseline: +5000/s |"));
 }

@@ -45,11 +45,28 @@ struct MemStatsSample {
   std::optional<std::uint64_t> goroutines;
 };
 
+/// Objects and bytes still reachable, read from MemStats right after a GC the reading forced
+/// (GET heap?gc=1&debug=1: runtime.GC() completes marking and sweeping before ReadMemStats, so
+/// HeapObjects/HeapAlloc then count live objects, plus what the target allocated in the
+/// milliseconds between the GC and the read). Requests in flight hold their garbage while they
+/// run, so one reading is the lowest of a few back-to-back ones (see PprofObserver::Options).
+struct LiveHeapReading {
+  double t_s = 0;  ///< when the chosen reading's response arrived, run clock
+  std::size_t stage = 0;
+  /// "start" (before the first stage), "stage_end" (the end of `stage`, which is also the start
+  /// of the next) or "interval" (pprof.live_interval, during `stage`).
+  std::string kind;
+  std::uint64_t objects = 0;  ///< HeapObjects after the forced GC
+  std::uint64_t bytes = 0;    ///< HeapAlloc after the forced GC
+  std::uint32_t tries = 0;    ///< forced GCs this reading took the lowest of
+  double request_ms = 0;      ///< the chosen request's time (GC included), as memstrain saw it
+};
+
 /// A failed pprof request: reported, never fatal.
 struct PprofFailure {
   double t_s = 0;
   std::size_t stage = 0;
-  std::string endpoint;  ///< "memstats", "goroutine", "heap"
+  std::string endpoint;  ///< "memstats", "goroutine", "heap", "heap_live"
   std::string kind;      ///< pprofErrorKindName()
   std::string message;
 };

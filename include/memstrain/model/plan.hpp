@@ -175,6 +175,9 @@ struct PprofSpec {
   std::optional<double> growth_fraction;
   std::chrono::nanoseconds growth_window{std::chrono::seconds(10)};
   std::size_t diff_top = 10;  ///< rows of the heap-growth diff in the report
+  /// A live reading (forced GC, MemStats) this often during stages, for a leak rate with its
+  /// error; unset (the default): live readings only at stage boundaries.
+  std::optional<std::chrono::nanoseconds> live_interval;
 };
 
 struct SafetySpec {

@@ -152,6 +152,7 @@ struct RunRecord {
   std::vector<RunEvent> events;
   // From the pprof observer, when the plan names target.pprof_url.
   std::vector<MemStatsSample> memstats;
+  std::vector<LiveHeapReading> live_heap;  ///< GC-forced readings: stage boundaries and pprof.live_interval
   std::vector<PprofFailure> pprof_failures;
   std::vector<ProfileSnapshot> profiles;
   bool cleanup_ok = true;

@@ -4,6 +4,7 @@
 //   cgroup       a Sample: the target's cgroup (and the measured and stressor cgroups), the
 //                stressor, the target process, host PSI
 //   memstats     a MemStatsSample: the Go runtime's MemStats and goroutines
+//   live_heap    a LiveHeapReading: live objects and bytes right after a forced GC
 //   pprof_error  a PprofFailure: a pprof request that failed (the run goes on)
 //   latency      one probe's one-second ProbeWindow
 
@@ -24,6 +25,7 @@ nlohmann::json processMemoryToJson(const ProcessMemory& p);
 
 /// samples.jsonl objects for the two kinds of pprof reading.
 nlohmann::json memStatsToJson(const MemStatsSample& s, const std::string& stage_name);
+nlohmann::json liveHeapToJson(const LiveHeapReading& r, const std::string& stage_name);
 nlohmann::json pprofFailureToJson(const PprofFailure& f, const std::string& stage_name);
 
 /// One probe's one-second window as a samples.jsonl object (kind "latency") at run time `t_s`:

@@ -45,11 +45,32 @@ struct StagePageCache {
   std::optional<double> refaults_per_s;
 };
 
+/// A least-squares slope with its two-sided confidence interval: slope ± half_width covers the
+/// true rate with probability `confidence` if the readings scatter independently around a line.
+struct SlopeEstimate {
+  double slope = 0;       ///< per second
+  double half_width = 0;  ///< t(confidence, n-2) × standard error of the slope
+  double confidence = 0.95;
+  std::size_t points = 0;
+};
+
 struct StageHeapStats {
   std::size_t samples = 0;
+  /// MemStats HeapObjects at the stage's first and last ordinary reading. HeapObjects counts
+  /// garbage not yet swept too, so these follow allocation churn and GC timing (GC pressure);
+  /// what is still reachable is live_objects_*.
   std::optional<std::uint64_t> objects_start, objects_end;
   std::optional<std::int64_t> objects_delta;
   std::optional<double> objects_slope_per_s;  ///< least squares over the stage's readings
+  /// Live objects and bytes (HeapObjects / HeapAlloc right after a forced GC) at the stage's start
+  /// (the reading before the first stage, or the one that ended the stage before) and its end.
+  std::optional<std::uint64_t> live_objects_start, live_objects_end;
+  std::optional<std::int64_t> live_objects_delta;
+  std::optional<std::uint64_t> live_bytes_start, live_bytes_end;
+  std::optional<std::int64_t> live_bytes_delta;
+  std::size_t live_readings = 0;  ///< live readings from the stage's start to its end, both included
+  /// Retention rate over those readings; needs three or more (pprof.live_interval).
+  std::optional<SlopeEstimate> live_objects_slope, live_bytes_slope;
   std::optional<std::uint64_t> heap_inuse_start, heap_inuse_end;
   std::optional<std::uint64_t> heap_released_start, heap_released_end;
   /// GC cycles completed during the stage: NumGC at its last reading minus NumGC at the last

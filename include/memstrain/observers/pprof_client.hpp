@@ -2,6 +2,7 @@
 // Reads a Go target's runtime state through its net/http/pprof endpoints:
 //   {base}/heap             gzip-compressed heap profile (protobuf)
 //   {base}/heap?debug=1     text page whose trailer is runtime.MemStats
+//   {base}/heap?gc=1&debug=1  the same after a forced GC (live readings)
 //   {base}/goroutine?debug=1  "goroutine profile: total N"
 // Each call is one bounded HTTP request (timeout, body caps) followed by a pure parse; failures
 // are Errors whose message names the URL, plus a kind for pprof_error samples.
@@ -70,6 +71,10 @@ class PprofClient {
 
   /// GET {base}/heap?debug=1 and parse its runtime.MemStats trailer.
   Result<GoMemStats> fetchMemStats();
+
+  /// GET {base}/heap?gc=1&debug=1: a GC in the target, then its MemStats trailer, which then
+  /// counts live objects (see LiveHeapReading). `elapsed` receives the request's time.
+  Result<GoMemStats> fetchMemStatsAfterGc(std::chrono::nanoseconds* elapsed);
 
   /// GET {base}/goroutine?debug=1 and parse the goroutine total.
   Result<std::uint64_t> fetchGoroutineCount();

@@ -76,6 +76,14 @@ std::optional<ExitInfo> pollExit(pid_t pid);
 /// Sends `sig`, waits up to `grace` for the exit, then SIGKILLs and reaps. Returns how it ended.
 ExitInfo terminate(pid_t pid, int sig, std::chrono::milliseconds grace);
 
+/// SIGKILLs child `pid` at nice -20 and frees its private memory at once with process_mrelease(2)
+/// (Linux 5.15+), in the caller's context: the pages leave the cgroup without waiting for the
+/// dying process to get its turn on a loaded node's CPUs, which can take hundreds of milliseconds. Returns
+/// whether the memory was reaped that way (false: the kernel lacks the call, or the process had
+/// already gone, errno says which; it dies as it would from the SIGKILL). The caller still reaps
+/// the child.
+bool killAndReapMemory(pid_t pid);
+
 /// terminate() for a whole process group: a child started with `new_process_group` (its pid is
 /// its group's id) and whatever it started. Sends `sig` to the group, waits up to `grace` for the
 /// leader `pgid` to exit (reaping it), then SIGKILLs what is left of the group — children that

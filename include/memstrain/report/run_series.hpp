@@ -38,6 +38,13 @@ struct MemstatsPoint {
   std::optional<std::uint64_t> last_gc_unix_ns;  ///< LastGC; absent in files from before it was recorded
 };
 
+/// One "live_heap" reading: objects and bytes right after a forced GC.
+struct LivePoint {
+  double t_s = 0;
+  double objects = 0;
+  double bytes = 0;
+};
+
 /// One per-second "latency" window of one probe. Milliseconds.
 struct LatencyPoint {
   double t_s = 0;
@@ -53,6 +60,7 @@ struct LatencyPoint {
 struct RunSeries {
   std::vector<CgroupPoint> cgroup;
   std::vector<MemstatsPoint> memstats;
+  std::vector<LivePoint> live;                     ///< "live_heap" readings, in time order
   std::vector<std::string> probes;                 ///< probe names in order of first appearance
   std::vector<std::vector<LatencyPoint>> latency;  ///< one series per entry of `probes`
   std::size_t pprof_errors = 0;                    ///< "pprof_error" lines

@@ -84,19 +84,20 @@ struct SweepRunFigures {
   std::string status;   ///< run status from the report (completed, error, ...)
   std::string error;    ///< why figures are missing (no report, unreadable, ...)
   double duration_s = 0;
-  std::optional<double> first_target_oom_s;          ///< first target_oom_kill event, seconds from the first stage
-  std::optional<std::string> target_exit;            ///< "killed by SIGKILL" when the target died during the run
-  std::optional<std::uint64_t> gc_cycles;            ///< NumGC at the last MemStats reading minus at the first
-  std::optional<std::uint64_t> gc_pause_total_ns;    ///< PauseTotalNs, the same difference
-  std::optional<double> gc_cpu_max;                  ///< the largest per-stage GC CPU share
-  std::string gc_cpu_max_stage;                      ///< and its stage
-  std::optional<std::uint64_t> peak_usage_bytes;     ///< largest usage of the measured cgroup (stressor included)
-  std::optional<std::uint64_t> peak_target_bytes;    ///< largest usage of the target's cgroup minus an inside stressor
-  std::optional<std::uint64_t> limit_bytes;          ///< the effective limit the target ran under
-  std::optional<std::int64_t> headroom_bytes;        ///< limit_bytes - peak_target_bytes
-  std::map<std::string, double> p99_ms;              ///< per stage (and probe, "stage/probe" when several), corrected
-  std::map<std::string, double> heap_slope_per_s;    ///< heap objects slope per stage
-  std::map<std::string, std::string> release;        ///< per stage: release outcome, when the report has one
+  std::optional<double> first_target_oom_s;         ///< first target_oom_kill event, seconds from the first stage
+  std::optional<std::string> target_exit;           ///< "killed by SIGKILL" when the target died during the run
+  std::optional<std::uint64_t> gc_cycles;           ///< NumGC at the last MemStats reading minus at the first
+  std::optional<std::uint64_t> gc_pause_total_ns;   ///< PauseTotalNs, the same difference
+  std::optional<double> gc_cpu_max;                 ///< the largest per-stage GC CPU share
+  std::string gc_cpu_max_stage;                     ///< and its stage
+  std::optional<std::uint64_t> peak_usage_bytes;    ///< largest usage of the measured cgroup (stressor included)
+  std::optional<std::uint64_t> peak_target_bytes;   ///< largest usage of the target's cgroup minus an inside stressor
+  std::optional<std::uint64_t> limit_bytes;         ///< the effective limit the target ran under
+  std::optional<std::int64_t> headroom_bytes;       ///< limit_bytes - peak_target_bytes
+  std::map<std::string, double> p99_ms;             ///< per stage (and probe, "stage/probe" when several), corrected
+  std::map<std::string, double> live_growth_per_s;  ///< live objects growth per stage, objects/s: the retention slope (pprof.live_interval)
+                                                    ///< or the live delta over the stage's duration
+  std::map<std::string, std::string> release;       ///< per stage: release outcome, when the report has one
   std::optional<std::uint64_t> peak_stressor_bytes;  ///< most the stressor held (populated) in any sample
   std::vector<RunCheckFinding> failed_checks;        ///< checks with outcome fail, in report order
 };
@@ -142,7 +143,7 @@ struct SweepSettingSummary {
   std::size_t oom_runs = 0;          ///< runs in which the target was OOM-killed
   std::optional<Spread> oom_time_s;  ///< over the runs with an OOM kill
   std::optional<Spread> gc_cycles, gc_pause_ms, gc_cpu_max, peak_usage_bytes, peak_target_bytes, headroom_bytes;
-  std::map<std::string, Spread> p99_ms, heap_slope_per_s;
+  std::map<std::string, Spread> p99_ms, live_growth_per_s;
   std::map<std::string, std::map<std::string, std::size_t>> release;  ///< stage -> outcome -> runs
 };
 

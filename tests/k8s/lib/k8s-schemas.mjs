@@ -4,6 +4,7 @@
 //    (those validators accept them; the API server drops or rejects them, and a typo such as
 //    `hostPid` would silently lose its meaning);
 //  - Chaos Mesh objects against the CRDs' openAPIV3Schema (ajv), also without unknown fields.
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -12,8 +13,17 @@ import yaml from "js-yaml";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, "../../..");
-/// The CRDs are read-only data beside the repository (../shared), never copied into it.
-export const crdDir = process.env.MEMSTRAIN_CRD_DIR ?? path.resolve(repoRoot, "../shared/schemas/chaos-mesh");
+/// The CRDs are read-only data beside the repository (../shared), never copied into it. A git
+/// worktree elsewhere (git worktree add) finds them beside its main checkout.
+export const crdDir = process.env.MEMSTRAIN_CRD_DIR ?? findCrdDir();
+
+function findCrdDir() {
+  const beside = (checkout) => path.resolve(checkout, "../shared/schemas/chaos-mesh");
+  if (fs.existsSync(beside(repoRoot))) return beside(repoRoot);
+  const r = spawnSync("git", ["-C", repoRoot, "rev-parse", "--path-format=absolute", "--git-common-dir"], { encoding: "utf8" });
+  const main = r.status === 0 ? path.dirname(r.stdout.trim()) : null;
+  return main && fs.existsSync(beside(main)) ? beside(main) : beside(repoRoot);
+}
 const modelsDir = path.resolve(here, "../node_modules/kubernetes-models/_schemas");
 
 /** Every YAML document in a file, with its index; throws on a parse error (js-yaml names the line). */
