@@ -23,11 +23,20 @@ std::uint64_t rateValue(std::uint64_t from, std::uint64_t to, std::chrono::nanos
   return from < to ? from + step : from - step;
 }
 
+std::uint64_t defaultHysteresisBytes(std::uint64_t effective_limit_bytes) {
+  return std::max<std::uint64_t>(effective_limit_bytes / 100, 4ULL << 20);
+}
+
+bool correctsError(double error_bytes, bool correcting, const ControlParams& params) {
+  const std::uint64_t threshold = correcting ? params.deadband_bytes : std::max(params.deadband_bytes, params.hysteresis_bytes);
+  return std::fabs(error_bytes) >= static_cast<double>(threshold);
+}
+
 std::uint64_t nextStressorBytes(const PressureGoal& goal, const ControlInput& in, const ControlParams& params) {
   std::uint64_t want = in.stressor_bytes;
   if (goal.usage_setpoint_bytes) {
     const double error = static_cast<double>(*goal.usage_setpoint_bytes) - static_cast<double>(in.usage_bytes);
-    if (std::fabs(error) >= static_cast<double>(params.deadband_bytes)) {
+    if (correctsError(error, in.correcting, params)) {
       const double next = static_cast<double>(in.stressor_bytes) + params.gain * error;
       want = next <= 0 ? 0 : static_cast<std::uint64_t>(next);
     }

@@ -818,7 +818,15 @@ bool RunSession::controlPressure(StageRun& st, TimePoint now, std::chrono::nanos
     in.effective_limit_bytes = res_.effective_limit_bytes == kUnlimited ? 0 : res_.effective_limit_bytes;
     in.safety_margin_bytes = res_.safety_margin_bytes;
     in.allow_oom = stage.pressure && stage.pressure->allow_oom;
-    const std::uint64_t want = nextStressorBytes(goal, in);
+    in.correcting = st.correcting;
+    ControlParams params;
+    // Hysteresis while holding the level only: a ramp's setpoint moves every tick and is followed.
+    if (stage.setpoint_bytes && st.setpoint == *stage.setpoint_bytes)
+      params.hysteresis_bytes = defaultHysteresisBytes(in.effective_limit_bytes);
+    const std::uint64_t want = nextStressorBytes(goal, in, params);
+    st.correcting =
+        goal.usage_setpoint_bytes &&
+        correctsError(static_cast<double>(*goal.usage_setpoint_bytes) - static_cast<double>(in.usage_bytes), in.correcting, params);
     if (auto s = stressor_->setTarget(want); !s) spdlog::debug("{}", s.error().message);
     accountFill(st);
     if (!st.time_to_level_s && stage.pressure) {

@@ -93,6 +93,7 @@ class RunSession {
     TimePoint next_sample;
     std::size_t next_action = 0;
     std::optional<std::uint64_t> setpoint;
+    bool correcting = false;  ///< the closed loop corrected at the last tick (hold hysteresis)
     std::uint64_t start_usage = 0, start_stressor = 0;
     std::optional<double> cpu_self0, cpu_stressor0, cpu_cgroup0;
     pid_t stressor_pid0 = -1;
