@@ -66,42 +66,74 @@ void touchPages(char* begin, std::size_t len, std::size_t page) {
   }
 }
 
-// Faults [begin, begin+len) in: MADV_POPULATE_WRITE, or the touch loop once the kernel has said
-// EINVAL (it predates 5.14). Returns 0 or the errno of a refused populate.
-int populateRange(char* begin, std::size_t len, std::size_t page, std::atomic<bool>& populate_supported) {
-  if (populate_supported.load(std::memory_order_relaxed)) {
-    if (::madvise(begin, len, MADV_POPULATE_WRITE) == 0) return 0;
-    if (errno != EINVAL) return errno;
-    populate_supported.store(false, std::memory_order_relaxed);
+// Each thread faults its chunk in pieces of this size and counts them, so that the controller hears
+// of a step's progress every few milliseconds rather than once a step: pages are charged to the
+// cgroup as they fault in, and a controller that counts them late under-counts the stressor and
+// over-counts the target (a 128 MiB step read as the target growing by 128 MiB).
+constexpr std::uint64_t kPieceBytes = 8ULL << 20;
+
+// Faults [begin, begin+len) in, piece by piece: MADV_POPULATE_WRITE, or the touch loop once the
+// kernel has said EINVAL (it predates 5.14). Adds each finished piece to `progress`. Returns 0 or
+// the errno of a refused populate.
+int populateRange(char* begin, std::size_t len, std::size_t page, std::atomic<bool>& populate_supported,
+                  std::atomic<std::uint64_t>& progress) {
+  for (std::size_t off = 0; off < len; off += kPieceBytes) {
+    const std::size_t n = std::min<std::size_t>(kPieceBytes, len - off);
+    bool done = false;
+    if (populate_supported.load(std::memory_order_relaxed)) {
+      if (::madvise(begin + off, n, MADV_POPULATE_WRITE) == 0) {
+        done = true;
+      } else if (errno != EINVAL) {
+        return errno;
+      } else {
+        populate_supported.store(false, std::memory_order_relaxed);
+      }
+    }
+    if (!done) touchPages(begin + off, n, page);
+    progress.fetch_add(n, std::memory_order_relaxed);
   }
-  touchPages(begin, len, page);
   return 0;
 }
 
 // Populates [begin, begin+len) with up to `threads` threads, each faulting its own contiguous
 // page-aligned chunk (page faults on distinct ranges scale with cores; one thread is bound by one
-// core's zeroing rate). Returns how many bytes from `begin` are populated and the errno of the
-// first refused chunk (0 when none). Pages populated past a refused chunk are given back, so
-// "populated" stays one contiguous prefix of the reservation, as the protocol reports it.
+// core's zeroing rate). While they work, this thread reports "P <already + progress>" every
+// millisecond or so that progress moved. Returns how many bytes from `begin` are populated and the
+// errno of the first refused chunk (0 when none). Pages populated past a refused chunk are given
+// back, so "populated" stays one contiguous prefix of the reservation, as the protocol reports it.
 std::pair<std::uint64_t, int> populateParallel(char* begin, std::uint64_t len, std::size_t page, unsigned threads,
-                                               std::atomic<bool>& populate_supported) {
+                                               std::atomic<bool>& populate_supported, int report_fd, std::uint64_t already) {
   const std::uint64_t pages = len / page;
   const std::uint64_t n = std::max<std::uint64_t>(1, std::min<std::uint64_t>(threads, len / kMinChunkBytes));
   std::vector<int> errs(n, 0);
   std::vector<std::uint64_t> offsets(n + 1, 0);
   for (std::uint64_t i = 0; i <= n; ++i) offsets[i] = (pages * i / n) * page;
   offsets[n] = len;
-  auto work = [&](std::uint64_t i) { errs[i] = populateRange(begin + offsets[i], offsets[i + 1] - offsets[i], page, populate_supported); };
+  std::atomic<std::uint64_t> progress{0};
+  std::atomic<std::uint64_t> running{n};
+  auto work = [&](std::uint64_t i) {
+    errs[i] = populateRange(begin + offsets[i], offsets[i + 1] - offsets[i], page, populate_supported, progress);
+    running.fetch_sub(1, std::memory_order_release);
+  };
   std::vector<std::thread> pool;
-  pool.reserve(n - 1);
-  for (std::uint64_t i = 1; i < n; ++i) {
+  pool.reserve(n);
+  for (std::uint64_t i = 0; i < n; ++i) {
     try {
       pool.emplace_back(work, i);
     } catch (const std::system_error&) {
       work(i);  // no thread to be had (pids limit, memory): do the chunk here
     }
   }
-  work(0);
+  std::uint64_t reported = 0;
+  while (running.load(std::memory_order_acquire) > 0) {
+    timespec pause{0, 1'000'000};
+    ::nanosleep(&pause, nullptr);
+    const std::uint64_t now = progress.load(std::memory_order_relaxed);
+    if (now != reported) {
+      report(report_fd, already + now);
+      reported = now;
+    }
+  }
   for (auto& t : pool) t.join();
   for (std::uint64_t i = 0; i < n; ++i) {
     if (errs[i] != 0) {
@@ -159,6 +191,7 @@ int runStressorChild(const StressorChildOptions& o) {
 
   std::uint64_t populated = 0;
   std::uint64_t target = 0;
+  std::uint64_t commands = 0;  // "S" lines read, acknowledged with "A <commands>"
   std::atomic<bool> populate_supported{true};
   // A fill burst: from the first step after being at the target until the target is reached
   // again (or refused, or lowered). Timed here, so the rate does not depend on sampling.
@@ -187,13 +220,21 @@ int runStressorChild(const StressorChildOptions& o) {
       if (n > 0) {
         pending.append(buf, static_cast<std::size_t>(n));
         std::size_t nl;
+        const std::uint64_t commands_before = commands;
         while ((nl = pending.find('\n')) != std::string::npos) {
           std::string_view line(pending.data(), nl);
           if (line == "Q") return 0;
           if (line.size() > 2 && line[0] == 'S' && line[1] == ' ') {
+            ++commands;
             if (auto v = parseUint64(line.substr(2))) target = std::min<std::uint64_t>((*v / page) * page, reserve);
           }
           pending.erase(0, nl + 1);
+        }
+        if (commands != commands_before) {
+          // Every "P" from here on describes the state these commands asked for.
+          char ack[32];
+          int k = std::snprintf(ack, sizeof ack, "A %llu\n", static_cast<unsigned long long>(commands));
+          writeAll(o.report_fd, std::string_view(ack, static_cast<std::size_t>(k)));
         }
         if (pending.size() > 4096) pending.clear();  // garbage; the controller never sends this
       }
@@ -202,7 +243,7 @@ int runStressorChild(const StressorChildOptions& o) {
       // One step is step_bytes per thread, so commands are still read every ~step_bytes of work.
       const std::uint64_t len = std::min<std::uint64_t>(target - populated, o.step_bytes * threads);
       if (!burst_start_ns) burst_start_ns = monotonicNs();
-      const auto [done, err] = populateParallel(base + populated, len, page, threads, populate_supported);
+      const auto [done, err] = populateParallel(base + populated, len, page, threads, populate_supported, o.report_fd, populated);
       populated += done;
       burst_bytes += done;
       if (err != 0) {
@@ -319,6 +360,7 @@ Status Stressor::setTarget(std::uint64_t bytes) {
   } while (w < 0 && errno == EINTR);
   if (w != n) return Error::fromErrno("stressor " + std::to_string(pid_) + ": send target", w < 0 ? errno : EIO);
   target_bytes_ = bytes;
+  ++sent_commands_;
   return {};
 }
 
@@ -344,6 +386,8 @@ std::uint64_t Stressor::pollPopulated() {
         fill_.populate_ns += *ns;
         fill_.last_end_monotonic_ns = *end;
       }
+    } else if (fields.size() == 2 && fields[0] == "A") {
+      if (auto v = parseUint64(fields[1])) acked_commands_ = *v;
     } else if (fields.size() == 2 && fields[0] == "T") {
       if (auto v = parseUint64(fields[1])) populate_threads_ = static_cast<unsigned>(*v);
     } else if (fields.size() == 3 && fields[0] == "E") {

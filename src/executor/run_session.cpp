@@ -654,7 +654,7 @@ void RunSession::releaseBefore(StageRun& st, TimePoint now) {
   if (stressor_) {
     (void)stressor_->setTarget(0);
     stressor_->pollPopulated();
-    r.stressor_drained = stressor_->populatedBytes() == 0;
+    r.stressor_drained = stressor_->drained();
   }
   if (st.phase->due(now, r) != ReleasePhase::Due::kOpenWindow) return;
   (void)takeSample(st.index, std::nullopt);
@@ -969,7 +969,7 @@ void RunSession::measureStressorRelease() {
   const TimePoint give_up = clock_.now() + std::chrono::seconds(3);
   while (clock_.now() < give_up) {
     stressor_->pollPopulated();
-    if (stressor_->populatedBytes() == 0) break;
+    if (stressor_->drained()) break;
     clock_.sleepUntil(clock_.now() + std::chrono::milliseconds(50));
   }
   clock_.sleepUntil(clock_.now() + std::chrono::milliseconds(300));

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -112,6 +113,70 @@ TEST_P(StressorFill, OneGibSpikeReachesTheLevelAndIsGivenBack) {
   const ExitInfo exit = stressor_->stop();
   EXPECT_TRUE(!exit.signaled && exit.code == 0) << exit.describe();
   EXPECT_LE(waitAnonAtMost(1 * kMiB), 1 * kMiB) << "a quit stressor leaves no anonymous memory charged";
+}
+
+// The controller hears of a fill while it runs, not once per step (a step is 64 MiB per thread):
+// a 1 GiB spike sends many "P" reports, and what it reports is never far behind what the cgroup
+// has charged. And a target of 0 sent mid-step is "drained" only once the stressor has read it and
+// given everything back: a stale 0, or the count of a step still in flight, does not pass.
+TEST_P(StressorFill, ProgressIsReportedDuringAStepAndDrainedWaitsForTheLastCommand) {
+  Stressor::Options o;
+  o.self_exe = MEMSTRAIN_BINARY;
+  o.reserve_bytes = kGiB;
+  o.populate_threads = GetParam();
+  auto s = Stressor::spawn(o, *editor_, rel_);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  stressor_ = std::move(*s);
+  const std::uint64_t base_anon = anon();
+
+  EXPECT_TRUE(stressor_->drained()) << "nothing asked, nothing held";
+  ASSERT_TRUE(stressor_->setTarget(kGiB).ok());
+  EXPECT_FALSE(stressor_->drained()) << "a target not yet read is not drained";
+  std::uint64_t last = 0, distinct = 0;
+  std::uint64_t worst_lag = 0;
+  for (int i = 0; i < 300000 && last < kGiB; ++i) {
+    const std::uint64_t a = anon();  // charged before the report is read: the report can only be ahead
+    const std::uint64_t p = stressor_->pollPopulated();
+    if (p != last) {
+      ++distinct;
+      last = p;
+    }
+    if (a != UINT64_MAX && a > base_anon + p) worst_lag = std::max(worst_lag, a - base_anon - p);
+    if (stressor_->checkExited()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(last, kGiB);
+  const unsigned threads = std::max(1U, stressor_->populateThreads());
+  // Reports only after each step (64 MiB per thread) would give at most this many figures; 8 MiB
+  // pieces give up to 128.
+  const std::uint64_t per_step_only = kGiB / (64 * kMiB * threads);
+  EXPECT_GT(distinct, per_step_only) << "progress within steps";
+  // A report lags the charge by what the threads faulted since the last ~1 ms report, plus the
+  // time this poll took to get the CPU: at most a piece per thread (8 MiB) on a quiet machine; a
+  // whole step (64 MiB per thread) would mean no progress reports at all.
+  EXPECT_LT(worst_lag, threads * 64 * kMiB) << "charged ahead of the last report by " << worst_lag;
+
+  // Down to 0, then at once up and down again: the stressor may be mid-step toward 512 MiB when
+  // the last 0 is sent. drained() must wait until it has read that 0 and given back the step; a
+  // figure of 0 it reported earlier (between the two commands) must not count.
+  ASSERT_TRUE(stressor_->setTarget(0).ok());
+  ASSERT_TRUE(stressor_->setTarget(kGiB / 2).ok());
+  ASSERT_TRUE(stressor_->setTarget(0).ok());
+  bool drained = false;
+  for (int i = 0; i < 30000 && !drained; ++i) {
+    stressor_->pollPopulated();
+    drained = stressor_->drained();
+    if (!drained) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(drained);
+  // Final: no report of held pages comes after it.
+  std::uint64_t later = 0;
+  for (int i = 0; i < 30; ++i) {
+    later = std::max(later, stressor_->pollPopulated());
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(later, 0U) << "the stressor reported holding pages after drained()";
+  EXPECT_LE(waitAnonAtMost(base_anon + 4 * kMiB), base_anon + 4 * kMiB);
 }
 
 // 0: sized from the cgroup's CPU quota and the affinity mask; 1 and 2: forced, so that both the

@@ -6,8 +6,9 @@
 //
 // Protocol over two pipes, one line per message:
 //   controller -> stressor: "S <bytes>\n" (new target), "Q\n" (quit). EOF also means quit.
-//   stressor -> controller: "T <threads>\n" once at start, "P <populated bytes>\n" after every
-//   step, "E <errno> <populated>\n" when the kernel refused to populate, and
+//   stressor -> controller: "T <threads>\n" once at start, "A <n>\n" when it has read its n-th
+//   "S" (every later "P" reflects it), "P <populated bytes>\n" every ~millisecond a fill makes
+//   progress and after every step, "E <errno> <populated>\n" when the kernel refused to populate, and
 //   "F <bytes> <ns> <end CLOCK_MONOTONIC ns>\n" when a fill burst ends (the target reached,
 //   refused or lowered): how many bytes it populated and how long that took.
 
@@ -73,6 +74,9 @@ class Stressor {
   /// Reads pending reports without blocking; returns the stressor's last populated figure.
   std::uint64_t pollPopulated();
   std::uint64_t populatedBytes() const { return populated_bytes_; }
+  /// True when the stressor has read every target sent so far and reported holding nothing since:
+  /// a populated figure of 0 from before the last setTarget (or from mid-step) does not count.
+  bool drained() const { return acked_commands_ == sent_commands_ && populated_bytes_ == 0; }
   /// Fill bursts reported so far (read by pollPopulated()).
   const StressorFillTotals& fillTotals() const { return fill_; }
   /// Threads the stressor populates with (0 until its first report arrives).
@@ -97,6 +101,8 @@ class Stressor {
   int report_fd_;
   std::uint64_t target_bytes_ = 0;
   std::uint64_t populated_bytes_ = 0;
+  std::uint64_t sent_commands_ = 0;   ///< "S" lines written
+  std::uint64_t acked_commands_ = 0;  ///< the stressor's last "A"
   int last_errno_ = 0;
   unsigned populate_threads_ = 0;
   StressorFillTotals fill_;
