@@ -76,7 +76,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   checkIntegerRoundTrip(durationOf, nanos, n, "s", 1000ULL * 1000 * 1000);
   checkIntegerRoundTrip(durationOf, nanos, n, "m", 60ULL * 1000 * 1000 * 1000);
   checkIntegerRoundTrip(durationOf, nanos, n, "h", 3600ULL * 1000 * 1000 * 1000);
-  check(!parseDuration(std::to_string(n)).ok());  // a bare number is never a duration
+  // A bare number is never a duration, except 0, which needs no unit (as in Go).
+  if (n == 0) {
+    auto zero = parseDuration("0");
+    check(zero.ok() && zero->count() == 0);
+  } else {
+    check(!parseDuration(std::to_string(n)).ok());
+  }
 
   // A fraction rounds down: "<n>.5KiB" lies between n KiB and (n+1) KiB.
   const std::uint64_t k = n % (1ULL << 40);

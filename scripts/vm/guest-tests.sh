@@ -12,6 +12,10 @@ set -f   # the gtest filters in PASSES hold `*`
 R=/run/vm-results
 source "$R/job.env"   # REPO, BUILD, PASSES (thp=FILTER, ...), KILL_TRIALS, RUN_DEMO, HOST_FILL_MS
 export MEMSTRAIN_KILL_TRIALS="$KILL_TRIALS"
+# This kernel is thrown away after the run: tests may change what is global to it and restore it
+# (CgroupV2NamespaceTest resets the cgroup2 hierarchy's options node-wide to show that a bare mount
+# does, then puts them back).
+export MEMSTRAIN_TEST_THROWAWAY_KERNEL=1
 mkdir -p "$R/sanitizer-logs"
 if [[ -n "${ASAN_BUILD:-}" ]]; then
   logs="$R/sanitizer-logs"

@@ -25,7 +25,8 @@ REPO="$(cd "$HERE/../.." && pwd)"
 
 # The v2 subset: every test that needs a real memory controller and says something about v2
 # (cgroup files, limits up the tree, memory.high, memory.events, PSI, memory.stat, cgroup.kill,
-# clone3, release outcomes, node placement, locate in kubelet trees and namespaces, kill/recover).
+# clone3, cgroup namespaces and setns, release outcomes, node placement, locate in kubelet trees and
+# namespaces, kill/recover).
 # Tests of parsing, HTTP, pprof and reports do not depend on the cgroup version and stay on the host.
 DEFAULT_FILTER="Editors/CgroupRealTest.*:CgroupV2*.*:LocateRealTest.*:LocateSystemdRealTest.*:AttachRealTest.*"
 DEFAULT_FILTER+=":RunTest.*:ReleaseRun.*:KillTest.*:SignalsTest.SecondSignal*:CloneIntoCgroup*.*"
@@ -35,9 +36,9 @@ DEFAULT_FILTER+=":RunTest.*:ReleaseRun.*:KillTest.*:SignalsTest.SecondSignal*:Cl
 # before boot and stretches the stages of the runs that must reach a setpoint or finish a /grow by
 # that factor (MEMSTRAIN_TEST_TIME_SCALE, tests/support/run_fixture.hpp); what they assert stays a
 # matter of bytes. THP `always` (the production default) runs the v2 behaviours (cgroup files,
-# clone3, memory.high, cgroup.kill, OOM attribution, locate, node placement, kill/recover) and the
-# release run under pressure (huge_pages_held or returned, comes_back); `madvise` the MADV_DONTNEED
-# release run. The long runs (RampInside,
+# clone3, cgroup namespaces and setns, memory.high, cgroup.kill, OOM attribution, locate, node
+# placement, kill/recover) and the release run under pressure (huge_pages_held or returned,
+# comes_back); `madvise` the MADV_DONTNEED release run. The long runs (RampInside,
 # Beside, the release run right after pressure, the no-trigger run), the latency-percentile test
 # and the demo stay in `make test-cgroup2`.
 QUICK_ALWAYS="Editors/CgroupRealTest.*:CgroupV2*.*:CloneIntoCgroup*.*:LocateRealTest.*:LocateSystemdRealTest.*:AttachRealTest.*"

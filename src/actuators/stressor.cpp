@@ -144,6 +144,12 @@ std::pair<std::uint64_t, int> populateParallel(char* begin, std::uint64_t len, s
   return {len, 0};
 }
 
+// Told to stop (or the controller is gone): the pages leave now. _exit runs no atexit work: under a
+// sanitizer the leak check at exit stops the world from a helper task that shares this mapping, and a
+// SIGKILL from the controller then left the whole mapping charged until that task ended (seen under
+// ASan: 163 MiB still in the cgroup at the run's last look).
+[[noreturn]] void quitNow() { ::_exit(0); }
+
 }  // namespace
 
 int runStressorChild(const StressorChildOptions& o) {
@@ -216,14 +222,14 @@ int runStressorChild(const StressorChildOptions& o) {
     if (pr > 0) {
       char buf[4096];
       ssize_t n = ::read(o.command_fd, buf, sizeof buf);
-      if (n == 0) return 0;  // controller gone or done
+      if (n == 0) quitNow();  // controller gone or done
       if (n > 0) {
         pending.append(buf, static_cast<std::size_t>(n));
         std::size_t nl;
         const std::uint64_t commands_before = commands;
         while ((nl = pending.find('\n')) != std::string::npos) {
           std::string_view line(pending.data(), nl);
-          if (line == "Q") return 0;
+          if (line == "Q") quitNow();
           if (line.size() > 2 && line[0] == 'S' && line[1] == ' ') {
             ++commands;
             if (auto v = parseUint64(line.substr(2))) target = std::min<std::uint64_t>((*v / page) * page, reserve);

@@ -114,17 +114,10 @@ std::vector<StageStats> analyzeStages(const RunRecord& rec) {
   for (std::size_t i = 0; i < rec.stages.size(); ++i) {
     const StageRecord& sr = rec.stages[i];
     StageStats st;
-    st.name = sr.name;
-    st.start_s = sr.start_s;
-    st.end_s = sr.end_s;
-    st.completed = sr.completed;
+    static_cast<StageBasics&>(st) = sr;
     st.oom_kills_target = sr.target_oom_kills;
     st.oom_kills_stressor = sr.stressor_oom_kills;
-    st.controller_cpu_s = sr.controller_cpu_s;
-    st.stressor_cpu_s = sr.stressor_cpu_s;
-    st.target_cgroup_cpu_s = sr.target_cgroup_cpu_s;
     st.fill = sr.fill;
-    st.latency = sr.latency;
     const ResolvedStage* rs = i < res.stages.size() ? &res.stages[i] : nullptr;
     if (rs) {
       st.pressure = rs->pressure;

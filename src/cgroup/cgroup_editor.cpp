@@ -170,16 +170,54 @@ Status killPinned(const CgroupFs& fs, const std::string& rel, const std::set<pid
 // ---------------------------------------------------------------------------------------------
 // The direct editor: control files under the mount.
 
-class DirectEditor final : public CgroupEditor {
+// What both editors share: the mount, every name checked before anything is done with it
+// (create and remove go through checkRel / removeTarget here, then to the editor's own step), and
+// attach, which writes cgroup.procs in both.
+class CheckedEditor : public CgroupEditor {
  public:
-  explicit DirectEditor(CgroupFs fs) : fs_(std::move(fs)) {}
-  const char* name() const override { return "direct"; }
-  const CgroupFs& fs() const override { return fs_; }
+  explicit CheckedEditor(CgroupFs fs) : fs_(std::move(fs)) {}
+  const CgroupFs& fs() const final { return fs_; }
 
-  Status create(const std::string& rel) override {
+  Status create(const std::string& rel) final {
     auto checked = checkRel(fs_, rel);
     if (!checked) return checked.error();
-    const std::string& norm = checked->norm;
+    return createChecked(*checked);
+  }
+
+  Status remove(const std::string& rel) final {
+    auto target = removeTarget(fs_, rel);
+    if (!target) return target.error();
+    return removeChecked(*target);
+  }
+
+  Status attach(const std::string& rel, pid_t pid) override {
+    // Not libcgroup's cgroup_attach_task_pid: it moves one thread only (see LibcgroupEditor).
+    auto dir = fs_.absPath(rel);
+    if (!dir) return dir.error();
+    return writePidToProcs(*dir, pid);
+  }
+
+ protected:
+  virtual Status createChecked(const CheckedRel& checked) = 0;
+  virtual Status removeChecked(const CheckedRel& target) = 0;
+
+  CgroupFs fs_;
+};
+
+class DirectEditor final : public CheckedEditor {
+ public:
+  using CheckedEditor::CheckedEditor;
+  const char* name() const override { return "direct"; }
+
+  Status setLimit(const std::string& rel, std::uint64_t bytes) override {
+    auto dir = fs_.absPath(rel);
+    if (!dir) return dir.error();
+    return writeFile(joinPath(*dir, limitFile(fs_.version())), limitText(fs_.version(), bytes));
+  }
+
+ private:
+  Status createChecked(const CheckedRel& checked) override {
+    const std::string& norm = checked.norm;
     // One level at a time from the mount down, so that on v2 each parent enables +memory before
     // the child is made (a child made earlier would not get memory.max until it is).
     std::string level;
@@ -197,27 +235,12 @@ class DirectEditor final : public CgroupEditor {
     return {};
   }
 
-  Status setLimit(const std::string& rel, std::uint64_t bytes) override {
-    auto dir = fs_.absPath(rel);
-    if (!dir) return dir.error();
-    return writeFile(joinPath(*dir, limitFile(fs_.version())), limitText(fs_.version(), bytes));
-  }
-
-  Status attach(const std::string& rel, pid_t pid) override {
-    auto dir = fs_.absPath(rel);
-    if (!dir) return dir.error();
-    return writePidToProcs(*dir, pid);
-  }
-
-  Status remove(const std::string& rel) override {
-    auto target = removeTarget(fs_, rel);
-    if (!target) return target.error();
+  Status removeChecked(const CheckedRel& target) override {
     // The kernel refuses with EBUSY while there are members or children; no pre-check needed.
-    if (::rmdir(target->dir.c_str()) != 0) return Error::fromErrno("rmdir " + target->dir);
+    if (::rmdir(target.dir.c_str()) != 0) return Error::fromErrno("rmdir " + target.dir);
     return {};
   }
 
- private:
   // "/a/b" -> {"a", "b"}; `norm` is already normalised, so no part is empty.
   static std::vector<std::string_view> splitRel(std::string_view norm) {
     std::vector<std::string_view> parts;
@@ -241,8 +264,6 @@ class DirectEditor final : public CgroupEditor {
     if (listsController(*text, "memory")) return {};
     return writeFile(path, "+memory");
   }
-
-  CgroupFs fs_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -287,16 +308,13 @@ struct CgroupFree {
 };
 using CgroupPtr = std::unique_ptr<cgroup, CgroupFree>;
 
-class LibcgroupEditor final : public CgroupEditor {
+class LibcgroupEditor final : public CheckedEditor {
  public:
-  explicit LibcgroupEditor(CgroupFs fs) : fs_(std::move(fs)) {}
+  using CheckedEditor::CheckedEditor;
   const char* name() const override { return "libcgroup"; }
-  const CgroupFs& fs() const override { return fs_; }
 
-  Status create(const std::string& rel) override {
-    auto checked = checkRel(fs_, rel);
-    if (!checked) return checked.error();
-    const std::string& norm = checked->norm;
+  Status createChecked(const CheckedRel& checked) override {
+    const std::string& norm = checked.norm;
     if (norm == "/") return {};  // the root always exists
     std::lock_guard<std::mutex> lock(libcgroupMutex());
     auto cg = newGroup(norm);
@@ -325,17 +343,10 @@ class LibcgroupEditor final : public CgroupEditor {
     return {};
   }
 
-  Status attach(const std::string& rel, pid_t pid) override {
-    // Not cgroup_attach_task_pid: it moves one thread only (see above).
-    auto dir = fs_.absPath(rel);
-    if (!dir) return dir.error();
-    return writePidToProcs(*dir, pid);
-  }
+  // attach() is CheckedEditor's: cgroup.procs, not cgroup_attach_task_pid (see above).
 
-  Status remove(const std::string& rel) override {
-    auto target = removeTarget(fs_, rel);
-    if (!target) return target.error();
-    const std::string& norm = target->norm;
+  Status removeChecked(const CheckedRel& target) override {
+    const std::string& norm = target.norm;
     if (auto st = mustExist(norm); !st) return st;
     // libcgroup would move members to the parent or silently keep a non-empty group (see above),
     // so the kernel's EBUSY rules are checked here first, and the result afterwards.
@@ -346,7 +357,7 @@ class LibcgroupEditor final : public CgroupEditor {
           "remove cgroup " + norm + ": it still has members (" + pidListText(std::set<pid_t>(members->begin(), members->end())) + ")",
           EBUSY};
     }
-    auto kids = childDirs(target->dir);
+    auto kids = childDirs(target.dir);
     if (!kids) return kids.error();
     if (!kids->empty()) {
       return Error{"remove cgroup " + norm + ": it still has child cgroups (" + kids->front() + ")", EBUSY};
@@ -383,8 +394,6 @@ class LibcgroupEditor final : public CgroupEditor {
     }
     return cg;
   }
-
-  CgroupFs fs_;
 };
 
 }  // namespace

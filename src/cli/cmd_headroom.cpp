@@ -146,13 +146,9 @@ int headroomMain(const std::vector<std::string>& args) {
     return kExitPass;
   }
 
-  auto self = selfExePath();
+  auto self = prepareChildRuns(out_dir);
   if (!self) {
     spdlog::error("{}", self.error().message);
-    return kExitRunError;
-  }
-  if (std::error_code mk; !std::filesystem::create_directories(out_dir, mk) && mk) {
-    spdlog::error("output directory: mkdir {}: {}", out_dir, mk.message());
     return kExitRunError;
   }
   // GOMEMLIMIT must reach the target only through the plan copy.
@@ -226,13 +222,6 @@ int headroomMain(const std::vector<std::string>& args) {
 
 }  // namespace
 
-int runHeadroomCommand(const std::vector<std::string>& args) {
-  try {
-    return headroomMain(args);
-  } catch (const std::exception& e) {
-    spdlog::error("headroom: {}", e.what());
-    return kExitRunError;
-  }
-}
+int runHeadroomCommand(const std::vector<std::string>& args) { return runGuarded("headroom", headroomMain, args); }
 
 }  // namespace memstrain

@@ -252,12 +252,8 @@ int runLocateCommand(const std::vector<std::string>& args, std::ostream& out) {
 }
 
 int runLocateCommand(const std::vector<std::string>& args) {
-  try {
-    return runLocateCommand(args, std::cout);
-  } catch (const std::exception& e) {
-    spdlog::error("locate: {}", e.what());
-    return kExitRunError;
-  }
+  return runGuarded(
+      "locate", [](const std::vector<std::string>& a) { return runLocateCommand(a, std::cout); }, args);
 }
 
 }  // namespace memstrain

@@ -142,13 +142,9 @@ int sweepMain(const std::vector<std::string>& args) {
     return kExitPass;
   }
 
-  auto self = selfExePath();
+  auto self = prepareChildRuns(out_dir);
   if (!self) {
     spdlog::error("{}", self.error().message);
-    return kExitRunError;
-  }
-  if (std::error_code mk; !std::filesystem::create_directories(out_dir, mk) && mk) {
-    spdlog::error("output directory: mkdir {}: {}", out_dir, mk.message());
     return kExitRunError;
   }
   // A swept variable must reach the target only through the plan copy: `none` means unset, so
@@ -219,13 +215,6 @@ int sweepMain(const std::vector<std::string>& args) {
 
 }  // namespace
 
-int runSweepCommand(const std::vector<std::string>& args) {
-  try {
-    return sweepMain(args);
-  } catch (const std::exception& e) {
-    spdlog::error("sweep: {}", e.what());
-    return kExitRunError;
-  }
-}
+int runSweepCommand(const std::vector<std::string>& args) { return runGuarded("sweep", sweepMain, args); }
 
 }  // namespace memstrain

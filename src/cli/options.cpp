@@ -1,6 +1,7 @@
 #include "memstrain/cli/options.hpp"
 
 #include <cstdio>
+#include <exception>
 #include <sstream>
 
 #include <spdlog/spdlog.h>
@@ -80,6 +81,15 @@ std::string optionString(const po::variables_map& vm, const char* name, const st
   if (it == vm.end() || it->second.empty()) return fallback;
   const std::string* s = boost::any_cast<std::string>(&it->second.value());
   return s ? *s : fallback;
+}
+
+int runGuarded(const char* name, int (*body)(const std::vector<std::string>&), const std::vector<std::string>& args) {
+  try {
+    return body(args);
+  } catch (const std::exception& e) {
+    spdlog::error("{}: {}", name, e.what());
+    return kExitRunError;
+  }
 }
 
 }  // namespace memstrain

@@ -1,5 +1,8 @@
 #include "memstrain/model/samples_format.hpp"
 
+#include "memstrain/util/json_read.hpp"
+#include "memstrain/util/text.hpp"
+
 namespace memstrain {
 
 nlohmann::json cgroupSampleToJson(const CgroupSample& c) {
@@ -108,6 +111,76 @@ nlohmann::json latencyWindowToJson(const ProbeWindow& w, const std::string& prob
           {"max_ms", ms(c.max_ns)},
           {"uncorrected_p99_ms", ms(summarizeLatency(w.uncorrected).p99_ns)},
           {"sched_lag_p99_ms", ms(summarizeLatency(w.sched_lag).p99_ns)}};
+}
+
+namespace {
+
+using json_read::at;
+using json_read::num;
+using json_read::u64;
+
+CgroupLine decodeCgroup(const nlohmann::json& j) {
+  CgroupLine c;
+  c.t_s = num(j, "t");
+  c.measured_usage_bytes = num(j, "measured_usage_bytes");
+  c.effective_limit_bytes = num(j, "effective_limit_bytes");
+  c.setpoint_bytes = num(j, "setpoint_bytes");
+  c.stressor_populated_bytes = num(at(j, "stressor"), "populated_bytes");
+  const nlohmann::json& target = at(j, "target_cgroup");
+  c.target_usage_bytes = num(target, "usage_bytes");
+  c.target_file_bytes = num(target, "file_bytes");
+  const nlohmann::json& process = at(j, "target_process");
+  c.target_rss_bytes = num(process, "rss_bytes");
+  c.target_lazyfree_bytes = num(process, "lazyfree_bytes");
+  // PSI of the cgroup the pressure level refers to: measured_cgroup is written only when it is not
+  // the target's (beside placement).
+  const nlohmann::json& measured = at(j, "measured_cgroup").is_object() ? at(j, "measured_cgroup") : target;
+  c.psi_some_avg10 = num(measured, "psi_some_avg10");
+  c.psi_full_avg10 = num(measured, "psi_full_avg10");
+  c.has_stressor_cgroup = j.contains("stressor_cgroup");
+  return c;
+}
+
+MemstatsLine decodeMemstats(const nlohmann::json& j) {
+  MemstatsLine m;
+  m.t_s = num(j, "t");
+  m.heap_objects = num(j, "heap_objects");
+  m.heap_inuse_bytes = num(j, "heap_inuse_bytes");
+  m.heap_released_bytes = num(j, "heap_released_bytes");
+  m.num_gc = u64(j, "num_gc");
+  m.pause_total_ns = u64(j, "pause_total_ns");
+  m.gc_cpu_fraction = num(j, "gc_cpu_fraction");
+  m.last_gc_unix_ns = u64(j, "last_gc_unix_ns");
+  return m;
+}
+
+LatencyLine decodeLatency(const nlohmann::json& j) {
+  LatencyLine l;
+  l.t_s = num(j, "t");
+  if (const nlohmann::json& p = at(j, "probe"); p.is_string()) l.probe = p.get<std::string>();
+  l.p50_ms = num(j, "p50_ms");
+  l.p99_ms = num(j, "p99_ms");
+  l.completed = num(j, "completed");
+  l.errors = num(j, "errors");
+  return l;
+}
+
+}  // namespace
+
+std::optional<SampleLine> decodeSampleLine(std::string_view line) {
+  line = trim(line);
+  if (line.empty()) return OtherLine{};
+  const nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return std::nullopt;  // also a discarded (unparsable) value
+  const nlohmann::json& kind = at(j, "kind");
+  if (!kind.is_string()) return std::nullopt;
+  const std::string& k = kind.get_ref<const std::string&>();
+  if (k == "cgroup") return decodeCgroup(j);
+  if (k == "memstats") return decodeMemstats(j);
+  if (k == "live_heap") return LiveHeapLine{num(j, "t"), num(j, "live_objects"), num(j, "live_bytes")};
+  if (k == "latency") return decodeLatency(j);
+  if (k == "pprof_error") return PprofErrorLine{num(j, "t")};
+  return OtherLine{};
 }
 
 }  // namespace memstrain

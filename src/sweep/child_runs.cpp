@@ -59,6 +59,15 @@ void installChildRunSignalHandlers(const char* who) {
 
 int childRunSignalCount() { return g_signal_count.load(); }
 
+Result<std::string> prepareChildRuns(const std::string& out_dir) {
+  auto self = selfExePath();
+  if (!self) return self.error();
+  if (std::error_code mk; !std::filesystem::create_directories(out_dir, mk) && mk) {
+    return Error{"output directory: mkdir " + out_dir + ": " + mk.message(), mk.value()};
+  }
+  return self;
+}
+
 Result<int> runChildMemstrain(const std::string& self, const std::vector<std::string>& argv_tail, const std::string& log_path) {
   SpawnOptions so;
   so.argv = {self};

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <set>
 
+#include "memstrain/model/samples_format.hpp"
 #include "memstrain/util/json_read.hpp"
 #include "memstrain/util/text.hpp"
 #include "memstrain/util/units.hpp"
@@ -250,34 +251,40 @@ Result<json> settingPlanJson(const json& source, const std::map<std::string, std
   return copy;
 }
 
+namespace {
+
+// A byte count from a decoded line: non-negative and finite, truncated as json_read::u64 does.
+std::optional<std::uint64_t> bytes(const std::optional<double>& v) {
+  if (!v || !(*v >= 0) || *v >= 1.8e19) return std::nullopt;
+  return static_cast<std::uint64_t>(*v);
+}
+
+}  // namespace
+
 void SampleDigest::addLine(std::string_view line) {
-  if (trim(line).empty()) return;
-  const json j = json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) {
+  const std::optional<SampleLine> decoded = decodeSampleLine(line);
+  if (!decoded) {
     ++bad_lines_;
     return;
   }
-  const std::string kind = str(j, "kind");
-  if (kind == "memstats") {
-    if (auto gc = u64(j, "num_gc")) {
-      if (!first_gc_) first_gc_ = gc;
-      last_gc_ = gc;
+  if (const auto* m = std::get_if<MemstatsLine>(&*decoded)) {
+    if (m->num_gc) {
+      if (!first_gc_) first_gc_ = m->num_gc;
+      last_gc_ = m->num_gc;
     }
-    if (auto p = u64(j, "pause_total_ns")) {
-      if (!first_pause_) first_pause_ = p;
-      last_pause_ = p;
+    if (m->pause_total_ns) {
+      if (!first_pause_) first_pause_ = m->pause_total_ns;
+      last_pause_ = m->pause_total_ns;
     }
-  } else if (kind == "cgroup") {
-    if (auto u = u64(j, "measured_usage_bytes")) maxInto(peak_usage_, *u);
-    if (auto st = u64(at(j, "stressor"), "populated_bytes")) maxInto(peak_stressor_, *st);
-    if (auto t = u64(at(j, "target_cgroup"), "usage_bytes")) {
+  } else if (const auto* c = std::get_if<CgroupLine>(&*decoded)) {
+    if (auto u = bytes(c->measured_usage_bytes)) maxInto(peak_usage_, *u);
+    const auto populated = bytes(c->stressor_populated_bytes);
+    if (populated) maxInto(peak_stressor_, *populated);
+    if (auto t = bytes(c->target_usage_bytes)) {
       std::uint64_t own = *t;
       // Inside placement (no separate stressor cgroup): the stressor's pages are in the target's
       // cgroup; what is left is the target's own.
-      if (!j.contains("stressor_cgroup")) {
-        const auto populated = u64(at(j, "stressor"), "populated_bytes");
-        if (populated) own = own > *populated ? own - *populated : 0;
-      }
+      if (!c->has_stressor_cgroup && populated) own = own > *populated ? own - *populated : 0;
       maxInto(peak_target_, own);
     }
   }

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -187,6 +188,7 @@ TEST_F(HeadroomRunTest, GomemlimitSearchFindsWhereTheGcStopsTheOomKill) {
   const std::string stdout_text = slurp(dir_ / "gml-stdout");
   ASSERT_TRUE(WIFEXITED(status));
   ASSERT_EQ(WEXITSTATUS(status), 0) << stdout_text << slurp(dir_ / "gml-stderr");
+  std::cout << "[ gomemlimit ]\n" << stdout_text;  // headroom.md and the machine line: the figures
   EXPECT_FALSE(cgroupsLeft());
   const json h = json::parse(slurp(out / "headroom.json"));
   ASSERT_EQ(h["end"], "edge") << h.dump(2);

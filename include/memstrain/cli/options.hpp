@@ -42,4 +42,8 @@ std::optional<int> parseCommandLine(const std::vector<std::string>& args, const 
 /// trips GCC 12's -Wnull-dereference at -O2; this one reads it in one place.)
 std::string optionString(const boost::program_options::variables_map& vm, const char* name, const std::string& fallback = "");
 
+/// Runs `body(args)` as the exception boundary of the command `name`: an exception that escapes it
+/// is logged as "NAME: what" and ends as a run error (3).
+int runGuarded(const char* name, int (*body)(const std::vector<std::string>&), const std::vector<std::string>& args);
+
 }  // namespace memstrain

@@ -71,7 +71,6 @@ struct StressorReleaseMeasure {
   std::optional<std::uint64_t> baseline_anon_bytes, baseline_target_anon_bytes, after_anon_bytes, after_target_anon_bytes;
 };
 
-/// What the executor saw of one stage.
 /// How fast a pressure stage got to its level. The populate rate is the stressor's own timing of
 /// its fill bursts (independent of sampling); the time to level is the controller's, refined by
 /// the end of the burst that got there.
@@ -86,20 +85,27 @@ struct StageFill {
   std::string shape;
 };
 
-struct StageRecord {
+/// What a stage's record and its analysis share field for field: when it ran, whether it ran its
+/// full duration, the CPU it cost and its latency per probe. StageRecord (what the executor saw)
+/// and StageStats (what analysis made of it) both extend it; analysis passes it on as it is.
+struct StageBasics {
   std::string name;
   double start_s = 0;
   double end_s = 0;
   bool completed = false;  ///< ran its full duration
-  std::uint32_t stressor_oom_kills = 0;
-  std::uint32_t target_oom_kills = 0;
   /// CPU seconds spent during the stage by memstrain itself, by the stressor, and by all members
   /// of the target's cgroup (which includes the stressor with inside placement). nullopt when a
   /// process ended mid-stage and its time could not be read.
   std::optional<double> controller_cpu_s;
   std::optional<double> stressor_cpu_s;
   std::optional<double> target_cgroup_cpu_s;
-  std::vector<StageLatency> latency;     ///< one per probe
+  std::vector<StageLatency> latency;  ///< one per probe
+};
+
+/// What the executor saw of one stage.
+struct StageRecord : StageBasics {
+  std::uint32_t stressor_oom_kills = 0;
+  std::uint32_t target_oom_kills = 0;
   std::optional<ReleaseRecord> release;  ///< release stages only
   std::optional<StageFill> fill;         ///< pressure stages with a stressor
 };

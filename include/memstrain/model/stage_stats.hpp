@@ -154,10 +154,9 @@ struct ReclaimResult {
 /// target; "no" otherwise; "nothing_released" and "no_data" as the outcome.
 const char* comesBack(ReleaseOutcome o, const ReclaimResult* reclaim);
 
-struct StageStats {
-  std::string name;
-  double start_s = 0, end_s = 0;
-  bool completed = false;
+/// What analysis made of one stage: its StageBasics as recorded, and the figures computed from
+/// its samples, heap readings and release windows.
+struct StageStats : StageBasics {
   std::size_t samples = 0;
   std::optional<PressureSpec> pressure;
   std::optional<std::uint64_t> requested_setpoint_bytes;  ///< closed loop
@@ -174,11 +173,7 @@ struct StageStats {
   Summary target_rss;  ///< bytes
   std::uint32_t oom_kills_target = 0;
   std::uint32_t oom_kills_stressor = 0;
-  std::optional<double> controller_cpu_s;  ///< see StageRecord
-  std::optional<double> stressor_cpu_s;
-  std::optional<double> target_cgroup_cpu_s;
   std::optional<StageHeapStats> heap;    ///< when the plan reads pprof
-  std::vector<StageLatency> latency;     ///< one per probe
   std::optional<ReleaseResult> release;  ///< release stages: the outcome (and reclaim, if it ran)
   std::optional<ReclaimResult> reclaim;  ///< release stages whose reclaim phase ran
   bool reclaim_configured = false;       ///< the plan asked for reclaim (report: skipped vs absent)

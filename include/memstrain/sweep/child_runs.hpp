@@ -18,6 +18,10 @@ namespace memstrain {
 /// the process (a string literal).
 void installChildRunSignalHandlers(const char* who);
 
+/// Before the first child run: makes `out_dir` (and its parents) and returns the memstrain binary
+/// to run, or an Error that says which of the two failed.
+Result<std::string> prepareChildRuns(const std::string& out_dir);
+
 /// Signals seen since installChildRunSignalHandlers (0: none).
 int childRunSignalCount();
 
