@@ -8,6 +8,12 @@ echo
 echo "### Stressor vs stress-ng"
 bench/stressor_bench.sh "$build"
 echo
+echo "### Spike fill: memstrain's parallel populate vs stress-ng --vm 1 / --vm 2"
+bench/fill_bench.sh "$build" || echo "(fill_bench failed)"
+echo
+echo "### Hold with a moving target: CPU, churn, precision"
+bench/hold_bench.sh "$build" || echo "(hold_bench failed)"
+echo
 echo "### pprof top vs go tool pprof"
 MEMSTRAIN="$build/memstrain" bench/pprof_bench.sh 3 || echo "(pprof_bench failed)"
 echo

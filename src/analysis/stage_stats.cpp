@@ -102,8 +102,9 @@ void fillFromSamples(StageStats& st, const StageSampleStats& acc, std::uint64_t 
 
 }  // namespace
 
-std::pair<double, double> settleTimes(double stage_start_s, const std::optional<PressureSpec>& pressure) {
-  const double ramp_s = pressure ? std::chrono::duration<double>(pressure->ramp).count() : 0.0;
+std::pair<double, double> settleTimes(double stage_start_s, const std::optional<PressureSpec>& pressure, double rate_ramp_s) {
+  double ramp_s = pressure ? std::chrono::duration<double>(pressure->ramp).count() : 0.0;
+  if (pressure && pressure->rate_bytes_per_s) ramp_s = rate_ramp_s;
   return {stage_start_s + (ramp_s > 0 ? ramp_s : kSettleSeconds), stage_start_s + (ramp_s > 0 ? 0.0 : kSettleSeconds)};
 }
 
@@ -116,6 +117,7 @@ std::vector<StageStats> analyzeStages(const RunRecord& rec) {
     static_cast<StageBasics&>(st) = sr;
     st.oom_kills_target = sr.target_oom_kills;
     st.oom_kills_stressor = sr.stressor_oom_kills;
+    st.fill = sr.fill;
     const ResolvedStage* rs = i < res.stages.size() ? &res.stages[i] : nullptr;
     if (rs) {
       st.pressure = rs->pressure;
@@ -126,7 +128,8 @@ std::vector<StageStats> analyzeStages(const RunRecord& rec) {
     if (i < rec.sample_stats.size()) {
       fillFromSamples(st, rec.sample_stats[i], res.effective_limit_bytes);
     } else {
-      const auto [settled_after, error_after] = settleTimes(sr.start_s, rs ? rs->pressure : std::nullopt);
+      const auto [settled_after, error_after] =
+          settleTimes(sr.start_s, rs ? rs->pressure : std::nullopt, sr.fill && sr.fill->time_to_level_s ? *sr.fill->time_to_level_s : 0.0);
       StageSampleStats acc(settled_after, error_after);
       for (const Sample& s : rec.samples) {
         if (s.stage == i) acc.add(s);

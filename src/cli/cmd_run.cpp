@@ -511,6 +511,8 @@ int runStressorCommand(const std::vector<std::string>& args) {
       if (auto v = parseUint64(args[i + 1])) o.reserve_bytes = *v;
     } else if (args[i] == "--oom-score-adj") {
       if (auto v = parseInt64(args[i + 1])) o.oom_score_adj = static_cast<int>(*v);
+    } else if (args[i] == "--populate-threads") {
+      if (auto v = parseUint64(args[i + 1]); v && *v <= 1024) o.populate_threads = static_cast<unsigned>(*v);
     }
   }
   return runStressorChild(o);

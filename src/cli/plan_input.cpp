@@ -86,6 +86,7 @@ json validateJson(const PlanInput& in) {
                   {"level_fraction", s.pressure->level_fraction ? json(*s.pressure->level_fraction) : json(nullptr)},
                   {"size_bytes", s.pressure->size_bytes ? json(*s.pressure->size_bytes) : json(nullptr)},
                   {"ramp_s", seconds(s.pressure->ramp)},
+                  {"rate_bytes_per_s", s.pressure->rate_bytes_per_s ? json(*s.pressure->rate_bytes_per_s) : json(nullptr)},
                   {"allow_oom", s.pressure->allow_oom}};
     }
     stages.push_back({{"name", s.name}, {"duration_s", seconds(s.duration)}, {"pressure", pressure}, {"release", s.release.has_value()}});
@@ -111,6 +112,7 @@ json dryRunJson(const Plan& plan, const Resolution& r, const std::string& plan_l
                   {"setpoint_bytes", s.setpoint_bytes ? json(*s.setpoint_bytes) : json(nullptr)},
                   {"size_bytes", s.size_bytes ? json(*s.size_bytes) : json(nullptr)},
                   {"ramp_s", seconds(s.pressure->ramp)},
+                  {"rate_bytes_per_s", s.pressure->rate_bytes_per_s ? json(*s.pressure->rate_bytes_per_s) : json(nullptr)},
                   {"allow_oom", s.pressure->allow_oom}};
     }
     stages.push_back({{"name", s.name}, {"duration_s", seconds(s.duration)}, {"pressure", pressure}});

@@ -465,6 +465,7 @@ std::string describeResolution(const Plan& plan, const Resolution& r) {
       o << toString(s.pressure->placement) << " stressor of " << formatBytes(*s.size_bytes);
     }
     if (s.pressure && s.pressure->ramp.count() > 0) o << ", ramp " << formatDuration(s.pressure->ramp);
+    if (s.pressure && s.pressure->rate_bytes_per_s) o << ", at most " << formatBytes(*s.pressure->rate_bytes_per_s) << "/s";
     if (s.pressure && s.pressure->allow_oom) o << ", OOM allowed";
     o << "\n";
     if (i < plan.stages.size()) describeStageExtras(o, plan.stages[i]);

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -518,7 +519,14 @@ bool RunSession::beginStage(StageRun& st) {
   started.start_s = runSeconds(st.start);
   rec_.stages.push_back(std::move(started));
   {
-    const auto [settled_after, error_after] = settleTimes(rec_.stages.back().start_s, stage.pressure);
+    // A rate-limited ramp lasts as long as the distance to its level takes at the rate.
+    double rate_ramp_s = 0.0;
+    if (stage.pressure && stage.pressure->rate_bytes_per_s) {
+      const std::uint64_t from = stage.setpoint_bytes ? sampler_.measuredUsage().valueOr(0) : (stressor_ ? stressor_->populatedBytes() : 0);
+      const std::uint64_t to = stage.setpoint_bytes ? *stage.setpoint_bytes : stage.size_bytes.value_or(0);
+      rate_ramp_s = static_cast<double>(from > to ? from - to : to - from) / static_cast<double>(*stage.pressure->rate_bytes_per_s);
+    }
+    const auto [settled_after, error_after] = settleTimes(rec_.stages.back().start_s, stage.pressure, rate_ramp_s);
     rec_.sample_stats.emplace_back(settled_after, error_after);
   }
   keep_samples_ = plan_.stages[i].release.has_value();
@@ -558,6 +566,10 @@ bool RunSession::beginStage(StageRun& st) {
   st.cpu_cgroup0 = targetCgroupCpu();
   if (auto u = sampler_.measuredUsage()) st.start_usage = *u;
   st.start_stressor = stressor_ ? stressor_->populatedBytes() : 0;
+  if (stressor_) {
+    st.fill_pid = stressor_->pid();
+    st.fill_seen = stressor_->fillTotals();
+  }
   st.next_sample = st.start;
   // Release stages sample faster (the time to return is read from these samples) and read
   // MemStats faster; the trigger fires after a short "before" window.
@@ -642,7 +654,7 @@ void RunSession::releaseBefore(StageRun& st, TimePoint now) {
   if (stressor_) {
     (void)stressor_->setTarget(0);
     stressor_->pollPopulated();
-    r.stressor_drained = stressor_->populatedBytes() == 0;
+    r.stressor_drained = stressor_->drained();
   }
   if (st.phase->due(now, r) != ReleasePhase::Due::kOpenWindow) return;
   (void)takeSample(st.index, std::nullopt);
@@ -768,11 +780,16 @@ bool RunSession::controlPressure(StageRun& st, TimePoint now, std::chrono::nanos
   const ResolvedStage& stage = *st.stage;
   PressureGoal goal;
   st.setpoint.reset();
+  // Toward the level: at once (a spike), linearly over the ramp, or at most `rate` per second.
+  auto shaped = [&](std::uint64_t from, std::uint64_t to) {
+    if (stage.pressure->rate_bytes_per_s) return rateValue(from, to, elapsed, *stage.pressure->rate_bytes_per_s);
+    return rampValue(from, to, elapsed, stage.pressure->ramp);
+  };
   if (stage.setpoint_bytes) {
-    st.setpoint = rampValue(st.start_usage, *stage.setpoint_bytes, elapsed, stage.pressure->ramp);
+    st.setpoint = shaped(st.start_usage, *stage.setpoint_bytes);
     goal.usage_setpoint_bytes = st.setpoint;
   } else if (stage.size_bytes) {
-    goal.stressor_bytes = rampValue(st.start_stressor, *stage.size_bytes, elapsed, stage.pressure->ramp);
+    goal.stressor_bytes = shaped(st.start_stressor, *stage.size_bytes);
   }
   if (stressor_ && (res_.node || res_.node_guard)) {
     // The floor is a hard stop whatever the placement: the stressor goes at once, then the run
@@ -801,10 +818,56 @@ bool RunSession::controlPressure(StageRun& st, TimePoint now, std::chrono::nanos
     in.effective_limit_bytes = res_.effective_limit_bytes == kUnlimited ? 0 : res_.effective_limit_bytes;
     in.safety_margin_bytes = res_.safety_margin_bytes;
     in.allow_oom = stage.pressure && stage.pressure->allow_oom;
-    const std::uint64_t want = nextStressorBytes(goal, in);
+    in.correcting = st.correcting;
+    ControlParams params;
+    // Hysteresis while holding the level only: a ramp's setpoint moves every tick and is followed.
+    if (stage.setpoint_bytes && st.setpoint == *stage.setpoint_bytes)
+      params.hysteresis_bytes = defaultHysteresisBytes(in.effective_limit_bytes);
+    const std::uint64_t want = nextStressorBytes(goal, in, params);
+    st.correcting =
+        goal.usage_setpoint_bytes &&
+        correctsError(static_cast<double>(*goal.usage_setpoint_bytes) - static_cast<double>(in.usage_bytes), in.correcting, params);
     if (auto s = stressor_->setTarget(want); !s) spdlog::debug("{}", s.error().message);
+    accountFill(st);
+    if (!st.time_to_level_s && stage.pressure) {
+      // The level: the stressor holding its (capped) size once the shape is done, or usage within
+      // 1% of the limit (at least 1 MiB) of the final setpoint.
+      bool at = false;
+      if (stage.size_bytes && goal.stressor_bytes == *stage.size_bytes) {
+        st.level_bytes = want;
+        at = want > 0 && in.stressor_bytes >= want;
+      } else if (stage.setpoint_bytes && st.setpoint == *stage.setpoint_bytes) {
+        st.level_bytes = *stage.setpoint_bytes;
+        const std::uint64_t tol = std::max<std::uint64_t>(1ULL << 20, in.effective_limit_bytes / 100);
+        at = (in.usage_bytes > st.level_bytes ? in.usage_bytes - st.level_bytes : st.level_bytes - in.usage_bytes) <= tol;
+      }
+      if (at) {
+        // Seen at this tick; the stressor's last burst says when it actually got there.
+        double t = secondsBetween(st.start, now);
+        if (auto end = stressor_->fillTotals().last_end_monotonic_ns) {
+          timespec ts{};
+          ::clock_gettime(CLOCK_MONOTONIC, &ts);
+          const double lag = static_cast<double>(static_cast<std::int64_t>(ts.tv_sec) * 1000000000LL + ts.tv_nsec - *end) / 1e9;
+          if (lag >= 0 && lag < t) t -= lag;
+        }
+        st.time_to_level_s = t;
+      }
+    }
   }
   return true;
+}
+
+void RunSession::accountFill(StageRun& st) {
+  if (!stressor_) return;
+  if (stressor_->pid() != st.fill_pid) {  // a new stressor (the last one was killed): its totals start at 0
+    st.fill_pid = stressor_->pid();
+    st.fill_seen = {};
+  }
+  const StressorFillTotals& now = stressor_->fillTotals();
+  st.fill_bytes += now.bytes - st.fill_seen.bytes;
+  st.fill_ns += now.populate_ns - st.fill_seen.populate_ns;
+  st.fill_seen = now;
+  if (stressor_->populateThreads() > 0) st.fill_threads = stressor_->populateThreads();
 }
 
 RunSession::TimePoint RunSession::wakeTime(const StageRun& st, TimePoint now) const {
@@ -819,6 +882,7 @@ RunSession::TimePoint RunSession::wakeTime(const StageRun& st, TimePoint now) co
 
 void RunSession::endStage(StageRun& st) {
   const std::size_t i = st.index;
+  const ResolvedStage& stage = *st.stage;
   if (st.phase) {
     ReleaseRecord& rr = *rec_.stages.back().release;
     const double end_s = nowSeconds();
@@ -853,6 +917,19 @@ void RunSession::endStage(StageRun& st) {
     done.stressor_cpu_s = 0.0;
   }
   if (auto c = targetCgroupCpu(); c && st.cpu_cgroup0) done.target_cgroup_cpu_s = *c - *st.cpu_cgroup0;
+  if (stage.pressure && st.fill_pid > 0) {
+    if (stressor_) stressor_->pollPopulated();
+    accountFill(st);
+    StageFill f;
+    f.bytes = st.fill_bytes;
+    f.populate_s = static_cast<double>(st.fill_ns) / 1e9;
+    if (f.bytes > 0 && st.fill_ns > 0) f.bytes_per_s = static_cast<double>(f.bytes) / f.populate_s;
+    f.time_to_level_s = st.time_to_level_s;
+    f.level_bytes = st.level_bytes;
+    f.threads = st.fill_threads;
+    f.shape = stage.pressure->rate_bytes_per_s ? "rate" : stage.pressure->ramp.count() > 0 ? "ramp" : "spike";
+    done.fill = f;
+  }
   if (pprof_ && !(rec_.target_exit)) {
     pprof_->requestStageEndLive(i);
     pprof_->requestStageSnapshot(i, rec_.stages.back().name);
@@ -892,7 +969,7 @@ void RunSession::measureStressorRelease() {
   const TimePoint give_up = clock_.now() + std::chrono::seconds(3);
   while (clock_.now() < give_up) {
     stressor_->pollPopulated();
-    if (stressor_->populatedBytes() == 0) break;
+    if (stressor_->drained()) break;
     clock_.sleepUntil(clock_.now() + std::chrono::milliseconds(50));
   }
   clock_.sleepUntil(clock_.now() + std::chrono::milliseconds(300));

@@ -93,6 +93,7 @@ class RunSession {
     TimePoint next_sample;
     std::size_t next_action = 0;
     std::optional<std::uint64_t> setpoint;
+    bool correcting = false;  ///< the closed loop corrected at the last tick (hold hysteresis)
     std::uint64_t start_usage = 0, start_stressor = 0;
     std::optional<double> cpu_self0, cpu_stressor0, cpu_cgroup0;
     pid_t stressor_pid0 = -1;
@@ -100,7 +101,18 @@ class RunSession {
     TimePoint window_opened;             ///< when the release window opened
     std::optional<pid_t> trigger_child;  ///< a command trigger: the leader of its own process group
     TimePoint trigger_deadline;          ///< its timeout: then its whole group is ended
+    // Fill figures: the stressor's bursts in this stage (summed across a respawn), and when the
+    // level was first reached.
+    pid_t fill_pid = -1;
+    StressorFillTotals fill_seen;
+    std::uint64_t fill_bytes = 0;
+    std::int64_t fill_ns = 0;
+    unsigned fill_threads = 0;
+    std::optional<double> time_to_level_s;
+    std::uint64_t level_bytes = 0;
   };
+  /// Adds the stressor's fill bursts since the last call to the stage's figures.
+  void accountFill(StageRun& st);
 
   /// Ends the run with an error (the first error is kept).
   void fail(const std::string& msg);

@@ -67,6 +67,7 @@ const char* unitName(MetricUnit unit) {
     case MetricUnit::kDuration: return "ns";
     case MetricUnit::kBytes: return "bytes";
     case MetricUnit::kRate: return "per_s";
+    case MetricUnit::kByteRate: return "bytes_per_s";
     case MetricUnit::kCount: return "count";
     case MetricUnit::kRatio: return "fraction";
     case MetricUnit::kText: return "text";
@@ -75,8 +76,8 @@ const char* unitName(MetricUnit unit) {
 }
 
 MetricUnit unitFromName(std::string_view name) {
-  for (MetricUnit u :
-       {MetricUnit::kDuration, MetricUnit::kBytes, MetricUnit::kRate, MetricUnit::kCount, MetricUnit::kRatio, MetricUnit::kText}) {
+  for (MetricUnit u : {MetricUnit::kDuration, MetricUnit::kBytes, MetricUnit::kRate, MetricUnit::kByteRate, MetricUnit::kCount,
+                       MetricUnit::kRatio, MetricUnit::kText}) {
     if (name == unitName(u)) return u;
   }
   return MetricUnit::kCount;
@@ -90,6 +91,7 @@ std::string formatMetricValue(MetricUnit unit, double v) {
       std::snprintf(b, sizeof b, std::fabs(ms) >= 1 || ms == 0 ? "%.1f ms" : "%.3f ms", ms);
       return b;
     }
+    case MetricUnit::kByteRate: return formatMetricValue(MetricUnit::kBytes, v) + "/s";
     case MetricUnit::kBytes: {
       const double a = std::fabs(v);
       if (a >= 1024.0 * 1024 * 1024)
@@ -180,6 +182,11 @@ const std::vector<MetricInfo>& knownMetrics() {
       {"target.rss.max", U::kBytes, false, true, STAGE(max(s.target_rss)), "largest RSS of the target process"},
       {"target.oom_kills", U::kCount, false, false, STAGE(Value(static_cast<double>(s.oom_kills_target))), "OOM kills of the target"},
       {"stressor.oom_kills", U::kCount, false, false, STAGE(Value(static_cast<double>(s.oom_kills_stressor))), "OOM kills of the stressor"},
+      {"pressure.fill_rate", U::kByteRate, false, false, STAGE(s.fill ? s.fill->bytes_per_s : std::nullopt),
+       "bytes per second the stressor populated at while filling (its own timing of each burst)"},
+      {"pressure.time_to_level", U::kDuration, false, false,
+       STAGE(s.fill && s.fill->time_to_level_s ? Value(*s.fill->time_to_level_s * 1e9) : std::nullopt),
+       "from the stage's start until its pressure reached the level (no data when it never did)"},
       {"setpoint.error", U::kRatio, false, false, STAGE(s.setpoint_error_mean_abs_fraction),
        "mean |usage - setpoint| as a fraction of the limit (closed loop)"},
       {"release.returned_ratio", U::kRatio, false, false, RELEASE(r->returned_ratio),
@@ -257,6 +264,7 @@ std::string metricTableMarkdown() {
       case MetricUnit::kDuration: return "duration (`250ms`)";
       case MetricUnit::kBytes: return "bytes (`400MiB`)";
       case MetricUnit::kRate: return "per second (`2000/s`)";
+      case MetricUnit::kByteRate: return "bytes per second (`1GiB/s`)";
       case MetricUnit::kCount: return "count";
       case MetricUnit::kRatio: return "ratio (`0.01`, `1%`)";
       case MetricUnit::kText: return "word (`equals`)";

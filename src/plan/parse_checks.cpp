@@ -51,6 +51,15 @@ Result<double> parseMetricValue(MetricUnit unit, const json& j) {
       if (auto v = finiteNumber(std::string(t))) return *v;
       return Error{"expected a rate like \"2000/s\" or a number, got \"" + text + "\""};
     }
+    case MetricUnit::kByteRate: {
+      if (is_num) return j.get<double>();
+      std::string_view t = trim(text);
+      if (t.size() < 3 || t.substr(t.size() - 2) != "/s")
+        return Error{"expected a size per second like \"1GiB/s\" or a number, got \"" + text + "\""};
+      auto b = parseSize(std::string(t.substr(0, t.size() - 2)));
+      if (!b) return Error{b.error().message};
+      return static_cast<double>(*b);
+    }
     case MetricUnit::kCount: {
       if (is_num) return j.get<double>();
       if (auto v = finiteNumber(text)) return *v;

@@ -16,7 +16,7 @@ namespace {
 
 void parsePressure(Checker& c, const json& j, const std::string& ptr, nanoseconds stage_duration, const SafetySpec& safety,
                    PressureSpec& out) {
-  if (!c.checkObject(j, ptr, {"placement", "level", "size", "ramp", "allow_oom", "oom_score_adj"})) return;
+  if (!c.checkObject(j, ptr, {"placement", "level", "size", "ramp", "rate", "allow_oom", "oom_score_adj"})) return;
   if (j.contains("placement")) {
     if (auto s = c.str(j["placement"], ptr + "/placement")) {
       if (*s == "inside")
@@ -71,6 +71,24 @@ void parsePressure(Checker& c, const json& j, const std::string& ptr, nanosecond
       } else {
         out.ramp = *d;
       }
+    }
+  }
+  if (j.contains("rate")) {
+    // "500MiB/s": a size per second. 1 MiB/s keeps a 1 GiB ramp under 20 minutes' worth of ticks;
+    // above 1 TiB/s it would be a spike anyway.
+    const json& r = j["rate"];
+    const std::string text = r.is_string() ? r.get<std::string>() : std::string();
+    std::string_view t = trim(text);
+    if (!r.is_string() || t.size() < 3 || t.substr(t.size() - 2) != "/s") {
+      c.issue(ptr + "/rate", "expected a size per second like \"500MiB/s\", got " + (r.is_string() ? "\"" + text + "\"" : typeName(r)));
+    } else if (auto v = parseSize(std::string(t.substr(0, t.size() - 2))); !v) {
+      c.issue(ptr + "/rate", v.error().message);
+    } else if (*v < (1ULL << 20) || *v > (1ULL << 40)) {
+      c.issue(ptr + "/rate", "rate " + text + " is out of range (1MiB/s to 1TiB/s)");
+    } else if (j.contains("ramp")) {
+      c.issue(ptr + "/rate", "give at most one of \"ramp\" (a duration) or \"rate\" (bytes per second)");
+    } else {
+      out.rate_bytes_per_s = *v;
     }
   }
   if (j.contains("oom_score_adj")) {

@@ -53,6 +53,10 @@ std::vector<Figure> stageFigures(const json& s) {
     f.push_back({"heap.gc_cycles", "count", num(heap, "gc_cycles")});
     f.push_back({"heap.gc_cpu_fraction", "fraction", num(heap, "gc_cpu_fraction")});
   }
+  if (const json& fill = at(s, "fill"); fill.is_object()) {
+    f.push_back({"pressure.fill_rate", "bytes_per_s", num(fill, "bytes_per_s")});
+    f.push_back({"pressure.time_to_level", "s", num(fill, "time_to_level_s")});
+  }
   if (const json& psi = at(s, "psi"); psi.is_object()) {
     const std::string src = " (" + str(psi, "source") + ")";
     f.push_back({"psi.some_avg10.max" + src, "fraction", num(psi, "some_avg10_max")});
@@ -97,6 +101,8 @@ std::string formatValue(const std::string& unit, std::optional<double> v) {
     std::snprintf(b, sizeof b, "%.2f%%", x * 100);
   else if (unit == "per_s")
     std::snprintf(b, sizeof b, "%.1f/s", x);
+  else if (unit == "bytes_per_s")
+    std::snprintf(b, sizeof b, "%.1f MiB/s", x / (1024.0 * 1024.0));
   else if (unit == "s")
     std::snprintf(b, sizeof b, "%.2f s", x);
   else if (x == std::floor(x) && std::fabs(x) < 1e15)

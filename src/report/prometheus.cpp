@@ -34,6 +34,7 @@ ObservedFamily observedFamily(const std::string& unit) {
   if (unit == "bytes") return {"memstrain_check_observed_bytes", 1};
   if (unit == "fraction") return {"memstrain_check_observed_ratio", 1};
   if (unit == "per_s") return {"memstrain_check_observed_per_second", 1};
+  if (unit == "bytes_per_s") return {"memstrain_check_observed_bytes_per_second", 1};
   return {"memstrain_check_observed", 1};  // counts: no unit
 }
 
@@ -57,6 +58,7 @@ std::string renderPrometheusText(const json& report, int exit_code, double end_u
   e.family("memstrain_check_observed_bytes", T::kGauge, "The size a check judged (usage, RSS, heap bytes).");
   e.family("memstrain_check_observed_ratio", T::kGauge, "The ratio a check judged (error rate, GC CPU share, PSI), 0 to 1.");
   e.family("memstrain_check_observed_per_second", T::kGauge, "The rate a check judged (heap object growth, faults).");
+  e.family("memstrain_check_observed_bytes_per_second", T::kGauge, "The byte rate a check judged (the stressor's fill rate).");
   e.family("memstrain_check_observed", T::kGauge, "The count a check judged (OOM kills, GC cycles, objects).");
   e.family("memstrain_stage_latency_seconds", T::kSummary,
            "Probe latency in the stage, corrected for coordinated omission (quantiles over the whole stage).");

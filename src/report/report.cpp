@@ -280,6 +280,7 @@ json buildReportJson(const RunRecord& rec, const RunAnalysis& analysis, const st
            {"requested_bytes", s.requested_setpoint_bytes ? json(*s.requested_setpoint_bytes) : opt(s.requested_size_bytes)},
            {"reached_bytes", opt(s.reached_bytes)},
            {"ramp_s", std::chrono::duration<double>(s.pressure->ramp).count()},
+           {"rate_bytes_per_s", opt(s.pressure->rate_bytes_per_s)},
            {"allow_oom", s.pressure->allow_oom}};
     }
     json e = nullptr;
@@ -306,6 +307,14 @@ json buildReportJson(const RunRecord& rec, const RunAnalysis& analysis, const st
          {"release", release_spec && *release_spec ? releaseJson(s, **release_spec) : json(nullptr)},
          {"psi", stagePsiJson(s.psi)},
          {"page_cache", stagePageCacheJson(s.page_cache)},
+         {"fill", s.fill ? json{{"shape", s.fill->shape},
+                                {"bytes", s.fill->bytes},
+                                {"populate_s", s.fill->populate_s},
+                                {"bytes_per_s", opt(s.fill->bytes_per_s)},
+                                {"time_to_level_s", opt(s.fill->time_to_level_s)},
+                                {"level_bytes", s.fill->level_bytes},
+                                {"threads", s.fill->threads}}
+                         : json(nullptr)},
          {"latency", [&] {
             json l = json::array();
             for (const auto& x : s.latency) l.push_back(stageLatencyJson(x));

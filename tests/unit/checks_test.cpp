@@ -222,6 +222,14 @@ TEST(ChecksEval, EveryMetricKindReadsItsFigure) {
   EXPECT_DOUBLE_EQ(*v("cgroup.file.min"), 47 * MiB);
   EXPECT_DOUBLE_EQ(*v("cgroup.major_faults.rate"), 4052.5);
   EXPECT_DOUBLE_EQ(*v("cgroup.refaults.rate"), 3999.0);
+  StageFill fill;
+  fill.bytes = 2048 * MiB;
+  fill.populate_s = 0.5;
+  fill.bytes_per_s = 4096.0 * MiB;
+  fill.time_to_level_s = 0.6;
+  s.fill = fill;
+  EXPECT_DOUBLE_EQ(*v("pressure.fill_rate"), 4096.0 * MiB);
+  EXPECT_DOUBLE_EQ(*v("pressure.time_to_level"), 0.6e9);
   // Every known metric is read by metricValue (none falls through to "no data" on a full stage).
   for (const auto& m : knownMetrics()) {
     if (m.unit == MetricUnit::kText) continue;

@@ -18,9 +18,9 @@ RunRecord makeRecord() {
   p.level_fraction = 0.8;
   rec.resolution.stages = {{"baseline", std::chrono::seconds(2), std::nullopt, std::nullopt, std::nullopt},
                            {"hold", std::chrono::seconds(4), p, 80 * MiB, std::nullopt}};
-  // {name, start, end, completed, CPU of memstrain / stressor / target cgroup, latency}, stressor and target OOM kills, release
-  rec.stages = {{{"baseline", 0.0, 2.0, true, std::nullopt, std::nullopt, std::nullopt, {}}, 0, 0, std::nullopt},
-                {{"hold", 2.0, 6.0, true, 0.01, 0.0, 0.5, {}}, 1, 0, std::nullopt}};
+  // {name, start, end, completed, CPU of memstrain / stressor / target cgroup, latency}, stressor and target OOM kills, release, fill
+  rec.stages = {{{"baseline", 0.0, 2.0, true, std::nullopt, std::nullopt, std::nullopt, {}}, 0, 0, std::nullopt, std::nullopt},
+                {{"hold", 2.0, 6.0, true, 0.01, 0.0, 0.5, {}}, 1, 0, std::nullopt, std::nullopt}};
   auto add = [&](double t, std::size_t stage, std::uint64_t usage, std::optional<std::uint64_t> sp, std::uint64_t stressor) {
     Sample s;
     s.t_s = t;

@@ -33,7 +33,9 @@ std::optional<StagePageCache> stagePageCacheOf(const StageSampleStats& st);
 Summary summaryOf(const RunningSummary& r);
 /// When a stage's samples start to count towards "reached" and the setpoint error: after the
 /// ramp, or kSettleSeconds after the start without one. (settled_after_s, error_after_s).
-std::pair<double, double> settleTimes(double stage_start_s, const std::optional<PressureSpec>& pressure);
+/// A rate-limited ramp (`rate`) has no duration in the plan: `rate_ramp_s` is how long it takes
+/// from where the stage starts (0 when unknown or not a rate stage).
+std::pair<double, double> settleTimes(double stage_start_s, const std::optional<PressureSpec>& pressure, double rate_ramp_s = 0.0);
 
 /// Samples of a stage taken within this long of its start are left out of "reached" and of the
 /// setpoint error when the stage jumps to its level without a ramp: the stressor needs a moment

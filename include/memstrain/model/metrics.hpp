@@ -20,12 +20,14 @@ enum class MetricUnit {
   kDuration,  ///< nanoseconds; limits like "250ms"
   kBytes,     ///< bytes; limits like "400MiB"
   kRate,      ///< per second; limits like "2000/s" or a number
+  kByteRate,  ///< bytes per second; limits like "1GiB/s" or a number
   kCount,     ///< a plain number
   kRatio,     ///< a fraction; limits like 0.01 or "1%"
   kText,      ///< a word (release.outcome); checked with "equals"
 };
 
-/// The unit's name in report.json and compare: "ns", "bytes", "per_s", "count", "fraction", "text".
+/// The unit's name in report.json and compare: "ns", "bytes", "per_s", "bytes_per_s", "count",
+/// "fraction", "text".
 const char* unitName(MetricUnit unit);
 /// The unit named `name` by unitName(); kCount for a name it does not know (a newer report's).
 MetricUnit unitFromName(std::string_view name);

@@ -97,8 +97,12 @@ struct PressureSpec {
   std::optional<double> level_fraction;
   /// Open loop: a stressor of this fixed size. Exactly one of level_fraction / size_bytes is set.
   std::optional<std::uint64_t> size_bytes;
-  /// Spread the growth linearly over this time (0 = at once).
+  /// Spread the growth linearly over this time (0 = at once: a spike, at the stressor's full
+  /// populate rate).
   std::chrono::nanoseconds ramp{0};
+  /// A rate-limited ramp instead: move toward the level at most this many bytes per second. At
+  /// most one of ramp (> 0) / rate is set.
+  std::optional<std::uint64_t> rate_bytes_per_s;
   /// Allow pressure past the effective limit minus the safety margin (an OOM kill is then expected).
   bool allow_oom = false;
   int oom_score_adj = 1000;  ///< of the stressor; 1000 makes the kernel kill it before the target

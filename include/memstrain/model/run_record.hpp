@@ -71,6 +71,20 @@ struct StressorReleaseMeasure {
   std::optional<std::uint64_t> baseline_anon_bytes, baseline_target_anon_bytes, after_anon_bytes, after_target_anon_bytes;
 };
 
+/// How fast a pressure stage got to its level. The populate rate is the stressor's own timing of
+/// its fill bursts (independent of sampling); the time to level is the controller's, refined by
+/// the end of the burst that got there.
+struct StageFill {
+  std::uint64_t bytes = 0;                ///< populated by the stressor during the stage
+  double populate_s = 0;                  ///< time the stressor spent populating them
+  std::optional<double> bytes_per_s;      ///< bytes / populate_s; nullopt when nothing was populated
+  std::optional<double> time_to_level_s;  ///< from the stage's start; nullopt when never reached
+  std::uint64_t level_bytes = 0;          ///< what "the level" was: stressor bytes (size) or usage (level)
+  unsigned threads = 0;                   ///< the stressor's populate threads
+  /// "spike" (no ramp), "ramp" (linear over a duration) or "rate" (bytes per second).
+  std::string shape;
+};
+
 /// What a stage's record and its analysis share field for field: when it ran, whether it ran its
 /// full duration, the CPU it cost and its latency per probe. StageRecord (what the executor saw)
 /// and StageStats (what analysis made of it) both extend it; analysis passes it on as it is.
@@ -93,6 +107,7 @@ struct StageRecord : StageBasics {
   std::uint32_t stressor_oom_kills = 0;
   std::uint32_t target_oom_kills = 0;
   std::optional<ReleaseRecord> release;  ///< release stages only
+  std::optional<StageFill> fill;         ///< pressure stages with a stressor
 };
 
 /// A window check that failed live with `abort: true`: why the run stops.

@@ -180,6 +180,7 @@ struct StageStats : StageBasics {
   std::string reclaim_skipped_reason;
   std::optional<StagePsi> psi;  ///< when the kernel reports memory PSI
   std::optional<StagePageCache> page_cache;
+  std::optional<StageFill> fill;  ///< pressure stages: how fast the level was reached
 };
 
 }  // namespace memstrain

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Hold cost with a moving target (issue 19, item 2): memstrain holds 80% of a 512 MiB limit while the
+# demo target grows by 96 MiB and drops it again every 3 s. For each run: the CPU of all memstrain
+# processes in the hold stage (controller + stressor, from report.json's per-stage accounting), the
+# bytes the stressor faulted in again while holding (stages[].fill.bytes of the hold: the churn),
+# and the precision (mean |setpoint error|, highest usage vs limit - margin).
+# With BEFORE=/path/to/other/memstrain the two binaries alternate, RUNS times each (same run, same
+# target movement), so a change to the hold can be compared on a shared machine.
+# Usage: bench/hold_bench.sh [BUILD_DIR]   (root; run it under /work/tools/isolate: it uses port 16071).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+after=$(realpath "$build/memstrain")
+before=${BEFORE:-}
+runs=${RUNS:-3}
+hold_s=${HOLD_S:-45}
+[[ -x tests/target/bin/demo-target ]] || { echo "hold_bench: build the demo target first (tests/go-build.sh)" >&2; exit 1; }
+work=$(mktemp -d /tmp/memstrain-hold-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+cat >"$work/hold.json" <<JSON
+{"name": "bench-hold-moving",
+ "target": {"launch": {"command": ["tests/target/bin/demo-target", "-addr", "127.0.0.1:16071"],
+                       "env": {"GODEBUG": "madvdontneed=1"}, "memory_limit": "512MiB",
+                       "ready_url": "http://127.0.0.1:16071/healthz"}},
+ "stages": [{"name": "ramp", "duration": "6s", "pressure": {"level": "80%", "ramp": "5s"}},
+            {"name": "hold", "duration": "${hold_s}s", "pressure": {"level": "80%"}}]}
+JSON
+
+one() { # one BINARY OUT: a run with the target moving through the hold
+  "$1" run "$work/hold.json" --out "$2" --cgroup-parent /memstrain-bench -q >"$2.log" 2>&1 &
+  local runner=$! end
+  sleep 7 # ready and ramped: the hold has started
+  end=$((SECONDS + hold_s - 2))
+  while ((SECONDS < end)); do
+    curl -s -m 5 -X POST "http://127.0.0.1:16071/grow?mib=96" >/dev/null || true
+    sleep 3
+    curl -s -m 5 -X POST "http://127.0.0.1:16071/drop" >/dev/null || true
+    sleep 3
+  done
+  wait $runner || true
+  [[ -f $2/report.json ]] || { echo "hold_bench: run failed:" >&2; cat "$2.log" >&2; return 1; }
+}
+
+rows=()
+for ((i = 1; i <= runs; i++)); do
+  for tag in before after; do
+    [[ $tag == before && -z $before ]] && continue
+    bin=$after
+    [[ $tag == before ]] && bin=$before
+    one "$bin" "$work/$tag-$i"
+    rows+=("$tag $work/$tag-$i")
+  done
+done
+load=$(uptime | sed 's/.*load average: //')
+python3 - "$hold_s" "$load" "${rows[@]}" <<'PY'
+import json, sys
+hold_s, load, rows = float(sys.argv[1]), sys.argv[2], sys.argv[3:]
+print(f"| run | binary | CPU s in the {hold_s:.0f} s hold (controller + stressor) | % of a core | retaken MiB | mean abs error % of limit | max usage vs limit - margin MiB |")
+print("| --- | --- | --- | --- | --- | --- | --- |")
+for k, row in enumerate(rows):
+    tag, out = row.split(" ", 1)
+    r = json.load(open(out + "/report.json"))
+    st = [s for s in r["stages"] if s["name"] == "hold"][0]
+    cpu = st["cpu_s"]
+    c, s_ = cpu.get("controller") or 0.0, cpu.get("stressor") or 0.0
+    dur = st["end_s"] - st["start_s"] if "end_s" in st else hold_s
+    fill = st.get("fill") or {}
+    usage = [json.loads(l)["measured_usage_bytes"] for l in open(out + "/samples.jsonl") if json.loads(l)["stage"] == "hold"]
+    limit, margin = r["cgroup"]["effective_limit_bytes"], r["cgroup"]["safety_margin_bytes"]
+    e = st["setpoint_error"]["mean_abs_fraction_of_limit"] * 100
+    print(f"| {k + 1} | {tag} | {c:.3f} + {s_:.3f} = {c + s_:.3f} | {(c + s_) / dur * 100:.2f}% | {fill.get('bytes', 0) / 2**20:.0f} | "
+          f"{e:.2f} | {max(usage) / 2**20:.0f} vs {(limit - margin) / 2**20:.0f} |")
+print()
+print(f"Load average at the end (1/5/15 min): {load}.")
+PY
