@@ -71,6 +71,17 @@ class StressorFill : public ::testing::TestWithParam<unsigned> {
     return a;
   }
 
+  // A stressor with a 1 GiB reservation and the parameter's populate threads, in the test's cgroup.
+  void spawnStressor() {
+    Stressor::Options o;
+    o.self_exe = MEMSTRAIN_BINARY;
+    o.reserve_bytes = kGiB;
+    o.populate_threads = GetParam();
+    auto s = Stressor::spawn(o, *editor_, rel_);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    stressor_ = std::move(*s);
+  }
+
   std::optional<CgroupFs> fs_;
   std::unique_ptr<CgroupEditor> editor_;
   std::string base_;
@@ -79,13 +90,7 @@ class StressorFill : public ::testing::TestWithParam<unsigned> {
 };
 
 TEST_P(StressorFill, OneGibSpikeReachesTheLevelAndIsGivenBack) {
-  Stressor::Options o;
-  o.self_exe = MEMSTRAIN_BINARY;
-  o.reserve_bytes = kGiB;
-  o.populate_threads = GetParam();
-  auto s = Stressor::spawn(o, *editor_, rel_);
-  ASSERT_TRUE(s.ok()) << s.error().message;
-  stressor_ = std::move(*s);
+  ASSERT_NO_FATAL_FAILURE(spawnStressor());
 
   ASSERT_TRUE(stressor_->setTarget(kGiB).ok());
   ASSERT_TRUE(waitPopulated(kGiB)) << "populated " << stressor_->populatedBytes() << ", errno " << stressor_->lastPopulateErrno();
@@ -120,13 +125,7 @@ TEST_P(StressorFill, OneGibSpikeReachesTheLevelAndIsGivenBack) {
 // has charged. And a target of 0 sent mid-step is "drained" only once the stressor has read it and
 // given everything back: a stale 0, or the count of a step still in flight, does not pass.
 TEST_P(StressorFill, ProgressIsReportedDuringAStepAndDrainedWaitsForTheLastCommand) {
-  Stressor::Options o;
-  o.self_exe = MEMSTRAIN_BINARY;
-  o.reserve_bytes = kGiB;
-  o.populate_threads = GetParam();
-  auto s = Stressor::spawn(o, *editor_, rel_);
-  ASSERT_TRUE(s.ok()) << s.error().message;
-  stressor_ = std::move(*s);
+  ASSERT_NO_FATAL_FAILURE(spawnStressor());
   const std::uint64_t base_anon = anon();
 
   EXPECT_TRUE(stressor_->drained()) << "nothing asked, nothing held";
