@@ -102,15 +102,18 @@ TEST_P(StressorFill, OneGibSpikeReachesTheLevelAndIsGivenBack) {
   EXPECT_GE(*usage, kGiB) << "the cgroup's usage holds the spike";
   const std::uint64_t held = anon();
   EXPECT_GE(held, kGiB) << "as anonymous memory";
-  EXPECT_LT(held, kGiB + 32 * kMiB) << "and not much more (thread stacks, page tables, the heap)";
 
-  // Half back, then all back: MADV_DONTNEED hands the pages to the kernel at once.
+  // Half back, then all back: MADV_DONTNEED hands the pages to the kernel at once. Judged against
+  // what was held: the stressor's own memory besides the spike (thread stacks, page tables, the
+  // heap; under ASan also its shadow and allocator caches, ~45 MiB) stays.
   ASSERT_TRUE(stressor_->setTarget(kGiB / 2).ok());
   ASSERT_TRUE(waitPopulated(kGiB / 2));
-  EXPECT_LE(waitAnonAtMost(kGiB / 2 + 32 * kMiB), kGiB / 2 + 32 * kMiB);
+  EXPECT_LE(waitAnonAtMost(held - kGiB / 2 + 2 * kMiB), held - kGiB / 2 + 2 * kMiB);
   ASSERT_TRUE(stressor_->setTarget(0).ok());
   ASSERT_TRUE(waitPopulated(0));
-  EXPECT_LE(waitAnonAtMost(32 * kMiB), 32 * kMiB);
+  const std::uint64_t rest = waitAnonAtMost(held - kGiB + 2 * kMiB);
+  EXPECT_LE(rest, held - kGiB + 2 * kMiB) << "all of the spike given back";
+  EXPECT_LT(rest, 64 * kMiB) << "and the stressor itself is small";
 
   // And a second spike after the release fills again (the reservation is reused).
   ASSERT_TRUE(stressor_->setTarget(kGiB).ok());
@@ -126,9 +129,15 @@ TEST_P(StressorFill, OneGibSpikeReachesTheLevelAndIsGivenBack) {
 // given everything back: a stale 0, or the count of a step still in flight, does not pass.
 TEST_P(StressorFill, ProgressIsReportedDuringAStepAndDrainedWaitsForTheLastCommand) {
   ASSERT_NO_FATAL_FAILURE(spawnStressor());
+  EXPECT_TRUE(stressor_->drained()) << "nothing asked, nothing held";
+  // A first small fill and back, so that the stressor's own memory (its populate threads' stacks;
+  // under ASan its shadow and allocator caches, ~45 MiB) is in the baseline the lag is judged from.
+  ASSERT_TRUE(stressor_->setTarget(64 * kMiB).ok());
+  ASSERT_TRUE(waitPopulated(64 * kMiB));
+  ASSERT_TRUE(stressor_->setTarget(0).ok());
+  ASSERT_TRUE(waitPopulated(0));
   const std::uint64_t base_anon = anon();
 
-  EXPECT_TRUE(stressor_->drained()) << "nothing asked, nothing held";
   ASSERT_TRUE(stressor_->setTarget(kGiB).ok());
   EXPECT_FALSE(stressor_->drained()) << "a target not yet read is not drained";
   std::uint64_t last = 0, distinct = 0;
@@ -145,6 +154,7 @@ TEST_P(StressorFill, ProgressIsReportedDuringAStepAndDrainedWaitsForTheLastComma
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   ASSERT_EQ(last, kGiB);
+  const std::uint64_t held = anon();
   const unsigned threads = std::max(1U, stressor_->populateThreads());
   // Reports only after each step (64 MiB per thread) would give at most this many figures; 8 MiB
   // pieces give up to 128.
@@ -175,7 +185,8 @@ TEST_P(StressorFill, ProgressIsReportedDuringAStepAndDrainedWaitsForTheLastComma
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(later, 0U) << "the stressor reported holding pages after drained()";
-  EXPECT_LE(waitAnonAtMost(base_anon + 4 * kMiB), base_anon + 4 * kMiB);
+  // All of the spike is given back (the stressor's own memory, ~45 MiB under ASan, stays).
+  EXPECT_LE(waitAnonAtMost(held - kGiB + 4 * kMiB), held - kGiB + 4 * kMiB);
 }
 
 // 0: sized from the cgroup's CPU quota and the affinity mask; 1 and 2: forced, so that both the
