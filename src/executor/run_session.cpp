@@ -366,7 +366,11 @@ bool RunSession::startObservers() {
 bool RunSession::takeSample(std::size_t stage_idx, std::optional<std::uint64_t> setpoint, bool final_sample) {
   const double t_s = nowSeconds();
   const std::int64_t wall_ms = clock_.wallMs();
-  auto read = sampler_.read(stressor_ ? std::optional<pid_t>(stressor_->pid()) : std::nullopt, rec_.target_pid);
+  // LazyFree (smaps_rollup, a walk of the target's page tables) only where a release is judged and
+  // at the last look; elsewhere the target's RSS from status.
+  const bool release_stage = stage_idx < rec_.plan.stages.size() && rec_.plan.stages[stage_idx].release.has_value();
+  const auto detail = release_stage || final_sample ? CgroupSampler::TargetDetail::kFull : CgroupSampler::TargetDetail::kRss;
+  auto read = sampler_.read(stressor_ ? std::optional<pid_t>(stressor_->pid()) : std::nullopt, rec_.target_pid, detail);
   if (!read) {
     fail(read.error().message);
     return false;

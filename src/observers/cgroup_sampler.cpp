@@ -17,7 +17,7 @@ Result<std::uint64_t> CgroupSampler::measuredUsage() const {
   return nodeUsedBytes(*m);
 }
 
-Result<Sample> CgroupSampler::read(std::optional<pid_t> stressor_pid, std::optional<pid_t> target_pid) const {
+Result<Sample> CgroupSampler::read(std::optional<pid_t> stressor_pid, std::optional<pid_t> target_pid, TargetDetail target_detail) const {
   Sample s;
   auto tc = fs_.sample(res_.target_cgroup);
   if (!tc) return Error{"sample " + res_.target_cgroup + ": " + tc.error().message};
@@ -41,7 +41,9 @@ Result<Sample> CgroupSampler::read(std::optional<pid_t> stressor_pid, std::optio
     if (auto pm = readProcessMemoryCheap(*stressor_pid, proc_root_)) s.stressor_process = *pm;
   }
   if (target_pid) {
-    if (auto pm = readProcessMemory(*target_pid, proc_root_)) s.target_process = *pm;
+    auto pm =
+        target_detail == TargetDetail::kFull ? readProcessMemory(*target_pid, proc_root_) : readProcessMemoryCheap(*target_pid, proc_root_);
+    if (pm) s.target_process = *pm;
   }
   // cgroup v1 has no PSI per cgroup: the host's figure is what there is (the report says so).
   if (!(s.measured_cgroup ? s.measured_cgroup->pressure : s.target_cgroup.pressure)) {

@@ -25,7 +25,14 @@ class CgroupSampler {
   /// The OS's side of a sample (time, stage, setpoint and the stressor's own figures are the
   /// caller's). Error, naming the cgroup, when the target's cgroup cannot be read: a run cannot go
   /// on blind. Everything else is left out of the sample when it cannot be read.
-  Result<Sample> read(std::optional<pid_t> stressor_pid, std::optional<pid_t> target_pid) const;
+  /// The target process is read from its smaps_rollup (RSS, LazyFree, AnonHugePages) when
+  /// `target_detail` is kFull, else from its status (RSS only): smaps_rollup walks every page table
+  /// of the target, 0.12 ms of CPU at 5 MiB RSS and 8.8 ms at 425 MiB (the demo target), which at
+  /// every sample of a multi-GiB target would cost tens of percent of a core. The executor asks for
+  /// the full reading where LazyFree is judged: release stages and the run's last look.
+  enum class TargetDetail { kRss, kFull };
+  Result<Sample> read(std::optional<pid_t> stressor_pid, std::optional<pid_t> target_pid,
+                      TargetDetail target_detail = TargetDetail::kFull) const;
 
   /// Usage of the cgroup the pressure level refers to (node placement: the node's memory in use).
   Result<std::uint64_t> measuredUsage() const;
