@@ -5,19 +5,15 @@
 #include <cstdio>
 #include <sstream>
 
+#include "memstrain/model/report_view.hpp"
 #include "memstrain/report/escape.hpp"
 #include "memstrain/report/report.hpp"
-#include "memstrain/util/json_read.hpp"
 #include "memstrain/util/text.hpp"
 #include "memstrain/util/units.hpp"
 
 namespace memstrain {
 namespace {
 
-using json_read::at;
-using json_read::items;
-using json_read::num;
-using json_read::str;
 using nlohmann::json;
 
 // (name, unit, value) of every figure compared for a stage.
@@ -26,41 +22,38 @@ struct Figure {
   std::optional<double> value;
 };
 
-std::vector<Figure> stageFigures(const json& s) {
+std::vector<Figure> stageFigures(const ReportStageView& s) {
   std::vector<Figure> f;
-  std::optional<double> dur;
-  if (auto a = num(s, "start_s"), b = num(s, "end_s"); a && b) dur = *b - *a;
-  f.push_back({"duration", "s", dur});
-  f.push_back({"usage.max", "bytes", num(at(s, "usage_bytes"), "max")});
-  f.push_back({"usage.mean", "bytes", num(at(s, "usage_bytes"), "mean")});
-  f.push_back({"target.rss.max", "bytes", num(at(s, "target_rss_bytes"), "max")});
-  f.push_back({"oom_kills.target", "count", num(at(s, "oom_kills"), "target")});
-  f.push_back({"oom_kills.stressor", "count", num(at(s, "oom_kills"), "stressor")});
-  for (const json& l : items(s, "latency")) {
-    const std::string p = " [" + str(l, "probe") + "]";
-    for (const char* q : {"p50", "p90", "p99", "p999", "max"}) {
-      const auto ms = num(at(l, "corrected"), (std::string(q) + "_ms").c_str());
-      f.push_back({std::string("latency.") + q + p, "ns", ms ? std::optional<double>(*ms * 1e6) : std::nullopt});
-    }
-    f.push_back({"latency.error_rate" + p, "fraction", num(l, "error_rate")});
+  f.push_back({"duration", "s", s.durationS()});
+  f.push_back({"usage.max", "bytes", s.usage_bytes.max});
+  f.push_back({"usage.mean", "bytes", s.usage_bytes.mean});
+  f.push_back({"target.rss.max", "bytes", s.target_rss_bytes.max});
+  f.push_back({"oom_kills.target", "count", s.oom_kills_target});
+  f.push_back({"oom_kills.stressor", "count", s.oom_kills_stressor});
+  for (const ReportLatencyView& l : s.latency) {
+    const std::string p = " [" + l.probe + "]";
+    const std::pair<const char*, std::optional<double>> ms[] = {
+        {"p50", l.p50_ms}, {"p90", l.p90_ms}, {"p99", l.p99_ms}, {"p999", l.p999_ms}, {"max", l.max_ms}};
+    for (const auto& [q, v] : ms) f.push_back({std::string("latency.") + q + p, "ns", v ? std::optional<double>(*v * 1e6) : std::nullopt});
+    f.push_back({"latency.error_rate" + p, "fraction", l.error_rate});
   }
-  if (const json& heap = at(s, "heap"); heap.is_object()) {
-    f.push_back({"heap.live_objects.delta", "count", num(heap, "live_objects_delta")});
-    f.push_back({"heap.live_bytes.delta", "bytes", num(heap, "live_bytes_delta")});
-    f.push_back({"heap.live_objects.slope", "per_s", num(at(heap, "live_objects_slope"), "per_s")});
-    f.push_back({"heap.objects.delta", "count", num(heap, "objects_delta")});
-    f.push_back({"heap.objects.slope", "per_s", num(heap, "objects_slope_per_s")});
-    f.push_back({"heap.gc_cycles", "count", num(heap, "gc_cycles")});
-    f.push_back({"heap.gc_cpu_fraction", "fraction", num(heap, "gc_cpu_fraction")});
+  if (const auto& heap = s.heap) {
+    f.push_back({"heap.live_objects.delta", "count", heap->live_objects_delta});
+    f.push_back({"heap.live_bytes.delta", "bytes", heap->live_bytes_delta});
+    f.push_back({"heap.live_objects.slope", "per_s", heap->live_objects_slope ? heap->live_objects_slope->per_s : std::nullopt});
+    f.push_back({"heap.objects.delta", "count", heap->objects_delta});
+    f.push_back({"heap.objects.slope", "per_s", heap->objects_slope_per_s});
+    f.push_back({"heap.gc_cycles", "count", heap->gc_cycles});
+    f.push_back({"heap.gc_cpu_fraction", "fraction", heap->gc_cpu_fraction});
   }
-  if (const json& fill = at(s, "fill"); fill.is_object()) {
-    f.push_back({"pressure.fill_rate", "bytes_per_s", num(fill, "bytes_per_s")});
-    f.push_back({"pressure.time_to_level", "s", num(fill, "time_to_level_s")});
+  if (const auto& fill = s.fill) {
+    f.push_back({"pressure.fill_rate", "bytes_per_s", fill->bytes_per_s});
+    f.push_back({"pressure.time_to_level", "s", fill->time_to_level_s});
   }
-  if (const json& psi = at(s, "psi"); psi.is_object()) {
-    const std::string src = " (" + str(psi, "source") + ")";
-    f.push_back({"psi.some_avg10.max" + src, "fraction", num(psi, "some_avg10_max")});
-    f.push_back({"psi.some_stall" + src, "s", num(psi, "some_stall_s")});
+  if (const auto& psi = s.psi) {
+    const std::string src = " (" + psi->source + ")";
+    f.push_back({"psi.some_avg10.max" + src, "fraction", psi->some_avg10_max});
+    f.push_back({"psi.some_stall" + src, "s", psi->some_stall_s});
   }
   return f;
 }
@@ -72,20 +65,13 @@ void fillChange(CompareRow& r) {
   }
 }
 
-const json* findByName(const json& arr, const std::string& name) {
-  for (const json& x : arr) {
-    if (str(x, "name") == name) return &x;
-  }
-  return nullptr;
-}
-
-Status checkReport(const json& j, const std::string& label) {
+Status checkReport(const json& j, const ReportView& v, const std::string& label) {
   if (!j.is_object()) return Error{label + ": not a JSON object"};
-  if (!j.contains("schema_version") || !j["schema_version"].is_number_integer() || j["schema_version"].get<int>() != kReportSchemaVersion) {
+  if (v.schema_version != kReportSchemaVersion) {
     return Error{label + ": not a memstrain report.json of schema_version " + std::to_string(kReportSchemaVersion)};
   }
-  if (!j.contains("stages") || !j["stages"].is_array()) return Error{label + ": no \"stages\" array"};
-  if (!j.contains("checks") || !j["checks"].is_array()) return Error{label + ": no \"checks\" array"};
+  if (!v.has_stages_array) return Error{label + ": no \"stages\" array"};
+  if (!v.has_checks_array) return Error{label + ": no \"checks\" array"};
   return {};
 }
 
@@ -263,28 +249,29 @@ Result<std::vector<GateFinding>> evaluateFailRules(const ReportComparison& c, co
   return out;
 }
 
-Result<ReportComparison> compareReports(const json& a, const json& b, const std::string& label_a, const std::string& label_b) {
-  if (auto st = checkReport(a, label_a); !st) return st.error();
-  if (auto st = checkReport(b, label_b); !st) return st.error();
+Result<ReportComparison> compareReports(const json& a_json, const json& b_json, const std::string& label_a, const std::string& label_b) {
+  const ReportView a = decodeReport(a_json);
+  const ReportView b = decodeReport(b_json);
+  if (auto st = checkReport(a_json, a, label_a); !st) return st.error();
+  if (auto st = checkReport(b_json, b, label_b); !st) return st.error();
   ReportComparison c;
   c.label_a = label_a;
   c.label_b = label_b;
-  c.plan_a = str(at(a, "plan"), "name");
-  c.plan_b = str(at(b, "plan"), "name");
-  c.verdict_a = str(a, "verdict");
-  c.verdict_b = str(b, "verdict");
-  c.status_a = str(at(a, "run"), "status");
-  c.status_b = str(at(b, "run"), "status");
+  c.plan_a = a.plan_name;
+  c.plan_b = b.plan_name;
+  c.verdict_a = a.verdict;
+  c.verdict_b = b.verdict;
+  c.status_a = a.run_status;
+  c.status_b = b.run_status;
   // Stages: A's order, then those only B has.
   std::vector<std::string> stages;
-  for (const json& s : a["stages"]) stages.push_back(str(s, "name"));
-  for (const json& s : b["stages"]) {
-    const std::string n = str(s, "name");
-    if (std::find(stages.begin(), stages.end(), n) == stages.end()) stages.push_back(n);
+  for (const auto& s : a.stages) stages.push_back(s.name);
+  for (const auto& s : b.stages) {
+    if (std::find(stages.begin(), stages.end(), s.name) == stages.end()) stages.push_back(s.name);
   }
   for (const std::string& stage : stages) {
-    const json* sa = findByName(a["stages"], stage);
-    const json* sb = findByName(b["stages"], stage);
+    const ReportStageView* sa = a.stage(stage);
+    const ReportStageView* sb = b.stage(stage);
     std::vector<Figure> fa = sa ? stageFigures(*sa) : std::vector<Figure>{};
     std::vector<Figure> fb = sb ? stageFigures(*sb) : std::vector<Figure>{};
     std::vector<std::pair<std::string, std::string>> names;
@@ -309,34 +296,34 @@ Result<ReportComparison> compareReports(const json& a, const json& b, const std:
     }
   }
   // Checks: one row per check x stage, in A's order then B-only ones.
-  auto key = [](const json& x) { return str(x, "name") + "\x1f" + str(x, "stage"); };
+  auto key = [](const ReportCheckView& x) { return x.name + "\x1f" + x.stage; };
   std::vector<std::string> keys;
-  for (const json& x : a["checks"]) keys.push_back(key(x));
-  for (const json& x : b["checks"]) {
+  for (const auto& x : a.checks) keys.push_back(key(x));
+  for (const auto& x : b.checks) {
     if (std::find(keys.begin(), keys.end(), key(x)) == keys.end()) keys.push_back(key(x));
   }
-  auto findCheck = [&](const json& arr, const std::string& k) -> const json* {
-    for (const json& x : arr) {
+  auto findCheck = [&](const std::vector<ReportCheckView>& checks, const std::string& k) -> const ReportCheckView* {
+    for (const auto& x : checks) {
       if (key(x) == k) return &x;
     }
     return nullptr;
   };
   for (const std::string& k : keys) {
-    const json* ca = findCheck(a["checks"], k);
-    const json* cb = findCheck(b["checks"], k);
-    const json& any = ca ? *ca : *cb;
+    const ReportCheckView* ca = findCheck(a.checks, k);
+    const ReportCheckView* cb = findCheck(b.checks, k);
+    const ReportCheckView& any = ca ? *ca : *cb;
     CompareRow r;
     r.section = "check";
-    r.name = str(any, "name");
-    r.stage = str(any, "stage");
-    r.unit = str(any, "unit");
+    r.name = any.name;
+    r.stage = any.stage;
+    r.unit = any.unit;
     if (ca) {
-      r.a = num(*ca, "observed");
-      r.outcome_a = str(*ca, "outcome");
+      r.a = ca->observed;
+      r.outcome_a = ca->outcome;
     }
     if (cb) {
-      r.b = num(*cb, "observed");
-      r.outcome_b = str(*cb, "outcome");
+      r.b = cb->observed;
+      r.outcome_b = cb->outcome;
     }
     fillChange(r);
     if (!r.outcome_a.empty() && !r.outcome_b.empty() && r.outcome_a != r.outcome_b) {

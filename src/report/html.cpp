@@ -307,13 +307,14 @@ std::string renderHtmlReport(const json& report, const RunSeries* series, const 
   o << "<script>window.addEventListener('error',function(e){document.documentElement.setAttribute('data-js-error',String(e.message));});</"
        "script>\n";
   o << "<style>" << kCss << "</style>\n</head>\n<body>\n<main>\n";
+  const ReportView view = decodeReport(report);
   renderHeader(o, report);
-  html::renderChecks(o, report);
-  html::renderCharts(o, report, series, options);
-  html::renderStages(o, report);
+  html::renderChecks(o, view);
+  html::renderCharts(o, view, series, options);
+  html::renderStages(o, view);
   html::renderHeapGrowth(o, report);
   html::renderRelease(o, report);
-  html::renderEvents(o, report);
+  html::renderEvents(o, view);
   const json& tool = at(report, "tool");
   o << "<footer>memstrain " << esc(str(tool, "version")) << " · report schema " << esc(str(report, "schema_version")) << " · plan "
     << esc(str(at(report, "plan"), "path"));

@@ -20,15 +20,14 @@ struct ChartContext {
   std::size_t max_points = 600;
 };
 
-ChartContext chartContext(const json& r, const RunSeries* s, std::size_t max_points) {
+ChartContext chartContext(const ReportView& r, const RunSeries* s, std::size_t max_points) {
   ChartContext c;
   c.max_points = std::max<std::size_t>(max_points, 4);
   double t1 = 0;
-  for (const auto& st : at(r, "stages")) {
-    auto a = num(st, "start_s"), b = num(st, "end_s");
-    if (!a || !b) continue;
-    c.bands.push_back({*a, *b, str(st, "name")});
-    t1 = std::max(t1, *b);
+  for (const auto& st : r.stages) {
+    if (!st.start_s || !st.end_s) continue;
+    c.bands.push_back({*st.start_s, *st.end_s, st.name});
+    t1 = std::max(t1, *st.end_s);
   }
   if (s) {
     if (!s->cgroup.empty()) t1 = std::max(t1, s->cgroup.back().t_s);
@@ -37,14 +36,13 @@ ChartContext chartContext(const json& r, const RunSeries* s, std::size_t max_poi
       if (!l.empty()) t1 = std::max(t1, l.back().t_s);
     }
   }
-  for (const auto& e : at(r, "events")) {
-    auto t = num(e, "t_s");
-    if (!t) continue;
-    t1 = std::max(t1, *t);
-    const std::string kind = str(e, "kind");
+  for (const auto& e : r.events) {
+    if (!e.t_s) continue;
+    t1 = std::max(t1, *e.t_s);
+    const std::string& kind = e.kind;
     ChartMarker m;
-    m.t = *t;
-    m.detail = kind + " (" + str(e, "stage") + "): " + str(e, "detail");
+    m.t = *e.t_s;
+    m.detail = kind + " (" + e.stage + "): " + e.detail;
     if (kind.find("oom") != std::string::npos) {
       m.color = kVermillion;
       m.label = kind.find("stressor") != std::string::npos ? "OOM kill (stressor)" : "OOM kill (target)";
@@ -126,7 +124,7 @@ void renderFigure(std::ostringstream& o, const std::string& fig_id, const std::s
 }
 
 // (1) cgroup usage vs the effective limit, the stressor's bytes stacked under the rest.
-void renderCgroupChart(std::ostringstream& o, const json& r, const RunSeries* s, const ChartContext& c) {
+void renderCgroupChart(std::ostringstream& o, const ReportView& r, const RunSeries* s, const ChartContext& c) {
   std::optional<ChartSpec> spec;
   std::vector<LegendItem> legend;
   if (!s->cgroup.empty()) {
@@ -169,7 +167,8 @@ void renderCgroupChart(std::ostringstream& o, const json& r, const RunSeries* s,
     // as this line falling while usage stays at the limit.
     optionalLine(&CgroupPoint::target_file_bytes, "page cache", "page-cache", kGreen, ChartSeries::Style::kLine,
                  "page cache (file) of the target's cgroup");
-    std::optional<double> limit = num(at(r, "cgroup"), "effective_limit_bytes");
+    std::optional<double> limit =
+        r.effective_limit_bytes ? std::optional<double>(static_cast<double>(*r.effective_limit_bytes)) : std::nullopt;
     if (!limit) limit = s->cgroup.back().limit_bytes;
     if (limit) {
       spec->rules.push_back({*limit, "limit " + formatValue(ValueKind::kBytes, *limit), kVermillion, 0});
@@ -331,9 +330,9 @@ std::vector<RatePoint> gcCycleRates(const std::vector<MemstatsPoint>& m) {
 
 // GC CPU share per interval in percent, as heap.gc_cpu_fraction per stage: needs the target's
 // start (report.json's target.started_unix_ms).
-std::vector<RatePoint> gcCpuPercents(const json& r, const std::vector<MemstatsPoint>& m) {
+std::vector<RatePoint> gcCpuPercents(const ReportView& r, const std::vector<MemstatsPoint>& m) {
   std::vector<RatePoint> gc_cpu;
-  auto start_ms = num(at(r, "target"), "started_unix_ms");
+  auto start_ms = r.target_started_unix_ms;
   if (!start_ms) return gc_cpu;
   const auto start_ns = static_cast<std::int64_t>(*start_ms * 1e6);
   auto cumulative = [&](const MemstatsPoint& p) {
@@ -352,7 +351,7 @@ std::vector<RatePoint> gcCpuPercents(const json& r, const std::vector<MemstatsPo
   return gc_cpu;
 }
 
-void renderGcChart(std::ostringstream& o, const json& r, const RunSeries* s, const ChartContext& c) {
+void renderGcChart(std::ostringstream& o, const ReportView& r, const RunSeries* s, const ChartContext& c) {
   std::optional<ChartSpec> spec;
   std::vector<LegendItem> legend;
   const std::vector<RatePoint> gc = gcCycleRates(s->memstats);
@@ -417,7 +416,7 @@ void renderGcChart(std::ostringstream& o, const json& r, const RunSeries* s, con
 
 }  // namespace
 
-void renderCharts(std::ostringstream& o, const json& r, const RunSeries* s, const HtmlReportOptions& opt) {
+void renderCharts(std::ostringstream& o, const ReportView& r, const RunSeries* s, const HtmlReportOptions& opt) {
   o << "<section id=\"charts\"><h2>Timeline</h2>\n";
   if (!s) {
     o << "<div class=\"no-data missing-samples\">"

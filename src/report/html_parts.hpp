@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "memstrain/model/report_view.hpp"
 #include "memstrain/report/html.hpp"
 #include "memstrain/report/run_series.hpp"
 #include "memstrain/util/json_read.hpp"
@@ -48,12 +49,12 @@ std::string genericValue(const json& j, const std::string& key, int depth);
 
 // The sections of the page, in page order.
 
-void renderChecks(std::ostringstream& o, const json& r);
+void renderChecks(std::ostringstream& o, const ReportView& r);
 /// The five charts, or a note on why there are none (`s` null: no samples.jsonl).
-void renderCharts(std::ostringstream& o, const json& r, const RunSeries* s, const HtmlReportOptions& opt);
-void renderStages(std::ostringstream& o, const json& r);
+void renderCharts(std::ostringstream& o, const ReportView& r, const RunSeries* s, const HtmlReportOptions& opt);
+void renderStages(std::ostringstream& o, const ReportView& r);
 void renderHeapGrowth(std::ostringstream& o, const json& r);
 void renderRelease(std::ostringstream& o, const json& r);
-void renderEvents(std::ostringstream& o, const json& r);
+void renderEvents(std::ostringstream& o, const ReportView& r);
 
 }  // namespace memstrain::html

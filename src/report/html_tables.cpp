@@ -12,10 +12,9 @@
 
 namespace memstrain::html {
 
-void renderChecks(std::ostringstream& o, const json& r) {
+void renderChecks(std::ostringstream& o, const ReportView& r) {
   o << "<section id=\"checks\"><h2>Checks</h2>\n";
-  const json& checks = at(r, "checks");
-  if (!checks.is_array() || checks.empty()) {
+  if (r.checks.empty()) {
     o << "<p class=\"note\">The plan has no checks.</p></section>\n";
     return;
   }
@@ -23,36 +22,31 @@ void renderChecks(std::ostringstream& o, const json& r) {
        "<th class=\"num\">baseline</th><th>explanation</th></tr></thead><tbody>\n";
   // Failures first, then no data, then unknown outcomes, then passes.
   auto rank = [](const std::string& outcome) { return outcome == "fail" ? 0 : outcome == "no_data" ? 1 : outcome == "pass" ? 3 : 2; };
-  std::vector<const json*> rows;
-  for (const auto& c : checks) rows.push_back(&c);
-  std::stable_sort(rows.begin(), rows.end(),
-                   [&](const json* a, const json* b) { return rank(str(*a, "outcome")) < rank(str(*b, "outcome")); });
-  for (const json* cp : rows) {
-    const json& c = *cp;
-    const std::string outcome = str(c, "outcome");
-    const MetricUnit unit = unitFromName(str(c, "unit"));
-    auto value = [&](const json& v) { return num(v) ? esc(formatMetricValue(unit, *num(v))) : std::string("–"); };
+  std::vector<const ReportCheckView*> rows;
+  for (const auto& c : r.checks) rows.push_back(&c);
+  std::stable_sort(rows.begin(), rows.end(), [&](const ReportCheckView* a, const ReportCheckView* b) { return rank(a->outcome) < rank(b->outcome); });
+  for (const ReportCheckView* cp : rows) {
+    const ReportCheckView& c = *cp;
+    const std::string& outcome = c.outcome;
+    const MetricUnit unit = unitFromName(c.unit);
+    auto value = [&](std::optional<double> v) { return v ? esc(formatMetricValue(unit, *v)) : std::string("–"); };
     std::string limit;
-    const json& l = at(c, "limit");
     auto add = [&](const std::string& part) { limit += (limit.empty() ? "" : ", ") + part; };
-    if (num(l, "max")) add("≤ " + value(at(l, "max")));
-    if (num(l, "min")) add("≥ " + value(at(l, "min")));
+    if (c.limit_max) add("≤ " + value(c.limit_max));
+    if (c.limit_min) add("≥ " + value(c.limit_min));
     // Word metrics (release.outcome): observed_text and limit.equals instead of numbers.
-    if (!str(l, "equals").empty()) add("= " + esc(str(l, "equals")));
-    if (at(l, "max_vs_baseline").is_object()) {
-      const json& rel = at(l, "max_vs_baseline");
-      std::string part = "≤ " + esc(str(rel, "text")) + " of baseline";
-      if (num(rel, "value")) part += " (" + value(at(rel, "value")) + ")";
+    if (!c.limit_equals.empty()) add("= " + esc(c.limit_equals));
+    if (c.has_limit_vs_baseline) {
+      std::string part = "≤ " + esc(c.limit_vs_baseline_text) + " of baseline";
+      if (c.limit_vs_baseline_value) part += " (" + value(c.limit_vs_baseline_value) + ")";
       add(part);
     }
     const char* label = outcome == "fail" ? "\u2716 fail" : outcome == "pass" ? "\u2714 pass" : outcome == "no_data" ? "? no data" : "?";
     o << "<tr class=\"outcome-" << (rank(outcome) == 2 ? std::string("unknown") : esc(outcome)) << "\"><td class=\"result\">"
-      << (rank(outcome) == 2 ? esc(outcome) : label) << "</td><td>" << esc(str(c, "name")) << "<div class=\"metric\">"
-      << esc(str(c, "metric")) << (str(c, "probe").empty() ? "" : " · probe " + esc(str(c, "probe"))) << "</div></td><td>"
-      << esc(str(c, "stage")) << "</td><td class=\"num\">"
-      << (str(c, "observed_text").empty() ? value(at(c, "observed")) : esc(str(c, "observed_text"))) << "</td><td>"
-      << (limit.empty() ? "–" : limit) << "</td><td class=\"num\">" << value(at(c, "baseline")) << "</td><td class=\"expl\">"
-      << esc(str(c, "explanation")) << "</td></tr>\n";
+      << (rank(outcome) == 2 ? esc(outcome) : label) << "</td><td>" << esc(c.name) << "<div class=\"metric\">" << esc(c.metric)
+      << (c.probe.empty() ? "" : " · probe " + esc(c.probe)) << "</div></td><td>" << esc(c.stage) << "</td><td class=\"num\">"
+      << (c.observed_text.empty() ? value(c.observed) : esc(c.observed_text)) << "</td><td>" << (limit.empty() ? "–" : limit)
+      << "</td><td class=\"num\">" << value(c.baseline) << "</td><td class=\"expl\">" << esc(c.explanation) << "</td></tr>\n";
   }
   o << "</tbody></table></section>\n";
 }
@@ -72,31 +66,36 @@ namespace {
 
 // The target cgroup's page cache per stage, when report.json has it: a working set squeezed out
 // of memory shows as major faults and refaults while nothing is OOM-killed.
-void renderPageCache(std::ostringstream& o, const json& stages) {
+void renderPageCache(std::ostringstream& o, const std::vector<ReportStageView>& stages) {
   bool any = false;
-  for (const auto& st : stages) any = any || at(st, "page_cache").is_object();
+  for (const auto& st : stages) any = any || st.page_cache.has_value();
   if (!any) return;
   auto rate = [](std::optional<double> v) { return v ? fmt("%.1f", *v) : std::string("–"); };
   o << "<h3>Page cache of the target's cgroup</h3>\n<div class=\"scroll\"><table class=\"page-cache\"><thead><tr><th>stage</th>"
        "<th class=\"num\">file min</th><th class=\"num\">file max</th><th class=\"num\">major faults/s</th>"
        "<th class=\"num\">file refaults/s</th></tr></thead><tbody>\n";
   for (const auto& st : stages) {
-    const json& pc = at(st, "page_cache");
-    if (!pc.is_object()) continue;
-    const json& file = at(pc, "file_bytes");
-    o << "<tr><th scope=\"row\">" << esc(str(st, "name")) << "</th><td class=\"num\">" << bytes(num(file, "min"))
-      << "</td><td class=\"num\">" << bytes(num(file, "max")) << "</td><td class=\"num\">" << rate(num(pc, "major_faults_per_s"))
-      << "</td><td class=\"num\">" << rate(num(pc, "refaults_per_s")) << "</td></tr>\n";
+    if (!st.page_cache) continue;
+    const ReportPageCacheView& pc = *st.page_cache;
+    o << "<tr><th scope=\"row\">" << esc(st.name) << "</th><td class=\"num\">" << bytes(pc.file_bytes.min) << "</td><td class=\"num\">"
+      << bytes(pc.file_bytes.max) << "</td><td class=\"num\">" << rate(pc.major_faults_per_s) << "</td><td class=\"num\">"
+      << rate(pc.refaults_per_s) << "</td></tr>\n";
   }
   o << "</tbody></table></div>\n";
 }
 
+// A count as report.json's text showed it: "3", "" when absent.
+std::string countText(std::optional<double> v) {
+  if (!v) return "";
+  if (*v == std::floor(*v) && std::fabs(*v) < 1e15) return fmt("%.0f", *v);
+  return fmt("%g", *v);
+}
+
 }  // namespace
 
-void renderStages(std::ostringstream& o, const json& r) {
+void renderStages(std::ostringstream& o, const ReportView& r) {
   o << "<section id=\"stages\"><h2>Stages</h2>\n";
-  const json& stages = at(r, "stages");
-  if (!stages.is_array() || stages.empty()) {
+  if (r.stages.empty()) {
     o << "<p class=\"note\">No stage ran.</p></section>\n";
     return;
   }
@@ -110,59 +109,54 @@ void renderStages(std::ostringstream& o, const json& r) {
        "<th class=\"num\" title=\"MemStats HeapObjects growth per second: live objects plus garbage not yet swept\">all objects/s"
        "<small>churn, GC pressure</small></th>"
        "<th class=\"num\">HeapInuse end<small>GC cycles</small></th><th>release</th></tr></thead><tbody>\n";
-  for (const auto& st : stages) {
+  for (const auto& st : r.stages) {
     std::string pressure = "–", pressure_sub;
-    const json& p = at(st, "pressure");
-    if (p.is_object()) {
-      pressure = str(p, "placement") + " ";
-      if (auto lf = num(p, "level_fraction"))
-        pressure += fmt("%.0f%%", *lf * 100);
+    if (const auto& p = st.pressure) {
+      pressure = p->placement + " ";
+      if (p->level_fraction)
+        pressure += fmt("%.0f%%", *p->level_fraction * 100);
       else
-        pressure += bytes(num(p, "requested_bytes"));
-      if (num(p, "reached_bytes")) pressure_sub = "reached " + bytes(num(p, "reached_bytes"));
+        pressure += bytes(p->requested_bytes);
+      if (p->reached_bytes) pressure_sub = "reached " + bytes(p->reached_bytes);
     }
-    if (auto sm = num(at(st, "stressor_bytes"), "mean"); sm && *sm > 0)
+    if (const auto sm = st.stressor_bytes.mean; sm && *sm > 0)
       pressure_sub += (pressure_sub.empty() ? "" : " · ") + std::string("stressor ") + bytes(sm);
-    const double dur = num(st, "end_s").value_or(0) - num(st, "start_s").value_or(0);
-    const json& heap = at(st, "heap");
+    const double dur = st.end_s.value_or(0) - st.start_s.value_or(0);
     std::string live = "–", live_sub, slope = "–", inuse = "–", gcs;
-    if (heap.is_object()) {
-      if (auto end = num(heap, "live_objects_end")) live = compactCount(*end);
-      if (auto d = num(heap, "live_objects_delta")) live_sub = std::string(*d >= 0 ? "+" : "−") + compactCount(std::fabs(*d));
-      if (auto e = at(heap, "live_objects_slope"); e.is_object()) {
-        live_sub += (live_sub.empty() ? "" : " · ") + std::string(num(e, "per_s").value_or(0) >= 0 ? "+" : "−") +
-                    compactCount(std::fabs(num(e, "per_s").value_or(0))) + "/s ± " + compactCount(num(e, "half_width_per_s").value_or(0));
+    if (const auto& heap = st.heap) {
+      if (heap->live_objects_end) live = compactCount(*heap->live_objects_end);
+      if (const auto d = heap->live_objects_delta) live_sub = std::string(*d >= 0 ? "+" : "−") + compactCount(std::fabs(*d));
+      if (const auto& e = heap->live_objects_slope) {
+        const double per_s = e->per_s.value_or(0);
+        live_sub += (live_sub.empty() ? "" : " · ") + std::string(per_s >= 0 ? "+" : "−") + compactCount(std::fabs(per_s)) + "/s ± " +
+                    compactCount(e->half_width_per_s.value_or(0));
       }
-      if (auto v = num(heap, "objects_slope_per_s")) slope = (*v < 0 ? "−" : "") + compactCount(std::fabs(*v));
-      inuse = bytes(num(heap, "heap_inuse_end_bytes"));
-      if (num(heap, "gc_cycles")) gcs = str(heap, "gc_cycles") + " GCs";
-      if (auto f = num(heap, "gc_cpu_fraction")) gcs += fmt(" · %.1f%% CPU", *f * 100);
+      if (const auto v = heap->objects_slope_per_s) slope = (*v < 0 ? "−" : "") + compactCount(std::fabs(*v));
+      inuse = bytes(heap->heap_inuse_end_bytes);
+      if (heap->gc_cycles) gcs = countText(heap->gc_cycles) + " GCs";
+      if (const auto f = heap->gc_cpu_fraction) gcs += fmt(" · %.1f%% CPU", *f * 100);
     }
     auto sub = [](const std::string& text) { return text.empty() ? std::string() : "<small>" + esc(text) + "</small>"; };
     std::string release = "–";
-    if (at(st, "release").is_object()) {
-      const std::string outcome = str(at(st, "release"), "outcome");
+    if (st.release.is_object()) {
+      const std::string& outcome = st.release_outcome;
       release = "<span class=\"pill release-" + esc(outcome) + "\">" + esc(outcome.empty() ? "?" : outcome) + "</span>";
     }
-    const json& lat = at(st, "latency");
-    const std::size_t rows = lat.is_array() && !lat.empty() ? lat.size() : 1;
+    const std::size_t rows = st.latency.empty() ? 1 : st.latency.size();
     for (std::size_t i = 0; i < rows; ++i) {
       o << "<tr>";
       const std::string span = rows > 1 ? " rowspan=\"" + std::to_string(rows) + "\"" : "";
       if (i == 0) {
-        o << "<th scope=\"row\"" << span << ">" << esc(str(st, "name"))
-          << (at(st, "completed").is_boolean() && !at(st, "completed").get<bool>() ? " <span class=\"pill warn\">cut short</span>" : "")
-          << sub(fmt("%.1f s", dur)) << "</th><td" << span << ">" << esc(pressure) << sub(pressure_sub) << "</td><td class=\"num\"" << span
-          << ">" << bytes(num(at(st, "usage_bytes"), "max")) << "</td><td class=\"num\"" << span << ">"
-          << bytes(num(at(st, "target_rss_bytes"), "max")) << "</td><td class=\"num\"" << span << ">"
-          << esc(str(at(st, "oom_kills"), "target")) << "/" << esc(str(at(st, "oom_kills"), "stressor")) << "</td>";
+        o << "<th scope=\"row\"" << span << ">" << esc(st.name)
+          << (st.completed == false ? " <span class=\"pill warn\">cut short</span>" : "") << sub(fmt("%.1f s", dur)) << "</th><td" << span
+          << ">" << esc(pressure) << sub(pressure_sub) << "</td><td class=\"num\"" << span << ">" << bytes(st.usage_bytes.max)
+          << "</td><td class=\"num\"" << span << ">" << bytes(st.target_rss_bytes.max) << "</td><td class=\"num\"" << span << ">"
+          << esc(countText(st.oom_kills_target)) << "/" << esc(countText(st.oom_kills_stressor)) << "</td>";
       }
-      if (lat.is_array() && i < lat.size()) {
-        const json& l = lat[i];
-        const json& corr = at(l, "corrected");
-        o << "<td>" << esc(str(l, "probe")) << "</td><td class=\"num\">" << msText(num(corr, "p50_ms")) << " / <strong>"
-          << msText(num(corr, "p99_ms")) << "</strong> / " << msText(num(corr, "max_ms")) << "</td><td class=\"num\">"
-          << (num(l, "error_rate") ? fmt("%.2f %%", *num(l, "error_rate") * 100) : "–") << "</td>";
+      if (i < st.latency.size()) {
+        const ReportLatencyView& l = st.latency[i];
+        o << "<td>" << esc(l.probe) << "</td><td class=\"num\">" << msText(l.p50_ms) << " / <strong>" << msText(l.p99_ms) << "</strong> / "
+          << msText(l.max_ms) << "</td><td class=\"num\">" << (l.error_rate ? fmt("%.2f %%", *l.error_rate * 100) : "–") << "</td>";
       } else {
         o << "<td>–</td><td class=\"num\">–</td><td class=\"num\">–</td>";
       }
@@ -174,7 +168,7 @@ void renderStages(std::ostringstream& o, const json& r) {
     }
   }
   o << "</tbody></table></div>\n";
-  renderPageCache(o, stages);
+  renderPageCache(o, r.stages);
   o << "</section>\n";
 }
 
@@ -360,19 +354,18 @@ void renderRelease(std::ostringstream& o, const json& r) {
   o << "</section>\n";
 }
 
-void renderEvents(std::ostringstream& o, const json& r) {
+void renderEvents(std::ostringstream& o, const ReportView& r) {
   o << "<section id=\"events\"><h2>Events</h2>\n";
-  const json& ev = at(r, "events");
-  if (!ev.is_array() || ev.empty()) {
+  if (r.events.empty()) {
     o << "<p class=\"note\">No events: no OOM kill, abort, action or early end.</p></section>\n";
     return;
   }
   o << "<table class=\"events\"><thead><tr><th class=\"num\">t</th><th>event</th><th>stage</th><th>detail</th></tr></thead><tbody>\n";
-  for (const auto& e : ev) {
-    const std::string kind = str(e, "kind");
+  for (const auto& e : r.events) {
+    const std::string& kind = e.kind;
     const bool bad = kind.find("oom") != std::string::npos || kind.find("abort") != std::string::npos || kind == "target_exit";
-    o << "<tr" << (bad ? " class=\"bad\"" : "") << "><td class=\"num\">" << (num(e, "t_s") ? fmt("%.2f s", *num(e, "t_s")) : "–")
-      << "</td><td>" << esc(kind) << "</td><td>" << esc(str(e, "stage")) << "</td><td>" << esc(str(e, "detail")) << "</td></tr>\n";
+    o << "<tr" << (bad ? " class=\"bad\"" : "") << "><td class=\"num\">" << (e.t_s ? fmt("%.2f s", *e.t_s) : "–") << "</td><td>"
+      << esc(kind) << "</td><td>" << esc(e.stage) << "</td><td>" << esc(e.detail) << "</td></tr>\n";
   }
   o << "</tbody></table></section>\n";
 }

@@ -8,19 +8,13 @@
 #include <utility>
 #include <vector>
 
+#include "memstrain/model/report_view.hpp"
 #include "memstrain/report/prom_text.hpp"
-#include "memstrain/util/json_read.hpp"
 
 namespace memstrain {
 namespace {
 
 using nlohmann::json;
-
-// report.json as read back: wrong types read as absent (util/json_read.hpp).
-using json_read::at;
-using json_read::items;
-using json_read::num;
-using json_read::str;
 
 // report.json check units to the family that carries them (one unit per family) and the divisor
 // into its base unit: durations are nanoseconds in report.json. Dividing rounds once, so 12500000
@@ -42,8 +36,8 @@ ObservedFamily observedFamily(const std::string& unit) {
 
 std::string renderPrometheusText(const json& report, int exit_code, double end_unix_s) {
   using T = PromText::Type;
-  const std::string plan = str(at(report, "plan"), "name");
-  PromText e({{"plan", plan}});
+  const ReportView v = decodeReport(report);
+  PromText e({{"plan", v.plan_name}});
   e.family("memstrain_build_info", T::kGauge,
            "The memstrain build that made the report; version, commit, build type and compiler are labels.");
   e.family("memstrain_run_info", T::kGauge, "A finished memstrain run; its verdict, status, cleanup and cgroup version are labels.");
@@ -81,84 +75,67 @@ std::string renderPrometheusText(const json& report, int exit_code, double end_u
            "Half width of the 95% confidence interval of memstrain_stage_live_objects_per_second.");
   e.family("memstrain_stage_release_returned_ratio", T::kGauge, "Release stages: OS-visible drop / bytes the Go runtime released.");
 
-  const json& tool = at(report, "tool");
-  if (tool.is_object()) {
+  if (v.has_tool) {
     e.add("memstrain_build_info",
-          {{"version", str(tool, "version")},
-           {"commit", str(tool, "commit")},
-           {"build_type", str(tool, "build_type")},
-           {"compiler", str(tool, "compiler")}},
-          1.0);
+          {{"version", v.tool_version}, {"commit", v.tool_commit}, {"build_type", v.tool_build_type}, {"compiler", v.tool_compiler}}, 1.0);
   }
-  const json& run = at(report, "run");
-  const std::string verdict = str(report, "verdict");
   // No run id label: a label that changes every run makes a new series every run.
   e.add("memstrain_run_info",
-        {{"verdict", verdict},
-         {"status", str(run, "status")},
-         {"cleanup", str(at(report, "cleanup"), "status")},
-         {"cgroup_version", str(at(report, "cgroup"), "version")}},
-        1.0);
-  e.add("memstrain_run_passed", {}, verdict == "pass" ? 1.0 : 0.0);
+        {{"verdict", v.verdict}, {"status", v.run_status}, {"cleanup", v.cleanup_status}, {"cgroup_version", v.cgroup_version}}, 1.0);
+  e.add("memstrain_run_passed", {}, v.verdict == "pass" ? 1.0 : 0.0);
   e.add("memstrain_run_exit_code", {}, static_cast<double>(exit_code));
-  e.add("memstrain_run_duration_seconds", {}, num(run, "duration_s"));
+  e.add("memstrain_run_duration_seconds", {}, v.run_duration_s);
   e.add("memstrain_run_end_time_seconds", {}, end_unix_s);
 
   std::map<std::string, double> tally = {{"pass", 0}, {"fail", 0}, {"no_data", 0}};
-  for (const auto& c : items(report, "checks")) {
-    const std::string outcome = str(c, "outcome");
-    tally[outcome] += 1;
-    if (outcome != "pass" && outcome != "fail") continue;
-    const PromLabels l = {{"check", str(c, "name")}, {"stage", str(c, "stage")}, {"probe", str(c, "probe")}};
-    e.add("memstrain_check_failed", l, outcome == "fail" ? 1.0 : 0.0);
-    if (auto v = num(c, "observed")) {
-      const ObservedFamily f = observedFamily(str(c, "unit"));
-      e.add(f.name, l, *v / f.divisor);
+  for (const auto& c : v.checks) {
+    tally[c.outcome] += 1;
+    if (c.outcome != "pass" && c.outcome != "fail") continue;
+    const PromLabels l = {{"check", c.name}, {"stage", c.stage}, {"probe", c.probe}};
+    e.add("memstrain_check_failed", l, c.outcome == "fail" ? 1.0 : 0.0);
+    if (c.observed) {
+      const ObservedFamily f = observedFamily(c.unit);
+      e.add(f.name, l, *c.observed / f.divisor);
     }
   }
   for (const auto& [outcome, n] : tally) e.add("memstrain_checks", {{"outcome", outcome}}, n);
 
-  for (const auto& s : items(report, "stages")) {
-    const std::string stage = str(s, "name");
-    for (const auto& l : items(s, "latency")) {
-      const std::string probe = str(l, "probe");
-      const json& c = at(l, "corrected");
-      const double count = num(c, "count").value_or(0);
+  for (const auto& s : v.stages) {
+    const std::string& stage = s.name;
+    for (const auto& l : s.latency) {
+      const PromLabels at_probe = {{"stage", stage}, {"probe", l.probe}};
+      const double count = l.count.value_or(0);
       if (count > 0) {
-        static const std::pair<const char*, const char*> kQuantiles[] = {
-            {"0.5", "p50_ms"}, {"0.9", "p90_ms"}, {"0.99", "p99_ms"}, {"0.999", "p999_ms"}};
-        for (const auto& [q, key] : kQuantiles) {
-          if (auto v = num(c, key))
-            e.add("memstrain_stage_latency_seconds", {{"stage", stage}, {"probe", probe}, {"quantile", q}}, *v / 1e3);
+        const std::pair<const char*, std::optional<double>> quantiles[] = {
+            {"0.5", l.p50_ms}, {"0.9", l.p90_ms}, {"0.99", l.p99_ms}, {"0.999", l.p999_ms}};
+        for (const auto& [q, ms] : quantiles) {
+          if (ms) e.add("memstrain_stage_latency_seconds", {{"stage", stage}, {"probe", l.probe}, {"quantile", q}}, *ms / 1e3);
         }
-        if (auto mean = num(c, "mean_ms"))
-          e.add("memstrain_stage_latency_seconds", {{"stage", stage}, {"probe", probe}}, *mean * count / 1e3, "_sum");
-        e.add("memstrain_stage_latency_seconds", {{"stage", stage}, {"probe", probe}}, count, "_count");
-        if (auto v = num(c, "max_ms")) e.add("memstrain_stage_latency_max_seconds", {{"stage", stage}, {"probe", probe}}, *v / 1e3);
+        if (l.mean_ms) e.add("memstrain_stage_latency_seconds", at_probe, *l.mean_ms * count / 1e3, "_sum");
+        e.add("memstrain_stage_latency_seconds", at_probe, count, "_count");
+        if (l.max_ms) e.add("memstrain_stage_latency_max_seconds", at_probe, *l.max_ms / 1e3);
       }
-      e.add("memstrain_stage_error_ratio", {{"stage", stage}, {"probe", probe}}, num(l, "error_rate"));
+      e.add("memstrain_stage_error_ratio", at_probe, l.error_rate);
     }
-    const json& usage = at(s, "usage_bytes");
-    if (num(usage, "n").value_or(0) > 0) e.add("memstrain_stage_usage_max_bytes", {{"stage", stage}}, num(usage, "max"));
-    const json& oom = at(s, "oom_kills");
-    e.add("memstrain_stage_oom_kills", {{"stage", stage}, {"who", "target"}}, num(oom, "target"));
-    e.add("memstrain_stage_oom_kills", {{"stage", stage}, {"who", "stressor"}}, num(oom, "stressor"));
-    const json& pc = at(s, "page_cache");
-    if (pc.is_object()) {
-      const json& file = at(pc, "file_bytes");
-      if (num(file, "n").value_or(0) > 0) e.add("memstrain_stage_page_cache_min_bytes", {{"stage", stage}}, num(file, "min"));
-      e.add("memstrain_stage_major_faults_per_second", {{"stage", stage}}, num(pc, "major_faults_per_s"));
-      e.add("memstrain_stage_refaults_per_second", {{"stage", stage}}, num(pc, "refaults_per_s"));
+    const PromLabels at_stage = {{"stage", stage}};
+    if (s.usage_bytes.n.value_or(0) > 0) e.add("memstrain_stage_usage_max_bytes", at_stage, s.usage_bytes.max);
+    e.add("memstrain_stage_oom_kills", {{"stage", stage}, {"who", "target"}}, s.oom_kills_target);
+    e.add("memstrain_stage_oom_kills", {{"stage", stage}, {"who", "stressor"}}, s.oom_kills_stressor);
+    if (const auto& pc = s.page_cache) {
+      if (pc->file_bytes.n.value_or(0) > 0) e.add("memstrain_stage_page_cache_min_bytes", at_stage, pc->file_bytes.min);
+      e.add("memstrain_stage_major_faults_per_second", at_stage, pc->major_faults_per_s);
+      e.add("memstrain_stage_refaults_per_second", at_stage, pc->refaults_per_s);
     }
-    const json& heap = at(s, "heap");
-    e.add("memstrain_stage_gc_cycles", {{"stage", stage}}, num(heap, "gc_cycles"));
-    e.add("memstrain_stage_gc_cpu_ratio", {{"stage", stage}}, num(heap, "gc_cpu_fraction"));
-    e.add("memstrain_stage_heap_objects_delta", {{"stage", stage}}, num(heap, "objects_delta"));
-    e.add("memstrain_stage_live_objects_delta", {{"stage", stage}}, num(heap, "live_objects_delta"));
-    e.add("memstrain_stage_live_bytes_delta", {{"stage", stage}}, num(heap, "live_bytes_delta"));
-    e.add("memstrain_stage_live_objects_per_second", {{"stage", stage}}, num(at(heap, "live_objects_slope"), "per_s"));
-    e.add("memstrain_stage_live_objects_per_second_error", {{"stage", stage}}, num(at(heap, "live_objects_slope"), "half_width_per_s"));
-    e.add("memstrain_stage_release_returned_ratio", {{"stage", stage}}, num(at(s, "release"), "returned_ratio"));
+    const ReportHeapView heap = s.heap.value_or(ReportHeapView{});
+    const ReportSlopeView live_slope = heap.live_objects_slope.value_or(ReportSlopeView{});
+    e.add("memstrain_stage_gc_cycles", at_stage, heap.gc_cycles);
+    e.add("memstrain_stage_gc_cpu_ratio", at_stage, heap.gc_cpu_fraction);
+    e.add("memstrain_stage_heap_objects_delta", at_stage, heap.objects_delta);
+    e.add("memstrain_stage_live_objects_delta", at_stage, heap.live_objects_delta);
+    e.add("memstrain_stage_live_bytes_delta", at_stage, heap.live_bytes_delta);
+    e.add("memstrain_stage_live_objects_per_second", at_stage, live_slope.per_s);
+    e.add("memstrain_stage_live_objects_per_second_error", at_stage, live_slope.half_width_per_s);
+    e.add("memstrain_stage_release_returned_ratio", at_stage, s.release_returned_ratio);
   }
   return e.str();
 }

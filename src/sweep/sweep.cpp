@@ -5,18 +5,13 @@
 #include <filesystem>
 #include <set>
 
+#include "memstrain/model/report_view.hpp"
 #include "memstrain/model/samples_format.hpp"
-#include "memstrain/util/json_read.hpp"
 #include "memstrain/util/text.hpp"
 #include "memstrain/util/units.hpp"
 
 namespace memstrain {
 
-using json_read::at;
-using json_read::items;
-using json_read::num;
-using json_read::str;
-using json_read::u64;
 using nlohmann::json;
 
 namespace {
@@ -290,67 +285,55 @@ std::optional<std::uint64_t> SampleDigest::gcPauseTotalNs() const {
   return *last_pause_ - *first_pause_;
 }
 
-SweepRunFigures runFigures(const json& report, const SampleDigest& samples) {
+SweepRunFigures runFigures(const json& report_json, const SampleDigest& samples) {
+  const ReportView report = decodeReport(report_json);
   SweepRunFigures f;
-  f.verdict = str(report, "verdict");
-  if (f.verdict.empty()) f.verdict = "error";
-  if (const json& run = at(report, "run"); run.is_object()) {
-    f.status = str(run, "status");
-    f.duration_s = num(run, "duration_s").value_or(0.0);
-    f.dir = str(run, "out_dir");
+  f.verdict = report.verdict.empty() ? "error" : report.verdict;
+  if (report.has_run) {
+    f.status = report.run_status;
+    f.duration_s = report.run_duration_s.value_or(0.0);
+    f.dir = report.run_out_dir;
   }
-  for (const auto& e : items(report, "events")) {
-    if (str(e, "kind") != "target_oom_kill") continue;
-    if (auto t = num(e, "t_s"); t && (!f.first_target_oom_s || *t < *f.first_target_oom_s)) f.first_target_oom_s = t;
+  for (const auto& e : report.events) {
+    if (e.kind != "target_oom_kill") continue;
+    if (e.t_s && (!f.first_target_oom_s || *e.t_s < *f.first_target_oom_s)) f.first_target_oom_s = e.t_s;
   }
-  if (const json& target = at(report, "target"); target.is_object()) {
-    if (const json& ex = at(target, "exit"); ex.is_string()) f.target_exit = ex.get<std::string>();
-    f.limit_bytes = u64(at(report, "cgroup"), "effective_limit_bytes");
-    if (!f.limit_bytes) f.limit_bytes = u64(target, "memory_limit_bytes");
+  if (report.has_target) {
+    if (report.target_exit) f.target_exit = *report.target_exit;
+    f.limit_bytes = report.effective_limit_bytes ? report.effective_limit_bytes : report.target_memory_limit_bytes;
   }
   f.gc_cycles = samples.gcCycles();
   f.gc_pause_total_ns = samples.gcPauseTotalNs();
   f.peak_usage_bytes = samples.peakUsageBytes();
   f.peak_target_bytes = samples.peakTargetBytes();
   f.peak_stressor_bytes = samples.peakStressorBytes();
-  for (const auto& c : items(report, "checks")) {
-    const std::string outcome = str(c, "outcome");
-    if (outcome != "fail") continue;
-    f.failed_checks.push_back({str(c, "name"), str(c, "metric"), str(c, "stage"), outcome, str(c, "explanation")});
+  for (const auto& c : report.checks) {
+    if (c.outcome != "fail") continue;
+    f.failed_checks.push_back({c.name, c.metric, c.stage, c.outcome, c.explanation});
   }
   const bool usage_from_report = !f.peak_usage_bytes;
-  for (const auto& s : items(report, "stages")) {
-    const std::string name = str(s, "name");
+  for (const auto& s : report.stages) {
     if (usage_from_report) {
       // No samples file: the report's per-stage maximum of the same usage.
-      if (auto m = u64(at(s, "usage_bytes"), "max"); m && (!f.peak_usage_bytes || *m > *f.peak_usage_bytes)) f.peak_usage_bytes = m;
+      if (auto m = reportBytes(s.usage_bytes.max); m && (!f.peak_usage_bytes || *m > *f.peak_usage_bytes)) f.peak_usage_bytes = m;
     }
-    const json& lat = items(s, "latency");
-    for (const auto& l : lat) {
-      const json& corrected = at(l, "corrected");
-      const auto p99 = num(corrected, "p99_ms");
-      const auto count = u64(corrected, "count");
-      if (!p99 || !count || *count == 0) continue;
-      f.p99_ms[lat.size() == 1 ? name : name + "/" + str(l, "probe")] = *p99;
+    for (const auto& l : s.latency) {
+      if (!l.p99_ms || !(l.count.value_or(0) >= 1)) continue;
+      f.p99_ms[s.latency.size() == 1 ? s.name : s.name + "/" + l.probe] = *l.p99_ms;
     }
-    const json& heap = at(s, "heap");
     // Retention, not churn: the live slope when the plan took readings during stages, else the
     // live delta over the stage's time (HeapObjects growth follows allocation churn).
-    const double stage_s = num(s, "end_s").value_or(0) - num(s, "start_s").value_or(0);
-    if (auto slope = num(at(heap, "live_objects_slope"), "per_s"))
-      f.live_growth_per_s[name] = *slope;
-    else if (auto delta = num(heap, "live_objects_delta"); delta && stage_s > 0)
-      f.live_growth_per_s[name] = *delta / stage_s;
-    if (auto share = num(heap, "gc_cpu_fraction"); share && (!f.gc_cpu_max || *share > *f.gc_cpu_max)) {
-      f.gc_cpu_max = share;
-      f.gc_cpu_max_stage = name;
+    const ReportHeapView heap = s.heap.value_or(ReportHeapView{});
+    const double stage_s = s.end_s.value_or(0) - s.start_s.value_or(0);
+    if (heap.live_objects_slope && heap.live_objects_slope->per_s)
+      f.live_growth_per_s[s.name] = *heap.live_objects_slope->per_s;
+    else if (heap.live_objects_delta && stage_s > 0)
+      f.live_growth_per_s[s.name] = *heap.live_objects_delta / stage_s;
+    if (heap.gc_cpu_fraction && (!f.gc_cpu_max || *heap.gc_cpu_fraction > *f.gc_cpu_max)) {
+      f.gc_cpu_max = heap.gc_cpu_fraction;
+      f.gc_cpu_max_stage = s.name;
     }
-    // An object with an "outcome" (report.json), or the outcome itself (older hand-written input).
-    if (const json& rel = at(s, "release"); rel.is_string()) {
-      f.release[name] = rel.get<std::string>();
-    } else if (const json& outcome = at(rel, "outcome"); outcome.is_string()) {
-      f.release[name] = outcome.get<std::string>();
-    }
+    if (!s.release_outcome.empty()) f.release[s.name] = s.release_outcome;
   }
   if (f.limit_bytes && f.peak_target_bytes) {
     f.headroom_bytes = static_cast<std::int64_t>(*f.limit_bytes) - static_cast<std::int64_t>(*f.peak_target_bytes);
