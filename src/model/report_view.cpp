@@ -40,7 +40,9 @@ ReportHeapView heapOf(const json& h) {
   v.live_bytes_delta = num(h, "live_bytes_delta");
   v.live_objects_end = num(h, "live_objects_end");
   v.heap_inuse_end_bytes = num(h, "heap_inuse_end_bytes");
-  if (const json& s = at(h, "live_objects_slope"); s.is_object()) v.live_objects_slope = ReportSlopeView{num(s, "per_s"), num(s, "half_width_per_s")};
+  if (const json& s = at(h, "live_objects_slope"); s.is_object())
+    v.live_objects_slope = ReportSlopeView{num(s, "per_s"), num(s, "half_width_per_s")};
+  if (const json& r = at(h, "retention"); r.is_string()) v.retention = r.get<std::string>();
   return v;
 }
 
@@ -63,7 +65,8 @@ ReportStageView stageOf(const json& s) {
   if (const json& pc = at(s, "page_cache"); pc.is_object()) {
     v.page_cache = ReportPageCacheView{summaryOf(at(pc, "file_bytes")), num(pc, "major_faults_per_s"), num(pc, "refaults_per_s")};
   }
-  if (const json& p = at(s, "psi"); p.is_object()) v.psi = ReportPsiView{str(p, "source"), num(p, "some_avg10_max"), num(p, "some_stall_s")};
+  if (const json& p = at(s, "psi"); p.is_object())
+    v.psi = ReportPsiView{str(p, "source"), num(p, "some_avg10_max"), num(p, "some_stall_s")};
   if (const json& f = at(s, "fill"); f.is_object()) v.fill = ReportFillView{num(f, "bytes_per_s"), num(f, "time_to_level_s")};
   const json& rel = at(s, "release");
   if (rel.is_string()) {
@@ -124,8 +127,24 @@ ReportView decodeReport(const json& r) {
   if (!r.is_object()) return v;
   if (const json& sv = at(r, "schema_version"); sv.is_number_integer()) v.schema_version = sv.get<std::int64_t>();
   v.verdict = str(r, "verdict");
-  v.plan_name = str(at(r, "plan"), "name");
+  for (const json& x : items(r, "verdict_reasons")) v.verdict_reasons.push_back(str(x));
+  const json& plan = at(r, "plan");
+  v.plan_name = str(plan, "name");
+  v.plan_path = str(plan, "path");
+  v.plan_description = str(at(at(plan, "source"), "description"));
   v.plan_sha256 = str(r, "plan_sha256");
+  const json& tally = at(r, "checks_summary");
+  v.checks_total = num(tally, "total");
+  v.checks_passed = num(tally, "passed");
+  v.checks_failed = num(tally, "failed");
+  const json& host = at(r, "host");
+  v.host_name = str(host, "hostname");
+  v.host_kernel = str(host, "kernel");
+  if (const json& thp = at(host, "thp"); thp.is_object()) {
+    v.has_thp = true;
+    v.thp_enabled = str(thp, "enabled");
+    v.thp_defrag = str(thp, "defrag");
+  }
   if (const json& run = at(r, "run"); run.is_object()) {
     v.has_run = true;
     v.run_id = str(run, "id");
@@ -145,19 +164,37 @@ ReportView decodeReport(const json& r) {
   const json& cg = at(r, "cgroup");
   v.cgroup_version = str(cg, "version");
   v.cgroup_placement = str(cg, "placement");
+  v.cgroup_target = str(cg, "target");
+  v.cgroup_measured = str(cg, "measured");
   v.effective_limit_bytes = u64(cg, "effective_limit_bytes");
+  v.safety_margin_bytes = num(cg, "safety_margin_bytes");
   if (const json& target = at(r, "target"); target.is_object()) {
     v.has_target = true;
+    v.target_mode = str(target, "mode");
+    v.target_pid = str(target, "pid");
+    if (const json& cmd = at(target, "command"); cmd.is_array()) {
+      v.target_command.emplace();
+      for (const json& a : cmd) v.target_command->push_back(str(a));
+    }
+    if (const json& env = at(target, "env"); env.is_object()) {
+      v.target_env.emplace();
+      for (auto it = env.begin(); it != env.end(); ++it) v.target_env->emplace_back(it.key(), str(it.value()));
+    }
     v.target_memory_limit_bytes = u64(target, "memory_limit_bytes");
     if (const json& ex = at(target, "exit"); ex.is_string()) v.target_exit = ex.get<std::string>();
     v.target_started_unix_ms = num(target, "started_unix_ms");
   }
-  v.cleanup_status = str(at(r, "cleanup"), "status");
+  const json& cleanup = at(r, "cleanup");
+  v.has_cleanup = cleanup.is_object();
+  v.cleanup_status = str(cleanup, "status");
+  for (const json& e : items(cleanup, "errors")) v.cleanup_errors.push_back(str(e));
   v.has_stages_array = at(r, "stages").is_array();
   v.has_checks_array = at(r, "checks").is_array();
   for (const json& s : items(r, "stages")) v.stages.push_back(stageOf(s));
   for (const json& c : items(r, "checks")) v.checks.push_back(checkOf(c));
   for (const json& e : items(r, "events")) v.events.push_back({num(e, "t_s"), str(e, "kind"), str(e, "stage"), str(e, "detail")});
+  v.pprof = at(r, "pprof");
+  v.stressor_release = at(r, "stressor_release");
   return v;
 }
 

@@ -29,6 +29,11 @@ std::string esc(std::string_view s) { return htmlEscape(s); }
 
 std::string bytes(std::optional<double> v) { return v ? formatValue(ValueKind::kBytes, *v) : "–"; }
 std::string msText(std::optional<double> v) { return v ? formatValue(ValueKind::kMilliseconds, *v) : "–"; }
+std::string countText(std::optional<double> v) {
+  if (!v) return "";
+  if (*v == std::floor(*v) && std::fabs(*v) < 1e15) return fmt("%.0f", *v);
+  return fmt("%g", *v);
+}
 
 std::string durationText(double s) {
   if (s < 120) return fmt("%.1f s", s);
@@ -73,12 +78,11 @@ std::string genericValue(const json& j, const std::string& key, int depth) {
 
 }  // namespace html
 
-using html::at;
 using html::bytes;
+using html::countText;
 using html::durationText;
 using html::esc;
 using html::json;
-using html::num;
 using html::str;
 
 namespace {
@@ -104,85 +108,72 @@ std::string statusClass(const std::string& s) {
   return "unknown";
 }
 
-void renderHeader(std::ostringstream& o, const json& r) {
-  const json& plan = at(r, "plan");
-  const json& run = at(r, "run");
-  const std::string verdict = str(r, "verdict");
+void renderHeader(std::ostringstream& o, const ReportView& r) {
+  const std::string& verdict = r.verdict;
   const Badge b = verdictBadge(verdict);
-  const json& tally = at(r, "checks_summary");
-  o << "<header class=\"top\">\n<div class=\"title\"><div class=\"kicker\">memstrain run report</div><h1>" << esc(str(plan, "name"))
-    << "</h1>";
-  const std::string desc = str(at(at(plan, "source"), "description"));
-  if (!desc.empty()) o << "<p class=\"desc\">" << esc(desc) << "</p>";
+  o << "<header class=\"top\">\n<div class=\"title\"><div class=\"kicker\">memstrain run report</div><h1>" << esc(r.plan_name) << "</h1>";
+  if (!r.plan_description.empty()) o << "<p class=\"desc\">" << esc(r.plan_description) << "</p>";
   o << "</div>\n<div id=\"verdict\" class=\"verdict " << b.css << "\"><span class=\"icon\">" << b.icon << "</span><span class=\"word\">"
     << esc(verdict.empty() ? "no verdict" : verdict) << "</span>";
-  if (auto total = num(tally, "total")) {
-    o << "<small>checks " << esc(str(tally, "passed")) << "/" << esc(str(tally, "total")) << " passed";
-    if (num(tally, "failed").value_or(0) > 0) o << ", " << esc(str(tally, "failed")) << " failed";
+  if (r.checks_total) {
+    o << "<small>checks " << esc(countText(r.checks_passed)) << "/" << esc(countText(r.checks_total)) << " passed";
+    if (r.checks_failed.value_or(0) > 0) o << ", " << esc(countText(r.checks_failed)) << " failed";
     o << "</small>";
   }
   o << "</div>\n</header>\n";
 
   // Facts about the run.
-  const std::string status = str(run, "status");
+  const std::string& status = r.run_status;
   o << "<section id=\"facts\" class=\"facts\"><dl>\n";
   o << "<div><dt>Run status</dt><dd><span id=\"run-status\" class=\"pill " << statusClass(status) << "\">"
     << esc(status.empty() ? "unknown" : status) << "</span>";
-  if (at(r, "cleanup").is_object()) {
-    const std::string c = str(at(r, "cleanup"), "status");
-    o << " <span class=\"pill " << (c == "ok" ? "ok" : "bad") << "\">cleanup " << esc(c) << "</span>";
+  if (r.has_cleanup) {
+    o << " <span class=\"pill " << (r.cleanup_status == "ok" ? "ok" : "bad") << "\">cleanup " << esc(r.cleanup_status) << "</span>";
   }
   o << "</dd></div>\n";
-  if (auto d = num(run, "duration_s")) o << "<div><dt>Duration</dt><dd>" << durationText(*d) << "</dd></div>\n";
-  o << "<div><dt>Started</dt><dd>" << esc(str(run, "started_at")) << "</dd></div>\n";
-  const json& target = at(r, "target");
-  const json& cg = at(r, "cgroup");
+  if (r.run_duration_s) o << "<div><dt>Duration</dt><dd>" << durationText(*r.run_duration_s) << "</dd></div>\n";
+  o << "<div><dt>Started</dt><dd>" << esc(r.run_started_at) << "</dd></div>\n";
   std::string target_text;
-  if (str(target, "mode") == "launch" && at(target, "command").is_array()) {
-    for (const auto& a : at(target, "command")) target_text += (target_text.empty() ? "" : " ") + str(a);
+  if (r.target_mode == "launch" && r.target_command) {
+    for (const auto& a : *r.target_command) target_text += (target_text.empty() ? "" : " ") + a;
     target_text = "launched: " + target_text;
   } else {
-    target_text = "attached: " + str(cg, "target");
+    target_text = "attached: " + r.cgroup_target;
   }
+  const std::string exit_text = r.target_exit.value_or("");
   o << "<div class=\"wide\"><dt>Target</dt><dd><code>" << esc(target_text) << "</code>";
-  if (!str(target, "pid").empty()) o << " (pid " << esc(str(target, "pid")) << ")";
-  if (!str(target, "exit").empty()) o << " — <strong>" << esc(str(target, "exit")) << "</strong>";
+  if (!r.target_pid.empty()) o << " (pid " << esc(r.target_pid) << ")";
+  if (!exit_text.empty()) o << " — <strong>" << esc(exit_text) << "</strong>";
   o << "</dd></div>\n";
-  o << "<div class=\"wide\"><dt>cgroup</dt><dd>" << esc(str(cg, "version")) << " <code>" << esc(str(cg, "measured")) << "</code>";
-  if (!str(cg, "placement").empty()) o << ", stressor " << esc(str(cg, "placement"));
+  o << "<div class=\"wide\"><dt>cgroup</dt><dd>" << esc(r.cgroup_version) << " <code>" << esc(r.cgroup_measured) << "</code>";
+  if (!r.cgroup_placement.empty()) o << ", stressor " << esc(r.cgroup_placement);
   o << "</dd></div>\n";
-  std::string limits = "effective " + bytes(num(cg, "effective_limit_bytes"));
-  if (!num(cg, "effective_limit_bytes")) limits = "no limit";
-  if (auto m = num(cg, "safety_margin_bytes")) limits += ", safety margin " + bytes(m);
-  if (auto l = num(target, "memory_limit_bytes")) limits += ", plan memory_limit " + bytes(l);
+  auto asDouble = [](std::optional<std::uint64_t> v) { return v ? std::optional<double>(static_cast<double>(*v)) : std::nullopt; };
+  std::string limits = r.effective_limit_bytes ? "effective " + bytes(asDouble(r.effective_limit_bytes)) : "no limit";
+  if (r.safety_margin_bytes) limits += ", safety margin " + bytes(r.safety_margin_bytes);
+  if (r.target_memory_limit_bytes) limits += ", plan memory_limit " + bytes(asDouble(r.target_memory_limit_bytes));
   o << "<div><dt>Limits</dt><dd id=\"limits\">" << esc(limits) << "</dd></div>\n";
   std::string go;
-  if (at(target, "env").is_object()) {
-    for (auto it = at(target, "env").begin(); it != at(target, "env").end(); ++it) {
-      if (it.key().rfind("GO", 0) == 0) go += (go.empty() ? "" : " ") + it.key() + "=" + str(it.value());
+  if (r.target_env) {
+    for (const auto& [key, value] : *r.target_env) {
+      if (key.rfind("GO", 0) == 0) go += (go.empty() ? "" : " ") + key + "=" + value;
     }
   }
-  if (go.empty()) go = str(target, "mode") == "launch" ? "Go defaults (the plan sets no GO* variable)" : "not known (attached target)";
+  if (go.empty()) go = r.target_mode == "launch" ? "Go defaults (the plan sets no GO* variable)" : "not known (attached target)";
   o << "<div><dt>Go settings</dt><dd id=\"go-settings\"><code>" << esc(go) << "</code></dd></div>\n";
-  const json& host = at(r, "host");
-  o << "<div><dt>Host</dt><dd>" << esc(str(host, "hostname")) << ", kernel " << esc(str(host, "kernel")) << "</dd></div>\n";
-  const json& thp = at(host, "thp");
-  const std::string thp_text = thp.is_object() ? "enabled " + str(thp, "enabled") + ", defrag " + str(thp, "defrag")
-                                               : std::string("not known (older report, or no THP)");
+  o << "<div><dt>Host</dt><dd>" << esc(r.host_name) << ", kernel " << esc(r.host_kernel) << "</dd></div>\n";
+  const std::string thp_text =
+      r.has_thp ? "enabled " + r.thp_enabled + ", defrag " + r.thp_defrag : std::string("not known (older report, or no THP)");
   o << "<div><dt>Huge pages</dt><dd id=\"thp\">" << esc(thp_text) << "</dd></div>\n";
-  o << "<div><dt>Run id</dt><dd><code>" << esc(str(run, "id")) << "</code></dd></div>\n";
+  o << "<div><dt>Run id</dt><dd><code>" << esc(r.run_id) << "</code></dd></div>\n";
   o << "</dl></section>\n";
 
   // Why: the verdict's reasons and the run's error.
-  const json& reasons = at(r, "verdict_reasons");
-  const std::string error = str(run, "error");
-  if ((reasons.is_array() && !reasons.empty()) || !error.empty()) {
+  if (!r.verdict_reasons.empty() || !r.run_error.empty()) {
     o << "<section id=\"why\" class=\"why " << b.css << "\"><h2>Why</h2><ul>";
-    if (!error.empty()) o << "<li>run: " << esc(error) << "</li>";
-    if (reasons.is_array()) {
-      for (const auto& x : reasons) o << "<li>" << esc(str(x)) << "</li>";
-    }
-    for (const auto& e : at(at(r, "cleanup"), "errors")) o << "<li>cleanup: " << esc(str(e)) << "</li>";
+    if (!r.run_error.empty()) o << "<li>run: " << esc(r.run_error) << "</li>";
+    for (const auto& x : r.verdict_reasons) o << "<li>" << esc(x) << "</li>";
+    for (const auto& e : r.cleanup_errors) o << "<li>cleanup: " << esc(e) << "</li>";
     o << "</ul></section>\n";
   }
 }
@@ -296,8 +287,9 @@ document.body.setAttribute('data-script','ok');
 
 std::string renderHtmlReport(const json& report, const RunSeries* series, const HtmlReportOptions& options) {
   std::ostringstream o;
-  const std::string name = str(at(report, "plan"), "name");
-  const std::string verdict = str(report, "verdict");
+  const ReportView view = decodeReport(report);
+  const std::string& name = view.plan_name;
+  const std::string& verdict = view.verdict;
   o << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
        "img-src data:\">\n"
@@ -307,18 +299,16 @@ std::string renderHtmlReport(const json& report, const RunSeries* series, const 
   o << "<script>window.addEventListener('error',function(e){document.documentElement.setAttribute('data-js-error',String(e.message));});</"
        "script>\n";
   o << "<style>" << kCss << "</style>\n</head>\n<body>\n<main>\n";
-  const ReportView view = decodeReport(report);
-  renderHeader(o, report);
+  renderHeader(o, view);
   html::renderChecks(o, view);
   html::renderCharts(o, view, series, options);
   html::renderStages(o, view);
-  html::renderHeapGrowth(o, report);
-  html::renderRelease(o, report);
+  html::renderHeapGrowth(o, view);
+  html::renderRelease(o, view);
   html::renderEvents(o, view);
-  const json& tool = at(report, "tool");
-  o << "<footer>memstrain " << esc(str(tool, "version")) << " · report schema " << esc(str(report, "schema_version")) << " · plan "
-    << esc(str(at(report, "plan"), "path"));
-  if (!str(report, "plan_sha256").empty()) o << " (sha256 <code>" << esc(str(report, "plan_sha256").substr(0, 16)) << "…</code>)";
+  o << "<footer>memstrain " << esc(view.tool_version) << " · report schema "
+    << esc(view.schema_version ? std::to_string(*view.schema_version) : std::string()) << " · plan " << esc(view.plan_path);
+  if (!view.plan_sha256.empty()) o << " (sha256 <code>" << esc(view.plan_sha256.substr(0, 16)) << "…</code>)";
   o << " · made from report.json" << (series ? " and samples.jsonl" : "") << "</footer>\n</main>\n";
   o << "<script>" << kScript << "</script>\n</body>\n</html>\n";
   return o.str();

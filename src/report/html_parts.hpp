@@ -41,6 +41,8 @@ std::string esc(std::string_view s);
 /// "412.3 MiB" / "4.39 ms", or "–" for no value.
 std::string bytes(std::optional<double> v);
 std::string msText(std::optional<double> v);
+/// A count as report.json holds it: "3" ("%g" for a fraction), "" when absent.
+std::string countText(std::optional<double> v);
 /// "12.5 s", "3 min 20 s", "1 h 5 min".
 std::string durationText(double s);
 /// A value of report.json whose meaning the renderer does not know (newer fields, the release
@@ -53,8 +55,8 @@ void renderChecks(std::ostringstream& o, const ReportView& r);
 /// The five charts, or a note on why there are none (`s` null: no samples.jsonl).
 void renderCharts(std::ostringstream& o, const ReportView& r, const RunSeries* s, const HtmlReportOptions& opt);
 void renderStages(std::ostringstream& o, const ReportView& r);
-void renderHeapGrowth(std::ostringstream& o, const json& r);
-void renderRelease(std::ostringstream& o, const json& r);
+void renderHeapGrowth(std::ostringstream& o, const ReportView& r);
+void renderRelease(std::ostringstream& o, const ReportView& r);
 void renderEvents(std::ostringstream& o, const ReportView& r);
 
 }  // namespace memstrain::html

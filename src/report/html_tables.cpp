@@ -24,7 +24,8 @@ void renderChecks(std::ostringstream& o, const ReportView& r) {
   auto rank = [](const std::string& outcome) { return outcome == "fail" ? 0 : outcome == "no_data" ? 1 : outcome == "pass" ? 3 : 2; };
   std::vector<const ReportCheckView*> rows;
   for (const auto& c : r.checks) rows.push_back(&c);
-  std::stable_sort(rows.begin(), rows.end(), [&](const ReportCheckView* a, const ReportCheckView* b) { return rank(a->outcome) < rank(b->outcome); });
+  std::stable_sort(rows.begin(), rows.end(),
+                   [&](const ReportCheckView* a, const ReportCheckView* b) { return rank(a->outcome) < rank(b->outcome); });
   for (const ReportCheckView* cp : rows) {
     const ReportCheckView& c = *cp;
     const std::string& outcome = c.outcome;
@@ -82,13 +83,6 @@ void renderPageCache(std::ostringstream& o, const std::vector<ReportStageView>& 
       << rate(pc.refaults_per_s) << "</td></tr>\n";
   }
   o << "</tbody></table></div>\n";
-}
-
-// A count as report.json's text showed it: "3", "" when absent.
-std::string countText(std::optional<double> v) {
-  if (!v) return "";
-  if (*v == std::floor(*v) && std::fabs(*v) < 1e15) return fmt("%.0f", *v);
-  return fmt("%g", *v);
 }
 
 }  // namespace
@@ -201,23 +195,22 @@ void renderTopTable(std::ostringstream& o, const json& top, const char* title, b
 
 }  // namespace
 
-void renderHeapGrowth(std::ostringstream& o, const json& r) {
+void renderHeapGrowth(std::ostringstream& o, const ReportView& r) {
   o << "<section id=\"heap-growth\"><h2>Heap growth by function</h2>\n";
-  const json& pprof = at(r, "pprof");
+  const json& pprof = r.pprof;
   if (!pprof.is_object()) {
     o << "<p class=\"note\">No heap profiles: the plan has no target.pprof_url.</p></section>\n";
     return;
   }
   // Retention rates (pprof.live_interval), one line a stage: the answer to "is it leaking?".
   bool any_rate = false;
-  for (const auto& st : at(r, "stages")) {
-    const json& retention = at(at(st, "heap"), "retention");
-    if (!retention.is_string()) continue;
+  for (const auto& st : r.stages) {
+    if (!st.heap || !st.heap->retention) continue;
+    const std::string& retention = *st.heap->retention;
     if (!any_rate) o << "<ul class=\"retention\">";
     any_rate = true;
-    const bool leak = retention.get<std::string>().rfind("retaining", 0) == 0;
-    o << "<li" << (leak ? " class=\"bad\"" : "") << "><strong>" << esc(str(st, "name"))
-      << "</strong>: " << esc(retention.get<std::string>()) << "</li>";
+    const bool leak = retention.rfind("retaining", 0) == 0;
+    o << "<li" << (leak ? " class=\"bad\"" : "") << "><strong>" << esc(st.name) << "</strong>: " << esc(retention) << "</li>";
   }
   if (any_rate) o << "</ul>\n";
   const json& diff = at(pprof, "diff");
@@ -333,16 +326,15 @@ void renderStressorReleaseCard(std::ostringstream& o, const json& sr) {
 
 }  // namespace
 
-void renderRelease(std::ostringstream& o, const json& r) {
+void renderRelease(std::ostringstream& o, const ReportView& r) {
   o << "<section id=\"release\"><h2>Release</h2>\n";
   bool any = false;
-  for (const auto& st : at(r, "stages")) {
-    const json& rel = at(st, "release");
-    if (!rel.is_object()) continue;
+  for (const auto& st : r.stages) {
+    if (!st.release.is_object()) continue;
     any = true;
-    renderReleaseCard(o, rel, "stage " + str(st, "name"));
+    renderReleaseCard(o, st.release, "stage " + st.name);
   }
-  const json& sr = at(r, "stressor_release");
+  const json& sr = r.stressor_release;
   if (sr.is_object()) {
     any = true;
     renderStressorReleaseCard(o, sr);

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -43,6 +44,7 @@ struct ReportHeapView {
   std::optional<double> objects_delta, objects_slope_per_s;
   std::optional<double> live_objects_delta, live_bytes_delta, live_objects_end, heap_inuse_end_bytes;
   std::optional<ReportSlopeView> live_objects_slope;  ///< absent without readings during the stage
+  std::optional<std::string> retention;               ///< "retaining …" / "flat …", when the slope was judged
 };
 
 struct ReportPageCacheView {
@@ -90,9 +92,9 @@ struct ReportCheckView {
   std::string name, metric, unit, stage, probe, outcome, explanation, observed_text;
   std::optional<double> observed, baseline;
   std::optional<double> limit_max, limit_min;
-  std::string limit_equals;               ///< word metrics (release.outcome)
-  bool has_limit_vs_baseline = false;     ///< limit.max_vs_baseline is an object
-  std::string limit_vs_baseline_text;     ///< "+20%"
+  std::string limit_equals;            ///< word metrics (release.outcome)
+  bool has_limit_vs_baseline = false;  ///< limit.max_vs_baseline is an object
+  std::string limit_vs_baseline_text;  ///< "+20%"
   std::optional<double> limit_vs_baseline_value;
 };
 
@@ -104,7 +106,13 @@ struct ReportEventView {
 struct ReportView {
   std::optional<std::int64_t> schema_version;  ///< only when an integer
   std::string verdict;
-  std::string plan_name, plan_sha256;
+  std::vector<std::string> verdict_reasons;
+  std::string plan_name, plan_path, plan_description, plan_sha256;
+  std::optional<double> checks_total, checks_passed, checks_failed;  ///< checks_summary
+  // host
+  std::string host_name, host_kernel;
+  bool has_thp = false;
+  std::string thp_enabled, thp_defrag;
   // run
   bool has_run = false;
   std::string run_id, run_status, run_error, run_started_at, run_out_dir;
@@ -113,18 +121,26 @@ struct ReportView {
   bool has_tool = false;
   std::string tool_version, tool_commit, tool_build_type, tool_compiler;
   // cgroup
-  std::string cgroup_version, cgroup_placement;
+  std::string cgroup_version, cgroup_placement, cgroup_target, cgroup_measured;
   std::optional<std::uint64_t> effective_limit_bytes;
+  std::optional<double> safety_margin_bytes;
   // target
   bool has_target = false;
+  std::string target_mode, target_pid;
+  std::optional<std::vector<std::string>> target_command;  ///< a launched target's argv
+  std::optional<std::vector<std::pair<std::string, std::string>>> target_env;
   std::optional<std::uint64_t> target_memory_limit_bytes;
   std::optional<std::string> target_exit;  ///< only when a string
   std::optional<double> target_started_unix_ms;
+  bool has_cleanup = false;
   std::string cleanup_status;
+  std::vector<std::string> cleanup_errors;
   bool has_stages_array = false, has_checks_array = false;
   std::vector<ReportStageView> stages;
   std::vector<ReportCheckView> checks;
   std::vector<ReportEventView> events;
+  nlohmann::json pprof;             ///< heap profiles and their diff (top tables), null without pprof
+  nlohmann::json stressor_release;  ///< the stressor's own release, null when none
 
   const ReportStageView* stage(const std::string& name) const;
 };
