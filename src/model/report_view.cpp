@@ -1,5 +1,8 @@
 #include "memstrain/model/report_view.hpp"
 
+#include <initializer_list>
+#include <utility>
+
 #include "memstrain/util/json_read.hpp"
 
 namespace memstrain {
@@ -12,6 +15,15 @@ using json_read::str;
 using json_read::u64;
 using nlohmann::json;
 
+// Fields read as they are named in the file: numbers (absent unless a number) and text (as
+// json_read::str shows it).
+void readNumbers(const json& j, std::initializer_list<std::pair<const char*, std::optional<double>*>> fields) {
+  for (const auto& [key, field] : fields) *field = num(j, key);
+}
+void readTexts(const json& j, std::initializer_list<std::pair<const char*, std::string*>> fields) {
+  for (const auto& [key, field] : fields) *field = str(j, key);
+}
+
 ReportSummaryView summaryOf(const json& j) { return {num(j, "n"), num(j, "min"), num(j, "max"), num(j, "mean")}; }
 
 ReportLatencyView latencyOf(const json& l) {
@@ -20,26 +32,26 @@ ReportLatencyView latencyOf(const json& l) {
   v.error_rate = num(l, "error_rate");
   const json& c = at(l, "corrected");
   v.has_corrected = c.is_object();
-  v.count = num(c, "count");
-  v.mean_ms = num(c, "mean_ms");
-  v.p50_ms = num(c, "p50_ms");
-  v.p90_ms = num(c, "p90_ms");
-  v.p99_ms = num(c, "p99_ms");
-  v.p999_ms = num(c, "p999_ms");
-  v.max_ms = num(c, "max_ms");
+  readNumbers(c, {{"count", &v.count},
+                  {"mean_ms", &v.mean_ms},
+                  {"p50_ms", &v.p50_ms},
+                  {"p90_ms", &v.p90_ms},
+                  {"p99_ms", &v.p99_ms},
+                  {"p999_ms", &v.p999_ms},
+                  {"max_ms", &v.max_ms}});
   return v;
 }
 
 ReportHeapView heapOf(const json& h) {
   ReportHeapView v;
-  v.gc_cycles = num(h, "gc_cycles");
-  v.gc_cpu_fraction = num(h, "gc_cpu_fraction");
-  v.objects_delta = num(h, "objects_delta");
-  v.objects_slope_per_s = num(h, "objects_slope_per_s");
-  v.live_objects_delta = num(h, "live_objects_delta");
-  v.live_bytes_delta = num(h, "live_bytes_delta");
-  v.live_objects_end = num(h, "live_objects_end");
-  v.heap_inuse_end_bytes = num(h, "heap_inuse_end_bytes");
+  readNumbers(h, {{"gc_cycles", &v.gc_cycles},
+                  {"gc_cpu_fraction", &v.gc_cpu_fraction},
+                  {"objects_delta", &v.objects_delta},
+                  {"objects_slope_per_s", &v.objects_slope_per_s},
+                  {"live_objects_delta", &v.live_objects_delta},
+                  {"live_bytes_delta", &v.live_bytes_delta},
+                  {"live_objects_end", &v.live_objects_end},
+                  {"heap_inuse_end_bytes", &v.heap_inuse_end_bytes}});
   if (const json& s = at(h, "live_objects_slope"); s.is_object())
     v.live_objects_slope = ReportSlopeView{num(s, "per_s"), num(s, "half_width_per_s")};
   if (const json& r = at(h, "retention"); r.is_string()) v.retention = r.get<std::string>();
@@ -81,16 +93,15 @@ ReportStageView stageOf(const json& s) {
 
 ReportCheckView checkOf(const json& c) {
   ReportCheckView v;
-  v.name = str(c, "name");
-  v.metric = str(c, "metric");
-  v.unit = str(c, "unit");
-  v.stage = str(c, "stage");
-  v.probe = str(c, "probe");
-  v.outcome = str(c, "outcome");
-  v.explanation = str(c, "explanation");
-  v.observed_text = str(c, "observed_text");
-  v.observed = num(c, "observed");
-  v.baseline = num(c, "baseline");
+  readTexts(c, {{"name", &v.name},
+                {"metric", &v.metric},
+                {"unit", &v.unit},
+                {"stage", &v.stage},
+                {"probe", &v.probe},
+                {"outcome", &v.outcome},
+                {"explanation", &v.explanation},
+                {"observed_text", &v.observed_text}});
+  readNumbers(c, {{"observed", &v.observed}, {"baseline", &v.baseline}});
   const json& l = at(c, "limit");
   v.limit_max = num(l, "max");
   v.limit_min = num(l, "min");
@@ -147,25 +158,23 @@ ReportView decodeReport(const json& r) {
   }
   if (const json& run = at(r, "run"); run.is_object()) {
     v.has_run = true;
-    v.run_id = str(run, "id");
-    v.run_status = str(run, "status");
-    v.run_error = str(run, "error");
-    v.run_started_at = str(run, "started_at");
-    v.run_out_dir = str(run, "out_dir");
+    readTexts(run, {{"id", &v.run_id},
+                    {"status", &v.run_status},
+                    {"error", &v.run_error},
+                    {"started_at", &v.run_started_at},
+                    {"out_dir", &v.run_out_dir}});
     v.run_duration_s = num(run, "duration_s");
   }
   if (const json& tool = at(r, "tool"); tool.is_object()) {
     v.has_tool = true;
-    v.tool_version = str(tool, "version");
-    v.tool_commit = str(tool, "commit");
-    v.tool_build_type = str(tool, "build_type");
-    v.tool_compiler = str(tool, "compiler");
+    readTexts(
+        tool,
+        {{"version", &v.tool_version}, {"commit", &v.tool_commit}, {"build_type", &v.tool_build_type}, {"compiler", &v.tool_compiler}});
   }
   const json& cg = at(r, "cgroup");
-  v.cgroup_version = str(cg, "version");
-  v.cgroup_placement = str(cg, "placement");
-  v.cgroup_target = str(cg, "target");
-  v.cgroup_measured = str(cg, "measured");
+  readTexts(
+      cg,
+      {{"version", &v.cgroup_version}, {"placement", &v.cgroup_placement}, {"target", &v.cgroup_target}, {"measured", &v.cgroup_measured}});
   v.effective_limit_bytes = u64(cg, "effective_limit_bytes");
   v.safety_margin_bytes = num(cg, "safety_margin_bytes");
   if (const json& target = at(r, "target"); target.is_object()) {
