@@ -26,10 +26,10 @@ REPO="$(cd "$HERE/../.." && pwd)"
 # The v2 subset: every test that needs a real memory controller and says something about v2
 # (cgroup files, limits up the tree, memory.high, memory.events, PSI, memory.stat, cgroup.kill,
 # clone3, cgroup namespaces and setns, release outcomes, node placement, locate in kubelet trees and
-# namespaces, kill/recover).
+# namespaces, kill/recover, the spike fill's parallel populate and its giving back).
 # Tests of parsing, HTTP, pprof and reports do not depend on the cgroup version and stay on the host.
 DEFAULT_FILTER="Editors/CgroupRealTest.*:CgroupV2*.*:LocateRealTest.*:LocateSystemdRealTest.*:AttachRealTest.*"
-DEFAULT_FILTER+=":RunTest.*:ReleaseRun.*:KillTest.*:SignalsTest.SecondSignal*:CloneIntoCgroup*.*"
+DEFAULT_FILTER+=":RunTest.*:ReleaseRun.*:KillTest.*:SignalsTest.SecondSignal*:CloneIntoCgroup*.*:Threads/StressorFill.*"
 # `make test` (--quick) boots once and runs two passes. Under TCG the cost is bytes touched (a page
 # fault costs tens of times what it does natively: the guest filled memory 26x slower than this
 # host at load 7), so the guest measures how much slower it fills memory than this host did just

@@ -1,4 +1,4 @@
-// The stressor on a real v1 memory cgroup: a 1 GiB spike, filled by parallel populate threads,
+// The stressor on a real memory cgroup (v1 here, v2 in `make test-cgroup2`'s guest): a 1 GiB spike, filled by parallel populate threads,
 // reaches its level in the cgroup's own usage, and giving it back (a lower target, then quit)
 // returns the memory. The cgroup is capped at 1.25 GiB (below the few GiB the team rules allow).
 
@@ -28,7 +28,7 @@ constexpr std::uint64_t kGiB = 1ULL << 30;
 class StressorFill : public ::testing::TestWithParam<unsigned> {
  protected:
   void SetUp() override {
-    auto fs = testing::realV1MemoryHierarchy();
+    auto fs = testing::realMemoryHierarchy();
     if (!fs.ok()) GTEST_SKIP() << fs.error().message;
     fs_.emplace(*fs);
     editor_ = makeDirectEditor(*fs_);
@@ -54,7 +54,7 @@ class StressorFill : public ::testing::TestWithParam<unsigned> {
     }
     return false;
   }
-  // The cgroup's anonymous memory (v1 total_rss): usage also holds the page cache of the memstrain
+  // The cgroup's anonymous memory (v1 total_rss, v2 anon): usage also holds the page cache of the memstrain
   // binary the stressor ran from, which stays charged after it exits.
   std::uint64_t anon() const {
     auto s = fs_->sample(rel_);
