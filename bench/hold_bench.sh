@@ -5,7 +5,8 @@
 # bytes the stressor faulted in again while holding (stages[].fill.bytes of the hold: the churn),
 # and the precision (mean |setpoint error|, highest usage vs limit - margin).
 # With BEFORE=/path/to/other/memstrain the two binaries alternate, RUNS times each (same run, same
-# target movement), so a change to the hold can be compared on a shared machine.
+# target movement), so a change to the hold can be compared on a shared machine. Then the peer:
+# stress-ng holding the same level beside the same moving target (below; PEER=0 leaves it out).
 # Usage: bench/hold_bench.sh [BUILD_DIR]   (root; run it under /work/tools/isolate: it uses port 16071).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,6 +52,44 @@ for ((i = 1; i <= runs; i++)); do
     rows+=("$tag $work/$tag-$i")
   done
 done
+# The peer, same target movement: stress-ng holding the same 80% of a 512 MiB cgroup that the target
+# shares (the size taken once, at the start: stress-ng has no setpoint), with its default method
+# (re-writes its pages) and with --vm-hang 0 (touches them once, then sleeps). CPU of stress-ng and
+# its workers (GNU time), the cgroup's highest usage and its OOM kills. PEER=0 leaves it out.
+peer_rows=()
+peer() { # peer LABEL STRESS-NG-ARGS...
+  local label=$1 cg=/sys/fs/cgroup/memory/memstrain-bench/peer-hold tpid spid end usage bytes
+  shift
+  mkdir -p "$cg"
+  echo $((512 << 20)) >"$cg/memory.limit_in_bytes"
+  GODEBUG=madvdontneed=1 tests/target/bin/demo-target -addr 127.0.0.1:16071 >/dev/null 2>&1 &
+  tpid=$!
+  echo $tpid >"$cg/cgroup.procs"
+  for _ in $(seq 100); do curl -s -m 1 http://127.0.0.1:16071/healthz >/dev/null && break; sleep 0.1; done
+  usage=$(cat "$cg/memory.usage_in_bytes")
+  bytes=$(((512 << 20) * 8 / 10 - usage))
+  sh -c 'echo $$ >"$1/cgroup.procs"; shift; exec /usr/bin/time -f "%U %S" -o "$0" "$@"' "$work/peer-time" "$cg" \
+    stress-ng --vm 1 --vm-bytes "$bytes" --vm-keep "$@" --timeout $((hold_s + 6))s >"$work/peer.log" 2>&1 &
+  spid=$!
+  sleep 6 # populated
+  echo 0 >"$cg/memory.max_usage_in_bytes"
+  end=$((SECONDS + hold_s - 2))
+  while ((SECONDS < end)); do
+    curl -s -m 5 -X POST "http://127.0.0.1:16071/grow?mib=96" >/dev/null || true
+    sleep 3
+    curl -s -m 5 -X POST "http://127.0.0.1:16071/drop" >/dev/null || true
+    sleep 3
+  done
+  wait $spid || true
+  peer_rows+=("$label|$(cat "$work/peer-time")|$(cat "$cg/memory.max_usage_in_bytes")|$(awk '/oom_kill /{print $2}' "$cg/memory.oom_control")|$bytes")
+  kill $tpid 2>/dev/null || true
+  wait $tpid 2>/dev/null || true
+  rmdir "$cg" /sys/fs/cgroup/memory/memstrain-bench 2>/dev/null || true
+}
+if [[ ${PEER:-1} != 0 && -d /sys/fs/cgroup/memory ]]; then
+  peer "stress-ng --vm 1 --vm-keep (re-writes)"
+  peer "stress-ng --vm 1 --vm-keep --vm-hang 0 (touches once)" --vm-hang 0
+fi
 load=$(uptime | sed 's/.*load average: //')
 python3 - "$hold_s" "$load" "${rows[@]}" <<'PY'
 import json, sys
@@ -73,3 +112,14 @@ for k, row in enumerate(rows):
 print()
 print(f"Load average at the end (1/5/15 min): {load}.")
 PY
+if ((${#peer_rows[@]})); then
+  echo
+  echo "| peer, same target movement, ${hold_s} s | holds | CPU s (user + sys) over populate and hold | % of a core | max usage vs limit MiB | OOM kills |"
+  echo "| --- | --- | --- | --- | --- | --- |"
+  for row in "${peer_rows[@]}"; do
+    IFS='|' read -r label times maxu ooms bytes <<<"$row"
+    read -r u s <<<"$times"
+    awk -v l="$label" -v u="$u" -v s="$s" -v m="$maxu" -v o="$ooms" -v b="$bytes" -v h="$hold_s" \
+      'BEGIN { printf "| %s | %.0f MiB | %.2f + %.2f = %.2f | %.2f%% | %.0f vs 512 | %s |\n", l, b / 1048576, u, s, u + s, (u + s) / (h + 6) * 100, m / 1048576, o }'
+  done
+fi
