@@ -27,17 +27,21 @@ cat >"$work/hold.json" <<JSON
             {"name": "hold", "duration": "${hold_s}s", "pressure": {"level": "80%"}}]}
 JSON
 
-one() { # one BINARY OUT: a run with the target moving through the hold
-  "$1" run "$work/hold.json" --out "$2" --cgroup-parent /memstrain-bench -q >"$2.log" 2>&1 &
-  local runner=$! end
-  sleep 7 # ready and ramped: the hold has started
-  end=$((SECONDS + hold_s - 2))
+move_target() { # the target grows by 96 MiB and drops it again every 3 s, through the hold
+  local end=$((SECONDS + hold_s - 2))
   while ((SECONDS < end)); do
     curl -s -m 5 -X POST "http://127.0.0.1:16071/grow?mib=96" >/dev/null || true
     sleep 3
     curl -s -m 5 -X POST "http://127.0.0.1:16071/drop" >/dev/null || true
     sleep 3
   done
+}
+
+one() { # one BINARY OUT: a run with the target moving through the hold
+  "$1" run "$work/hold.json" --out "$2" --cgroup-parent /memstrain-bench -q >"$2.log" 2>&1 &
+  local runner=$!
+  sleep 7 # ready and ramped: the hold has started
+  move_target
   wait $runner || true
   [[ -f $2/report.json ]] || { echo "hold_bench: run failed:" >&2; cat "$2.log" >&2; return 1; }
 }
@@ -58,7 +62,7 @@ done
 # its workers (GNU time), the cgroup's highest usage and its OOM kills. PEER=0 leaves it out.
 peer_rows=()
 peer() { # peer LABEL STRESS-NG-ARGS...
-  local label=$1 cg=/sys/fs/cgroup/memory/memstrain-bench/peer-hold tpid spid end usage bytes
+  local label=$1 cg=/sys/fs/cgroup/memory/memstrain-bench/peer-hold tpid spid usage bytes
   shift
   mkdir -p "$cg"
   echo $((512 << 20)) >"$cg/memory.limit_in_bytes"
@@ -73,13 +77,7 @@ peer() { # peer LABEL STRESS-NG-ARGS...
   spid=$!
   sleep 6 # populated
   echo 0 >"$cg/memory.max_usage_in_bytes"
-  end=$((SECONDS + hold_s - 2))
-  while ((SECONDS < end)); do
-    curl -s -m 5 -X POST "http://127.0.0.1:16071/grow?mib=96" >/dev/null || true
-    sleep 3
-    curl -s -m 5 -X POST "http://127.0.0.1:16071/drop" >/dev/null || true
-    sleep 3
-  done
+  move_target
   wait $spid || true
   peer_rows+=("$label|$(cat "$work/peer-time")|$(cat "$cg/memory.max_usage_in_bytes")|$(awk '/oom_kill /{print $2}' "$cg/memory.oom_control")|$bytes")
   kill $tpid 2>/dev/null || true
