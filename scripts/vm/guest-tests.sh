@@ -36,6 +36,7 @@ scale=1
 if (( HOST_FILL_MS > 0 )); then scale=$(( (GUEST_FILL_MS + HOST_FILL_MS - 1) / HOST_FILL_MS )); fi
 (( scale < 1 )) && scale=1
 (( scale > 10 )) && scale=10
+[[ -n "${FORCE_SCALE:-}" ]] && scale=$FORCE_SCALE
 export MEMSTRAIN_TEST_TIME_SCALE=$scale
 echo "guest-tests: fills 256 MiB in ${GUEST_FILL_MS} ms (host ${HOST_FILL_MS} ms): stages stretch x$scale" | tee "$R/time-scale"
 
@@ -65,7 +66,7 @@ for pass in $PASSES; do
     start=$(date +%s)
     mkdir -p "/tmp/tests-$thp" && cd "/tmp/tests-$thp"
     timeout --kill-after=20 "${TESTS_TIMEOUT:-1500}" "$BUILD/memstrain_integration_tests" --gtest_filter="$filter" \
-      --gtest_output="xml:$out/gtest.xml" > "$out/tests.log" 2>&1 || pass_rc=$?
+      --gtest_output="xml:$out/gtest.xml" --gtest_repeat="${REPEAT:-1}" > "$out/tests.log" 2>&1 || pass_rc=$?
     grep -E '^\[ *(OK|FAILED|SKIPPED|PASSED) *\]|tests ran|\[figures\]' "$out/tests.log" | sed 's/^/  /'
     echo "guest-tests: THP $thp: integration tests exit $pass_rc in $(( $(date +%s) - start )) s"
   fi

@@ -13,6 +13,8 @@
 #   MEMSTRAIN_VM_TESTS=FILTER           gtest filter for every pass (default: the v2 subset below)
 #   MEMSTRAIN_VM_DEMO=1|0               run plans/demo.json in every pass too (default 1; --quick 0)
 #   MEMSTRAIN_VM_KILL_TRIALS=N          kill-test trials in the guest (default 3; --quick 1)
+#   MEMSTRAIN_VM_TIME_SCALE=N           stretch the runs' stages by N instead of the measured factor
+#   MEMSTRAIN_VM_REPEAT=N               run each pass's tests N times (gtest --gtest_repeat; default 1)
 #   MEMSTRAIN_VM_REQUIRED=1             fail instead of skipping where qemu cannot run
 #   MEMSTRAIN_VM_RESULTS=DIR            where the results go (default BUILD/vm-results)
 #
@@ -116,6 +118,8 @@ BUILD=$BUILD
 PASSES='$passes'
 KILL_TRIALS=${MEMSTRAIN_VM_KILL_TRIALS:-3}
 RUN_DEMO=${MEMSTRAIN_VM_DEMO:-1}
+REPEAT=${MEMSTRAIN_VM_REPEAT:-1}
+FORCE_SCALE=${MEMSTRAIN_VM_TIME_SCALE:-}
 ASAN_BUILD=$asan
 HOST_FILL_MS=$HOST_FILL_MS
 ENV
@@ -154,6 +158,20 @@ PY
   echo "  THP $thp ($(cat "$res/thp" 2>/dev/null || echo 'not reached')): tests $counts; demo ${demo:-no verdict}"
 done
 if [[ $rc -ne 0 ]]; then
+  # The failures' own messages last, where a CI log's tail shows them.
+  for thp in "${modes[@]}"; do
+    [[ -f "$out/$thp/gtest.xml" ]] || continue
+    python3 - "$out/$thp/gtest.xml" "$thp" <<'PY' >&2
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+for c in root.iter("testcase"):
+    for f in c.findall("failure"):
+        text = (f.text or f.get("message") or "").strip()
+        if len(text) > 3000: text = text[:3000] + " [...]"
+        print(f"test-cgroup2: THP {sys.argv[2]}: {c.get('classname')}.{c.get('name')} failed:")
+        for line in text.splitlines(): print("    " + line)
+PY
+  done
   echo "test-cgroup2: FAILED (exit $rc)" >&2
   [[ $rc -ge 124 ]] && exit 2
   exit 1
