@@ -25,6 +25,14 @@ std::string secs(double s) {
 
 std::uint64_t dropOf(std::uint64_t before, std::uint64_t now) { return before > now ? before - now : 0; }
 
+// The target's charge that it does not map: its charge minus its anonymous memory minus the
+// cgroup's page cache, where the unmapped pieces of huge pages stay charged. The target growing
+// back or page cache coming and going moves the charge but not this. nullopt without the figures.
+std::optional<std::uint64_t> unmappedCharge(const ReleaseOsPoint& p) {
+  if (!p.cgroup_usage_bytes || !p.target_anon_bytes) return std::nullopt;
+  return dropOf(*p.cgroup_usage_bytes, *p.target_anon_bytes + p.cgroup_file_bytes);
+}
+
 // The last point at or before t, else nullptr.
 template <class P>
 const P* lastAtOrBefore(const std::vector<P>& v, double t) {
@@ -142,7 +150,11 @@ ReleaseResult analyzeRelease(const ReleaseInput& in) {
   r.cgroup_anon_thp_before_bytes = ob->cgroup_anon_thp_bytes;
   r.cgroup_anon_thp_after_bytes = oa->cgroup_anon_thp_bytes;
   const bool had_thp = ob->target_anon_huge_bytes.value_or(0) > 0 || ob->cgroup_anon_thp_bytes > 0;
-  if (had_thp && ob->rss_bytes && oa->rss_bytes && ob->cgroup_usage_bytes && oa->cgroup_usage_bytes) {
+  const auto unmapped_before = unmappedCharge(*ob), unmapped_after = unmappedCharge(*oa);
+  if (had_thp && unmapped_before && unmapped_after) {
+    // What the target stopped mapping while its charge stayed: the unmapped charge's growth.
+    r.huge_page_held_bytes = dropOf(*unmapped_after, *unmapped_before);
+  } else if (had_thp && ob->rss_bytes && oa->rss_bytes && ob->cgroup_usage_bytes && oa->cgroup_usage_bytes) {
     const std::uint64_t rss_drop = dropOf(*ob->rss_bytes, *oa->rss_bytes);
     const std::uint64_t cg_drop = dropOf(*ob->cgroup_usage_bytes, *oa->cgroup_usage_bytes);
     r.huge_page_held_bytes = rss_drop > cg_drop ? rss_drop - cg_drop : 0;
@@ -169,7 +181,7 @@ ReleaseResult analyzeRelease(const ReleaseInput& in) {
     r.explanation = released + " released " + by + ", " + mib(r.lazy_bytes.value_or(*r.lazy_added_bytes)) +
                     " still resident as LazyFree after " + after +
                     ": the process uses MADV_FREE; set GODEBUG=madvdontneed=1 or expect the cgroup to count these pages until reclaim.";
-  } else if (r.huge_page_held_bytes >= kMinReleasedBytes && r.huge_page_held_bytes * 2 >= shortfall) {
+  } else if (r.huge_page_held_bytes >= kHugePageBytes && r.huge_page_held_bytes * 2 >= shortfall) {
     r.outcome = ReleaseOutcome::kHugePagesHeld;
     r.explanation = released + " released " + by + "; " + mib(dropOf(r.rss_before_bytes.value_or(0), r.rss_after_bytes.value_or(0))) +
                     " left the process's RSS but only " + mib(dropOf(r.cgroup_before_bytes.value_or(0), r.cgroup_after_bytes.value_or(0))) +
@@ -221,14 +233,25 @@ ReclaimResult analyzeReclaim(const ReclaimInput& in) {
     r.charge_after_bytes = std::min(r.charge_after_bytes.value_or(*p.cgroup_usage_bytes), *p.cgroup_usage_bytes);
   }
   if (r.charge_before_bytes && r.charge_after_bytes) r.reclaimed_charge_bytes = dropOf(*r.charge_before_bytes, *r.charge_after_bytes);
+  // The unmapped charge (unmappedCharge), which the kernel frees as it splits the huge pages.
+  if (before) r.unmapped_charge_before_bytes = unmappedCharge(*before);
+  for (const auto& p : in.os) {
+    if (p.t_s <= in.start_s || p.t_s > in.end_s) continue;
+    if (auto u = unmappedCharge(p)) r.unmapped_charge_after_bytes = std::min(r.unmapped_charge_after_bytes.value_or(*u), *u);
+  }
+  if (r.unmapped_charge_before_bytes && r.unmapped_charge_after_bytes) {
+    r.reclaimed_unmapped_bytes = dropOf(*r.unmapped_charge_before_bytes, *r.unmapped_charge_after_bytes);
+  }
   r.held_bytes = in.held_bytes;
-  const std::uint64_t reclaimed = std::max(r.reclaimed_lazy_bytes, r.reclaimed_charge_bytes);
+  const std::uint64_t reclaimed = std::max(r.reclaimed_lazy_bytes, r.reclaimed_unmapped_bytes.value_or(r.reclaimed_charge_bytes));
   r.gave_back = !in.target_oom_killed && r.held_bytes > 0 && reclaimed * 2 >= r.held_bytes;
   const std::string dur = secs(in.end_s - in.start_s);
-  std::string s = "Under pressure (stressor asked for " + mib(in.stressor_requested_bytes) + ", reached " + mib(in.stressor_reached_bytes) +
-                  ") the kernel took back " + mib(r.reclaimed_lazy_bytes) + " of " + mib(r.lazy_before_bytes.value_or(0)) +
-                  " LazyFree and " + mib(r.reclaimed_charge_bytes) + " of the target's charge within " + dur + " (" + mib(r.held_bytes) +
-                  " was held)";
+  std::string s =
+      "Under pressure (stressor asked for " + mib(in.stressor_requested_bytes) + ", reached " + mib(in.stressor_reached_bytes) +
+      ") the kernel took back " + mib(r.reclaimed_lazy_bytes) + " of " + mib(r.lazy_before_bytes.value_or(0)) + " LazyFree and " +
+      mib(r.reclaimed_charge_bytes) + " of the target's charge" +
+      (r.reclaimed_unmapped_bytes ? " (" + mib(*r.reclaimed_unmapped_bytes) + " of it not mapped by the target)" : std::string()) +
+      " within " + dur + " (" + mib(r.held_bytes) + " was held)";
   if (in.target_oom_killed)
     s += ", and the target was OOM-killed on the way: FreeOSMemory did not help at the low-water mark.";
   else if (in.stressor_oom_killed)
@@ -280,8 +303,11 @@ ReleaseOsPoint releaseOsPoint(const Sample& s) {
     p.rss_bytes = s.target_process->rss_bytes;
     p.lazyfree_bytes = s.target_process->lazyfree_bytes;
   }
-  // Inside placement shares the cgroup with the stressor: its pages are not the target's.
-  const std::uint64_t stressor = s.stressor_cgroup ? 0 : s.stressor_populated_bytes;
+  // Inside placement shares the cgroup with the stressor: its pages are not the target's. What it
+  // last reported holding, but no more than its process has: a stressor the OOM killer just ended
+  // holds nothing, whatever its last report said.
+  std::uint64_t stressor = s.stressor_cgroup ? 0 : s.stressor_populated_bytes;
+  if (s.stressor_process) stressor = std::min(stressor, s.stressor_process->anonymous_bytes);
   p.cgroup_usage_bytes = s.target_cgroup.usage_bytes > stressor ? s.target_cgroup.usage_bytes - stressor : 0;
   p.cgroup_anon_bytes = s.target_cgroup.stat.anon_bytes;
   p.cgroup_file_bytes = s.target_cgroup.stat.file_bytes;
@@ -289,7 +315,10 @@ ReleaseOsPoint releaseOsPoint(const Sample& s) {
   p.cgroup_pglazyfree = s.target_cgroup.stat.pglazyfree;
   p.cgroup_pglazyfreed = s.target_cgroup.stat.pglazyfreed;
   p.cgroup_anon_thp_bytes = s.target_cgroup.stat.anon_thp_bytes;
-  if (s.target_process) p.target_anon_huge_bytes = s.target_process->anon_huge_bytes;
+  if (s.target_process) {
+    p.target_anon_huge_bytes = s.target_process->anon_huge_bytes;
+    p.target_anon_bytes = s.target_process->anonymous_bytes;
+  }
   return p;
 }
 

@@ -123,6 +123,7 @@ std::vector<StageStats> analyzeStages(const RunRecord& rec) {
       st.pressure = rs->pressure;
       st.requested_setpoint_bytes = rs->setpoint_bytes;
       st.requested_size_bytes = rs->size_bytes;
+      st.hysteresis_bytes = rs->hysteresis_bytes;
     }
     // The executor's running figures when it kept them; else (runs built in tests) the samples.
     if (i < rec.sample_stats.size()) {

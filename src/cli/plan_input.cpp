@@ -113,6 +113,7 @@ json dryRunJson(const Plan& plan, const Resolution& r, const std::string& plan_l
                   {"size_bytes", s.size_bytes ? json(*s.size_bytes) : json(nullptr)},
                   {"ramp_s", seconds(s.pressure->ramp)},
                   {"rate_bytes_per_s", s.pressure->rate_bytes_per_s ? json(*s.pressure->rate_bytes_per_s) : json(nullptr)},
+                  {"hysteresis_bytes", s.hysteresis_bytes ? json(*s.hysteresis_bytes) : json(nullptr)},
                   {"allow_oom", s.pressure->allow_oom}};
     }
     stages.push_back({{"name", s.name}, {"duration_s", seconds(s.duration)}, {"pressure", pressure}});

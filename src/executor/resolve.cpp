@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "memstrain/actuators/setpoint.hpp"
 #include "memstrain/discovery/locate.hpp"
 #include "memstrain/executor/journal.hpp"
 #include "memstrain/util/units.hpp"
@@ -282,6 +283,10 @@ Result<std::uint64_t> resolvePressure(const StageBounds& b, const PressureSpec& 
                    "): a level of it is pressure on the whole node; use \"placement\": \"node\" (with its rails) or a \"size\""};
     }
     rs.setpoint_bytes = static_cast<std::uint64_t>(*p.level_fraction * static_cast<double>(r.effective_limit_bytes));
+    rs.hysteresis_bytes = p.hysteresis_bytes ? *p.hysteresis_bytes
+                          : p.hysteresis_fraction
+                              ? static_cast<std::uint64_t>(*p.hysteresis_fraction * static_cast<double>(r.effective_limit_bytes))
+                              : defaultHysteresisBytes(r.effective_limit_bytes);
     if (auto why = b.nodeRailsProblem(*rs.setpoint_bytes > b.measured_usage_now ? *rs.setpoint_bytes - b.measured_usage_now : 0)) {
       return Error{ptr + "/level: holding " + formatBytes(*rs.setpoint_bytes) + " in " + r.measured_cgroup + ": " + *why};
     }
@@ -323,7 +328,7 @@ Status resolveStages(const Plan& plan, const CgroupFs& fs, const ResolveContext&
   std::uint64_t reserve = 0;
   for (std::size_t i = 0; i < plan.stages.size(); ++i) {
     const StageSpec& s = plan.stages[i];
-    ResolvedStage rs{s.name, s.duration, s.pressure, std::nullopt, std::nullopt};
+    ResolvedStage rs{s.name, s.duration, s.pressure, std::nullopt, std::nullopt, std::nullopt};
     if (s.pressure) {
       auto holds = resolvePressure(bounds, *s.pressure, "/stages/" + std::to_string(i) + "/pressure", rs);
       if (!holds) return holds.error();
@@ -466,6 +471,7 @@ std::string describeResolution(const Plan& plan, const Resolution& r) {
     }
     if (s.pressure && s.pressure->ramp.count() > 0) o << ", ramp " << formatDuration(s.pressure->ramp);
     if (s.pressure && s.pressure->rate_bytes_per_s) o << ", at most " << formatBytes(*s.pressure->rate_bytes_per_s) << "/s";
+    if (s.hysteresis_bytes) o << ", hysteresis " << formatBytes(*s.hysteresis_bytes);
     if (s.pressure && s.pressure->allow_oom) o << ", OOM allowed";
     o << "\n";
     if (i < plan.stages.size()) describeStageExtras(o, plan.stages[i]);

@@ -382,7 +382,8 @@ bool RunSession::takeSample(std::size_t stage_idx, std::optional<std::uint64_t> 
   s.setpoint_bytes = setpoint;
   if (stressor_) {
     s.stressor_target_bytes = stressor_->targetBytes();
-    s.stressor_populated_bytes = stressor_->populatedBytes();
+    // An ended stressor (the OOM killer's pick) holds nothing, whatever it last reported.
+    s.stressor_populated_bytes = stressor_->checkExited() ? 0 : stressor_->populatedBytes();
   }
   const auto stage = rec_.stages.empty() ? std::nullopt : std::optional<std::size_t>(rec_.stages.size() - 1);
   if (auto kills = oom_.observe(s.t_s, s.target_cgroup.oom_kill_count, stage, final_sample)) {
@@ -825,8 +826,7 @@ bool RunSession::controlPressure(StageRun& st, TimePoint now, std::chrono::nanos
     in.correcting = st.correcting;
     ControlParams params;
     // Hysteresis while holding the level only: a ramp's setpoint moves every tick and is followed.
-    if (stage.setpoint_bytes && st.setpoint == *stage.setpoint_bytes)
-      params.hysteresis_bytes = defaultHysteresisBytes(in.effective_limit_bytes);
+    if (stage.setpoint_bytes && st.setpoint == *stage.setpoint_bytes) params.hysteresis_bytes = stage.hysteresis_bytes.value_or(0);
     const std::uint64_t want = nextStressorBytes(goal, in, params);
     st.correcting =
         goal.usage_setpoint_bytes &&

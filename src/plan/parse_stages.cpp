@@ -16,7 +16,7 @@ namespace {
 
 void parsePressure(Checker& c, const json& j, const std::string& ptr, nanoseconds stage_duration, const SafetySpec& safety,
                    PressureSpec& out) {
-  if (!c.checkObject(j, ptr, {"placement", "level", "size", "ramp", "rate", "allow_oom", "oom_score_adj"})) return;
+  if (!c.checkObject(j, ptr, {"placement", "level", "size", "ramp", "rate", "allow_oom", "oom_score_adj", "hysteresis"})) return;
   if (j.contains("placement")) {
     if (auto s = c.str(j["placement"], ptr + "/placement")) {
       if (*s == "inside")
@@ -89,6 +89,26 @@ void parsePressure(Checker& c, const json& j, const std::string& ptr, nanosecond
       c.issue(ptr + "/rate", "give at most one of \"ramp\" (a duration) or \"rate\" (bytes per second)");
     } else {
       out.rate_bytes_per_s = *v;
+    }
+  }
+  if (j.contains("hysteresis")) {
+    // "2%" of the effective limit or a size ("8MiB"; "0" turns it off). Above a quarter of the
+    // limit the "level" would mean little.
+    const json& h = j["hysteresis"];
+    if (!j.contains("level")) {
+      c.issue(ptr + "/hysteresis", "only with \"level\" (the closed loop); a \"size\" holds its bytes whatever the target does");
+    } else if (!h.is_string() && !h.is_number_unsigned()) {
+      c.issue(ptr + "/hysteresis", "expected a percent of the effective limit like \"2%\" or a size like \"8MiB\", got " + typeName(h));
+    } else if (h.is_string() && looksLikePercent(h.get_ref<const std::string&>())) {
+      if (auto f = parsePercent(h.get_ref<const std::string&>()); !f) {
+        c.issue(ptr + "/hysteresis", f.error().message);
+      } else if (*f > 0.25) {
+        c.issue(ptr + "/hysteresis", "at most 25% of the effective limit");
+      } else {
+        out.hysteresis_fraction = *f;
+      }
+    } else if (auto v = c.size(h, ptr + "/hysteresis", 0, 1ULL << 40)) {
+      out.hysteresis_bytes = *v;
     }
   }
   if (j.contains("oom_score_adj")) {

@@ -110,6 +110,9 @@ json releaseJson(const StageStats& s, const ReleaseSpec& spec) {
                {"charge_before_bytes", opt(c.charge_before_bytes)},
                {"charge_after_bytes", opt(c.charge_after_bytes)},
                {"reclaimed_charge_bytes", c.reclaimed_charge_bytes},
+               {"unmapped_charge_before_bytes", opt(c.unmapped_charge_before_bytes)},
+               {"unmapped_charge_after_bytes", opt(c.unmapped_charge_after_bytes)},
+               {"reclaimed_unmapped_bytes", opt(c.reclaimed_unmapped_bytes)},
                {"gave_back", c.gave_back},
                {"target_oom_killed", c.target_oom_killed},
                {"stressor_oom_killed", c.stressor_oom_killed},
@@ -281,6 +284,7 @@ json buildReportJson(const RunRecord& rec, const RunAnalysis& analysis, const st
            {"reached_bytes", opt(s.reached_bytes)},
            {"ramp_s", std::chrono::duration<double>(s.pressure->ramp).count()},
            {"rate_bytes_per_s", opt(s.pressure->rate_bytes_per_s)},
+           {"hysteresis_bytes", opt(s.hysteresis_bytes)},
            {"allow_oom", s.pressure->allow_oom}};
     }
     json e = nullptr;

@@ -175,6 +175,20 @@ const BadCase kBadCases[] = {
     {"ramp longer than stage", [](json& j) { j["stages"][1]["pressure"]["ramp"] = "30s"; }, "/stages/1/pressure/ramp",
      "longer than its stage"},
     {"ramp bad unit", [](json& j) { j["stages"][1]["pressure"]["ramp"] = "15 seconds"; }, "/stages/1/pressure/ramp", "expected a duration"},
+    {"rate without per second", [](json& j) { j["stages"][1]["pressure"]["rate"] = "500MiB"; }, "/stages/1/pressure/rate",
+     "size per second"},
+    {"rate and ramp", [](json& j) { j["stages"][1]["pressure"]["rate"] = "500MiB/s"; }, "/stages/1/pressure/rate", "at most one of"},
+    {"hysteresis with size",
+     [](json& j) {
+       j["stages"][1]["pressure"] = {{"size", "64MiB"}, {"hysteresis", "8MiB"}};
+     },
+     "/stages/1/pressure/hysteresis", "only with \"level\""},
+    {"hysteresis above a quarter", [](json& j) { j["stages"][2]["pressure"]["hysteresis"] = "30%"; }, "/stages/2/pressure/hysteresis",
+     "at most 25%"},
+    {"hysteresis not a size", [](json& j) { j["stages"][2]["pressure"]["hysteresis"] = true; }, "/stages/2/pressure/hysteresis",
+     "like \"2%\" or a size"},
+    {"hysteresis bad unit", [](json& j) { j["stages"][2]["pressure"]["hysteresis"] = "8 megs"; }, "/stages/2/pressure/hysteresis",
+     "expected a size like"},
     {"allow_oom not bool", [](json& j) { j["stages"][1]["pressure"]["allow_oom"] = "yes"; }, "/stages/1/pressure/allow_oom",
      "true or false"},
     {"oom_score_adj out of range", [](json& j) { j["stages"][1]["pressure"]["oom_score_adj"] = 5000; }, "/stages/1/pressure/oom_score_adj",
@@ -208,6 +222,30 @@ INSTANTIATE_TEST_SUITE_P(Cases, PlanParseBad, ::testing::ValuesIn(kBadCases), []
   }
   return n;
 });
+
+TEST(PlanParse, HysteresisIsAPercentOrASize) {
+  for (const auto& [text, fraction, bytes] :
+       {std::tuple<json, double, std::uint64_t>{"2.5%", 0.025, 0}, {"8MiB", -1, 8ULL << 20}, {"0", -1, 0}, {json(4096), -1, 4096}}) {
+    json j = validPlan();
+    j["stages"][2]["pressure"]["hysteresis"] = text;
+    auto p = parsePlan(j.dump());
+    ASSERT_TRUE(p.ok()) << text << ": " << p.error().message;
+    const PressureSpec& ps = *p->stages[2].pressure;
+    if (fraction >= 0) {
+      ASSERT_TRUE(ps.hysteresis_fraction.has_value()) << text;
+      EXPECT_DOUBLE_EQ(*ps.hysteresis_fraction, fraction);
+      EXPECT_FALSE(ps.hysteresis_bytes.has_value());
+    } else {
+      ASSERT_TRUE(ps.hysteresis_bytes.has_value()) << text;
+      EXPECT_EQ(*ps.hysteresis_bytes, bytes);
+      EXPECT_FALSE(ps.hysteresis_fraction.has_value());
+    }
+  }
+  // Not given: neither, and resolution picks the default.
+  auto p = parsePlan(validPlan().dump());
+  ASSERT_TRUE(p.ok());
+  EXPECT_FALSE(p->stages[2].pressure->hysteresis_fraction || p->stages[2].pressure->hysteresis_bytes);
+}
 
 TEST(PlanParse, AttachCgroupOnlyIsOffUnlessThePlanSaysSo) {
   auto off =

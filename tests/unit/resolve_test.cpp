@@ -146,6 +146,19 @@ TEST_F(ResolveTest, DryRunDescriptionNamesCgroupsAndBytes) {
   EXPECT_NE(d.find("/kubepods/pod/ctr"), std::string::npos) << d;
   EXPECT_NE(d.find("effective limit 1.00 GiB"), std::string::npos) << d;
   EXPECT_NE(d.find("inside usage at 80.0% = 819.2 MiB"), std::string::npos) << d;
+  // The hold's hysteresis: by default 1% of the 1 GiB limit (above the 4 MiB floor), else the plan's.
+  EXPECT_EQ(r->stages[1].hysteresis_bytes, (1ULL << 30) / 100);
+  EXPECT_NE(d.find("hysteresis 10.2 MiB"), std::string::npos) << d;
+  EXPECT_FALSE(r->stages[0].hysteresis_bytes.has_value());
+  for (const auto& [text, want] :
+       {std::pair<std::string, std::uint64_t>{"\"5%\"", (1ULL << 30) / 20}, {"\"16MiB\"", 16ULL << 20}, {"\"0\"", 0}}) {
+    Plan q = plan(R"({"name": "x", "target": {"attach": {"cgroup": "/kubepods/pod/ctr"}},
+        "stages": [{"name": "hold", "duration": "10s", "pressure": {"level": "80%", "hysteresis": )" +
+                  text + "}}]}");
+    auto rq = resolvePlan(q, cg, {"/memstrain", "r", "/proc", 24ULL << 30, 20ULL << 30});
+    ASSERT_TRUE(rq.ok()) << text;
+    EXPECT_EQ(rq->stages[0].hysteresis_bytes, want) << text;
+  }
   EXPECT_NE(d.find("ramp 5s"), std::string::npos) << d;
 }
 

@@ -16,8 +16,8 @@ RunRecord makeRecord() {
   rec.resolution.effective_limit_bytes = 100 * MiB;
   PressureSpec p;
   p.level_fraction = 0.8;
-  rec.resolution.stages = {{"baseline", std::chrono::seconds(2), std::nullopt, std::nullopt, std::nullopt},
-                           {"hold", std::chrono::seconds(4), p, 80 * MiB, std::nullopt}};
+  rec.resolution.stages = {{"baseline", std::chrono::seconds(2), std::nullopt, std::nullopt, std::nullopt, std::nullopt},
+                           {"hold", std::chrono::seconds(4), p, 80 * MiB, std::nullopt, std::nullopt}};
   // {name, start, end, completed, CPU of memstrain / stressor / target cgroup, latency}, stressor and target OOM kills, release, fill
   rec.stages = {{{"baseline", 0.0, 2.0, true, std::nullopt, std::nullopt, std::nullopt, {}}, 0, 0, std::nullopt, std::nullopt},
                 {{"hold", 2.0, 6.0, true, 0.01, 0.0, 0.5, {}}, 1, 0, std::nullopt, std::nullopt}};

@@ -26,6 +26,7 @@ struct ReleaseOsPoint {
   std::optional<std::uint64_t> cgroup_pglazyfreed;
   std::uint64_t cgroup_anon_thp_bytes = 0;              ///< v2 anon_thp, v1 total_rss_huge
   std::optional<std::uint64_t> target_anon_huge_bytes;  ///< target process (smaps_rollup AnonHugePages)
+  std::optional<std::uint64_t> target_anon_bytes;       ///< target process (smaps_rollup Anonymous, status RssAnon)
 };
 
 /// One Go runtime observation (pprof MemStats).
@@ -52,9 +53,14 @@ struct ReleaseInput {
 /// scavenger returns a few pages all the time, and judging those would give a false `returned`.
 inline constexpr std::uint64_t kMinReleasedBytes = 4ULL << 20;
 
+/// One transparent huge page (x86-64): less than this held cannot be a huge page kept whole.
+inline constexpr std::uint64_t kHugePageBytes = 2ULL << 20;
+
 /// Judges the window: returned when min(RSS drop, cgroup drop) reaches returned_ratio x released
 /// bytes by the deadline (time_to_return_s is the first such sample); else lazy when the LazyFree
-/// growth covers at least half of what did not drop (and kMinReleasedBytes); else not_returned.
+/// growth covers at least half of what did not drop (and kMinReleasedBytes); else huge_pages_held
+/// when the target had huge pages and the charge it stopped mapping covers at least half of what
+/// did not drop (and one huge page); else not_returned.
 /// nothing_released when HeapReleased grew by less than kMinReleasedBytes.
 ReleaseResult analyzeRelease(const ReleaseInput& in);
 

@@ -106,6 +106,12 @@ struct PressureSpec {
   /// Allow pressure past the effective limit minus the safety margin (an OOM kill is then expected).
   bool allow_oom = false;
   int oom_score_adj = 1000;  ///< of the stressor; 1000 makes the kernel kill it before the target
+  /// Closed loop only: the hold's hysteresis, the error the loop leaves alone while at rest (so
+  /// the target's small wiggles do not make the stressor give back pages and fault them in again).
+  /// At most one is set: a fraction of the effective limit or bytes (0 turns it off); neither:
+  /// defaultHysteresisBytes, max(1% of the limit, 4 MiB).
+  std::optional<double> hysteresis_fraction;
+  std::optional<std::uint64_t> hysteresis_bytes;
 };
 
 /// An HTTP request memstrain sends to the target during a stage, e.g. to make it allocate

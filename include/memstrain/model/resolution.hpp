@@ -30,6 +30,8 @@ struct ResolvedStage {
   std::optional<std::uint64_t> setpoint_bytes;
   /// Open loop: stressor size (bytes).
   std::optional<std::uint64_t> size_bytes;
+  /// Closed loop: the hold's hysteresis in bytes (the plan's, or defaultHysteresisBytes).
+  std::optional<std::uint64_t> hysteresis_bytes;
 };
 
 struct Resolution {

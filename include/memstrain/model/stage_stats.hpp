@@ -137,8 +137,16 @@ struct ReclaimResult {
   /// its lowest in the phase, and the difference: what pressure took back from the target.
   std::optional<std::uint64_t> charge_before_bytes, charge_after_bytes;
   std::uint64_t reclaimed_charge_bytes = 0;
-  /// The larger of the two reclaimed figures reached half of held_bytes and the target was not
-  /// OOM-killed: the held memory comes back under pressure.
+  /// The charge that is neither the target's anonymous memory nor page cache (the target's charge
+  /// minus its Anonymous/RssAnon minus the cgroup's file pages): where pieces of huge pages the
+  /// target no longer maps stay charged. At the phase's start, its lowest in the phase, and the
+  /// drop. Unlike the charge, it does not move when the target grows back or page cache is
+  /// evicted. nullopt without the target's anonymous figure.
+  std::optional<std::uint64_t> unmapped_charge_before_bytes, unmapped_charge_after_bytes;
+  std::optional<std::uint64_t> reclaimed_unmapped_bytes;
+  /// What came back reached half of held_bytes and the target was not OOM-killed: the held memory
+  /// comes back under pressure. What came back: the larger of reclaimed_lazy_bytes and
+  /// reclaimed_unmapped_bytes (reclaimed_charge_bytes where that is unknown).
   bool gave_back = false;
   std::optional<std::uint64_t> rss_before_bytes, rss_after_bytes;
   std::uint64_t stressor_requested_bytes = 0, stressor_reached_bytes = 0;
@@ -161,6 +169,7 @@ struct StageStats : StageBasics {
   std::optional<PressureSpec> pressure;
   std::optional<std::uint64_t> requested_setpoint_bytes;  ///< closed loop
   std::optional<std::uint64_t> requested_size_bytes;      ///< open loop
+  std::optional<std::uint64_t> hysteresis_bytes;          ///< closed loop: the hold's hysteresis
   Summary usage;                                          ///< measured cgroup usage (bytes)
   Summary stressor;                                       ///< bytes the stressor reported holding
   /// Mean usage (closed loop) or stressor size (open loop) after the ramp and settling time.
