@@ -7,6 +7,9 @@
 # With BEFORE=/path/to/other/memstrain the two binaries alternate, RUNS times each (same run, same
 # target movement), so a change to the hold can be compared on a shared machine. Then the peer:
 # stress-ng holding the same level beside the same moving target (below; PEER=0 leaves it out).
+# With HYSTERESIS="default 2% 4%" each binary holds once per value of the hold's pressure.hysteresis
+# ("default": the plan leaves it out), alternating, so its CPU / precision trade-off is measured in
+# one run.
 # Usage: bench/hold_bench.sh [BUILD_DIR]   (root; run it under /work/tools/isolate: it uses port 16071).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,14 +21,19 @@ hold_s=${HOLD_S:-45}
 [[ -x tests/target/bin/demo-target ]] || { echo "hold_bench: build the demo target first (tests/go-build.sh)" >&2; exit 1; }
 work=$(mktemp -d /tmp/memstrain-hold-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-cat >"$work/hold.json" <<JSON
+variants=(${HYSTERESIS:-default})
+for h in "${variants[@]}"; do
+  extra=""
+  [[ $h != default ]] && extra=", \"hysteresis\": \"$h\""
+  cat >"$work/hold-${h%\%}.json" <<JSON
 {"name": "bench-hold-moving",
  "target": {"launch": {"command": ["tests/target/bin/demo-target", "-addr", "127.0.0.1:16071"],
                        "env": {"GODEBUG": "madvdontneed=1"}, "memory_limit": "512MiB",
                        "ready_url": "http://127.0.0.1:16071/healthz"}},
  "stages": [{"name": "ramp", "duration": "6s", "pressure": {"level": "80%", "ramp": "5s"}},
-            {"name": "hold", "duration": "${hold_s}s", "pressure": {"level": "80%"}}]}
+            {"name": "hold", "duration": "${hold_s}s", "pressure": {"level": "80%"$extra}}]}
 JSON
+done
 
 move_target() { # the target grows by 96 MiB and drops it again every 3 s, through the hold
   local end=$((SECONDS + hold_s - 2))
@@ -37,8 +45,8 @@ move_target() { # the target grows by 96 MiB and drops it again every 3 s, throu
   done
 }
 
-one() { # one BINARY OUT: a run with the target moving through the hold
-  "$1" run "$work/hold.json" --out "$2" --cgroup-parent /memstrain-bench -q >"$2.log" 2>&1 &
+one() { # one BINARY OUT PLAN: a run with the target moving through the hold
+  "$1" run "$3" --out "$2" --cgroup-parent /memstrain-bench -q >"$2.log" 2>&1 &
   local runner=$!
   sleep 7 # ready and ramped: the hold has started
   move_target
@@ -48,12 +56,16 @@ one() { # one BINARY OUT: a run with the target moving through the hold
 
 rows=()
 for ((i = 1; i <= runs; i++)); do
-  for tag in before after; do
-    [[ $tag == before && -z $before ]] && continue
-    bin=$after
-    [[ $tag == before ]] && bin=$before
-    one "$bin" "$work/$tag-$i"
-    rows+=("$tag $work/$tag-$i")
+  for h in "${variants[@]}"; do
+    for tag in before after; do
+      [[ $tag == before && -z $before ]] && continue
+      bin=$after
+      [[ $tag == before ]] && bin=$before
+      label=$tag
+      ((${#variants[@]} > 1)) && label="$tag,hysteresis=$h"
+      one "$bin" "$work/$tag-${h%\%}-$i" "$work/hold-${h%\%}.json"
+      rows+=("$label $work/$tag-${h%\%}-$i")
+    done
   done
 done
 # The peer, same target movement: stress-ng holding the same 80% of a 512 MiB cgroup that the target
