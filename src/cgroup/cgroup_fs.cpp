@@ -230,6 +230,12 @@ Result<CgroupSample> CgroupFs::sample(const std::string& rel) const {
   return s;
 }
 
+Result<std::string> CgroupFs::usageFile(const std::string& rel) const {
+  auto dir = absPath(rel);
+  if (!dir) return dir.error();
+  return joinPath(*dir, version_ == CgroupVersion::kV1 ? cgroup_file::kV1Usage : cgroup_file::kV2Current);
+}
+
 Result<std::uint64_t> CgroupFs::usage(const std::string& rel) const {
   auto dir = absPath(rel);
   if (!dir) return dir.error();

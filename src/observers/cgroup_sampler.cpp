@@ -2,19 +2,44 @@
 
 #include "memstrain/proc/proc_memory.hpp"
 #include "memstrain/proc/proc_pressure.hpp"
+#include "memstrain/util/fs.hpp"
+#include "memstrain/util/text.hpp"
 
 namespace memstrain {
 
+Result<NodeMemory> CgroupSampler::readMeminfo() const {
+  auto text = meminfo_.read();
+  if (!text) return text.error();
+  auto m = parseMeminfo(*text);
+  if (!m) return Error{meminfo_.path() + ": " + m.error().message};
+  return *m;
+}
+
 std::optional<NodeMemory> CgroupSampler::node() const {
-  auto m = readNodeMemory(proc_root_);
+  auto m = readMeminfo();
   return m ? std::optional<NodeMemory>(*m) : std::nullopt;
 }
 
 Result<std::uint64_t> CgroupSampler::measuredUsage() const {
-  if (!res_.node) return fs_.usage(res_.measured_cgroup);
-  auto m = readNodeMemory(proc_root_);
-  if (!m) return m.error();
-  return nodeUsedBytes(*m);
+  if (res_.node) {
+    auto m = readMeminfo();
+    if (!m) return m.error();
+    return nodeUsedBytes(*m);
+  }
+  if (!usage_) {
+    auto file = fs_.usageFile(res_.measured_cgroup);
+    // The v2 root has no memory.current: CgroupFs::usage asks its source each time.
+    if (!file || !pathExists(*file)) return fs_.usage(res_.measured_cgroup);
+    usage_.emplace(*file);
+  }
+  auto text = usage_->read();
+  if (!text) {
+    usage_.reset();  // checked and opened again at the next tick
+    return text.error();
+  }
+  auto v = parseUint64(trim(*text));
+  if (!v) return Error{usage_->path() + ": expected an unsigned integer, got \"" + std::string(trim(*text).substr(0, 40)) + "\""};
+  return *v;
 }
 
 Result<Sample> CgroupSampler::read(std::optional<pid_t> stressor_pid, std::optional<pid_t> target_pid, TargetDetail target_detail) const {

@@ -41,6 +41,22 @@ Result<std::string> readFile(const std::string& path, std::size_t max_bytes) {
   return r;
 }
 
+Result<std::string> RereadFile::read(std::size_t max_bytes) {
+  for (int attempt = 0;; ++attempt) {
+    if (fd_.get() < 0) {
+      fd_ = UniqueFd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+      if (fd_.get() < 0) return Error::fromErrno("open " + path_);
+    }
+    Result<std::string> text =
+        ::lseek(fd_.get(), 0, SEEK_SET) == 0 ? readFd(fd_.get(), path_, max_bytes) : Error::fromErrno("seek " + path_);
+    if (text || attempt > 0) {
+      if (!text) fd_.reset();
+      return text;
+    }
+    fd_.reset();
+  }
+}
+
 Status writeFile(const std::string& path, std::string_view content) {
   // O_TRUNC is a no-op on cgroupfs and keeps fixture files from keeping an old tail.
   int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);

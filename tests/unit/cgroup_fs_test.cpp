@@ -99,6 +99,36 @@ TEST_F(CgroupFsV1Test, UsageAndLimit) {
   EXPECT_NE(missing.error().message.find("memory.usage_in_bytes"), std::string::npos);
 }
 
+// The control loop reads the measured cgroup's usage 20 times a second through one descriptor
+// (CgroupSampler): each read from offset 0 gives the file as it is now.
+TEST_F(CgroupFsV1Test, AUsageFileReadAgainThroughOneDescriptorSeesEveryNewValue) {
+  auto path = fs_.usageFile("/memstrain/run");
+  ASSERT_TRUE(path.ok()) << path.error().message;
+  EXPECT_EQ(*path, fx_.path("memory/memstrain/run/memory.usage_in_bytes"));
+  RereadFile usage(*path);
+  EXPECT_EQ(usage.read().valueOr("?"), n(200 * MiB));
+  ASSERT_TRUE(writeFile(*path, n(7 * MiB)).ok());
+  EXPECT_EQ(usage.read().valueOr("?"), n(7 * MiB));
+  ASSERT_TRUE(writeFile(*path, n(123456789 * MiB)).ok());  // longer than before
+  EXPECT_EQ(usage.read().valueOr("?"), n(123456789 * MiB));
+  EXPECT_FALSE(fs_.usageFile("/memstrain/../run").ok()) << "checked like every path";
+  // A file that is not there yet: the error names it, and a later read opens it.
+  RereadFile later(fx_.path("memory/later"));
+  auto missing = later.read();
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().sys_errno, ENOENT);
+  EXPECT_NE(missing.error().message.find("memory/later"), std::string::npos) << missing.error().message;
+  ASSERT_TRUE(writeFileAtomic(fx_.path("memory/later"), "1\n").ok());
+  EXPECT_EQ(later.read().valueOr("?"), "1\n");
+  // A kernel file (seq_file) read again from offset 0 is produced again, whole.
+  RereadFile meminfo("/proc/meminfo");
+  for (int i = 0; i < 3; ++i) {
+    auto text = meminfo.read();
+    ASSERT_TRUE(text.ok()) << text.error().message;
+    EXPECT_TRUE(parseMeminfo(*text).ok()) << *text;
+  }
+}
+
 TEST_F(CgroupFsV1Test, EffectiveLimitIsTheSmallestOnTheWayUp) {
   EXPECT_EQ(fs_.effectiveLimit("/memstrain/run/target").valueOr(0), 512 * MiB);
   EXPECT_EQ(fs_.constrainingCgroup("/memstrain/run/target").valueOr("?"), "/memstrain");

@@ -76,6 +76,9 @@ class CgroupFs {
   /// no memory.current: for it this is what setRootUsage's source says, and an Error without one.
   /// (This layer does not read /proc; the callers that do give it the machine's memory in use.)
   Result<std::uint64_t> usage(const std::string& rel) const;
+  /// The file usage() reads for `rel` (checked like every path here), for a caller that reads it
+  /// again and again through one descriptor (RereadFile).
+  Result<std::string> usageFile(const std::string& rel) const;
   /// This cgroup's own limit in bytes; kUnlimited for "max" or v1's huge value.
   Result<std::uint64_t> limit(const std::string& rel) const;
   /// The smallest limit on `rel` and its ancestors up to the mount; kUnlimited when none. On v2

@@ -13,6 +13,7 @@
 #include "memstrain/cgroup/cgroup.hpp"
 #include "memstrain/model/resolution.hpp"
 #include "memstrain/model/sample.hpp"
+#include "memstrain/util/fs.hpp"
 #include "memstrain/util/result.hpp"
 
 namespace memstrain {
@@ -20,7 +21,8 @@ namespace memstrain {
 class CgroupSampler {
  public:
   /// Reads the cgroups of `res` through `fs` and processes under `proc_root`; both must outlive it.
-  CgroupSampler(const CgroupFs& fs, const Resolution& res, std::string proc_root) : fs_(fs), res_(res), proc_root_(std::move(proc_root)) {}
+  CgroupSampler(const CgroupFs& fs, const Resolution& res, std::string proc_root)
+      : fs_(fs), res_(res), proc_root_(std::move(proc_root)), meminfo_(joinPath(proc_root_, "meminfo")) {}
 
   /// The OS's side of a sample (time, stage, setpoint and the stressor's own figures are the
   /// caller's). Error, naming the cgroup, when the target's cgroup cannot be read: a run cannot go
@@ -35,15 +37,23 @@ class CgroupSampler {
                       TargetDetail target_detail = TargetDetail::kFull) const;
 
   /// Usage of the cgroup the pressure level refers to (node placement: the node's memory in use).
+  /// Read at every control tick, through one descriptor kept open (RereadFile).
   Result<std::uint64_t> measuredUsage() const;
 
-  /// /proc/meminfo, for node placement; nullopt when unreadable.
+  /// /proc/meminfo, for node placement and the node floor; nullopt when unreadable. Read at every
+  /// control tick, through one descriptor kept open.
   std::optional<NodeMemory> node() const;
 
  private:
+  Result<NodeMemory> readMeminfo() const;
+
   const CgroupFs& fs_;
   const Resolution& res_;
   std::string proc_root_;
+  // The files read at every control tick (20 a second), kept open. The sampler is used from the
+  // control thread only; the readers are state of reading, not of what the sampler says.
+  mutable RereadFile meminfo_;
+  mutable std::optional<RereadFile> usage_;
 };
 
 }  // namespace memstrain

@@ -57,6 +57,22 @@ class UniqueFd {
   int fd_ = -1;
 };
 
+/// A small file read again and again through one descriptor: a cgroup's usage at every control
+/// tick, /proc/meminfo. Opening by path costs a path walk (and, for cgroup paths, memstrain's
+/// symlink checks) each time; kernel files (seq_file) give fresh contents when read again from
+/// offset 0. Opened at the first read; a failed read closes it and opens the path once more (the
+/// file may have been replaced), then reports the error.
+class RereadFile {
+ public:
+  explicit RereadFile(std::string path) : path_(std::move(path)) {}
+  Result<std::string> read(std::size_t max_bytes = kSmallFileCap);
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  UniqueFd fd_;
+};
+
 /// How far memstrain, running as root, trusts a directory it did not create before writing into it.
 /// A directory memstrain created itself is trusted whatever this says.
 enum class DirTrust {
